@@ -1,0 +1,131 @@
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import { BUILDKIT_GRPC_PORT, BUILDKIT_METRICS_PORT, BUILDKITD_POD_LABELS, SERVER_TLS_SECRET } from "../contracts";
+import { CONFIG_DIR, CONFIG_FILE, daemonLayout, SERVER_TLS_DIR } from "./layout";
+
+type PodSpec = k8s.types.input.core.v1.PodSpec;
+type Container = k8s.types.input.core.v1.Container;
+type Toleration = k8s.types.input.core.v1.Toleration;
+
+/** Where builders may run: on AKS the dedicated, tainted pool; on k3d anywhere. */
+export interface Placement {
+    nodeSelector?: Record<string, string>;
+    tolerations?: Toleration[];
+}
+
+export interface DaemonPodInput {
+    image: string;
+    rootless: boolean;
+    resources: { requests: { cpu: string; memory: string }; limits: { cpu?: string; memory: string } };
+    /** How long a stopping pod waits for running builds before buildkitd is told to stop. */
+    drainTimeoutSeconds: number;
+    configMapName: pulumi.Input<string>;
+    placement: Placement;
+}
+
+/** Extra time after the drain for buildkitd's own graceful stop. */
+export const SHUTDOWN_MARGIN_SECONDS = 30;
+export const CACHE_VOLUME = "cache";
+
+/** A probe that asks the daemon itself, over its local socket, whether it has a usable worker. */
+export function buildctlProbeCommand(socket: string): string[] {
+    return ["buildctl", "--addr", socket, "debug", "workers"];
+}
+
+/**
+ * preStop hook: the pod has already left the Service's endpoints, so no new build arrives; wait
+ * until BuildKit's history shows no build still running (or the drain timeout passes), then let
+ * Kubernetes send SIGTERM. Without it a rollout or node drain kills builds mid-flight.
+ */
+export function drainCommand(socket: string, timeoutSeconds: number): string[] {
+    const script = [
+        `deadline=$(( $(date +%s) + ${timeoutSeconds} ))`,
+        `while [ "$(date +%s)" -lt "$deadline" ]; do`,
+        `  buildctl --addr ${socket} debug histories --format '{{.Type}}' 2>/dev/null | grep -q STARTED || exit 0`,
+        `  sleep 5`,
+        `done`,
+    ].join("\n");
+    return ["/bin/sh", "-c", script];
+}
+
+export function daemonContainer(input: DaemonPodInput): Container {
+    const layout = daemonLayout(input.rootless);
+    const probe = { exec: { command: buildctlProbeCommand(layout.socket) } };
+    return {
+        name: "buildkitd",
+        image: input.image,
+        args: ["--config", `${CONFIG_DIR}/${CONFIG_FILE}`],
+        ports: [
+            { name: "grpc", containerPort: BUILDKIT_GRPC_PORT, protocol: "TCP" },
+            { name: "metrics", containerPort: BUILDKIT_METRICS_PORT, protocol: "TCP" },
+        ],
+        securityContext: input.rootless
+            ? {
+                  // What rootlesskit needs to create its user namespace; see BuildKit's docs/rootless.md.
+                  runAsUser: 1000,
+                  runAsGroup: 1000,
+                  runAsNonRoot: true,
+                  seccompProfile: { type: "Unconfined" },
+                  appArmorProfile: { type: "Unconfined" },
+              }
+            : { privileged: true },
+        resources: {
+            requests: { ...input.resources.requests },
+            limits: { ...input.resources.limits },
+        },
+        startupProbe: { ...probe, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
+        readinessProbe: { ...probe, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+        livenessProbe: { ...probe, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 5 },
+        lifecycle: { preStop: { exec: { command: drainCommand(layout.socket, input.drainTimeoutSeconds) } } },
+        volumeMounts: [
+            { name: "config", mountPath: CONFIG_DIR, readOnly: true },
+            { name: "server-tls", mountPath: SERVER_TLS_DIR, readOnly: true },
+            { name: CACHE_VOLUME, mountPath: layout.stateDir },
+        ],
+    };
+}
+
+export function daemonPodSpec(input: DaemonPodInput): PodSpec {
+    return {
+        // buildkitd never talks to the Kubernetes API.
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
+        terminationGracePeriodSeconds: input.drainTimeoutSeconds + SHUTDOWN_MARGIN_SECONDS,
+        // The rootless user must own the cache volume and be able to read the mounted key.
+        ...(input.rootless ? { securityContext: { fsGroup: 1000, fsGroupChangePolicy: "OnRootMismatch" } } : {}),
+        ...(input.placement.nodeSelector ? { nodeSelector: { ...input.placement.nodeSelector } } : {}),
+        ...(input.placement.tolerations ? { tolerations: input.placement.tolerations.map((t) => ({ ...t })) } : {}),
+        // Spread builders over nodes so one node loss does not take every builder and its cache.
+        topologySpreadConstraints: [
+            {
+                maxSkew: 1,
+                topologyKey: "kubernetes.io/hostname",
+                whenUnsatisfiable: "ScheduleAnyway",
+                labelSelector: { matchLabels: { ...BUILDKITD_POD_LABELS } },
+            },
+        ],
+        containers: [daemonContainer(input)],
+        volumes: [
+            { name: "config", configMap: { name: input.configMapName } },
+            // 0440: readable by the owner and, in rootless mode, by fsGroup 1000; never world-readable.
+            { name: "server-tls", secret: { secretName: SERVER_TLS_SECRET, defaultMode: 0o440 } },
+        ],
+    };
+}
+
+/**
+ * With two or more builders one must stay up during voluntary disruptions; with one, a budget of
+ * `minAvailable: 1` would block every node drain forever, so it allows the single pod to move.
+ */
+export function disruptionBudget(replicas: number): { minAvailable: number } | { maxUnavailable: number } {
+    return replicas >= 2 ? { minAvailable: 1 } : { maxUnavailable: 1 };
+}
+
+/** QEMU architecture names `tonistiigi/binfmt --install` takes for BuildKit platforms. */
+export function emulatorArchitectures(platforms: readonly string[]): string[] {
+    const arch = (platform: string) => {
+        const [, cpu] = platform.split("/");
+        return cpu === "arm" ? "arm" : cpu;
+    };
+    return [...new Set(platforms.map(arch))].sort();
+}

@@ -1,0 +1,190 @@
+import { z } from "zod";
+import { BUILDKIT_GRPC_PORT, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN } from "../components/contracts";
+import { cpuMillicores, isByteQuantity, isCpuQuantity, parseByteQuantity } from "./quantity";
+
+/**
+ * The schema of every stack config value under the `arc-buildkit:` namespace. Pure: no Pulumi calls,
+ * so it is tested directly. Defaults live here and only here; the README's config table mirrors them.
+ */
+
+/** Platforms a BuildKit OCI worker can build for, with QEMU emulation where the node is another arch. */
+export const SUPPORTED_PLATFORMS = [
+    "linux/amd64",
+    "linux/arm64",
+    "linux/arm/v7",
+    "linux/arm/v6",
+    "linux/386",
+    "linux/ppc64le",
+    "linux/s390x",
+    "linux/riscv64",
+] as const;
+export type Platform = (typeof SUPPORTED_PLATFORMS)[number];
+
+/** Smallest cache volume the derived garbage-collection thresholds still make sense for. */
+export const MIN_CACHE_BYTES = 5 * 2 ** 30;
+
+const DIGEST_PINNED = /^[a-z0-9]+(?:[._\-/:][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[a-f0-9]{64}$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$/;
+/** GitHub runner labels: what `runs-on:` accepts and ARC uses as the scale set name. */
+const RUNNER_LABEL = /^[a-z0-9]([-a-z0-9]{0,43}[a-z0-9])?$/;
+
+/** Every name the client Service answers to, so the endpoint's host is always in the server certificate. */
+export const SERVICE_HOSTS = [
+    BUILDKITD_NAME,
+    `${BUILDKITD_NAME}.${BUILDKIT_NAMESPACE}`,
+    `${BUILDKITD_NAME}.${BUILDKIT_NAMESPACE}.svc`,
+    `${BUILDKITD_NAME}.${BUILDKIT_NAMESPACE}.svc.${CLUSTER_DOMAIN}`,
+];
+
+const image = z
+    .string({ error: "expected an image reference string" })
+    .regex(DIGEST_PINNED, { error: "expected an image pinned by digest, such as registry/name:tag@sha256:<64 hex digits>" });
+
+const byteQuantity = z
+    .string({ error: "expected a Kubernetes quantity string such as \"64Gi\"" })
+    .refine(isByteQuantity, { error: "expected a Kubernetes quantity such as \"64Gi\" or \"512Mi\" (binary Ki/Mi/Gi/Ti or decimal k/M/G/T suffix)" });
+
+const cpuQuantity = z
+    .string({ error: "expected a CPU quantity string such as \"500m\" or \"2\"" })
+    .refine(isCpuQuantity, { error: "expected a CPU quantity such as \"500m\" or \"2\"" });
+
+const wholeNumber = (min: number, max: number) =>
+    z
+        .number({ error: `expected a whole number from ${min} to ${max}` })
+        .int({ error: `expected a whole number from ${min} to ${max}` })
+        .min(min, { error: `expected a whole number from ${min} to ${max}` })
+        .max(max, { error: `expected a whole number from ${min} to ${max}` });
+
+const namespaceName = z.string().regex(DNS_LABEL, { error: "expected a Kubernetes namespace name (lower-case letters, digits and '-')" });
+
+const k3dCluster = z.strictObject({
+    /** A k3d cluster on a laptop, reached through a kube context. */
+    kind: z.literal("k3d"),
+    /** Kube context to deploy to. Default `k3d-buildkit` (what `k3d cluster create buildkit` writes). */
+    kubeContext: z.string().min(1).default("k3d-buildkit"),
+});
+
+const aksCluster = z.strictObject({
+    /** An existing Azure AKS cluster; BuildKit gets a dedicated node pool in it. */
+    kind: z.literal("aks"),
+    /** Resource group of the existing cluster. */
+    resourceGroup: z.string().min(1, { error: "expected the resource group of the existing AKS cluster" }),
+    /** Name of the existing cluster. */
+    clusterName: z.string().min(1, { error: "expected the name of the existing AKS cluster" }),
+});
+
+const cluster = z.discriminatedUnion("kind", [k3dCluster, aksCluster], {
+    error: "expected an object with kind \"k3d\" (with kubeContext) or \"aks\" (with resourceGroup and clusterName)",
+});
+
+const resources = z.strictObject({
+    requests: z.strictObject({ cpu: cpuQuantity, memory: byteQuantity }),
+    limits: z.strictObject({ cpu: cpuQuantity.optional(), memory: byteQuantity }),
+});
+
+const registryMirrors = z.record(
+    z.string().regex(HOSTNAME, { error: "expected a registry host name such as docker.io" }),
+    z.array(z.string().regex(HOSTNAME, { error: "expected a mirror host name such as mirror.gcr.io" })).min(1),
+);
+
+const binfmt = z.strictObject({
+    /** Install QEMU emulators on the nodes that run builders, so they can build foreign platforms. */
+    enabled: z.boolean().default(true),
+    /** The tonistiigi/binfmt image, pinned by digest. */
+    image: image.default("tonistiigi/binfmt:qemu-v10.2.3@sha256:400a4873b838d1b89194d982c45e5fb3cda4593fbfd7e08a02e76b03b21166f0"),
+    /** Image of the idle container that keeps the DaemonSet pod running after the install. */
+    pauseImage: image.default("registry.k8s.io/pause:3.10@sha256:ee6521f290b2168b6e0935a181d4cff9be1ac3f505666ef0e3c98fae8199917a"),
+});
+
+const buildkit = z
+    .strictObject({
+        image,
+        replicas: wholeNumber(1, 20),
+        rootless: z.boolean().default(false),
+        platforms: z
+            .array(z.enum(SUPPORTED_PLATFORMS, { error: `expected platforms from: ${SUPPORTED_PLATFORMS.join(", ")}` }))
+            .min(1, { error: "expected at least one platform" })
+            .default(["linux/amd64", "linux/arm64"]),
+        maxParallelism: wholeNumber(1, 64).default(4),
+        cache: z.strictObject({
+            size: byteQuantity.refine((q) => (parseByteQuantity(q) ?? 0) >= MIN_CACHE_BYTES, {
+                error: "expected a cache volume of at least 5Gi (garbage collection keeps a fifth of it free)",
+            }),
+            storageClass: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: "expected a StorageClass name" }),
+        }),
+        resources: resources.prefault({
+            requests: { cpu: "500m", memory: "1Gi" },
+            limits: { memory: "4Gi" },
+        }),
+        drainTimeoutSeconds: wholeNumber(0, 86400).default(900),
+        registryMirrors: registryMirrors.default({}),
+        binfmt: binfmt.prefault({}),
+        endpoint: z
+            .string()
+            .refine(isServiceEndpoint, {
+                error: `expected tcp://<host>:${BUILDKIT_GRPC_PORT} where <host> is one of ${SERVICE_HOSTS.join(", ")}`,
+            })
+            .optional(),
+    })
+    .check((ctx) => {
+        const { resources: r, rootless, image: ref } = ctx.value;
+        if ((parseByteQuantity(r.requests.memory) ?? 0) > (parseByteQuantity(r.limits.memory) ?? 0)) {
+            ctx.issues.push({ code: "custom", path: ["resources", "requests", "memory"], input: r.requests.memory, message: "expected a memory request no larger than the memory limit" });
+        }
+        if (r.limits.cpu && cpuMillicores(r.requests.cpu) > cpuMillicores(r.limits.cpu)) {
+            ctx.issues.push({ code: "custom", path: ["resources", "requests", "cpu"], input: r.requests.cpu, message: "expected a CPU request no larger than the CPU limit" });
+        }
+        if (rootless && !/:[^@/]*-rootless@/.test(ref)) {
+            ctx.issues.push({ code: "custom", path: ["image"], input: ref, message: "expected the rootless variant of the BuildKit image (a tag ending in -rootless, such as moby/buildkit:v0.31.2-rootless@sha256:...) because rootless is true" });
+        }
+    });
+
+const tls = z
+    .strictObject({
+        /** Lifetime of the CA. Rotating it re-issues every certificate at once. */
+        caValidityHours: wholeNumber(24, 24 * 365 * 20).default(24 * 365 * 5),
+        /** Lifetime of the server and client certificates. */
+        validityHours: wholeNumber(24, 24 * 365 * 5).default(24 * 90),
+        /** How long before expiry `pulumi up` re-issues a certificate. */
+        earlyRenewalHours: wholeNumber(1, 24 * 365 * 5).default(24 * 30),
+    })
+    .check((ctx) => {
+        const { validityHours, earlyRenewalHours, caValidityHours } = ctx.value;
+        if (earlyRenewalHours >= validityHours) {
+            ctx.issues.push({ code: "custom", path: ["earlyRenewalHours"], input: earlyRenewalHours, message: `expected fewer hours than validityHours (${validityHours}), or every up would re-issue the certificates` });
+        }
+        if (validityHours > caValidityHours) {
+            ctx.issues.push({ code: "custom", path: ["validityHours"], input: validityHours, message: `expected no more than caValidityHours (${caValidityHours}): a certificate cannot outlive its CA` });
+        }
+    });
+
+const network = z.strictObject({
+    /** Namespace whose pods (Prometheus) may scrape the metrics port 6060. */
+    monitoringNamespace: namespaceName.default("monitoring"),
+});
+
+/** The whole `arc-buildkit:` config namespace, keyed as in the stack files. */
+export const settingsSchema = z.strictObject({
+    cluster,
+    runnerLabel: z.string({ error: "expected the runner label (runs-on) as a string" }).regex(RUNNER_LABEL, {
+        error: "expected a runner label of lower-case letters, digits and '-', at most 45 characters, such as arc-aks-v2",
+    }),
+    buildkit,
+    tls: tls.prefault({}),
+    network: network.prefault({}),
+});
+
+export type Settings = z.output<typeof settingsSchema>;
+export type ClusterSettings = Settings["cluster"];
+export type BuildkitSettings = Settings["buildkit"];
+export type TlsSettings = Settings["tls"];
+export type NetworkSettings = Settings["network"];
+
+/** Top-level keys the program reads; anything else under `arc-buildkit:` is a typo. */
+export const SETTINGS_KEYS = Object.keys(settingsSchema.shape) as (keyof Settings)[];
+
+function isServiceEndpoint(endpoint: string): boolean {
+    const match = /^tcp:\/\/([^:/]+):([0-9]+)$/.exec(endpoint);
+    return !!match && SERVICE_HOSTS.includes(match[1]) && Number(match[2]) === BUILDKIT_GRPC_PORT;
+}

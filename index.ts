@@ -1,0 +1,13 @@
+import { loadSettings } from "./config";
+import { createStack } from "./program";
+
+// Config is validated in full before the first resource is declared: a bad value stops here.
+const outputs = createStack(loadSettings());
+
+export const endpoint = outputs.endpoint;
+export const tlsServerName = outputs.tlsServerName;
+export const podEndpoints = outputs.podEndpoints;
+export const serverTlsSecret = outputs.serverTlsSecret;
+export const clientTlsSecret = outputs.clientTlsSecret;
+export const caCertPem = outputs.caCertPem;
+export const runnerLabel = outputs.runnerLabel;

@@ -1,0 +1,117 @@
+import * as pulumi from "@pulumi/pulumi";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as path from "path";
+import { loadSettings } from "../../config";
+import { createStack, StackOutputs } from "../../program";
+import { mockCall, mockResourceState } from "./mocks";
+
+export const REPO_ROOT = path.resolve(__dirname, "../..");
+export const PROJECT = "arc-buildkit";
+
+/** One resource the program asked the engine for, exactly as the engine would receive it. */
+export interface DeclaredResource {
+    type: string;
+    name: string;
+    /** Inputs after serialization: secrets are `{ [specialSigKey]: specialSecretSig, value }` wrappers. */
+    inputs: Record<string, any>;
+    provider: string;
+    custom: boolean;
+}
+
+export interface ProgramRun {
+    resources: DeclaredResource[];
+    outputs: StackOutputs;
+    /** The engine calls the program made (function invokes), in order. */
+    calls: { token: string; inputs: Record<string, any> }[];
+}
+
+/** The `config:` map of a committed stack file, as the Pulumi CLI hands it to the program. */
+export function stackConfig(stack: string): Record<string, string> {
+    const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
+    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
+    return Object.fromEntries(
+        Object.entries(doc.config ?? {}).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
+    );
+}
+
+/**
+ * Runs the real program (config loading included) against Pulumi's mock monitor and returns every
+ * resource it declared. `edit` may change the stack's config first, as `pulumi config set` would.
+ */
+export async function runProgram(
+    stack: string,
+    edit: (config: Record<string, string>) => void = () => {},
+    opts: { preview?: boolean; secretKeys?: string[] } = {},
+): Promise<ProgramRun> {
+    const resources: DeclaredResource[] = [];
+    const calls: ProgramRun["calls"] = [];
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider ?? "", custom: args.custom ?? true });
+                return { id: `${args.name}-id`, state: mockResourceState(args.type, args.name, args.inputs) };
+            },
+            call(args) {
+                calls.push({ token: args.token, inputs: args.inputs });
+                return mockCall(args.token, args.inputs);
+            },
+        },
+        PROJECT,
+        stack,
+        opts.preview ?? false,
+    );
+    const config = stackConfig(stack);
+    edit(config);
+    pulumi.runtime.setAllConfig(config, opts.secretKeys);
+
+    const outputs = createStack(loadSettings());
+    await settle();
+    return { resources, outputs, calls };
+}
+
+/** Waits until every registration, including those made inside `apply`, has reached the mock monitor. */
+async function settle(): Promise<void> {
+    const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+    for (let i = 0; i < 3; i++) {
+        await waitForRPCs();
+        await new Promise((resolve) => setImmediate(resolve));
+    }
+}
+
+/** The value of an Output, for assertions. */
+export function valueOf<T>(output: pulumi.Input<T>): Promise<T> {
+    return new Promise((resolve) => pulumi.output(output).apply((v) => resolve(v as T)));
+}
+
+export function isSecretInput(value: unknown): value is { value: unknown } {
+    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[specialSigKey] === specialSecretSig;
+}
+
+/** Replaces secret wrappers with their values, for assertions on content. */
+export function reveal<T = any>(value: T): T {
+    if (isSecretInput(value)) {
+        return reveal(value.value as T);
+    }
+    if (Array.isArray(value)) {
+        return value.map(reveal) as T;
+    }
+    if (typeof value === "object" && value !== null) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reveal(v)])) as T;
+    }
+    return value;
+}
+
+export function findResource(run: ProgramRun, type: string, name: string): DeclaredResource {
+    const found = run.resources.filter((r) => r.type === type && r.name === name);
+    if (found.length !== 1) {
+        throw new Error(`expected exactly one ${type} named ${name}, found ${found.length}; declared: ${run.resources.map((r) => `${r.type}/${r.name}`).join(", ")}`);
+    }
+    return found[0];
+}
+
+/** Kubernetes objects by `kind/namespace/name`, revealed, for assertions on manifests. */
+export function kubernetesObjects(run: ProgramRun): DeclaredResource[] {
+    return run.resources.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm") && r.type !== "pulumi:providers:kubernetes");
+}
