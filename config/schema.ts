@@ -43,11 +43,11 @@ const image = z
 
 const byteQuantity = z
     .string({ error: "expected a Kubernetes quantity string such as \"64Gi\"" })
-    .refine(isByteQuantity, { error: "expected a Kubernetes quantity such as \"64Gi\" or \"512Mi\" (binary Ki/Mi/Gi/Ti or decimal k/M/G/T suffix)" });
+    .refine(isByteQuantity, { error: "expected a Kubernetes quantity such as \"64Gi\" or \"512Mi\" (binary Ki/Mi/Gi/Ti or decimal k/M/G/T suffix)", abort: true });
 
 const cpuQuantity = z
     .string({ error: "expected a CPU quantity string such as \"500m\" or \"2\"" })
-    .refine(isCpuQuantity, { error: "expected a CPU quantity such as \"500m\" or \"2\"" });
+    .refine(isCpuQuantity, { error: "expected a CPU quantity such as \"500m\" or \"2\"", abort: true });
 
 const wholeNumber = (min: number, max: number) =>
     z
