@@ -101,11 +101,9 @@ export function prerequisiteReport(
   }
   if (dockerDaemonReachable === false && !missing.some((m) => m.tool === "docker")) {
     if (lines.length > 0) lines.push("");
-    lines.push(
-      "docker is installed but `docker info` cannot reach a Docker daemon (k3d needs one).",
-      "  Linux: sudo systemctl start docker (and check that your user is in the docker group)",
-      "  macOS: start Docker Desktop (or: colima start)",
-    );
+    lines.push("docker is installed but `docker info` cannot reach a Docker daemon (k3d needs one).");
+    if (platform !== "macos") lines.push("  Linux: sudo systemctl start docker (and check that your user is in the docker group)");
+    if (platform !== "linux") lines.push("  macOS: start Docker Desktop (or: colima start)");
   }
   if (lines.length > 0) lines.push("", "Install what is listed above, then run `npm run local:up` again.");
   return lines.join("\n");

@@ -53,7 +53,10 @@ describe("local-env: prerequisites", () => {
   });
 
   it("says when docker is installed but its daemon is unreachable", () => {
-    assert.match(prerequisiteReport([], "linux", false), /cannot reach a Docker daemon/);
+    const text = prerequisiteReport([], "linux", false);
+    assert.match(text, /cannot reach a Docker daemon/);
+    assert.match(text, /systemctl start docker/);
+    assert.doesNotMatch(text, /Docker Desktop/);
     assert.equal(prerequisiteReport([], "linux", true), "");
   });
 });
