@@ -14,7 +14,8 @@ interface PolicyMeta {
 }
 
 /** Plain copy of whatever the engine (or a test) passes as a resource; never throws. */
-export function plainResource(raw: { type?: unknown; name?: unknown; urn?: unknown; props?: unknown }): ResourceLike {
+export function plainResource(input: unknown): ResourceLike {
+    const raw = (input !== null && typeof input === "object" ? input : {}) as { type?: unknown; name?: unknown; urn?: unknown; props?: unknown };
     const type = typeof raw.type === "string" ? raw.type : "";
     const name = typeof raw.name === "string" ? raw.name : "";
     const urn = typeof raw.urn === "string" ? raw.urn : `urn:pulumi:unknown::unknown::${type}::${name}`;

@@ -109,10 +109,11 @@ export const DAEMON_FIX =
 export function judgeDaemon(template: PodTemplate, container: Container, flags: (string | Unknown)[], resources: ResourceLike[]): Finding[] {
     const urn = template.resource.urn;
     const subject = `${template.where} container '${container.name}'`;
-    if (flags.some(isUnknown)) {
-        return [unverifiable(`${subject} runs buildkitd with arguments that are unknown during preview, so its listeners cannot be checked yet.`, urn)];
+    const rawAddresses = flagValues(flags, "addr");
+    if (rawAddresses.some(isUnknown) || hasUnknownFlag(flags)) {
+        return [unverifiable(`${subject} runs buildkitd with arguments that are unknown during preview (possibly an --addr), so its listeners cannot be checked yet.`, urn)];
     }
-    const flagAddresses = flagValues(flags, "addr") as string[];
+    const flagAddresses = rawAddresses as string[];
     const flagTls = { cert: flagValues(flags, "tlscert"), key: flagValues(flags, "tlskey"), ca: flagValues(flags, "tlscacert") };
     const findings: Finding[] = [];
     for (const config of configSources(template, container, resources)) {
@@ -156,6 +157,18 @@ export function judgeDaemon(template: PodTemplate, container: Container, flags: 
         }
     }
     return findings;
+}
+
+/**
+ * True when an unknown token could itself be a flag such as `--addr=tcp://...`. An unknown token right
+ * after a flag name (`--tlscert <unknown>`) is that flag's value; only an unknown `--addr` value matters,
+ * and that is caught separately.
+ */
+function hasUnknownFlag(flags: (string | Unknown)[]): boolean {
+    return flags.some((token, i) => {
+        const previous = flags[i - 1];
+        return isUnknown(token) && !(typeof previous === "string" && /^--?[a-z][a-z0-9-]*$/i.test(previous));
+    });
 }
 
 /** The last value of a repeated flag (what the CLI keeps); undefined when absent or empty. */

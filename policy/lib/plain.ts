@@ -30,6 +30,9 @@ export function isUnknown(value: unknown): value is Unknown {
  * holds only JSON-like data and `UNKNOWN`, so the checks can read any path without throwing.
  */
 export function toPlain(value: unknown, seen: WeakSet<object> = new WeakSet()): unknown {
+    if (value === UNKNOWN) {
+        return UNKNOWN;
+    }
     if (typeof value === "string") {
         return UNKNOWN_SENTINELS.has(value) ? UNKNOWN : value;
     }

@@ -72,7 +72,7 @@ function judgeRunnerPod(template: PodTemplate): Finding[] {
         }
         const dockerHost = dockerHostTarget(container);
         if (dockerHost) {
-            findings.push(violation(`${subject} sets DOCKER_HOST=${dockerHost}, a Docker daemon inside the pod or on the node. ${FIX}`, urn));
+            findings.push(violation(`${subject} sets DOCKER_HOST=${dockerHost}, i.e. it builds with Docker-in-Docker (a Docker daemon inside the pod) or the node's Docker daemon. ${FIX}`, urn));
         }
     }
     for (const volume of asArray(template.spec.volumes).map(asRecord)) {
