@@ -40,7 +40,7 @@ function nonEmpty(value: unknown): string | undefined {
     return text && text.trim() !== "" ? text : undefined;
 }
 
-/** True when a ConfigMap entry is plausibly a buildkitd config: a `.toml` key or text with a `[grpc` table. */
+/** True when a ConfigMap entry is plausibly a buildkitd config: a `.toml` or buildkit key, or text with a grpc table or key. */
 export function looksLikeBuildkitdToml(key: string, text: string): boolean {
-    return /\.toml$/i.test(key) || /^\s*\[\s*grpc\b/m.test(text) || /buildkitd/i.test(key);
+    return /\.toml$/i.test(key) || /buildkit/i.test(key) || /^\s*(\[\s*grpc\b|grpc\s*[.=])/m.test(text);
 }

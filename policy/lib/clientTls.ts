@@ -9,9 +9,9 @@ const ADDRESS_ENV = /(^|_)BUILDKITD?_(HOST|ADDR|ADDRESS|ENDPOINT|URL)$/i;
 /** Env var names that point to client TLS material (checked in this order: a CA name also ends in CERT). */
 const MATERIAL_ENV: { part: Part; pattern: RegExp }[] = [
     { part: "dir", pattern: /(TLS|CERTS?)_?(DIR|DIRECTORY|PATH)$/i },
-    { part: "ca", pattern: /((TLS|SSL)_?CA|CA_?CERT|CACERT)(_?(CERT|CRT|FILE|PATH))?$/i },
-    { part: "cert", pattern: /(TLS|SSL|CLIENT)_?(CERT|CERTIFICATE|CRT)(_?(FILE|PATH))?$/i },
-    { part: "key", pattern: /(TLS|SSL|CLIENT)_?KEY(_?(FILE|PATH))?$/i },
+    { part: "ca", pattern: /((TLS|SSL|BUILDKIT)_?CA|CA_?CERT|CACERT)(_?(CERT|CRT|FILE|PATH))?$/i },
+    { part: "cert", pattern: /(TLS|SSL|CLIENT|BUILDKIT)_?(CERT|CERTIFICATE|CRT)(_?(FILE|PATH))?$/i },
+    { part: "key", pattern: /(TLS|SSL|CLIENT|BUILDKIT)_?KEY(_?(FILE|PATH))?$/i },
 ];
 
 type Part = "ca" | "cert" | "key" | "dir";
@@ -40,7 +40,7 @@ function clientAddresses(container: Container): { addresses: ClientAddress[]; un
             unjudged.push(`env ${env.name} is unknown during preview`);
         } else if (env.valueFrom && named && !isUnknown(env.valueFrom)) {
             unjudged.push(`env ${env.name} comes from ${Object.keys(env.valueFrom).join(", ") || "a reference"}, which the policy cannot read`);
-        } else if (typeof env.value === "string" && isTcpAddress(env.value) && (named || /buildkit/i.test(env.value))) {
+        } else if (typeof env.value === "string" && isTcpAddress(env.value) && (named || looksLikeBuildkitEndpoint(env.value))) {
             addresses.push({ address: env.value.trim(), origin: `env ${env.name}` });
         }
     }
@@ -52,6 +52,11 @@ function clientAddresses(container: Container): { addresses: ClientAddress[]; un
         }
     }
     return { addresses, unjudged };
+}
+
+/** A tcp:// address that names BuildKit or uses its conventional port 1234, whatever the variable is called. */
+function looksLikeBuildkitEndpoint(address: string): boolean {
+    return /buildkit/i.test(address) || /^\s*tcp:\/\/[^/]*:1234(\/|\s*$)/i.test(address);
 }
 
 /** Values of a flag given to `buildctl` in the container's command line, with `$VAR`/`${VAR}` resolved from its env. */

@@ -21,7 +21,10 @@ function isRunnerImage(image: unknown): boolean {
     return typeof image === "string" && basename(imageRepository(image)).includes("actions-runner");
 }
 
-/** Pod specs that are ARC runner pods: runner-set charts, ARC resources, or pods running a runner image or labelled by ARC. */
+/**
+ * Pod specs that are ARC runner pods: runner-set charts, ARC resources, and pods that run a runner
+ * image or ARC's runner entrypoint, carry ARC's labels, or live in the runner namespace `arc-runners`.
+ */
 export function runnerTemplates(resource: ResourceLike): PodTemplate[] {
     const templates = podTemplates(resource);
     if ((isHelm(resource) && isRunnerSetChart(resource)) || isKind(resource, "AutoscalingRunnerSet", "EphemeralRunnerSet", "EphemeralRunner")) {
@@ -30,8 +33,14 @@ export function runnerTemplates(resource: ResourceLike): PodTemplate[] {
     return templates.filter((t) => {
         const containers = containersOf(t.spec);
         const labelled = Object.keys(t.labels).some((k) => k.startsWith("actions.github.com/"));
-        return labelled || (!isUnknown(containers) && containers.some((c) => isRunnerImage(c.image)));
+        const runsRunner = !isUnknown(containers) && containers.some((c) => isRunnerImage(c.image) || runsRunnerEntrypoint(c));
+        return labelled || runsRunner || t.namespace === "arc-runners";
     });
+}
+
+/** ARC's runner container starts `/home/runner/run.sh`, whatever image it was built into. */
+function runsRunnerEntrypoint(container: Container): boolean {
+    return commandTokens(container.record.command, container.record.args).some((t) => typeof t === "string" && /\/home\/runner\/run\.sh$/.test(t));
 }
 
 function isDindContainer(container: Container): boolean {
