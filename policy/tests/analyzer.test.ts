@@ -1,0 +1,83 @@
+import { strict as assert } from "assert";
+import { ChildProcess, spawn } from "child_process";
+import { join } from "path";
+import { DeclaredResource } from "../policies";
+import { programResources } from "./fixtures/program";
+import { ENDPOINT, configMap, workload, buildkitd } from "./fixtures/build";
+
+// The analyzer's wire types come with @pulumi/pulumi and @pulumi/policy (no typings are shipped for
+// google-protobuf), hence the untyped requires: this test talks to the pack exactly as the Pulumi
+// engine does during `pulumi preview --policy-pack policy`.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const grpc = require("@grpc/grpc-js");
+const analyzerRpc = require("@pulumi/pulumi/proto/analyzer_grpc_pb");
+const analyzerProto = require("@pulumi/pulumi/proto/analyzer_pb");
+const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
+
+const MANDATORY = 1;
+const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+interface Diagnostic {
+    policy: string;
+    mandatory: boolean;
+    message: string;
+}
+
+function toDiagnostics(response: { getDiagnosticsList(): { getPolicyname(): string; getEnforcementlevel(): number; getMessage(): string }[] }): Diagnostic[] {
+    return response.getDiagnosticsList().map((d) => ({ policy: d.getPolicyname(), mandatory: d.getEnforcementlevel() === MANDATORY, message: d.getMessage() }));
+}
+
+describe("the pack as the Pulumi engine runs it (index.ts over gRPC)", function () {
+    let pack: ChildProcess;
+    let client: { analyze: Function; analyzeStack: Function; close(): void };
+
+    before(async function () {
+        this.timeout(60000);
+        pack = spawn(process.execPath, ["-r", require.resolve("ts-node/register"), "index.ts"], { cwd: join(__dirname, ".."), stdio: ["ignore", "pipe", "inherit"] });
+        const port = await new Promise<string>((resolve, reject) => {
+            pack.stdout!.once("data", (chunk: Buffer) => resolve(chunk.toString().trim().split("\n")[0]));
+            pack.once("exit", (code) => reject(new Error(`policy pack exited with ${code} before listening`)));
+        });
+        client = new analyzerRpc.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    });
+
+    after(() => {
+        client?.close();
+        pack?.kill();
+    });
+
+    const call = (method: "analyze" | "analyzeStack", request: unknown) =>
+        new Promise<Diagnostic[]>((resolve, reject) => client[method](request, (error: Error | null, response: never) => (error ? reject(error) : resolve(toDiagnostics(response)))));
+
+    const analyze = async (resources: DeclaredResource[]) => {
+        const perResource = await Promise.all(
+            resources.map((r) => call("analyze", new analyzerProto.AnalyzeRequest().setType(r.type).setName(r.name).setUrn(r.urn).setProperties(Struct.fromJavaScript(r.props)).setOptions(new analyzerProto.AnalyzerResourceOptions()))),
+        );
+        const stackRequest = new analyzerProto.AnalyzeStackRequest().setResourcesList(
+            resources.map((r) => new analyzerProto.AnalyzerResource().setType(r.type).setName(r.name).setUrn(r.urn).setProperties(Struct.fromJavaScript(r.props)).setOptions(new analyzerProto.AnalyzerResourceOptions())),
+        );
+        return [...perResource.flat(), ...(await call("analyzeStack", stackRequest))];
+    };
+
+    for (const stack of ["local", "aks"] as const) {
+        it(`reports nothing for the program's '${stack}' stack`, async () => {
+            assert.deepEqual(await analyze(programResources(stack)), []);
+        });
+    }
+
+    it("blocks a plaintext daemon (stack policy) and a plaintext client (resource policy)", async () => {
+        const diagnostics = await analyze([
+            configMap("plain", { "buildkitd.toml": '[grpc]\naddress = ["tcp://0.0.0.0:1234"]\n' }),
+            workload("StatefulSet", "bk", { containers: [buildkitd(["--config", "/etc/buildkit/buildkitd.toml"], { volumeMounts: [{ name: "c", mountPath: "/etc/buildkit" }] })], volumes: [{ name: "c", configMap: { name: "plain" } }] }),
+            workload("Deployment", "ci", { containers: [{ name: "ci", image: "ci:1", env: [{ name: "BUILDKIT_HOST", value: ENDPOINT }] }] }, { app: "ci" }, "ci"),
+        ]);
+        const mandatory = diagnostics.filter((d) => d.mandatory).map((d) => d.policy).sort();
+        assert.deepEqual(mandatory, ["buildkit-client-requires-tls", "buildkitd-config-tcp-requires-tls", "buildkitd-tcp-requires-mtls"]);
+    });
+
+    it("turns preview unknowns into an advisory note instead of an error or a block", async () => {
+        const diagnostics = await analyze([workload("Deployment", "ci", { containers: [{ name: "ci", image: "ci:1", env: [{ name: "BUILDKIT_HOST", value: UNKNOWN_STRING }] }] }, { app: "ci" }, "ci")]);
+        assert.deepEqual(diagnostics.filter((d) => d.mandatory), []);
+        assert.ok(diagnostics.some((d) => d.policy === "buildkit-unverifiable-values" && d.message.includes("unknown during preview")), JSON.stringify(diagnostics));
+    });
+});

@@ -1,0 +1,38 @@
+import { strict as assert } from "assert";
+import { policies, runPolicies } from "../policies";
+import { programResources } from "./fixtures/program";
+
+describe("the program's own stacks", () => {
+    for (const stack of ["local", "aks"] as const) {
+        it(`stack '${stack}': every policy passes, advisory ones included`, async () => {
+            const violations = await runPolicies(programResources(stack));
+            assert.deepEqual(violations, []);
+        });
+    }
+
+    it("would catch the program losing its client CA (the fixture is really checked)", async () => {
+        const resources = programResources("local").map((r) =>
+            r.name === "buildkitd-config" ? { ...r, props: { ...r.props, data: { "buildkitd.toml": String((r.props.data as Record<string, string>)["buildkitd.toml"]).replace(/^ca = .*$/m, "") } } } : r,
+        );
+        const names = (await runPolicies(resources)).map((v) => v.policyName).sort();
+        assert.deepEqual(names, ["buildkitd-config-tcp-requires-tls", "buildkitd-tcp-requires-mtls"]);
+    });
+
+    it("would catch the runner losing its client Secret volume", async () => {
+        const resources = programResources("aks").map((r) => {
+            if (r.type !== "kubernetes:helm.sh/v3:Release" || r.name === "arc") {
+                return r;
+            }
+            const values = r.props.values as { template: { spec: Record<string, unknown> } };
+            return { ...r, props: { ...r.props, values: { ...values, template: { spec: { ...values.template.spec, volumes: [] } } } } };
+        });
+        const names = (await runPolicies(resources)).map((v) => v.policyName);
+        assert.deepEqual(names, ["buildkit-client-requires-tls"]);
+    });
+
+    it("runs a subset of policies when given one", async () => {
+        const onlyExposure = policies.filter((p) => p.name === "buildkit-not-exposed");
+        assert.equal(onlyExposure.length, 1);
+        assert.deepEqual(await runPolicies(programResources("local"), onlyExposure), []);
+    });
+});
