@@ -127,7 +127,10 @@ describe("workflows: delivery rules", () => {
     const w = load("test.yml");
     assert.ok("pull_request" in w.on && "push" in w.on);
     const runs = steps(w).map((s) => s.run);
-    for (const cmd of ["npm ci --no-audit --no-fund", "npm test", "npm --prefix policy test"]) assert.ok(runs.includes(cmd), cmd);
+    for (const cmd of ["npm ci --no-audit --no-fund", "npm ci --prefix policy --no-audit --no-fund", "npm test"]) assert.ok(runs.includes(cmd), cmd);
+    // The README's test command covers the policy pack too, so CI cannot run one without the other.
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+    assert.match(pkg.scripts.test, /npm --prefix policy test/);
   });
 
   it("smoke: dispatch only, publish defaults to false, runs-on only from AMEIDE_RUNS_ON", () => {
