@@ -3,10 +3,11 @@ import type { Settings } from "./config";
 import { parseByteQuantity } from "./config/quantity";
 import { BuildkitService } from "./components/buildkit";
 import { connectCluster } from "./components/cluster";
-import { CLIENT_TLS_SECRET, RUNNER_NAMESPACE, SERVER_TLS_SECRET } from "./components/contracts";
-import { namespaceWithPodSecurity } from "./components/kubernetes/namespace";
-import { tlsSecret } from "./components/kubernetes/tls-secret";
+import { ArcRunners } from "./components/arc";
+import { CLIENT_TLS_SECRET, SERVER_TLS_SECRET } from "./components/contracts";
+import { GithubVariables } from "./components/github";
 import { BuildkitPki } from "./components/pki";
+import { parseGithubConfigUrl } from "./config/github";
 
 /** What `pulumi stack output` shows. Nothing here is private: keys stay in Secrets and state. */
 export interface StackOutputs {
@@ -41,8 +42,34 @@ export function createStack(settings: Settings): StackOutputs {
         k8sOpts,
     );
 
-    const runners = namespaceWithPodSecurity(RUNNER_NAMESPACE, "baseline", k8sOpts);
-    tlsSecret(CLIENT_TLS_SECRET, runners.metadata.name, pki.client, { ...k8sOpts, dependsOn: [runners] });
+    // ARC: namespaces arc-systems and arc-runners, the client TLS secret, controller and scale sets.
+    const { arc, github } = settings;
+    new ArcRunners(
+        "arc",
+        {
+            ...arc,
+            buildkitImage: buildkit.image,
+            githubConfigUrl: github.configUrl,
+            credentials: settings.githubCredentials,
+            endpoint: service.endpoint,
+            serverName: service.serverName,
+            clientTls: pki.client,
+        },
+        k8sOpts,
+    );
+
+    // GitHub variables need their own provider; a stack with scope `none` (always `local`) declares neither.
+    const { variables } = github;
+    if (variables.scope !== "none") {
+        new GithubVariables("github", {
+            ...variables,
+            scope: variables.scope,
+            organization: parseGithubConfigUrl(github.configUrl)!.organization,
+            credentials: settings.githubCredentials,
+            endpoint: service.endpoint,
+            runsOn: settings.runnerLabel,
+        });
+    }
 
     return {
         endpoint: service.endpoint,

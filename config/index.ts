@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, describeIssues } from "./errors";
+import { GITHUB_CREDENTIAL_KEY_LIST, parseGithubCredentials } from "./github";
 import { Settings, SETTINGS_KEYS, settingsSchema } from "./schema";
 
 export { ConfigError } from "./errors";
@@ -12,17 +13,26 @@ export const CONFIG_NAMESPACE = "arc-buildkit";
  * Validates raw stack config (`arc-buildkit:key` → string, as Pulumi hands it to the program) and
  * returns the typed settings, or throws one {@link ConfigError} listing every problem.
  */
-export function parseSettings(rawConfig: Record<string, string>, stack: string): Settings {
+export function parseSettings(
+    rawConfig: Record<string, string>,
+    stack: string,
+    isSecret: (fullKey: string) => boolean = () => false,
+): Settings {
     const prefix = `${CONFIG_NAMESPACE}:`;
     const values: Record<string, unknown> = {};
+    const credentials: Record<string, string> = {};
     const problems: string[] = [];
     for (const [fullKey, raw] of Object.entries(rawConfig).sort(([a], [b]) => a.localeCompare(b))) {
         if (!fullKey.startsWith(prefix)) {
             continue; // Provider config (kubernetes:, azure-native:, github:) is not ours to judge.
         }
         const key = fullKey.slice(prefix.length);
+        if (GITHUB_CREDENTIAL_KEY_LIST.includes(key)) {
+            credentials[key] = raw; // Kept out of the schema so that no message can echo a secret.
+            continue;
+        }
         if (!(SETTINGS_KEYS as string[]).includes(key)) {
-            problems.push(`${fullKey}: unknown key; expected one of ${SETTINGS_KEYS.map((k) => prefix + k).join(", ")}`);
+            problems.push(`${fullKey}: unknown key; expected one of ${[...SETTINGS_KEYS, ...GITHUB_CREDENTIAL_KEY_LIST].map((k) => prefix + k).join(", ")}`);
             continue;
         }
         values[key] = decode(raw);
@@ -31,15 +41,29 @@ export function parseSettings(rawConfig: Record<string, string>, stack: string):
     if (!result.success) {
         problems.push(...describeIssues(CONFIG_NAMESPACE, result.error.issues));
     }
-    if (problems.length > 0 || !result.success) {
+    // The auth method decides which credentials are required; without a valid github block it is unknown.
+    const githubCredentials = result.success
+        ? parseGithubCredentials(CONFIG_NAMESPACE, result.data.github.auth, credentials, (key) => isSecret(prefix + key), problems)
+        : undefined;
+    if (problems.length > 0 || !result.success || !githubCredentials) {
         throw new ConfigError(stack, problems);
     }
-    return result.data;
+    return { ...result.data, githubCredentials };
 }
 
 /** Reads and validates this stack's config. Call it before declaring any resource. */
 export function loadSettings(): Settings {
-    return parseSettings(pulumi.runtime.allConfig(), pulumi.getStack());
+    return parseSettings(pulumi.runtime.allConfig(), pulumi.getStack(), isConfigSecret);
+}
+
+/**
+ * Whether the stack stores a key encrypted (`pulumi config set --secret`). The SDK exposes this only
+ * as an internal function of `@pulumi/pulumi/runtime/config` (pinned SDK 3.248.0); if a future SDK
+ * drops it, every key is treated as not secret, so the program fails loudly instead of trusting.
+ */
+function isConfigSecret(fullKey: string): boolean {
+    const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (key: string) => boolean };
+    return runtimeConfig.isConfigSecret?.(fullKey) ?? false;
 }
 
 /** Structured values arrive as JSON; scalars arrive as their text. */

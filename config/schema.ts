@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { BUILDKIT_GRPC_PORT, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN } from "../components/contracts";
+import { arcSchema, runnerWiringIssues } from "./arc";
+import { GithubCredentials, githubSchema } from "./github";
 import { cpuMillicores, isByteQuantity, isCpuQuantity, parseByteQuantity } from "./quantity";
 
 /**
@@ -173,13 +175,20 @@ export const settingsSchema = z.strictObject({
     buildkit,
     tls: tls.prefault({}),
     network: network.prefault({}),
+    arc: arcSchema,
+    github: githubSchema,
+}).check((ctx) => {
+    ctx.issues.push(...runnerWiringIssues(ctx.value));
 });
 
-export type Settings = z.output<typeof settingsSchema>;
+/** Validated settings, plus the GitHub credentials (secret config read outside the schema; see ./github.ts). */
+export type Settings = z.output<typeof settingsSchema> & { githubCredentials: GithubCredentials };
 export type ClusterSettings = Settings["cluster"];
 export type BuildkitSettings = Settings["buildkit"];
 export type TlsSettings = Settings["tls"];
 export type NetworkSettings = Settings["network"];
+export type { ArcSettings, ScaleSetSettings } from "./arc";
+export type { GithubCredentials, GithubSettings } from "./github";
 
 /** Top-level keys the program reads; anything else under `arc-buildkit:` is a typo. */
 export const SETTINGS_KEYS = Object.keys(settingsSchema.shape) as (keyof Settings)[];

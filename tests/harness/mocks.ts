@@ -34,5 +34,15 @@ export function mockCall(token: string, inputs: Record<string, any>): Record<str
     if (token === "azure-native:containerservice:listManagedClusterUserCredentials") {
         return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from(MOCK_AKS_KUBECONFIG).toString("base64") }] };
     }
+    if (token === "github:index/getRepository:getRepository") {
+        // A stable fake numeric ID per repository, so visibility "selected" can be asserted.
+        const fullName = String(inputs.fullName);
+        return { fullName, name: fullName.split("/")[1], repoId: mockRepositoryId(fullName) };
+    }
     throw new Error(`unexpected engine call ${token} with ${JSON.stringify(inputs)}`);
+}
+
+/** The repository ID the mock GitHub API reports for `org/name`. */
+export function mockRepositoryId(fullName: string): number {
+    return parseInt(createHash("sha256").update(fullName).digest("hex").slice(0, 8), 16);
 }

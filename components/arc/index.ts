@@ -1,0 +1,129 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { GithubCredentials } from "../../config/github";
+import { ARC_CONTROLLER_NAMESPACE, CLIENT_TLS_SECRET, RUNNER_NAMESPACE } from "../contracts";
+import { namespaceWithPodSecurity } from "../kubernetes/namespace";
+import { tlsSecret } from "../kubernetes/tls-secret";
+import type { TlsMaterial } from "../pki";
+import {
+    ARC_CHART_REGISTRY,
+    CONTROLLER_CHART,
+    CONTROLLER_RELEASE,
+    controllerValues,
+    GITHUB_CONFIG_SECRET,
+    SCALE_SET_CHART,
+    scaleSetValues,
+} from "./values";
+
+export * from "./values";
+
+export interface ArcRunnersArgs {
+    /** Version of both ARC charts. Default in config: 0.14.2. */
+    chartVersion: string;
+    /** Runner image pinned by digest. */
+    runnerImage: string;
+    /** The BuildKit daemon's image; the runners' `buildctl` is copied from it. */
+    buildkitImage: string;
+    /** `https://github.com/<org>` or `https://github.com/<org>/<repo>`. */
+    githubConfigUrl: string;
+    /** GitHub App or token, Pulumi secrets; they only reach a Kubernetes Secret. */
+    credentials: GithubCredentials;
+    scaleSets: readonly { name: string; minRunners: number; maxRunners: number; runnerGroup: string }[];
+    /** Endpoint and TLS server name the runners are given (the BuildKit Service's). */
+    endpoint: pulumi.Input<string>;
+    serverName: pulumi.Input<string>;
+    /** The runners' client identity, written to `buildkitd-client-tls` in `arc-runners`. */
+    clientTls: TlsMaterial;
+}
+
+/**
+ * The keys ARC's scale set chart reads from `githubConfigSecret` (see its values.yaml). The whole
+ * payload is a Pulumi secret: encrypted in state, masked in diffs, never in Helm values.
+ */
+export function githubConfigSecretData(credentials: GithubCredentials): pulumi.Output<Record<string, string>> {
+    const data: pulumi.Output<Record<string, string>> =
+        credentials.method === "app"
+            ? pulumi.all([credentials.appId, credentials.installationId, credentials.privateKey]).apply(([id, installation, key]): Record<string, string> => ({
+                  github_app_id: id,
+                  github_app_installation_id: installation,
+                  github_app_private_key: key,
+              }))
+            : credentials.token.apply((token): Record<string, string> => ({ github_token: token }));
+    return pulumi.secret(data);
+}
+
+/**
+ * GitHub Actions Runner Controller and one runner scale set per configured label, wired to BuildKit:
+ * namespaces `arc-systems` and `arc-runners`, the client TLS secret, the GitHub credentials secret,
+ * the controller release `arc` and a `gha-runner-scale-set` release per scale set.
+ */
+export class ArcRunners extends pulumi.ComponentResource {
+    /** Helm release names of the scale sets, which are also their `runs-on` labels. */
+    public readonly scaleSetNames: string[];
+
+    constructor(name: string, args: ArcRunnersArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("arc-buildkit:arc:ArcRunners", name, {}, opts);
+        const child = { parent: this };
+
+        // The controller and the listener pods it creates are unprivileged, so `baseline` admits them.
+        const controllerNs = namespaceWithPodSecurity(ARC_CONTROLLER_NAMESPACE, "baseline", child);
+        const runnerNs = namespaceWithPodSecurity(RUNNER_NAMESPACE, "baseline", child);
+        const inRunners = { parent: this, dependsOn: [runnerNs] };
+
+        const clientTls = tlsSecret(CLIENT_TLS_SECRET, runnerNs.metadata.name, args.clientTls, inRunners);
+        const githubSecret = new k8s.core.v1.Secret(
+            GITHUB_CONFIG_SECRET,
+            {
+                metadata: { name: GITHUB_CONFIG_SECRET, namespace: runnerNs.metadata.name, labels: { "app.kubernetes.io/part-of": "arc-buildkit" } },
+                type: "Opaque",
+                stringData: githubConfigSecretData(args.credentials),
+            },
+            inRunners,
+        );
+
+        const controller = new k8s.helm.v3.Release(
+            CONTROLLER_RELEASE,
+            {
+                name: CONTROLLER_RELEASE,
+                namespace: controllerNs.metadata.name,
+                createNamespace: false,
+                chart: `${ARC_CHART_REGISTRY}/${CONTROLLER_CHART}`,
+                version: args.chartVersion,
+                values: controllerValues(),
+                // The CRDs come with this chart; a failed install must not leave half of them behind.
+                atomic: true,
+                cleanupOnFail: true,
+            },
+            { parent: this, dependsOn: [controllerNs] },
+        );
+
+        this.scaleSetNames = args.scaleSets.map((set) => {
+            new k8s.helm.v3.Release(
+                set.name,
+                {
+                    name: set.name,
+                    namespace: runnerNs.metadata.name,
+                    createNamespace: false,
+                    chart: `${ARC_CHART_REGISTRY}/${SCALE_SET_CHART}`,
+                    version: args.chartVersion,
+                    values: scaleSetValues({
+                        ...set,
+                        githubConfigUrl: args.githubConfigUrl,
+                        runnerImage: args.runnerImage,
+                        buildkitImage: args.buildkitImage,
+                        endpoint: args.endpoint,
+                        serverName: args.serverName,
+                    }),
+                    atomic: true,
+                    cleanupOnFail: true,
+                },
+                // The AutoscalingRunnerSet needs the controller's CRDs, the credentials Secret it names
+                // and the TLS Secret its runner pods mount.
+                { parent: this, dependsOn: [controller, githubSecret, clientTls] },
+            );
+            return set.name;
+        });
+
+        this.registerOutputs({ scaleSetNames: this.scaleSetNames });
+    }
+}

@@ -1,0 +1,167 @@
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import { ARC_CONTROLLER_NAMESPACE, CLIENT_TLS_SECRET, RUNNER_ENV, TLS_KEYS } from "../contracts";
+
+/**
+ * Helm values for ARC's two charts, as pure functions of the settings so they are asserted without
+ * a cluster. Value names follow actions/actions-runner-controller's `charts/gha-runner-scale-set*`
+ * `values.yaml` and `_helpers.tpl` at the pinned chart version.
+ */
+
+type PodSpec = k8s.types.input.core.v1.PodSpec;
+type SecurityContext = k8s.types.input.core.v1.SecurityContext;
+
+export const ARC_CHART_REGISTRY = "oci://ghcr.io/actions/actions-runner-controller-charts";
+export const CONTROLLER_CHART = "gha-runner-scale-set-controller";
+export const SCALE_SET_CHART = "gha-runner-scale-set";
+
+/** Helm release name of the controller: fixed, so nothing is generated with a random suffix. */
+export const CONTROLLER_RELEASE = "arc";
+/**
+ * The controller's `fullnameOverride` and service account name. The scale set chart binds its
+ * manager Role to this account; passing it explicitly as `controllerServiceAccount` keeps the chart
+ * from running `lookup` against the live cluster (which fails in `pulumi preview` and under mocks).
+ */
+export const CONTROLLER_SERVICE_ACCOUNT = "arc-gha-rs-controller";
+
+/** The Kubernetes Secret (in `arc-runners`) holding the keys ARC reads: github_app_* or github_token. */
+export const GITHUB_CONFIG_SECRET = "arc-github-config";
+
+/** Where the client TLS secret is mounted; the `AMEIDE_BUILDKIT_TLS_*` paths point into it. */
+export const CLIENT_TLS_DIR = "/etc/buildkit/tls";
+export const CLIENT_TLS_VOLUME = "buildkit-client-tls";
+
+/**
+ * Where the init container puts `buildctl`. A directory of its own, placed first on PATH: mounting
+ * over a directory the image already uses (such as /usr/local/bin) would hide whatever is there.
+ */
+export const TOOLS_DIR = "/opt/arc-buildkit/bin";
+export const TOOLS_VOLUME = "buildkit-tools";
+/** Path of `buildctl` in every moby/buildkit image, rootful and rootless. */
+export const BUILDKIT_IMAGE_BUILDCTL = "/usr/bin/buildctl";
+
+/**
+ * The runner image's own PATH. actions/runner's images/Dockerfile sets no PATH, so it is the one of
+ * its Ubuntu base (mcr.microsoft.com/dotnet/runtime-deps:8.0-noble); Kubernetes replaces the image's
+ * PATH when the container sets one, so it is repeated here after the tools directory.
+ */
+export const RUNNER_IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/**
+ * The runner image's `runner` user (UID 1001) and `docker` group (GID 123), both created with these
+ * numbers by actions/runner's images/Dockerfile. Numeric IDs are needed for `runAsNonRoot`, because
+ * the image's `USER runner` is a name the kubelet cannot verify.
+ */
+export const RUNNER_UID = 1001;
+export const RUNNER_GID = 123;
+
+/** Restricted-profile container settings, shared by the runner, its init container and the controller. */
+export const UNPRIVILEGED_CONTAINER: SecurityContext = {
+    privileged: false,
+    allowPrivilegeEscalation: false,
+    runAsNonRoot: true,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+};
+
+/** Values of the controller release: deterministic names, unprivileged pod. */
+export function controllerValues(): Record<string, unknown> {
+    return {
+        fullnameOverride: CONTROLLER_SERVICE_ACCOUNT,
+        serviceAccount: { create: true, name: CONTROLLER_SERVICE_ACCOUNT },
+        // The controller image is distroless and runs as a non-root user; nothing more is needed.
+        podSecurityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+        flags: { logLevel: "info", logFormat: "json" },
+    };
+}
+
+export interface RunnerPodInput {
+    /** Runner image pinned by digest. */
+    runnerImage: string;
+    /** The BuildKit daemon's own image: its `buildctl` is the client, so both are the same version. */
+    buildkitImage: string;
+    /** Address and TLS server name published to workflows. */
+    endpoint: pulumi.Input<string>;
+    serverName: pulumi.Input<string>;
+}
+
+/** The five contract variables, pointing at the mounted client certificate. */
+export function runnerBuildkitEnv(input: Pick<RunnerPodInput, "endpoint" | "serverName">): { name: string; value: pulumi.Input<string> }[] {
+    return [
+        { name: RUNNER_ENV.addr, value: input.endpoint },
+        { name: RUNNER_ENV.ca, value: `${CLIENT_TLS_DIR}/${TLS_KEYS.ca}` },
+        { name: RUNNER_ENV.cert, value: `${CLIENT_TLS_DIR}/${TLS_KEYS.cert}` },
+        { name: RUNNER_ENV.key, value: `${CLIENT_TLS_DIR}/${TLS_KEYS.key}` },
+        { name: RUNNER_ENV.serverName, value: input.serverName },
+    ];
+}
+
+/**
+ * The runner pod: ARC's default mode (no `containerMode`, so no Docker-in-Docker), unprivileged,
+ * with the client certificate mounted read-only and `buildctl` copied from the BuildKit image by an
+ * init container. It passes Pod Security `restricted`, so `baseline` on `arc-runners` admits it.
+ */
+export function runnerPodSpec(input: RunnerPodInput): PodSpec {
+    return {
+        securityContext: {
+            runAsNonRoot: true,
+            runAsUser: RUNNER_UID,
+            runAsGroup: RUNNER_GID,
+            // Volumes (the TLS secret, the tools directory) become group-owned by the runner's group.
+            fsGroup: RUNNER_GID,
+            seccompProfile: { type: "RuntimeDefault" },
+        },
+        initContainers: [
+            {
+                name: "install-buildctl",
+                image: input.buildkitImage,
+                command: ["cp", BUILDKIT_IMAGE_BUILDCTL, `${TOOLS_DIR}/buildctl`],
+                securityContext: UNPRIVILEGED_CONTAINER,
+                resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+                volumeMounts: [{ name: TOOLS_VOLUME, mountPath: TOOLS_DIR }],
+            },
+        ],
+        containers: [
+            {
+                name: "runner",
+                image: input.runnerImage,
+                // ARC's runner entry point; the controller passes the JIT config through the environment.
+                command: ["/home/runner/run.sh"],
+                env: [...runnerBuildkitEnv(input), { name: "PATH", value: `${TOOLS_DIR}:${RUNNER_IMAGE_PATH}` }],
+                securityContext: UNPRIVILEGED_CONTAINER,
+                volumeMounts: [
+                    { name: CLIENT_TLS_VOLUME, mountPath: CLIENT_TLS_DIR, readOnly: true },
+                    { name: TOOLS_VOLUME, mountPath: TOOLS_DIR, readOnly: true },
+                ],
+            },
+        ],
+        volumes: [
+            // 0440 + fsGroup: the key is readable by the runner's group and nobody else.
+            { name: CLIENT_TLS_VOLUME, secret: { secretName: CLIENT_TLS_SECRET, defaultMode: 0o440 } },
+            { name: TOOLS_VOLUME, emptyDir: { sizeLimit: "256Mi" } },
+        ],
+    };
+}
+
+export interface ScaleSetValuesInput extends RunnerPodInput {
+    name: string;
+    githubConfigUrl: string;
+    minRunners: number;
+    maxRunners: number;
+    runnerGroup: string;
+}
+
+/** Values of one gha-runner-scale-set release. Credentials are referenced by Secret name only. */
+export function scaleSetValues(input: ScaleSetValuesInput): Record<string, unknown> {
+    return {
+        githubConfigUrl: input.githubConfigUrl,
+        githubConfigSecret: GITHUB_CONFIG_SECRET,
+        runnerScaleSetName: input.name,
+        runnerGroup: input.runnerGroup,
+        minRunners: input.minRunners,
+        maxRunners: input.maxRunners,
+        controllerServiceAccount: { namespace: ARC_CONTROLLER_NAMESPACE, name: CONTROLLER_SERVICE_ACCOUNT },
+        template: { spec: runnerPodSpec(input) },
+    };
+}

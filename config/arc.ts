@@ -1,0 +1,109 @@
+import { z } from "zod";
+
+/**
+ * Actions Runner Controller (ARC) settings: the pinned charts, the runner image and the runner
+ * scale sets. Pure, tested directly; defaults live here and the docs mirror them.
+ */
+
+/**
+ * The newest `gha-runner-scale-set-*` release of actions/actions-runner-controller when this was
+ * written. The controller and the scale set charts are released together and must be the same
+ * version, so one setting pins both.
+ */
+export const DEFAULT_ARC_CHART_VERSION = "0.14.2";
+
+/**
+ * GitHub's runner image 2.331.0 (Ubuntu 24.04, runner user UID 1001), pinned by the digest of its
+ * multi-arch index.
+ */
+export const DEFAULT_RUNNER_IMAGE = "ghcr.io/actions/actions-runner:2.331.0@sha256:dced476aa42703ebd9aafc295ce52f160989c4528e831fc3be2aef83a1b3f6da";
+
+/** ARC's chart fails on scale set names longer than this (`Name must have up to 45 characters`). */
+export const MAX_SCALE_SET_NAME_LENGTH = 45;
+/** A runner label (what `runs-on:` names) that is also a valid Helm release and Kubernetes name. */
+const SCALE_SET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const RUNNER_GROUP = /^[^\s/\\][^/\\]{0,99}$/;
+const SEMVER = /^[0-9]+\.[0-9]+\.[0-9]+$/;
+const DIGEST_PINNED = /^[a-z0-9]+(?:[._\-/:][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[a-f0-9]{64}$/;
+
+/** Upper bound for maxRunners: a typo such as 1000 would otherwise schedule a thousand pods. */
+export const MAX_RUNNERS_LIMIT = 200;
+
+const runnerCount = (what: string) =>
+    z
+        .number({ error: `expected ${what} as a whole number from 0 to ${MAX_RUNNERS_LIMIT}` })
+        .int({ error: `expected ${what} as a whole number from 0 to ${MAX_RUNNERS_LIMIT}` })
+        .min(0, { error: `expected ${what} of 0 or more, not a negative number` })
+        .max(MAX_RUNNERS_LIMIT, { error: `expected ${what} of at most ${MAX_RUNNERS_LIMIT}` });
+
+const scaleSet = z
+    .strictObject({
+        /** The scale set's name: the label workflows put in `runs-on:`, and its Helm release name. */
+        name: z
+            .string({ error: "expected the scale set name (the runs-on label) as a string" })
+            .max(MAX_SCALE_SET_NAME_LENGTH, { error: `expected at most ${MAX_SCALE_SET_NAME_LENGTH} characters (the gha-runner-scale-set chart rejects longer names)` })
+            .regex(SCALE_SET_NAME, { error: "expected lower-case letters, digits and '-', starting and ending with a letter or digit, such as arc-aks-v2" }),
+        /** Idle runners kept warm. Default 0. */
+        minRunners: runnerCount("minRunners").default(0),
+        /** Most runners at once. Default 5. */
+        maxRunners: runnerCount("maxRunners").default(5),
+        /** The organization's runner group the scale set joins. Default `default`. */
+        runnerGroup: z.string().regex(RUNNER_GROUP, { error: "expected a runner group name (no '/' or '\\', at most 100 characters)" }).default("default"),
+    })
+    .check((ctx) => {
+        const { minRunners, maxRunners } = ctx.value;
+        if (minRunners > maxRunners) {
+            ctx.issues.push({ code: "custom", path: ["minRunners"], input: minRunners, message: `expected minRunners no larger than maxRunners (${maxRunners})` });
+        }
+    });
+
+/** `arc-buildkit:arc`. */
+export const arcSchema = z.strictObject({
+    /** Version of both ARC charts (`gha-runner-scale-set-controller` and `gha-runner-scale-set`), from ghcr.io's OCI registry. */
+    chartVersion: z.string().regex(SEMVER, { error: "expected a chart version such as 0.14.2" }).default(DEFAULT_ARC_CHART_VERSION),
+    /** The runner image, pinned by digest. */
+    runnerImage: z
+        .string()
+        .regex(DIGEST_PINNED, { error: "expected an image pinned by digest, such as ghcr.io/actions/actions-runner:2.331.0@sha256:<64 hex digits>" })
+        .default(DEFAULT_RUNNER_IMAGE),
+    /** One gha-runner-scale-set release per entry, all in `arc-runners`. */
+    scaleSets: z
+        .array(scaleSet)
+        .min(1, { error: "expected at least one scale set" })
+        .refine((sets) => new Set(sets.map((s) => s.name)).size === sets.length, { error: "expected every scale set name once" }),
+});
+
+export type ArcSettings = z.output<typeof arcSchema>;
+export type ScaleSetSettings = ArcSettings["scaleSets"][number];
+
+/**
+ * Rules that span several top-level keys: the stack's runner label must name one of its scale sets
+ * (`AMEIDE_RUNS_ON` would otherwise point at no runner), and a k3d stack never publishes GitHub
+ * variables (a laptop must not overwrite what the organization's workflows read).
+ */
+export function runnerWiringIssues(value: {
+    cluster: { kind: string };
+    runnerLabel: string;
+    arc: { scaleSets: readonly { name: string }[] };
+    github: { variables: { scope: string } };
+}): { code: "custom"; path: (string | number)[]; input: unknown; message: string }[] {
+    const issues: { code: "custom"; path: (string | number)[]; input: unknown; message: string }[] = [];
+    const names = value.arc.scaleSets.map((s) => s.name);
+    if (!names.includes(value.runnerLabel)) {
+        issues.push({
+            code: "custom",
+            path: ["runnerLabel"],
+            input: value.runnerLabel,
+            message: `expected the name of one of arc.scaleSets (${names.join(", ")}), because AMEIDE_RUNS_ON publishes it as the label to run on`,
+        });
+    }
+    if (value.cluster.kind === "k3d" && value.github.variables.scope !== "none") {
+        issues.push({
+            code: "custom",
+            path: ["github", "variables", "scope"],
+            input: value.github.variables.scope,
+            message: "expected \"none\" on a k3d stack: a local cluster never overwrites the organization's or repositories' AMEIDE_* variables",
+        });
+    }
+    return issues;
+}
