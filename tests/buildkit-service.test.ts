@@ -2,7 +2,7 @@ import * as TOML from "@iarna/toml";
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { findResource, isSecretInput, kubernetesObjects, ProgramRun, reveal, runProgram, valueOf } from "./harness/program";
+import { findResource, isSecretInput, kubernetesObjects, ProgramRun, reveal, runStack, valueOf } from "./harness/program";
 
 const STS = "kubernetes:apps/v1:StatefulSet";
 const SVC = "kubernetes:core/v1:Service";
@@ -18,7 +18,7 @@ for (const stack of ["local", "aks"] as const) {
     describe(`BuildKit service on stack ${stack}`, () => {
         let run: ProgramRun;
         before(async () => {
-            run = await runProgram(stack);
+            run = await runStack(stack);
         });
 
         const sts = () => reveal(findResource(run, STS, "buildkitd").inputs);
@@ -212,7 +212,7 @@ for (const stack of ["local", "aks"] as const) {
         });
 
         it("declares byte-identical inputs when evaluated twice", async () => {
-            const again = await runProgram(stack);
+            const again = await runStack(stack);
             const canonical = (r: ProgramRun) => JSON.stringify(r.resources.map((x) => [x.type, x.name, x.inputs]).sort());
             assert.strictEqual(canonical(again), canonical(run));
             assert.strictEqual(again.resources.length, run.resources.length);
@@ -222,7 +222,7 @@ for (const stack of ["local", "aks"] as const) {
 
 describe("BuildKit service options", () => {
     it("keeps a builder up through disruptions with two or more replicas, and names every pod in the certificate", async () => {
-        const run = await runProgram("aks", (c) => {
+        const run = await runStack("aks", (c) => {
             const buildkit = JSON.parse(c["arc-buildkit:buildkit"]);
             c["arc-buildkit:buildkit"] = JSON.stringify({ ...buildkit, replicas: 3 });
         });
@@ -236,7 +236,7 @@ describe("BuildKit service options", () => {
     });
 
     it("runs rootless as UID 1000 with unconfined seccomp and AppArmor and its own state path", async () => {
-        const run = await runProgram("aks", (c) => {
+        const run = await runStack("aks", (c) => {
             const buildkit = JSON.parse(c["arc-buildkit:buildkit"]);
             c["arc-buildkit:buildkit"] = JSON.stringify({
                 ...buildkit,
@@ -259,7 +259,7 @@ describe("BuildKit service options", () => {
     });
 
     it("drops the binfmt DaemonSet when emulation is off", async () => {
-        const run = await runProgram("local", (c) => {
+        const run = await runStack("local", (c) => {
             const buildkit = JSON.parse(c["arc-buildkit:buildkit"]);
             c["arc-buildkit:buildkit"] = JSON.stringify({ ...buildkit, binfmt: { enabled: false } });
         });

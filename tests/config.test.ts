@@ -1,7 +1,8 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseSettings } from "../config";
-import { runProgram, stackConfig } from "./harness/program";
+import { APP_SECRET_KEYS, withAppCredentials } from "./fixtures/github-credentials";
+import { runStack, stackConfig } from "./harness/program";
 
 type Edit = (config: Record<string, string>) => void;
 
@@ -24,8 +25,9 @@ function setPath(key: string, path: string[], value: unknown): Edit {
 
 function parse(stack: string, edit: Edit): ReturnType<typeof parseSettings> {
     const config = stackConfig(stack);
+    withAppCredentials(config);
     edit(config);
-    return parseSettings(config, stack);
+    return parseSettings(config, stack, (key) => APP_SECRET_KEYS.includes(key));
 }
 
 function expectConfigError(stack: string, edit: Edit, key: string, expectation: RegExp): void {
@@ -116,7 +118,7 @@ describe("config validation", () => {
     it("fails the program before any resource is declared", async () => {
         const declared: string[] = [];
         await assert.rejects(
-            runProgram("aks", (c) => {
+            runStack("aks", (c) => {
                 setPath("buildkit", ["replicas"], 0)(c);
             }).then((run) => declared.push(...run.resources.map((r) => r.type))),
             ConfigError,

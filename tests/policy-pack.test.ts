@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { runPolicies } from "../policy/policies";
-import { ProgramRun, reveal, runProgram } from "./harness/program";
+import { ProgramRun, reveal, runStack } from "./harness/program";
 
 /** The program's declared resources, as the policy engine sees them during `pulumi preview`. */
 function asPolicyResources(run: ProgramRun) {
@@ -10,14 +10,14 @@ function asPolicyResources(run: ProgramRun) {
 describe("policy pack against the program's own stacks", () => {
     for (const stack of ["local", "aks"]) {
         it(`reports nothing, advisory included, for every resource of ${stack}`, async () => {
-            const run = await runProgram(stack);
+            const run = await runStack(stack);
             const violations = await runPolicies(asPolicyResources(run));
             assert.deepStrictEqual(violations, []);
         });
     }
 
     it("would block this program if its listener lost the client CA", async () => {
-        const run = await runProgram("aks");
+        const run = await runStack("aks");
         const resources = asPolicyResources(run).map((r) =>
             r.type === "kubernetes:core/v1:ConfigMap"
                 ? { ...r, props: { ...r.props, data: { "buildkitd.toml": r.props.data["buildkitd.toml"].replace(/^ca = .*$/m, "") } } }

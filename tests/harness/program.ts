@@ -5,6 +5,7 @@ import * as yaml from "js-yaml";
 import * as path from "path";
 import { loadSettings } from "../../config";
 import { createStack, StackOutputs } from "../../program";
+import { appCredentials } from "../fixtures/github-credentials";
 import { mockCall, mockResourceState } from "./mocks";
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
@@ -114,4 +115,13 @@ export function findResource(run: ProgramRun, type: string, name: string): Decla
 /** Kubernetes objects by `kind/namespace/name`, revealed, for assertions on manifests. */
 export function kubernetesObjects(run: ProgramRun): DeclaredResource[] {
     return run.resources.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm") && r.type !== "pulumi:providers:kubernetes");
+}
+
+/**
+ * The committed stack file as an operator runs it: after `pulumi config set --secret` of the GitHub
+ * App credentials (fake ones, see tests/fixtures/github-credentials.ts).
+ */
+export function runStack(stack: string, edit: (config: Record<string, string>) => void = () => {}, opts: { preview?: boolean } = {}): Promise<ProgramRun> {
+    const [withCredentials, { secretKeys }] = appCredentials(edit);
+    return runProgram(stack, withCredentials, { ...opts, secretKeys });
 }
