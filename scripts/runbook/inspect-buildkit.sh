@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Read-only BuildKit inspection, in the runbook's triage order (docs/delivery.md).
+# Read-only BuildKit inspection, in the runbook's triage order (README.md (CI/CD, Runbook)).
 # Uses only kubectl get/logs: safe against production. Never prints secret contents, only key names.
 #   usage: inspect-buildkit.sh --context <kube-context>
 set -euo pipefail
@@ -110,5 +110,5 @@ if [ "$np" = "buildkitd" ]; then pass "NetworkPolicy $NS/buildkitd selects the b
 else fail "NetworkPolicy $NS/buildkitd missing or not selecting app.kubernetes.io/name=buildkitd"; fi
 
 echo
-if [ "$failures" -gt 0 ]; then echo "$failures gate check(s) failed (symptom map: docs/delivery.md)"; exit 1; fi
+if [ "$failures" -gt 0 ]; then echo "$failures gate check(s) failed (symptom map: README.md (CI/CD, Runbook))"; exit 1; fi
 echo "All read-only gates passed. Next: probe-buildkit.sh --context $CTX"
