@@ -3,7 +3,7 @@ import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { loadSettings } from "../../config";
+import { loadSettings, Settings } from "../../config";
 import { createStack, StackOutputs } from "../../program";
 import { mockCall, mockResourceState } from "./mocks";
 
@@ -43,15 +43,23 @@ export function stackConfig(stack: string): Record<string, string> {
 export async function runProgram(
     stack: string,
     edit: (config: Record<string, string>) => void = () => {},
-    opts: { preview?: boolean; secretKeys?: string[] } = {},
+    opts: {
+        preview?: boolean;
+        secretKeys?: string[];
+        /** Changes a resource's inputs before the mock provider sees them: simulates a program that declared them so. */
+        tamper?: (type: string, name: string, inputs: Record<string, any>) => Record<string, any>;
+        /** Changes the validated settings (for benchmarks beyond the config limits). */
+        settings?: (settings: Settings) => Settings;
+    } = {},
 ): Promise<ProgramRun> {
     const resources: DeclaredResource[] = [];
     const calls: ProgramRun["calls"] = [];
     await pulumi.runtime.setMocks(
         {
-            newResource(args) {
-                resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider ?? "", custom: args.custom ?? true });
-                return { id: `${args.name}-id`, state: mockResourceState(args.type, args.name, args.inputs) };
+            async newResource(args) {
+                const inputs = opts.tamper ? opts.tamper(args.type, args.name, args.inputs) : args.inputs;
+                resources.push({ type: args.type, name: args.name, inputs, provider: args.provider ?? "", custom: args.custom ?? true });
+                return { id: `${args.name}-id`, state: await mockResourceState(args.type, args.name, inputs) };
             },
             call(args) {
                 calls.push({ token: args.token, inputs: args.inputs });
@@ -66,7 +74,8 @@ export async function runProgram(
     edit(config);
     pulumi.runtime.setAllConfig(config, opts.secretKeys);
 
-    const outputs = createStack(loadSettings());
+    const settings = loadSettings();
+    const outputs = createStack(opts.settings ? opts.settings(settings) : settings);
     await settle();
     return { resources, outputs, calls };
 }
