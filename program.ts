@@ -7,6 +7,7 @@ import { CLIENT_TLS_SECRET, RUNNER_NAMESPACE, SERVER_TLS_SECRET } from "./compon
 import { namespaceWithPodSecurity } from "./components/kubernetes/namespace";
 import { tlsSecret } from "./components/kubernetes/tls-secret";
 import { BuildkitPki } from "./components/pki";
+import { BuildkitProbe } from "./components/probe";
 
 /** What `pulumi stack output` shows. Nothing here is private: keys stay in Secrets and state. */
 export interface StackOutputs {
@@ -42,7 +43,27 @@ export function createStack(settings: Settings): StackOutputs {
     );
 
     const runners = namespaceWithPodSecurity(RUNNER_NAMESPACE, "baseline", k8sOpts);
-    tlsSecret(CLIENT_TLS_SECRET, runners.metadata.name, pki.client, { ...k8sOpts, dependsOn: [runners] });
+    const clientSecret = tlsSecret(CLIENT_TLS_SECRET, runners.metadata.name, pki.client, { ...k8sOpts, dependsOn: [runners] });
+
+    if (settings.probe.enabled) {
+        // Depending on the service component waits for all of it: the StatefulSet rolled out, the NetworkPolicy in place.
+        new BuildkitProbe(
+            "buildkit",
+            {
+                image: buildkit.image,
+                endpoint: service.endpoint,
+                podEndpoints: service.podEndpoints,
+                serverName: service.serverName,
+                platforms: buildkit.platforms,
+                namespace: runners.metadata.name,
+                clientSecretName: CLIENT_TLS_SECRET,
+                revision: [service.configToml, pki.caCertPem, pki.server.certPem, pki.client.certPem, String(buildkit.rootless)],
+                timeoutSeconds: settings.probe.timeoutSeconds,
+                keepFinishedSeconds: settings.probe.keepFinishedSeconds,
+            },
+            { ...k8sOpts, dependsOn: [service, clientSecret, runners] },
+        );
+    }
 
     return {
         endpoint: service.endpoint,

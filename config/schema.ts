@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { BUILDKIT_GRPC_PORT, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN } from "../components/contracts";
+import { probeSchema } from "./probe";
 import { cpuMillicores, isByteQuantity, isCpuQuantity, parseByteQuantity } from "./quantity";
 
 /**
@@ -173,6 +174,7 @@ export const settingsSchema = z.strictObject({
     buildkit,
     tls: tls.prefault({}),
     network: network.prefault({}),
+    probe: probeSchema.prefault({}),
 });
 
 export type Settings = z.output<typeof settingsSchema>;
