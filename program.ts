@@ -7,6 +7,7 @@ import { ArcRunners } from "./components/arc";
 import { CLIENT_TLS_SECRET, SERVER_TLS_SECRET } from "./components/contracts";
 import { GithubVariables } from "./components/github";
 import { BuildkitPki } from "./components/pki";
+import { BuildkitProbe } from "./components/probe";
 import { parseGithubConfigUrl } from "./config/github";
 
 /** What `pulumi stack output` shows. Nothing here is private: keys stay in Secrets and state. */
@@ -44,7 +45,7 @@ export function createStack(settings: Settings): StackOutputs {
 
     // ARC: namespaces arc-systems and arc-runners, the client TLS secret, controller and scale sets.
     const { arc, github } = settings;
-    new ArcRunners(
+    const runners = new ArcRunners(
         "arc",
         {
             ...arc,
@@ -69,6 +70,26 @@ export function createStack(settings: Settings): StackOutputs {
             endpoint: service.endpoint,
             runsOn: settings.runnerLabel,
         });
+    }
+
+    if (settings.probe.enabled) {
+        // Depending on the service component waits for all of it: the StatefulSet rolled out, the NetworkPolicy in place.
+        new BuildkitProbe(
+            "buildkit",
+            {
+                image: buildkit.image,
+                endpoint: service.endpoint,
+                podEndpoints: service.podEndpoints,
+                serverName: service.serverName,
+                platforms: buildkit.platforms,
+                namespace: runners.runnerNamespace,
+                clientSecretName: CLIENT_TLS_SECRET,
+                revision: [service.configToml, pki.caCertPem, pki.server.certPem, pki.client.certPem, String(buildkit.rootless)],
+                timeoutSeconds: settings.probe.timeoutSeconds,
+                keepFinishedSeconds: settings.probe.keepFinishedSeconds,
+            },
+            { ...k8sOpts, dependsOn: [service, runners.clientTlsSecret] },
+        );
     }
 
     return {

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { BUILDKIT_GRPC_PORT, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN } from "../components/contracts";
 import { arcSchema, runnerWiringIssues } from "./arc";
 import { GithubCredentials, githubSchema } from "./github";
+import { probeSchema } from "./probe";
 import { cpuMillicores, isByteQuantity, isCpuQuantity, parseByteQuantity } from "./quantity";
 
 /**
@@ -175,6 +176,7 @@ export const settingsSchema = z.strictObject({
     buildkit,
     tls: tls.prefault({}),
     network: network.prefault({}),
+    probe: probeSchema.prefault({}),
     arc: arcSchema,
     github: githubSchema,
 }).check((ctx) => {

@@ -1,8 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parseSettings } from "../config";
-import { APP_SECRET_KEYS, withAppCredentials } from "./fixtures/github-credentials";
-import { runStack, stackConfig } from "./harness/program";
+import { ConfigError } from "../config";
+import { runStack, stackSettings } from "./harness/program";
 
 type Edit = (config: Record<string, string>) => void;
 
@@ -23,12 +22,7 @@ function setPath(key: string, path: string[], value: unknown): Edit {
     };
 }
 
-function parse(stack: string, edit: Edit): ReturnType<typeof parseSettings> {
-    const config = stackConfig(stack);
-    withAppCredentials(config);
-    edit(config);
-    return parseSettings(config, stack, (key) => APP_SECRET_KEYS.includes(key));
-}
+const parse = stackSettings;
 
 function expectConfigError(stack: string, edit: Edit, key: string, expectation: RegExp): void {
     assert.throws(

@@ -60,6 +60,10 @@ export function githubConfigSecretData(credentials: GithubCredentials): pulumi.O
 export class ArcRunners extends pulumi.ComponentResource {
     /** Helm release names of the scale sets, which are also their `runs-on` labels. */
     public readonly scaleSetNames: string[];
+    /** `arc-runners`, resolved once the namespace exists. */
+    public readonly runnerNamespace: pulumi.Output<string>;
+    /** The runners' client TLS Secret, for anything else in `arc-runners` that must present it. */
+    public readonly clientTlsSecret: k8s.core.v1.Secret;
 
     constructor(name: string, args: ArcRunnersArgs, opts?: pulumi.ComponentResourceOptions) {
         super("arc-buildkit:arc:ArcRunners", name, {}, opts);
@@ -71,6 +75,8 @@ export class ArcRunners extends pulumi.ComponentResource {
         const inRunners = { parent: this, dependsOn: [runnerNs] };
 
         const clientTls = tlsSecret(CLIENT_TLS_SECRET, runnerNs.metadata.name, args.clientTls, inRunners);
+        this.runnerNamespace = runnerNs.metadata.name;
+        this.clientTlsSecret = clientTls;
         const githubSecret = new k8s.core.v1.Secret(
             GITHUB_CONFIG_SECRET,
             {

@@ -1,11 +1,17 @@
 import { createHash } from "crypto";
+import { realTlsState } from "./certificates";
 
 /**
  * Provider behaviour under mocks. Outputs a provider computes are filled in deterministically from
  * the inputs (same inputs, same outputs), so two evaluations of one config can be compared byte
- * for byte.
+ * for byte. `@pulumi/tls` resources get real keys and certificates (see ./certificates.ts), so
+ * tests can run real TLS with what the program declares; pass `{ realTls: false }` for fakes.
  */
-export function mockResourceState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+export function mockResourceState(type: string, name: string, inputs: Record<string, any>, opts: { realTls?: boolean } = {}): Record<string, any> | Promise<Record<string, any>> {
+    const real = opts.realTls === false ? undefined : realTlsState(type, name, inputs);
+    if (real) {
+        return real;
+    }
     const digest = (label: string) => createHash("sha256").update(`${type}/${name}/${label}/${JSON.stringify(inputs)}`).digest("hex");
     switch (type) {
         case "tls:index/privateKey:PrivateKey":

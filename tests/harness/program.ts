@@ -3,9 +3,9 @@ import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import * as path from "path";
-import { loadSettings } from "../../config";
+import { loadSettings, parseSettings, Settings } from "../../config";
 import { createStack, StackOutputs } from "../../program";
-import { appCredentials } from "../fixtures/github-credentials";
+import { APP_SECRET_KEYS, appCredentials, withAppCredentials } from "../fixtures/github-credentials";
 import { mockCall, mockResourceState } from "./mocks";
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
@@ -44,15 +44,23 @@ export function stackConfig(stack: string): Record<string, string> {
 export async function runProgram(
     stack: string,
     edit: (config: Record<string, string>) => void = () => {},
-    opts: { preview?: boolean; secretKeys?: string[] } = {},
+    opts: {
+        preview?: boolean;
+        secretKeys?: string[];
+        /** Changes a resource's inputs before the mock provider sees them: simulates a program that declared them so. */
+        tamper?: (type: string, name: string, inputs: Record<string, any>) => Record<string, any>;
+        /** Changes the validated settings (for benchmarks beyond the config limits). */
+        settings?: (settings: Settings) => Settings;
+    } = {},
 ): Promise<ProgramRun> {
     const resources: DeclaredResource[] = [];
     const calls: ProgramRun["calls"] = [];
     await pulumi.runtime.setMocks(
         {
-            newResource(args) {
-                resources.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider ?? "", custom: args.custom ?? true });
-                return { id: `${args.name}-id`, state: mockResourceState(args.type, args.name, args.inputs) };
+            async newResource(args) {
+                const inputs = opts.tamper ? opts.tamper(args.type, args.name, args.inputs) : args.inputs;
+                resources.push({ type: args.type, name: args.name, inputs, provider: args.provider ?? "", custom: args.custom ?? true });
+                return { id: `${args.name}-id`, state: await mockResourceState(args.type, args.name, inputs) };
             },
             call(args) {
                 calls.push({ token: args.token, inputs: args.inputs });
@@ -67,7 +75,8 @@ export async function runProgram(
     edit(config);
     pulumi.runtime.setAllConfig(config, opts.secretKeys);
 
-    const outputs = createStack(loadSettings());
+    const settings = loadSettings();
+    const outputs = createStack(opts.settings ? opts.settings(settings) : settings);
     await settle();
     return { resources, outputs, calls };
 }
@@ -121,7 +130,19 @@ export function kubernetesObjects(run: ProgramRun): DeclaredResource[] {
  * The committed stack file as an operator runs it: after `pulumi config set --secret` of the GitHub
  * App credentials (fake ones, see tests/fixtures/github-credentials.ts).
  */
-export function runStack(stack: string, edit: (config: Record<string, string>) => void = () => {}, opts: { preview?: boolean } = {}): Promise<ProgramRun> {
+export function runStack(
+    stack: string,
+    edit: (config: Record<string, string>) => void = () => {},
+    opts: Omit<NonNullable<Parameters<typeof runProgram>[2]>, "secretKeys"> = {},
+): Promise<ProgramRun> {
     const [withCredentials, { secretKeys }] = appCredentials(edit);
     return runProgram(stack, withCredentials, { ...opts, secretKeys });
+}
+
+/** The validated settings of a committed stack file (with the fake App credentials), without running the program. */
+export function stackSettings(stack: string, edit: (config: Record<string, string>) => void = () => {}): Settings {
+    const config = stackConfig(stack);
+    withAppCredentials(config);
+    edit(config);
+    return parseSettings(config, stack, (key) => APP_SECRET_KEYS.includes(key));
 }
