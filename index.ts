@@ -5,6 +5,7 @@ import { createStack } from "./program";
 const outputs = createStack(loadSettings());
 
 export const endpoint = outputs.endpoint;
+export const arm64Endpoint = outputs.arm64Endpoint;
 export const tlsServerName = outputs.tlsServerName;
 export const podEndpoints = outputs.podEndpoints;
 export const serverTlsSecret = outputs.serverTlsSecret;

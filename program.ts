@@ -13,6 +13,8 @@ import { parseGithubConfigUrl } from "./config/github";
 /** What `pulumi stack output` shows. Nothing here is private: keys stay in Secrets and state. */
 export interface StackOutputs {
     endpoint: pulumi.Output<string>;
+    /** The native arm64 builders' Service on AKS with the arm64 pool; undefined otherwise. */
+    arm64Endpoint: pulumi.Output<string | undefined>;
     tlsServerName: pulumi.Output<string>;
     podEndpoints: pulumi.Output<string[]>;
     serverTlsSecret: string;
@@ -27,7 +29,7 @@ export function createStack(settings: Settings): StackOutputs {
     const k8sOpts = { provider: cluster.provider };
     const { buildkit, tls } = settings;
 
-    const pki = new BuildkitPki("buildkit", { replicas: buildkit.replicas, ...tls });
+    const pki = new BuildkitPki("buildkit", { replicas: buildkit.replicas, arm64Replicas: cluster.arm64?.replicas ?? 0, ...tls });
 
     const service = new BuildkitService(
         "buildkit",
@@ -38,6 +40,9 @@ export function createStack(settings: Settings): StackOutputs {
             storageClass: buildkit.cache.storageClass,
             monitoringNamespace: settings.network.monitoringNamespace,
             placement: cluster.placement,
+            binfmtPlacement: cluster.binfmtPlacement,
+            arm64: cluster.arm64,
+            nodePools: cluster.nodePools,
             serverTls: pki.server,
         },
         k8sOpts,
@@ -94,6 +99,7 @@ export function createStack(settings: Settings): StackOutputs {
 
     return {
         endpoint: service.endpoint,
+        arm64Endpoint: service.arm64Endpoint,
         tlsServerName: service.serverName,
         podEndpoints: service.podEndpoints,
         serverTlsSecret: SERVER_TLS_SECRET,

@@ -38,3 +38,15 @@ export const RUNNER_ENV = {
 
 /** GitHub organization variables. */
 export const GITHUB_VARIABLES = { addr: "AMEIDE_BUILDKIT_ADDR", runsOn: "AMEIDE_RUNS_ON" } as const;
+
+/**
+ * Not in CONTRACTS.md: names this program adds for the optional native arm64 builders on AKS. The
+ * contract names above stay the default (x86-64) path; these never replace them.
+ */
+export const BUILDKITD_ARM64_NAME = "buildkitd-arm64";
+export const BUILDKITD_ARM64_HEADLESS_NAME = "buildkitd-arm64-headless";
+export const BUILDKITD_ARM64_POD_LABELS = { "app.kubernetes.io/name": "buildkitd-arm64" } as const;
+export const BUILDKITD_ARM64_SERVICE_FQDN = `${BUILDKITD_ARM64_NAME}.${BUILDKIT_NAMESPACE}.svc.${CLUSTER_DOMAIN}`;
+export const BUILDKIT_ARM64_ENDPOINT = `tcp://${BUILDKITD_ARM64_SERVICE_FQDN}:${BUILDKIT_GRPC_PORT}`;
+/** Node label the arm64 pool adds (next to the pool label), for operators' `kubectl get nodes -l`. */
+export const BUILDKIT_ARCH_LABEL_KEY = "ameide.io/arch";

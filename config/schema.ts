@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { BUILDKIT_GRPC_PORT, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN } from "../components/contracts";
+import { aksCluster } from "./aks";
 import { arcSchema, runnerWiringIssues } from "./arc";
 import { GithubCredentials, githubSchema } from "./github";
 import { probeSchema } from "./probe";
@@ -68,17 +69,8 @@ const k3dCluster = z.strictObject({
     kubeContext: z.string().min(1).default("k3d-buildkit"),
 });
 
-const aksCluster = z.strictObject({
-    /** An existing Azure AKS cluster; BuildKit gets a dedicated node pool in it. */
-    kind: z.literal("aks"),
-    /** Resource group of the existing cluster. */
-    resourceGroup: z.string().min(1, { error: "expected the resource group of the existing AKS cluster" }),
-    /** Name of the existing cluster. */
-    clusterName: z.string().min(1, { error: "expected the name of the existing AKS cluster" }),
-});
-
 const cluster = z.discriminatedUnion("kind", [k3dCluster, aksCluster], {
-    error: "expected an object with kind \"k3d\" (with kubeContext) or \"aks\" (with resourceGroup and clusterName)",
+    error: "expected an object with kind \"k3d\" (with kubeContext) or \"aks\" (with resourceGroup, clusterName and pool)",
 });
 
 const resources = z.strictObject({

@@ -2,11 +2,15 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import {
+    BUILDKIT_ARM64_ENDPOINT,
     BUILDKIT_ENDPOINT,
     BUILDKIT_GRPC_PORT,
     BUILDKIT_METRICS_PORT,
     BUILDKIT_NAMESPACE,
     BUILDKIT_SERVICE_FQDN,
+    BUILDKITD_ARM64_HEADLESS_NAME,
+    BUILDKITD_ARM64_NAME,
+    BUILDKITD_ARM64_POD_LABELS,
     BUILDKITD_HEADLESS_NAME,
     BUILDKITD_NAME,
     BUILDKITD_POD_LABELS,
@@ -54,6 +58,12 @@ export interface BuildkitServiceArgs {
     monitoringNamespace: string;
     /** Node selector and tolerations of the builders (and binfmt). Default: none (any node). */
     placement: Placement;
+    /** Where the binfmt DaemonSet runs when it differs from the builders (AKS: every BuildKit pool node). Default: `placement`. */
+    binfmtPlacement?: Placement;
+    /** Native arm64 builders (AKS arm64 pool): replicas and placement. Default: none. */
+    arm64?: { replicas: number; placement: Placement };
+    /** Node pools the builders and binfmt are scheduled on; those workloads wait for them. Default: none. */
+    nodePools?: pulumi.Resource[];
     /** Address published to runners; one of the Service's names. Default: `tcp://buildkitd.buildkit.svc.cluster.local:1234`. */
     endpoint?: string;
     /** The server identity from {@link BuildkitPki}. Required. */
@@ -63,14 +73,17 @@ export interface BuildkitServiceArgs {
 /**
  * buildkitd as a StatefulSet behind a ClusterIP Service, reachable over TCP only with mutual TLS,
  * with a persistent cache per builder, a disruption budget, a NetworkPolicy and (optionally) QEMU
- * emulators for foreign platforms.
+ * emulators for foreign platforms. On AKS with an arm64 pool, a second set (`buildkitd-arm64`)
+ * builds arm64 natively next to the contract set.
  */
 export class BuildkitService extends pulumi.ComponentResource {
     /** `tcp://buildkitd.buildkit.svc.cluster.local:1234`. */
     public readonly endpoint: pulumi.Output<string>;
     /** The name clients verify the server certificate against. */
     public readonly serverName: pulumi.Output<string>;
-    /** `tcp://` address of each builder through the headless Service, for pinning a build to a cache. */
+    /** `tcp://buildkitd-arm64.buildkit.svc.cluster.local:1234` when native arm64 builders exist, else undefined. */
+    public readonly arm64Endpoint: pulumi.Output<string | undefined>;
+    /** `tcp://` address of each builder through its headless Service, for pinning a build to a cache. */
     public readonly podEndpoints: pulumi.Output<string[]>;
     /** The rendered `buildkitd.toml`. */
     public readonly configToml: pulumi.Output<string>;
@@ -84,12 +97,6 @@ export class BuildkitService extends pulumi.ComponentResource {
         const namespace = ns.metadata.name;
         const inNamespace = { parent: this, dependsOn: [ns] };
 
-        const toml = renderBuildkitdToml(args);
-        const config = new k8s.core.v1.ConfigMap(
-            `${BUILDKITD_NAME}-config`,
-            { metadata: { name: `${BUILDKITD_NAME}-config`, namespace, labels: { ...BUILDKITD_POD_LABELS } }, data: { [CONFIG_FILE]: toml } },
-            inNamespace,
-        );
         const serverSecret = tlsSecret(SERVER_TLS_SECRET, namespace, args.serverTls, inNamespace);
 
         // A new config or certificate only reaches buildkitd through a restart; hashing both into the
@@ -97,81 +104,31 @@ export class BuildkitService extends pulumi.ComponentResource {
         const tlsChecksum = pulumi
             .all([args.serverTls.caCertPem, args.serverTls.certPem])
             .apply(([ca, cert]) => sha256(ca + cert));
+        const builders = (set: BuilderSet) => declareBuilderSet(this, set, args, { ns, serverSecret, tlsChecksum });
 
-        new k8s.apps.v1.StatefulSet(
-            BUILDKITD_NAME,
-            {
-                metadata: { name: BUILDKITD_NAME, namespace, labels: { ...BUILDKITD_POD_LABELS } },
-                spec: {
-                    serviceName: BUILDKITD_HEADLESS_NAME,
-                    replicas: args.replicas,
-                    // Builders are independent: start and replace them in parallel.
-                    podManagementPolicy: "Parallel",
-                    selector: { matchLabels: { ...BUILDKITD_POD_LABELS } },
-                    persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Delete" },
-                    template: {
-                        metadata: {
-                            labels: { ...BUILDKITD_POD_LABELS },
-                            annotations: { "arc-buildkit/config-sha256": sha256(toml), "arc-buildkit/tls-sha256": tlsChecksum },
-                        },
-                        spec: daemonPodSpec({ ...args, configMapName: config.metadata.name }),
-                    },
-                    volumeClaimTemplates: [
-                        {
-                            metadata: { name: CACHE_VOLUME, labels: { ...BUILDKITD_POD_LABELS } },
-                            spec: {
-                                accessModes: ["ReadWriteOnce"],
-                                storageClassName: args.storageClass,
-                                resources: { requests: { storage: args.cacheSize } },
-                            },
-                        },
-                    ],
-                },
-            },
-            { parent: this, dependsOn: [ns, config, serverSecret] },
-        );
+        // The contract path: StatefulSet, Services and ConfigMap named `buildkitd`.
+        const toml = renderBuildkitdToml(args);
+        builders({
+            name: BUILDKITD_NAME,
+            headless: BUILDKITD_HEADLESS_NAME,
+            labels: BUILDKITD_POD_LABELS,
+            replicas: args.replicas,
+            placement: args.placement,
+            toml,
+        });
+        // Native arm64 builders (AKS with an arm64 pool): a second, independent set with its own
+        // Service, so the contract Service keeps routing to x86-64 builders and their caches only.
+        if (args.arm64) {
+            builders({
+                name: BUILDKITD_ARM64_NAME,
+                headless: BUILDKITD_ARM64_HEADLESS_NAME,
+                labels: BUILDKITD_ARM64_POD_LABELS,
+                replicas: args.arm64.replicas,
+                placement: args.arm64.placement,
+                toml: renderBuildkitdToml({ ...args, platforms: nativeFirst(args.platforms, "linux/arm64") }),
+            });
+        }
 
-        new k8s.core.v1.Service(
-            BUILDKITD_NAME,
-            {
-                metadata: { name: BUILDKITD_NAME, namespace, labels: { ...BUILDKITD_POD_LABELS } },
-                spec: {
-                    type: "ClusterIP",
-                    selector: { ...BUILDKITD_POD_LABELS },
-                    // Only the mTLS port: metrics stay off the address runners are given.
-                    ports: [{ name: "grpc", port: BUILDKIT_GRPC_PORT, targetPort: "grpc", protocol: "TCP" }],
-                },
-            },
-            inNamespace,
-        );
-        new k8s.core.v1.Service(
-            BUILDKITD_HEADLESS_NAME,
-            {
-                metadata: { name: BUILDKITD_HEADLESS_NAME, namespace, labels: { ...BUILDKITD_POD_LABELS } },
-                spec: {
-                    clusterIP: "None",
-                    selector: { ...BUILDKITD_POD_LABELS },
-                    ports: [
-                        { name: "grpc", port: BUILDKIT_GRPC_PORT, targetPort: "grpc", protocol: "TCP" },
-                        { name: "metrics", port: BUILDKIT_METRICS_PORT, targetPort: "metrics", protocol: "TCP" },
-                    ],
-                },
-            },
-            inNamespace,
-        );
-        new k8s.policy.v1.PodDisruptionBudget(
-            BUILDKITD_NAME,
-            {
-                metadata: { name: BUILDKITD_NAME, namespace, labels: { ...BUILDKITD_POD_LABELS } },
-                spec: { ...disruptionBudget(args.replicas), selector: { matchLabels: { ...BUILDKITD_POD_LABELS } } },
-            },
-            inNamespace,
-        );
-        new k8s.networking.v1.NetworkPolicy(
-            BUILDKITD_NAME,
-            { metadata: { name: BUILDKITD_NAME, namespace }, spec: buildkitdIngressPolicy(args.monitoringNamespace) },
-            inNamespace,
-        );
         new k8s.networking.v1.NetworkPolicy(
             "default-deny-ingress",
             { metadata: { name: "default-deny-ingress", namespace }, spec: DENY_ALL_INGRESS },
@@ -182,9 +139,9 @@ export class BuildkitService extends pulumi.ComponentResource {
                 "binfmt",
                 {
                     metadata: { name: "binfmt", namespace, labels: { "app.kubernetes.io/name": "binfmt" } },
-                    spec: binfmtDaemonSetSpec(args.binfmt, args.platforms, args.placement),
+                    spec: binfmtDaemonSetSpec(args.binfmt, args.platforms, args.binfmtPlacement ?? args.placement),
                 },
-                inNamespace,
+                { ...inNamespace, dependsOn: [ns, ...(args.nodePools ?? [])] },
             );
         }
 
@@ -192,9 +149,124 @@ export class BuildkitService extends pulumi.ComponentResource {
         this.configToml = pulumi.output(toml);
         this.endpoint = pulumi.output(args.endpoint ?? BUILDKIT_ENDPOINT);
         this.serverName = pulumi.output(BUILDKIT_SERVICE_FQDN);
-        this.podEndpoints = pulumi.output(podHostnames(args.replicas).map((host) => `tcp://${host}:${BUILDKIT_GRPC_PORT}`));
-        this.registerOutputs({ endpoint: this.endpoint, serverName: this.serverName, podEndpoints: this.podEndpoints, namespace: this.namespace });
+        this.arm64Endpoint = pulumi.output(args.arm64 ? BUILDKIT_ARM64_ENDPOINT : undefined);
+        const pods = [
+            ...podHostnames(args.replicas),
+            ...(args.arm64 ? podHostnames(args.arm64.replicas, BUILDKITD_ARM64_NAME, BUILDKITD_ARM64_HEADLESS_NAME) : []),
+        ];
+        this.podEndpoints = pulumi.output(pods.map((host) => `tcp://${host}:${BUILDKIT_GRPC_PORT}`));
+        this.registerOutputs({
+            endpoint: this.endpoint,
+            arm64Endpoint: this.arm64Endpoint,
+            serverName: this.serverName,
+            podEndpoints: this.podEndpoints,
+            namespace: this.namespace,
+        });
     }
+}
+
+/** One set of builders: a StatefulSet with its ConfigMap, Services, disruption budget and NetworkPolicy. */
+interface BuilderSet {
+    name: string;
+    headless: string;
+    labels: Readonly<Record<string, string>>;
+    replicas: number;
+    placement: Placement;
+    toml: string;
+}
+
+/** The platform list with `native` first: BuildKit's default platform is the first one a worker lists. */
+export function nativeFirst(platforms: readonly string[], native: string): string[] {
+    return [native, ...platforms.filter((p) => p !== native)];
+}
+
+function declareBuilderSet(
+    parent: pulumi.Resource,
+    set: BuilderSet,
+    args: BuildkitServiceArgs,
+    shared: { ns: k8s.core.v1.Namespace; serverSecret: k8s.core.v1.Secret; tlsChecksum: pulumi.Output<string> },
+): void {
+    const namespace = shared.ns.metadata.name;
+    const inNamespace = { parent, dependsOn: [shared.ns] };
+    const config = new k8s.core.v1.ConfigMap(
+        `${set.name}-config`,
+        { metadata: { name: `${set.name}-config`, namespace, labels: { ...set.labels } }, data: { [CONFIG_FILE]: set.toml } },
+        inNamespace,
+    );
+    new k8s.apps.v1.StatefulSet(
+        set.name,
+        {
+            metadata: { name: set.name, namespace, labels: { ...set.labels } },
+            spec: {
+                serviceName: set.headless,
+                replicas: set.replicas,
+                // Builders are independent: start and replace them in parallel.
+                podManagementPolicy: "Parallel",
+                selector: { matchLabels: { ...set.labels } },
+                persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Delete" },
+                template: {
+                    metadata: {
+                        labels: { ...set.labels },
+                        annotations: { "arc-buildkit/config-sha256": sha256(set.toml), "arc-buildkit/tls-sha256": shared.tlsChecksum },
+                    },
+                    spec: daemonPodSpec({ ...args, placement: set.placement, podLabels: set.labels, configMapName: config.metadata.name }),
+                },
+                volumeClaimTemplates: [
+                    {
+                        metadata: { name: CACHE_VOLUME, labels: { ...set.labels } },
+                        spec: {
+                            accessModes: ["ReadWriteOnce"],
+                            storageClassName: args.storageClass,
+                            resources: { requests: { storage: args.cacheSize } },
+                        },
+                    },
+                ],
+            },
+        },
+        { parent, dependsOn: [shared.ns, config, shared.serverSecret, ...(args.nodePools ?? [])] },
+    );
+
+    new k8s.core.v1.Service(
+        set.name,
+        {
+            metadata: { name: set.name, namespace, labels: { ...set.labels } },
+            spec: {
+                type: "ClusterIP",
+                selector: { ...set.labels },
+                // Only the mTLS port: metrics stay off the address runners are given.
+                ports: [{ name: "grpc", port: BUILDKIT_GRPC_PORT, targetPort: "grpc", protocol: "TCP" }],
+            },
+        },
+        inNamespace,
+    );
+    new k8s.core.v1.Service(
+        set.headless,
+        {
+            metadata: { name: set.headless, namespace, labels: { ...set.labels } },
+            spec: {
+                clusterIP: "None",
+                selector: { ...set.labels },
+                ports: [
+                    { name: "grpc", port: BUILDKIT_GRPC_PORT, targetPort: "grpc", protocol: "TCP" },
+                    { name: "metrics", port: BUILDKIT_METRICS_PORT, targetPort: "metrics", protocol: "TCP" },
+                ],
+            },
+        },
+        inNamespace,
+    );
+    new k8s.policy.v1.PodDisruptionBudget(
+        set.name,
+        {
+            metadata: { name: set.name, namespace, labels: { ...set.labels } },
+            spec: { ...disruptionBudget(set.replicas), selector: { matchLabels: { ...set.labels } } },
+        },
+        inNamespace,
+    );
+    new k8s.networking.v1.NetworkPolicy(
+        set.name,
+        { metadata: { name: set.name, namespace }, spec: buildkitdIngressPolicy(args.monitoringNamespace, set.labels) },
+        inNamespace,
+    );
 }
 
 function sha256(text: string): string {

@@ -13,11 +13,15 @@ const fromNamespaces = (names: string[]) => ({
  * Who may open a connection to the builders. NetworkPolicy limits reach; mTLS proves identity.
  * Both are required (CONTRACTS.md, invariant 2): the gRPC port only from the runner namespace and
  * BuildKit's own, the metrics port only from the monitoring namespace, nothing else. Egress stays
- * open because builds pull from registries and package mirrors.
+ * open because builds pull from registries and package mirrors. `podLabels` selects the builders
+ * (default: the contract label; the native arm64 builders on AKS have their own).
  */
-export function buildkitdIngressPolicy(monitoringNamespace: string): NetworkPolicySpec {
+export function buildkitdIngressPolicy(
+    monitoringNamespace: string,
+    podLabels: Readonly<Record<string, string>> = BUILDKITD_POD_LABELS,
+): NetworkPolicySpec {
     return {
-        podSelector: { matchLabels: { ...BUILDKITD_POD_LABELS } },
+        podSelector: { matchLabels: { ...podLabels } },
         policyTypes: ["Ingress"],
         ingress: [
             {

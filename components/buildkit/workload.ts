@@ -21,6 +21,8 @@ export interface DaemonPodInput {
     drainTimeoutSeconds: number;
     configMapName: pulumi.Input<string>;
     placement: Placement;
+    /** Labels of this builder set's pods (spread constraint). Default: `app.kubernetes.io/name=buildkitd`. */
+    podLabels?: Readonly<Record<string, string>>;
 }
 
 /** Extra time after the drain for buildkitd's own graceful stop. */
@@ -101,7 +103,7 @@ export function daemonPodSpec(input: DaemonPodInput): PodSpec {
                 maxSkew: 1,
                 topologyKey: "kubernetes.io/hostname",
                 whenUnsatisfiable: "ScheduleAnyway",
-                labelSelector: { matchLabels: { ...BUILDKITD_POD_LABELS } },
+                labelSelector: { matchLabels: { ...(input.podLabels ?? BUILDKITD_POD_LABELS) } },
             },
         ],
         containers: [daemonContainer(input)],

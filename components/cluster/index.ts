@@ -3,7 +3,7 @@ import { aksConnection } from "./aks";
 import { k3dConnection } from "./k3d";
 import type { ClusterConnection } from "./placement";
 
-export { BUILDKIT_POOL_PLACEMENT } from "./placement";
+export { BUILDKIT_POOL_PLACEMENT, builderPlacement } from "./placement";
 export type { ClusterConnection } from "./placement";
 
 /** The Kubernetes provider and builder placement for the configured cluster kind. */

@@ -1,15 +1,40 @@
 import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
 import { BUILDKIT_POOL_LABEL, BUILDKIT_POOL_TAINT } from "../contracts";
 import type { Placement } from "../buildkit/workload";
 
 /** Where every Kubernetes resource of the stack goes, and where the builders may run. */
 export interface ClusterConnection {
     provider: k8s.Provider;
+    /** Placement of the contract (`buildkitd`) builders. */
     placement: Placement;
+    /** Placement of the binfmt DaemonSet when it differs from the builders' (AKS: every BuildKit pool node). */
+    binfmtPlacement?: Placement;
+    /** Native arm64 builders, when the AKS arm64 pool is enabled. */
+    arm64?: { replicas: number; placement: Placement };
+    /** Node pools the BuildKit workloads must wait for (empty on k3d). */
+    nodePools: pulumi.Resource[];
 }
 
-/** On AKS builders run only on the dedicated, tainted BuildKit pool; nothing else tolerates the taint. */
+/** Node architectures as the kubelet reports them in `kubernetes.io/arch`. */
+export type NodeArch = "amd64" | "arm64";
+
+/** Set by the kubelet on every node; AKS does not let a pool override it. */
+export const ARCH_NODE_LABEL = "kubernetes.io/arch";
+
+/**
+ * On AKS BuildKit pods run only on the dedicated, tainted BuildKit pool(s); nothing else tolerates
+ * the taint. This placement covers every BuildKit pool node whatever its architecture (binfmt).
+ */
 export const BUILDKIT_POOL_PLACEMENT: Placement = {
     nodeSelector: { [BUILDKIT_POOL_LABEL.key]: BUILDKIT_POOL_LABEL.value },
     tolerations: [{ key: BUILDKIT_POOL_TAINT.key, operator: "Equal", value: BUILDKIT_POOL_TAINT.value, effect: BUILDKIT_POOL_TAINT.effect }],
 };
+
+/** Builders of one architecture: the BuildKit pool label, its toleration, and the node architecture. */
+export function builderPlacement(arch: NodeArch): Placement {
+    return {
+        nodeSelector: { ...BUILDKIT_POOL_PLACEMENT.nodeSelector, [ARCH_NODE_LABEL]: arch },
+        tolerations: BUILDKIT_POOL_PLACEMENT.tolerations!.map((t) => ({ ...t })),
+    };
+}

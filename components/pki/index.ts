@@ -8,6 +8,8 @@ export { podHostname, podHostnames, serverCertificateNames, serviceDnsForms } fr
 export interface BuildkitPkiArgs {
     /** BuildKit replicas: each pod's stable name goes into the server certificate. Required. */
     replicas: number;
+    /** Native arm64 builders (AKS only): their Service and pod names go into the server certificate. Default: 0. */
+    arm64Replicas?: number;
     /** Lifetime of the CA certificate in hours. Default in config: 43800 (5 years). */
     caValidityHours: number;
     /** Lifetime of the server and client certificates in hours. Default in config: 2160 (90 days). */
@@ -80,7 +82,7 @@ export class BuildkitPki extends pulumi.ComponentResource {
         // each certificate useless in the other role.
         this.server = issue(
             "server",
-            { subject: { commonName: BUILDKIT_SERVICE_FQDN, organization }, ...serverCertificateNames(args.replicas) },
+            { subject: { commonName: BUILDKIT_SERVICE_FQDN, organization }, ...serverCertificateNames(args.replicas, args.arm64Replicas ?? 0) },
             ["digital_signature", "server_auth"],
         );
         this.client = issue("client", { subject: { commonName: "arc-runners", organization } }, ["digital_signature", "client_auth"]);

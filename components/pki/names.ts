@@ -1,4 +1,11 @@
-import { BUILDKITD_HEADLESS_NAME, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN } from "../contracts";
+import {
+    BUILDKITD_ARM64_HEADLESS_NAME,
+    BUILDKITD_ARM64_NAME,
+    BUILDKITD_HEADLESS_NAME,
+    BUILDKITD_NAME,
+    BUILDKIT_NAMESPACE,
+    CLUSTER_DOMAIN,
+} from "../contracts";
 
 /** Every DNS form of a Service name a client may dial: `svc`, `svc.ns`, `svc.ns.svc`, `svc.ns.svc.cluster.local`. */
 export function serviceDnsForms(service: string, namespace: string = BUILDKIT_NAMESPACE): string[] {
@@ -6,24 +13,44 @@ export function serviceDnsForms(service: string, namespace: string = BUILDKIT_NA
 }
 
 /** The stable name of StatefulSet pod `ordinal`, resolved through the headless Service. */
-export function podHostname(ordinal: number): string {
-    return `${BUILDKITD_NAME}-${ordinal}.${BUILDKITD_HEADLESS_NAME}.${BUILDKIT_NAMESPACE}.svc.${CLUSTER_DOMAIN}`;
+export function podHostname(ordinal: number, statefulSet: string = BUILDKITD_NAME, headless: string = BUILDKITD_HEADLESS_NAME): string {
+    return `${statefulSet}-${ordinal}.${headless}.${BUILDKIT_NAMESPACE}.svc.${CLUSTER_DOMAIN}`;
 }
 
-export function podHostnames(replicas: number): string[] {
-    return Array.from({ length: replicas }, (_, ordinal) => podHostname(ordinal));
+export function podHostnames(replicas: number, statefulSet: string = BUILDKITD_NAME, headless: string = BUILDKITD_HEADLESS_NAME): string[] {
+    return Array.from({ length: replicas }, (_, ordinal) => podHostname(ordinal, statefulSet, headless));
+}
+
+/** Pod names of one StatefulSet in every DNS form (`pod.headless` up to fully qualified). */
+function podDnsForms(replicas: number, statefulSet: string, headless: string): string[] {
+    const pods = Array.from({ length: replicas }, (_, ordinal) => `${statefulSet}-${ordinal}.${headless}`);
+    return pods.flatMap((pod) => [pod, `${pod}.${BUILDKIT_NAMESPACE}`, `${pod}.${BUILDKIT_NAMESPACE}.svc`, `${pod}.${BUILDKIT_NAMESPACE}.svc.${CLUSTER_DOMAIN}`]);
 }
 
 /**
  * Subject alternative names of the server certificate: the client Service and the headless Service
  * in every DNS form, each pod by its stable name (short and fully qualified), and loopback for
- * `kubectl port-forward` debugging. A client can only verify a name that is listed here.
+ * `kubectl port-forward` debugging. With native arm64 builders (`arm64Replicas` > 0) their Service,
+ * headless Service and pods are added, so one server certificate serves both sets. A client can
+ * only verify a name that is listed here.
  */
-export function serverCertificateNames(replicas: number): { dnsNames: string[]; ipAddresses: string[] } {
-    const pods = Array.from({ length: replicas }, (_, ordinal) => `${BUILDKITD_NAME}-${ordinal}.${BUILDKITD_HEADLESS_NAME}`);
-    const podForms = pods.flatMap((pod) => [pod, `${pod}.${BUILDKIT_NAMESPACE}`, `${pod}.${BUILDKIT_NAMESPACE}.svc`, `${pod}.${BUILDKIT_NAMESPACE}.svc.${CLUSTER_DOMAIN}`]);
+export function serverCertificateNames(replicas: number, arm64Replicas: number = 0): { dnsNames: string[]; ipAddresses: string[] } {
+    const arm64 =
+        arm64Replicas > 0
+            ? [
+                  ...serviceDnsForms(BUILDKITD_ARM64_NAME),
+                  ...serviceDnsForms(BUILDKITD_ARM64_HEADLESS_NAME),
+                  ...podDnsForms(arm64Replicas, BUILDKITD_ARM64_NAME, BUILDKITD_ARM64_HEADLESS_NAME),
+              ]
+            : [];
     return {
-        dnsNames: [...serviceDnsForms(BUILDKITD_NAME), ...serviceDnsForms(BUILDKITD_HEADLESS_NAME), ...podForms, "localhost"],
+        dnsNames: [
+            ...serviceDnsForms(BUILDKITD_NAME),
+            ...serviceDnsForms(BUILDKITD_HEADLESS_NAME),
+            ...podDnsForms(replicas, BUILDKITD_NAME, BUILDKITD_HEADLESS_NAME),
+            ...arm64,
+            "localhost",
+        ],
         ipAddresses: ["127.0.0.1", "::1"],
     };
 }

@@ -36,9 +36,62 @@ export const MOCK_AKS_KUBECONFIG = [
     "current-context: mock",
 ].join("\n");
 
+/**
+ * A user kubeconfig as an Entra ID (AAD) cluster returns it in `exec` format: kubelogin with the
+ * interactive devicecode login, the AKS AAD server app ID and the Azure CLI client app ID.
+ */
+export const MOCK_AKS_AAD_EXEC_KUBECONFIG = [
+    "apiVersion: v1",
+    "kind: Config",
+    "clusters: [{name: mock, cluster: {server: 'https://mock-aks.invalid:443'}}]",
+    "contexts: [{name: mock, context: {cluster: mock, user: clusterUser_mock}}]",
+    "current-context: mock",
+    "users:",
+    "- name: clusterUser_mock",
+    "  user:",
+    "    exec:",
+    "      apiVersion: client.authentication.k8s.io/v1beta1",
+    "      command: kubelogin",
+    "      args: [get-token, --environment, AzurePublicCloud, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630,",
+    "             --client-id, 80faf920-1908-4b52-b5ef-a8e7bedfc67a, --tenant-id, 00000000-0000-0000-0000-00000000000a, --login, devicecode]",
+    "      env: null",
+    "      installHint: install kubelogin",
+    "      provideClusterInfo: false",
+].join("\n");
+
+/**
+ * Existing AKS clusters the mocks know, by cluster name (`arc-buildkit:cluster.clusterName`): what
+ * `getManagedCluster` reports and whether they use Entra ID. A test picks a cluster by name.
+ */
+export const MOCK_AKS_CLUSTERS: Record<string, { networkProfile: Record<string, string>; aad: boolean }> = {
+    // The committed aks stack's cluster: Azure CNI overlay powered by Cilium, Entra ID with Azure RBAC.
+    "aks-ameide-ci": { networkProfile: { networkPlugin: "azure", networkPluginMode: "overlay", networkPolicy: "cilium", networkDataplane: "cilium" }, aad: true },
+    // Local accounts and Calico.
+    "aks-calico-local": { networkProfile: { networkPlugin: "azure", networkPolicy: "calico" }, aad: false },
+    // No policy engine: NetworkPolicy objects are stored but not enforced.
+    "aks-no-policy": { networkProfile: { networkPlugin: "kubenet", networkPolicy: "none" }, aad: false },
+};
+
+function mockAksCluster(token: string, inputs: Record<string, any>) {
+    const cluster = MOCK_AKS_CLUSTERS[inputs.resourceName];
+    if (!cluster) {
+        throw new Error(`${token}: (ResourceNotFound) managed cluster ${inputs.resourceGroupName}/${inputs.resourceName} is not mocked`);
+    }
+    return cluster;
+}
+
 export function mockCall(token: string, inputs: Record<string, any>): Record<string, any> {
+    if (token === "azure-native:containerservice:getManagedCluster") {
+        const cluster = mockAksCluster(token, inputs);
+        return {
+            name: inputs.resourceName,
+            networkProfile: { ...cluster.networkProfile },
+            ...(cluster.aad ? { aadProfile: { managed: true, enableAzureRBAC: true, tenantID: "00000000-0000-0000-0000-00000000000a" } } : {}),
+        };
+    }
     if (token === "azure-native:containerservice:listManagedClusterUserCredentials") {
-        return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from(MOCK_AKS_KUBECONFIG).toString("base64") }] };
+        const kubeconfig = inputs.resourceName in MOCK_AKS_CLUSTERS && mockAksCluster(token, inputs).aad ? MOCK_AKS_AAD_EXEC_KUBECONFIG : MOCK_AKS_KUBECONFIG;
+        return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from(kubeconfig).toString("base64") }] };
     }
     if (token === "github:index/getRepository:getRepository") {
         // A stable fake numeric ID per repository, so visibility "selected" can be asserted.

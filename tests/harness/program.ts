@@ -146,3 +146,10 @@ export function stackSettings(stack: string, edit: (config: Record<string, strin
     edit(config);
     return parseSettings(config, stack, (key) => APP_SECRET_KEYS.includes(key));
 }
+
+/** `parseSettings` of a raw config as an operator's stack has it: the fake App credentials set as secrets. */
+export function parseWithCredentials(config: Record<string, string>, stack: string): Settings {
+    const withCredentials = { ...config };
+    withAppCredentials(withCredentials);
+    return parseSettings(withCredentials, stack, (key) => APP_SECRET_KEYS.includes(key));
+}

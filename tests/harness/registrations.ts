@@ -1,0 +1,32 @@
+/**
+ * Resource options the mock `newResource` callback does not see (explicit dependencies,
+ * ignoreChanges), read from the registration requests themselves. Call {@link recordRegistrations}
+ * after `setMocks` and before the program declares anything: inside `runProgram`'s `edit` callback.
+ */
+
+export interface Registration {
+    type: string;
+    name: string;
+    urn: string;
+    /** URNs of the resources this one waits for (`dependsOn`, expanded to custom resources). */
+    dependencies: string[];
+    ignoreChanges: string[];
+}
+
+export function recordRegistrations(): Registration[] {
+    const { getMonitor } = require("@pulumi/pulumi/runtime/settings") as { getMonitor(): any };
+    const monitor = getMonitor();
+    const recorded: Registration[] = [];
+    const original = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: any) => {
+        recorded.push({
+            type: req.getType(),
+            name: req.getName(),
+            urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
+            dependencies: req.getDependenciesList(),
+            ignoreChanges: req.getIgnorechangesList(),
+        });
+        return original(req, callback);
+    };
+    return recorded;
+}
