@@ -24,7 +24,7 @@ export function preflight(cluster: AksClusterSettings, facts: ClusterFacts): str
     if (facts.aadProfile && cluster.kubelogin.login === "none") {
         throw new pulumi.RunError(
             `AKS cluster ${id} uses Microsoft Entra ID authentication, so its user kubeconfig needs kubelogin: ` +
-                `set arc-buildkit:cluster.kubelogin.login to azurecli, workloadidentity or spn (see docs/aks.md).`,
+                `set arc-buildkit:cluster.kubelogin.login to azurecli, workloadidentity or spn (see the README, section AKS).`,
         );
     }
     const missing = missingNetworkPolicyEngine(id, facts.networkProfile);
@@ -78,7 +78,7 @@ export function aksConnection(cluster: AksClusterSettings): ClusterConnection {
             if (cluster.kubelogin.login === "none" && kubeloginUsers(raw).length > 0) {
                 throw new pulumi.RunError(
                     `AKS cluster ${cluster.resourceGroup}/${cluster.clusterName} returned a kubeconfig that logs in through kubelogin: ` +
-                        `set arc-buildkit:cluster.kubelogin.login to azurecli, workloadidentity or spn (see docs/aks.md).`,
+                        `set arc-buildkit:cluster.kubelogin.login to azurecli, workloadidentity or spn (see the README, section AKS).`,
                 );
             }
             return applyKubeloginMode(raw, cluster.kubelogin);
