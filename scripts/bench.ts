@@ -6,7 +6,7 @@
  *   RUNS=9 npm run bench
  */
 import { performance } from "perf_hooks";
-import { SETTINGS_KEYS, Settings } from "../config";
+import type { Settings } from "../config";
 import { runStack } from "../tests/harness/program";
 
 const RUNS = Number(process.env.RUNS ?? 7);
@@ -64,10 +64,16 @@ async function main(): Promise<void> {
     for (const replicas of [1, 10, 50]) {
         rows.push(await measure(`aks, ${replicas} BuildKit replica(s)`, "aks", (s) => ({ ...s, buildkit: { ...s.buildkit, replicas } })));
     }
-    console.log(table(rows));
-    if (!(SETTINGS_KEYS as string[]).includes("arc")) {
-        console.log("\nRunner scale sets: not varied; this branch has no ARC scale-set config (issue 4). Replicas only.");
+    // Likewise one scale set per label, up to 50: each adds one Helm release with its runner pod values.
+    for (const count of [1, 10, 50]) {
+        rows.push(
+            await measure(`aks, ${count} runner scale set(s)`, "aks", (s) => ({
+                ...s,
+                arc: { ...s.arc, scaleSets: Array.from({ length: count }, (_, i) => ({ ...s.arc.scaleSets[0], name: `${s.arc.scaleSets[0].name}-${i}` })) },
+            })),
+        );
     }
+    console.log(table(rows));
     console.log(`\nNode ${process.version}, ${process.platform}/${process.arch}`);
 }
 
