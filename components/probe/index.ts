@@ -1,12 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { RUNNER_ENV, TLS_KEYS } from "../contracts";
+import { CLIENT_TLS_DIR, runnerBuildkitEnv } from "../arc/values";
+import { RUNNER_ENV } from "../contracts";
 
 type JobSpec = k8s.types.input.batch.v1.JobSpec;
 
 /** Where the probe mounts the runners' client secret: the same place runner pods have it. */
-export const PROBE_TLS_DIR = "/etc/buildkit/tls";
+export const PROBE_TLS_DIR = CLIENT_TLS_DIR;
 export const PROBE_NAME = "buildkit-probe";
 /** README section the failure messages send the operator to. */
 export const RUNBOOK = "README, runbook section \"Triage\"";
@@ -93,14 +94,8 @@ export function probeJobSpec(input: ProbeJobInput): JobSpec {
                         name: "probe",
                         image: input.image,
                         command: ["/bin/sh", "-c", probeScript(input)],
-                        env: [
-                            { name: RUNNER_ENV.addr, value: input.endpoint },
-                            { name: RUNNER_ENV.ca, value: `${PROBE_TLS_DIR}/${TLS_KEYS.ca}` },
-                            { name: RUNNER_ENV.cert, value: `${PROBE_TLS_DIR}/${TLS_KEYS.cert}` },
-                            { name: RUNNER_ENV.key, value: `${PROBE_TLS_DIR}/${TLS_KEYS.key}` },
-                            { name: RUNNER_ENV.serverName, value: input.serverName },
-                            { name: "HOME", value: "/tmp" },
-                        ],
+                        // Exactly what a runner pod gets, so the probe proves the runners' path.
+                        env: [...runnerBuildkitEnv(input), { name: "HOME", value: "/tmp" }],
                         resources: { requests: { cpu: "50m", memory: "32Mi" }, limits: { memory: "128Mi" } },
                         securityContext: {
                             allowPrivilegeEscalation: false,
