@@ -33,9 +33,12 @@ const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-
 /** GitHub runner labels: what `runs-on:` accepts and ARC uses as the scale set name. */
 const RUNNER_LABEL = /^[a-z0-9]([-a-z0-9]{0,43}[a-z0-9])?$/;
 
-/** Every name the client Service answers to, so the endpoint's host is always in the server certificate. */
+/**
+ * Names of the client Service that resolve from the runner namespace, so the endpoint's host is
+ * always in the server certificate. The bare `buildkitd` is in the certificate but not allowed here:
+ * runners live in `arc-runners`, where it would resolve to a Service of that namespace, or to nothing.
+ */
 export const SERVICE_HOSTS = [
-    BUILDKITD_NAME,
     `${BUILDKITD_NAME}.${BUILDKIT_NAMESPACE}`,
     `${BUILDKITD_NAME}.${BUILDKIT_NAMESPACE}.svc`,
     `${BUILDKITD_NAME}.${BUILDKIT_NAMESPACE}.svc.${CLUSTER_DOMAIN}`,

@@ -28,7 +28,7 @@ const CLIENT_ROLE = "TLS Web Client Authentication";
 /** Names a runner may dial: the published endpoint, the server name it is told, every pod endpoint, every endpoint host config accepts. */
 async function publishedNames(run: ProgramRun, runner: RunnerView): Promise<string[]> {
     const podHosts = (await valueOf(run.outputs.podEndpoints)).map(hostOf);
-    return [...new Set([runner.env[RUNNER_ENV.serverName], hostOf(runner.env[RUNNER_ENV.addr]), ...podHosts, ...SERVICE_HOSTS])];
+    return [...new Set([runner.env[RUNNER_ENV.serverName], hostOf(runner.env[RUNNER_ENV.addr]), ...podHosts, ...SERVICE_HOSTS, "buildkitd"])];
 }
 
 /** The runner connects with the server name it is given, and with every other published name. */
