@@ -5,6 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { GITHUB_CREDENTIAL_KEY_LIST, GITHUB_CREDENTIAL_KEYS } from "../config/github";
@@ -182,14 +183,14 @@ const RUNNER_LABEL = /^[a-z0-9]([-a-z0-9]{0,43}[a-z0-9])?$/;
  * The per-user runner label and scale set name: two laptops registering `arc-local` in one
  * organization would share one scale set and steal each other's jobs.
  */
-export function userRunnerLabel(env: NodeJS.ProcessEnv): { label: string } | { error: string } {
+export function userRunnerLabel(env: NodeJS.ProcessEnv, accountName: string | null = osAccountName() ?? null): { label: string } | { error: string } {
   const explicit = env[RUNNER_LABEL_ENV]?.trim();
   if (explicit) {
     return RUNNER_LABEL.test(explicit)
       ? { label: explicit }
       : { error: `${RUNNER_LABEL_ENV}="${explicit}" is not a runner label: lower-case letters, digits and '-', at most 45 characters` };
   }
-  const user = (env.USER ?? env.LOGNAME ?? env.USERNAME ?? "")
+  const user = (env.USER || env.LOGNAME || env.USERNAME || accountName || "")
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-+|-+$/g, "");
@@ -198,6 +199,15 @@ export function userRunnerLabel(env: NodeJS.ProcessEnv): { label: string } | { e
   }
   const label = `arc-local-${user}`.slice(0, 45).replace(/-+$/, "");
   return { label };
+}
+
+/** The login name of the process's account, for shells (containers, CI) that set no $USER. */
+function osAccountName(): string | undefined {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return undefined;
+  }
 }
 
 type StackFile = { config?: Record<string, unknown>; [key: string]: unknown };

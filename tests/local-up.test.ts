@@ -7,6 +7,7 @@ import { parseSettings } from "../config";
 import {
   CLUSTER_NAME,
   K3S_IMAGE,
+  STATE_DIR,
   TRACKED_CONFIG,
   USER_CONFIG,
   USER_STACK_DIR,
@@ -132,7 +133,10 @@ describe("local-env: per-user runner label and stack config", () => {
     assert.equal((userRunnerLabel({ USER: "x".repeat(80) }) as { label: string }).label.length, 45);
     assert.deepEqual(userRunnerLabel({ USER: "alice", ARC_BUILDKIT_RUNNER_LABEL: "arc-laptop-7" }), { label: "arc-laptop-7" });
     assert.match((userRunnerLabel({ ARC_BUILDKIT_RUNNER_LABEL: "Arc_Local" }) as { error: string }).error, /not a runner label/);
-    assert.match((userRunnerLabel({ USER: "---" }) as { error: string }).error, /ARC_BUILDKIT_RUNNER_LABEL/);
+    assert.match((userRunnerLabel({ USER: "---" }, null) as { error: string }).error, /ARC_BUILDKIT_RUNNER_LABEL/);
+    // Containers and CI often set no $USER: the account's login name is used then.
+    assert.deepEqual(userRunnerLabel({}, "root"), { label: "arc-local-root" });
+    assert.match((userRunnerLabel({}, null) as { error: string }).error, /cannot derive a runner label/);
   });
 
   it("copies the tracked config with the user's label, and the program accepts it", () => {
@@ -157,8 +161,10 @@ describe("local-env: per-user runner label and stack config", () => {
   });
 
   it("writes only git-ignored files: the per-user config lives under the ignored state directory", () => {
-    const r = spawnSync("git", ["check-ignore", USER_CONFIG, path.join(USER_STACK_DIR, "Pulumi.yaml")], { cwd: path.join(__dirname, "..") });
-    assert.equal(r.status, 0, `${USER_CONFIG} is not git-ignored`);
+    for (const file of [USER_CONFIG, path.join(USER_STACK_DIR, "Pulumi.yaml"), path.join(STATE_DIR, "passphrase.txt")]) {
+      const r = spawnSync("git", ["check-ignore", "-q", file], { cwd: path.join(__dirname, "..") });
+      assert.equal(r.status, 0, `${file} is not git-ignored`);
+    }
     assert.equal(TRACKED_CONFIG, "Pulumi.local.yaml");
     const tracked = spawnSync("git", ["ls-files", "--error-unmatch", TRACKED_CONFIG], { cwd: path.join(__dirname, "..") });
     assert.equal(tracked.status, 0, "the tracked stack file is what local:up reads");
