@@ -143,6 +143,10 @@ function setCommand(namespace: string, key: string, stack?: string): string {
     return `pulumi config set --secret ${stack ? `--stack ${stack} ` : ""}${namespace}:${key} ${CREDENTIAL_RULES[key].setArgs}`;
 }
 
+/** The environment variables `npm run local:up` stores as these secrets (scripts/local-env.ts, CREDENTIAL_ENV). */
+export const LOCAL_UP_CREDENTIAL_HINT =
+    "ARC_BUILDKIT_GITHUB_APP_ID, ARC_BUILDKIT_GITHUB_APP_INSTALLATION_ID and ARC_BUILDKIT_GITHUB_APP_PRIVATE_KEY_FILE (or ARC_BUILDKIT_GITHUB_TOKEN)";
+
 /** Whether a stack's config names none of the GitHub credential keys (what a k3d stack may run without). */
 export function hasNoGithubCredentials(raw: Readonly<Record<string, string>>): boolean {
     return GITHUB_CREDENTIAL_KEY_LIST.every((key) => raw[key] === undefined);

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, describeIssues } from "./errors";
-import { GITHUB_CREDENTIAL_KEY_LIST, hasNoGithubCredentials, parseGithubCredentials } from "./github";
+import { GITHUB_CREDENTIAL_KEY_LIST, hasNoGithubCredentials, LOCAL_UP_CREDENTIAL_HINT, parseGithubCredentials } from "./github";
 import { Settings, SETTINGS_KEYS, settingsSchema } from "./schema";
 
 export { ConfigError } from "./errors";
@@ -53,7 +53,13 @@ export function parseSettings(
         }
         return { ...result.data, githubCredentials: undefined };
     }
+    const before = problems.length;
     const githubCredentials = parseGithubCredentials(CONFIG_NAMESPACE, result.data.github.auth, credentials, (key) => isSecret(prefix + key), problems, stack);
+    if (result.data.cluster.kind === "k3d" && problems.length > before) {
+        // local:up keeps the stack's config in a per-user file and state outside the default backend, so the
+        // plain `pulumi config set` above is not the whole fix there.
+        problems.push(`${prefix}github*: with \`npm run local:up\`, export ${LOCAL_UP_CREDENTIAL_HINT} instead and run it again; it stores them in its own per-user stack config`);
+    }
     if (problems.length > 0 || !githubCredentials) {
         throw new ConfigError(stack, problems);
     }

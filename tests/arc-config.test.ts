@@ -146,8 +146,12 @@ describe("ARC and GitHub settings", () => {
 
         it("some credentials on local: the rest are still required, with the same message", () => {
             const found = problems("local", (c) => (c["arc-buildkit:githubAppId"] = "123456"));
-            assert.strictEqual(found.length, 2, found.join("\n"));
-            assert.ok(found.every((p) => p.includes("pulumi config set --secret --stack local")));
+            assert.strictEqual(found.length, 3, found.join("\n"));
+            assert.ok(found.slice(0, 2).every((p) => p.includes("pulumi config set --secret --stack local")));
+            // The local:up way, with the variables it really reads.
+            assert.match(found[2], /npm run local:up/);
+            const { CREDENTIAL_ENV } = require("../scripts/local-env") as typeof import("../scripts/local-env");
+            for (const name of Object.values(CREDENTIAL_ENV)) assert.ok(found[2].includes(name), name);
         });
 
         it("a private key or token stored in clear text, without echoing it", () => {
