@@ -8,7 +8,7 @@ import { CLIENT_TLS_SECRET, SERVER_TLS_SECRET } from "./components/contracts";
 import { GithubVariables } from "./components/github";
 import { BuildkitPki } from "./components/pki";
 import { BuildkitProbe } from "./components/probe";
-import { parseGithubConfigUrl } from "./config/github";
+import { GithubAuthMethod, parseGithubConfigUrl } from "./config/github";
 
 /** What `pulumi stack output` shows. Nothing here is private: keys stay in Secrets and state. */
 export interface StackOutputs {
@@ -21,6 +21,21 @@ export interface StackOutputs {
     clientTlsSecret: string;
     caCertPem: pulumi.Output<string>;
     runnerLabel: string;
+}
+
+/**
+ * The one line a k3d stack without GitHub credentials prints: what was skipped and how to add it.
+ * The environment variables are the ones `npm run local:up` stores as secrets (scripts/local-env.ts).
+ */
+export function runnersSkippedMessage(stack: string, auth: GithubAuthMethod): string {
+    const how =
+        auth === "token"
+            ? "export ARC_BUILDKIT_GITHUB_TOKEN"
+            : "export ARC_BUILDKIT_GITHUB_APP_ID, ARC_BUILDKIT_GITHUB_APP_INSTALLATION_ID and ARC_BUILDKIT_GITHUB_APP_PRIVATE_KEY_FILE (or ARC_BUILDKIT_GITHUB_TOKEN)";
+    return (
+        `Runners skipped: stack "${stack}" has no GitHub credentials, so BuildKit, its certificates and the probe are deployed without ARC. ` +
+        `To add runners, ${how} and run \`npm run local:up\` again (README: "Add runners to the local stack").`
+    );
 }
 
 /** Declares the whole stack from validated settings. */
@@ -64,9 +79,18 @@ export function createStack(settings: Settings): StackOutputs {
         k8sOpts,
     );
 
+    if (!settings.githubCredentials) {
+        // Only a k3d stack gets here (config/index.ts requires credentials everywhere else). Info, not a
+        // warning: BuildKit without runners is a working local builder. The CLI shows it under Diagnostics.
+        pulumi.log.info(runnersSkippedMessage(pulumi.getStack(), github.auth));
+    }
+
     // GitHub variables need their own provider; a stack with scope `none` (always `local`) declares neither.
     const { variables } = github;
     if (variables.scope !== "none") {
+        if (!settings.githubCredentials) {
+            throw new Error(`stack ${pulumi.getStack()}: GitHub variables need credentials; config validation should have required them`);
+        }
         new GithubVariables("github", {
             ...variables,
             scope: variables.scope,

@@ -138,8 +138,18 @@ const CREDENTIAL_RULES: Record<string, { valid: (v: string) => boolean; expectat
     },
 };
 
-function setCommand(namespace: string, key: string): string {
-    return `pulumi config set --secret ${namespace}:${key} ${CREDENTIAL_RULES[key].setArgs}`;
+/** The exact command that sets a credential on this stack (the stack flag included: it may not be the selected one). */
+function setCommand(namespace: string, key: string, stack?: string): string {
+    return `pulumi config set --secret ${stack ? `--stack ${stack} ` : ""}${namespace}:${key} ${CREDENTIAL_RULES[key].setArgs}`;
+}
+
+/** The environment variables `npm run local:up` stores as these secrets (scripts/local-env.ts, CREDENTIAL_ENV). */
+export const LOCAL_UP_CREDENTIAL_HINT =
+    "ARC_BUILDKIT_GITHUB_APP_ID, ARC_BUILDKIT_GITHUB_APP_INSTALLATION_ID and ARC_BUILDKIT_GITHUB_APP_PRIVATE_KEY_FILE (or ARC_BUILDKIT_GITHUB_TOKEN)";
+
+/** Whether a stack's config names none of the GitHub credential keys (what a k3d stack may run without). */
+export function hasNoGithubCredentials(raw: Readonly<Record<string, string>>): boolean {
+    return GITHUB_CREDENTIAL_KEY_LIST.every((key) => raw[key] === undefined);
 }
 
 /**
@@ -153,22 +163,23 @@ export function parseGithubCredentials(
     raw: Readonly<Record<string, string>>,
     isSecret: (key: string) => boolean,
     problems: string[],
+    stack?: string,
 ): GithubCredentials | undefined {
     const before = problems.length;
     for (const key of REQUIRED_CREDENTIAL_KEYS[method]) {
         const value = raw[key];
         const rule = CREDENTIAL_RULES[key];
         if (value === undefined || value.trim() === "") {
-            problems.push(`${namespace}:${key}: missing; expected ${rule.expectation} because github.auth is "${method}"; set it with \`${setCommand(namespace, key)}\``);
+            problems.push(`${namespace}:${key}: missing; expected ${rule.expectation} because github.auth is "${method}"; set it with \`${setCommand(namespace, key, stack)}\``);
         } else if (rule.mustBeSecret && !isSecret(key)) {
-            problems.push(`${namespace}:${key}: stored in clear text; expected a secret: remove it from the stack file and set it with \`${setCommand(namespace, key)}\``);
+            problems.push(`${namespace}:${key}: stored in clear text; expected a secret: remove it from the stack file and set it with \`${setCommand(namespace, key, stack)}\``);
         } else if (!rule.valid(value.trim())) {
-            problems.push(`${namespace}:${key}: expected ${rule.expectation}; the value set does not look like one (not shown); set it again with \`${setCommand(namespace, key)}\``);
+            problems.push(`${namespace}:${key}: expected ${rule.expectation}; the value set does not look like one (not shown); set it again with \`${setCommand(namespace, key, stack)}\``);
         }
     }
     const unused = GITHUB_CREDENTIAL_KEY_LIST.filter((key) => raw[key] !== undefined && !REQUIRED_CREDENTIAL_KEYS[method].includes(key));
     for (const key of unused) {
-        problems.push(`${namespace}:${key}: not used because github.auth is "${method}"; remove it with \`pulumi config rm ${namespace}:${key}\` (or change github.auth)`);
+        problems.push(`${namespace}:${key}: not used because github.auth is "${method}"; remove it with \`pulumi config rm ${stack ? `--stack ${stack} ` : ""}${namespace}:${key}\` (or change github.auth)`);
     }
     if (problems.length > before) {
         return undefined;

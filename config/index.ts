@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, describeIssues } from "./errors";
-import { GITHUB_CREDENTIAL_KEY_LIST, parseGithubCredentials } from "./github";
+import { GITHUB_CREDENTIAL_KEY_LIST, hasNoGithubCredentials, LOCAL_UP_CREDENTIAL_HINT, parseGithubCredentials } from "./github";
 import { Settings, SETTINGS_KEYS, settingsSchema } from "./schema";
 
 export { ConfigError } from "./errors";
@@ -41,11 +41,26 @@ export function parseSettings(
     if (!result.success) {
         problems.push(...describeIssues(CONFIG_NAMESPACE, result.error.issues));
     }
-    // The auth method decides which credentials are required; without a valid github block it is unknown.
-    const githubCredentials = result.success
-        ? parseGithubCredentials(CONFIG_NAMESPACE, result.data.github.auth, credentials, (key) => isSecret(prefix + key), problems)
-        : undefined;
-    if (problems.length > 0 || !result.success || !githubCredentials) {
+    if (!result.success) {
+        throw new ConfigError(stack, problems);
+    }
+    // A k3d stack without any credential key deploys BuildKit, the PKI and the probe, and skips the runners
+    // (program.ts says so). Every other stack registers runners, so its credentials are required; the auth
+    // method decides which.
+    if (result.data.cluster.kind === "k3d" && hasNoGithubCredentials(credentials)) {
+        if (problems.length > 0) {
+            throw new ConfigError(stack, problems);
+        }
+        return { ...result.data, githubCredentials: undefined };
+    }
+    const before = problems.length;
+    const githubCredentials = parseGithubCredentials(CONFIG_NAMESPACE, result.data.github.auth, credentials, (key) => isSecret(prefix + key), problems, stack);
+    if (result.data.cluster.kind === "k3d" && problems.length > before) {
+        // local:up keeps the stack's config in a per-user file and state outside the default backend, so the
+        // plain `pulumi config set` above is not the whole fix there.
+        problems.push(`${prefix}github*: with \`npm run local:up\`, export ${LOCAL_UP_CREDENTIAL_HINT} instead and run it again; it stores them in its own per-user stack config`);
+    }
+    if (problems.length > 0 || !githubCredentials) {
         throw new ConfigError(stack, problems);
     }
     return { ...result.data, githubCredentials };

@@ -178,8 +178,11 @@ export const settingsSchema = z.strictObject({
     ctx.issues.push(...runnerWiringIssues(ctx.value));
 });
 
-/** Validated settings, plus the GitHub credentials (secret config read outside the schema; see ./github.ts). */
-export type Settings = z.output<typeof settingsSchema> & { githubCredentials: GithubCredentials };
+/**
+ * Validated settings, plus the GitHub credentials (secret config read outside the schema; see ./github.ts).
+ * `githubCredentials` is undefined only on a k3d stack that sets none of them: it runs without runners.
+ */
+export type Settings = z.output<typeof settingsSchema> & { githubCredentials: GithubCredentials | undefined };
 export type ClusterSettings = Settings["cluster"];
 export type BuildkitSettings = Settings["buildkit"];
 export type TlsSettings = Settings["tls"];

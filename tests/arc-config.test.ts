@@ -46,7 +46,7 @@ describe("ARC and GitHub settings", () => {
             const settings = parse(stack, withAppCredentials);
             assert.strictEqual(settings.arc.chartVersion, "0.14.2");
             assert.strictEqual(settings.github.auth, "app");
-            assert.strictEqual(settings.githubCredentials.method, "app");
+            assert.strictEqual(settings.githubCredentials?.method, "app");
         }
         assert.strictEqual(parse("local", withAppCredentials).github.variables.scope, "none");
         assert.strictEqual(parse("aks", withAppCredentials).github.variables.scope, "organization");
@@ -124,19 +124,34 @@ describe("ARC and GitHub settings", () => {
                 ["arc-buildkit:githubAppId", "arc-buildkit:githubAppInstallationId", "arc-buildkit:githubAppPrivateKey"],
             );
             assert.match(found[2], /missing/);
-            assert.match(found[2], /`pulumi config set --secret arc-buildkit:githubAppPrivateKey < app-private-key\.pem`/);
-            assert.match(found[0], /`pulumi config set --secret arc-buildkit:githubAppId 123456`/);
+            assert.match(found[2], /`pulumi config set --secret --stack aks arc-buildkit:githubAppPrivateKey < app-private-key\.pem`/);
+            assert.match(found[0], /`pulumi config set --secret --stack aks arc-buildkit:githubAppId 123456`/);
         });
 
         it("a missing token when github.auth is token", () => {
             const found = problems("aks", setJson("github", (g) => (g.auth = "token")));
-            assertOneProblem(found, "arc-buildkit:githubToken", /missing.*`pulumi config set --secret arc-buildkit:githubToken <token>`/);
+            assertOneProblem(found, "arc-buildkit:githubToken", /missing.*`pulumi config set --secret --stack aks arc-buildkit:githubToken <token>`/);
         });
 
-        it("missing credentials on local too (the runners must register), with the same message", () => {
-            const found = problems("local", () => {});
-            assert.strictEqual(found.length, 3);
-            assert.ok(found.every((p) => p.includes("pulumi config set --secret")));
+        it("names the stack in every printed fix, so it works whichever stack is selected", () => {
+            const found = problems("aks", () => {});
+            assert.ok(found.every((p) => p.includes("`pulumi config set --secret --stack aks arc-buildkit:")), found.join("\n"));
+            const unused = problems("aks", both(withAppCredentials, (c) => (c["arc-buildkit:githubToken"] = FAKE_TOKEN)), [...APP_SECRET_KEYS, ...TOKEN_SECRET_KEYS]);
+            assert.match(unused[0], /`pulumi config rm --stack aks arc-buildkit:githubToken`/);
+        });
+
+        it("no credentials at all on local: accepted, the runners are skipped (the program says so)", () => {
+            assert.strictEqual(parse("local", () => {}, []).githubCredentials, undefined);
+        });
+
+        it("some credentials on local: the rest are still required, with the same message", () => {
+            const found = problems("local", (c) => (c["arc-buildkit:githubAppId"] = "123456"));
+            assert.strictEqual(found.length, 3, found.join("\n"));
+            assert.ok(found.slice(0, 2).every((p) => p.includes("pulumi config set --secret --stack local")));
+            // The local:up way, with the variables it really reads.
+            assert.match(found[2], /npm run local:up/);
+            const { CREDENTIAL_ENV } = require("../scripts/local-env") as typeof import("../scripts/local-env");
+            for (const name of Object.values(CREDENTIAL_ENV)) assert.ok(found[2].includes(name), name);
         });
 
         it("a private key or token stored in clear text, without echoing it", () => {

@@ -26,8 +26,12 @@ export interface ArcRunnersArgs {
     buildkitImage: string;
     /** `https://github.com/<org>` or `https://github.com/<org>/<repo>`. */
     githubConfigUrl: string;
-    /** GitHub App or token, Pulumi secrets; they only reach a Kubernetes Secret. */
-    credentials: GithubCredentials;
+    /**
+     * GitHub App or token, Pulumi secrets; they only reach a Kubernetes Secret. Undefined (a k3d stack
+     * without credentials): only the runner namespace and the client TLS Secret are declared, which is
+     * what the deploy-time probe needs; no controller, no scale set, nothing that talks to GitHub.
+     */
+    credentials: GithubCredentials | undefined;
     scaleSets: readonly { name: string; minRunners: number; maxRunners: number; runnerGroup: string }[];
     /** Endpoint and TLS server name the runners are given (the BuildKit Service's). */
     endpoint: pulumi.Input<string>;
@@ -55,10 +59,12 @@ export function githubConfigSecretData(credentials: GithubCredentials): pulumi.O
 /**
  * GitHub Actions Runner Controller and one runner scale set per configured label, wired to BuildKit:
  * namespaces `arc-systems` and `arc-runners`, the client TLS secret, the GitHub credentials secret,
- * the controller release `arc` and a `gha-runner-scale-set` release per scale set.
+ * the controller release `arc` and a `gha-runner-scale-set` release per scale set. Without
+ * credentials, only `arc-runners` and the client TLS secret (same names and parents, so adding
+ * credentials later adds the rest without replacing them).
  */
 export class ArcRunners extends pulumi.ComponentResource {
-    /** Helm release names of the scale sets, which are also their `runs-on` labels. */
+    /** Helm release names of the scale sets, which are also their `runs-on` labels; empty without credentials. */
     public readonly scaleSetNames: string[];
     /** `arc-runners`, resolved once the namespace exists. */
     public readonly runnerNamespace: pulumi.Output<string>;
@@ -69,14 +75,20 @@ export class ArcRunners extends pulumi.ComponentResource {
         super("arc-buildkit:arc:ArcRunners", name, {}, opts);
         const child = { parent: this };
 
-        // The controller and the listener pods it creates are unprivileged, so `baseline` admits them.
-        const controllerNs = namespaceWithPodSecurity(ARC_CONTROLLER_NAMESPACE, "baseline", child);
         const runnerNs = namespaceWithPodSecurity(RUNNER_NAMESPACE, "baseline", child);
         const inRunners = { parent: this, dependsOn: [runnerNs] };
 
         const clientTls = tlsSecret(CLIENT_TLS_SECRET, runnerNs.metadata.name, args.clientTls, inRunners);
         this.runnerNamespace = runnerNs.metadata.name;
         this.clientTlsSecret = clientTls;
+        if (!args.credentials) {
+            this.scaleSetNames = [];
+            this.registerOutputs({ scaleSetNames: this.scaleSetNames });
+            return;
+        }
+
+        // The controller and the listener pods it creates are unprivileged, so `baseline` admits them.
+        const controllerNs = namespaceWithPodSecurity(ARC_CONTROLLER_NAMESPACE, "baseline", child);
         const githubSecret = new k8s.core.v1.Secret(
             GITHUB_CONFIG_SECRET,
             {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fail early, with the name of what is missing, before a preview/up job logs in to Azure and Pulumi.
-# Reads only the job environment set from repository/environment variables (README.md (CI/CD, Runbook)).
+# Reads only the job environment set from repository/environment variables (README.md, sections CI/CD and Runbook).
 set -euo pipefail
 
 fail=0

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Read-only BuildKit inspection, in the runbook's triage order (README.md (CI/CD, Runbook)).
+# Read-only BuildKit inspection, in the runbook's triage order (README.md, section Runbook).
 # Uses only kubectl get/logs: safe against production. Never prints secret contents, only key names.
 #   usage: inspect-buildkit.sh --context <kube-context>
 set -euo pipefail
@@ -33,7 +33,7 @@ if ! k get namespace "$NS" -o name >/dev/null; then
   echo "FAIL  cannot read namespace $NS with context $CTX (cluster unreachable, no access, or not deployed)"; exit 1
 fi
 
-gate "1. Program renders: run 'pulumi preview --stack <stack>' (not done here: this script does not touch Pulumi)"
+gate "1. Program renders: run 'pulumi preview --stack <stack> --policy-pack policy' (not done here: this script does not touch Pulumi)"
 
 gate "2. Service endpoints and pods Ready (namespace $NS)"
 ports="$(k -n "$NS" get service buildkitd -o jsonpath='{.spec.ports[*].port}' 2>/dev/null || true)"
@@ -84,7 +84,7 @@ echo "      platforms reported by the workers: see probe-buildkit.sh (buildctl d
 
 gate "6. Scheduling on the BuildKit pool ($POOL_LABEL)"
 pool_nodes="$(k get nodes -l "$POOL_LABEL" -o jsonpath='{range .items[*]}{.metadata.name}{" "}{end}')"
-if [ -z "$pool_nodes" ]; then warn "no nodes labelled $POOL_LABEL (expected on local k3d; on aks check arc-buildkit:aks pool settings)"
+if [ -z "$pool_nodes" ]; then warn "no nodes labelled $POOL_LABEL (expected on local k3d; on aks check arc-buildkit:cluster.pool)"
 else
   k get nodes -l "$POOL_LABEL" -o wide
   while read -r pod node; do
@@ -98,7 +98,7 @@ fi
 gate "7. Cache PVCs (one per pod)"
 k -n "$NS" get pvc -o wide || true
 unbound="$(k -n "$NS" get pvc -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.phase}{"\n"}{end}' | awk '$2 != "Bound"')"
-if [ -z "$unbound" ]; then pass "all PVCs in $NS are Bound"; else fail "PVCs not Bound (check arc-buildkit:buildkit.storageClass):"; indent <<<"$unbound"; fi
+if [ -z "$unbound" ]; then pass "all PVCs in $NS are Bound"; else fail "PVCs not Bound (check arc-buildkit:buildkit.cache.storageClass):"; indent <<<"$unbound"; fi
 used="$(k -n "$NS" get pods -o jsonpath='{range .items[*]}{range .spec.volumes[*]}{.persistentVolumeClaim.claimName}{" "}{end}{end}')"
 for pvc in $(k -n "$NS" get pvc -o jsonpath='{.items[*].metadata.name}'); do
   [[ " $used " == *" $pvc "* ]] || warn "PVC $pvc is not mounted by any pod (orphan after a migration? remove it through the program, not by hand)"
@@ -110,5 +110,5 @@ if [ "$np" = "buildkitd" ]; then pass "NetworkPolicy $NS/buildkitd selects the b
 else fail "NetworkPolicy $NS/buildkitd missing or not selecting app.kubernetes.io/name=buildkitd"; fi
 
 echo
-if [ "$failures" -gt 0 ]; then echo "$failures gate check(s) failed (symptom map: README.md (CI/CD, Runbook))"; exit 1; fi
+if [ "$failures" -gt 0 ]; then echo "$failures gate check(s) failed (symptom map: README.md, section Runbook)"; exit 1; fi
 echo "All read-only gates passed. Next: probe-buildkit.sh --context $CTX"

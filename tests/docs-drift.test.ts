@@ -1,0 +1,296 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { settingsSchema } from "../config/schema";
+import { GITHUB_CREDENTIAL_KEY_LIST } from "../config/github";
+import { CREDENTIAL_ENV, RUNNER_LABEL_ENV } from "../scripts/local-env";
+
+/**
+ * The documentation cannot drift from the code: whatever the README, the stack-file comments and the
+ * runbook scripts name (paths, npm scripts, config keys with their defaults, stack outputs, local:up's
+ * environment variables) is looked up in the tree, package.json, the zod schema and index.ts. Nothing
+ * here lists what the README says; it reads the README, so new sections are checked as they are added.
+ */
+const root = path.resolve(__dirname, "..");
+const read = (file: string) => fs.readFileSync(path.join(root, file), "utf8");
+const README = "README.md";
+const STACK_FILES = ["Pulumi.local.yaml", "Pulumi.aks.yaml"];
+const RUNBOOK = fs.readdirSync(path.join(root, "scripts", "runbook")).map((f) => `scripts/runbook/${f}`);
+/** Every document checked, with the text that counts: all of the README, only the comments of YAML files. */
+const DOCUMENTS: [string, string][] = [
+    [README, read(README)],
+    ...STACK_FILES.map((f): [string, string] => [f, yamlComments(read(f))]),
+    ...RUNBOOK.map((f): [string, string] => [f, read(f)]),
+];
+const trackedFiles = new Set(spawnSync("git", ["ls-files"], { cwd: root, encoding: "utf8" }).stdout.split("\n").filter(Boolean));
+const trackedDirs = new Set([...trackedFiles].flatMap((f) => f.split("/").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("/"))));
+
+function yamlComments(text: string): string {
+    return text
+        .split("\n")
+        .map((line) => /(^|\s)#(.*)$/.exec(line)?.[2] ?? "")
+        .join("\n");
+}
+
+/** Inline code spans and fenced code lines of a markdown text (or every line of a non-markdown one). */
+function codeSpans(text: string): string[] {
+    const spans: string[] = [];
+    let fenced = false;
+    for (const line of text.split("\n")) {
+        if (/^\s*```/.test(line)) {
+            fenced = !fenced;
+            continue;
+        }
+        if (fenced) spans.push(line);
+        else for (const m of line.matchAll(/`([^`]+)`/g)) spans.push(m[1]);
+    }
+    return spans;
+}
+
+/** GitHub's heading anchors. */
+function slug(heading: string): string {
+    return heading
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+        .replace(/\s/g, "-");
+}
+
+function headings(markdown: string): { level: number; text: string; line: number }[] {
+    let fenced = false;
+    return markdown.split("\n").flatMap((line, i) => {
+        if (/^\s*```/.test(line)) fenced = !fenced;
+        const m = !fenced && /^(#{1,6}) (.*)$/.exec(line);
+        return m ? [{ level: m[1].length, text: m[2], line: i }] : [];
+    });
+}
+
+// ---- the config schema, walked by path --------------------------------------------------------------
+
+type Found = { schema: any; default?: unknown; hasDefault: boolean; optional: boolean };
+
+function unwrap(schema: any): Found {
+    let hasDefault = false;
+    let value: unknown;
+    let optional = false;
+    for (;;) {
+        const def = schema._zod.def;
+        if (def.type === "default" || def.type === "prefault") {
+            hasDefault = true;
+            value = def.defaultValue;
+        } else if (def.type === "optional") {
+            optional = true;
+        } else {
+            return { schema, default: value, hasDefault, optional };
+        }
+        schema = def.innerType;
+    }
+}
+
+/** The schema at a dotted key such as `cluster.pool.minCount` or `arc.scaleSets[].name`; undefined if none. */
+function schemaAt(key: string): Found | undefined {
+    let current: Found[] = [{ schema: settingsSchema, hasDefault: false, optional: false }];
+    for (const part of key.split(".")) {
+        const [, name, brackets] = /^([A-Za-z0-9]+)((?:\[\])*)$/.exec(part) ?? [];
+        if (!name) return undefined;
+        const next: Found[] = [];
+        for (const found of current) {
+            const def = found.schema._zod.def;
+            const objects = def.type === "object" ? [found.schema] : def.type === "union" ? def.options.map((o: any) => unwrap(o).schema) : [];
+            for (const object of objects) {
+                const child = object._zod.def.shape?.[name];
+                if (!child) continue;
+                let f = unwrap(child);
+                for (let i = 0; i < brackets.length / 2; i++) {
+                    if (f.schema._zod.def.type !== "array") return undefined;
+                    f = unwrap(f.schema._zod.def.element);
+                }
+                next.push(f);
+            }
+        }
+        if (next.length === 0) return undefined;
+        current = next;
+    }
+    return current[0];
+}
+
+/** A full `arc-buildkit:` key (credential keys included) exists. */
+function configKeyExists(key: string): boolean {
+    return GITHUB_CREDENTIAL_KEY_LIST.includes(key) || schemaAt(key.replace(/\[\d+\]/g, "[]")) !== undefined;
+}
+
+function renderDefault(value: unknown): string | undefined {
+    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return String(value);
+    if (Array.isArray(value) && value.every((v) => typeof v === "string")) return `[${value.join(", ")}]`;
+    return undefined; // objects: described in prose
+}
+
+// ---- what the documents name -------------------------------------------------------------------------
+
+const CONFIG_KEY = /arc-buildkit:([A-Za-z0-9]+(?:(?:\.[A-Za-z0-9]+)|\[\d*\])*)/g;
+const FILE_LIKE = /^(?:\.{1,2}\/)?[\w.-]+(?:\/[\w.-]+)*\/?$/;
+
+/** Repository paths a text names: link targets, and code spans or bare words that start at a tracked top-level entry or end in a doc/code extension. */
+function namedPaths(text: string, markdown: boolean): string[] {
+    const candidates = new Set<string>();
+    if (markdown) {
+        for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) if (!/^(https?:|#|mailto:)/.test(m[1])) candidates.add(m[1].split("#")[0]);
+    }
+    const words = markdown ? codeSpans(text).flatMap((s) => s.split(/[\s=,;()'"]+/)) : text.split(/[\s=,;()'"`]+/);
+    for (const raw of words) {
+        const word = raw.replace(/[.:]+$/, "");
+        if (!FILE_LIKE.test(word) || word.startsWith("/") || word.includes("://")) continue;
+        const first = word.split("/")[0];
+        const startsInTree = word.includes("/") && (trackedDirs.has(first) || first === "docs");
+        if (startsInTree || /\.(md|ts|yml|yaml|sh)$/.test(word)) candidates.add(word);
+    }
+    return [...candidates];
+}
+
+/** Files that are documented as generated, per user or kept outside the repository (the platform team's CONTRACTS.md). */
+const UNTRACKED_BY_DESIGN = [/^CONTRACTS\.md$/, /^\.pulumi-state\//, /^node_modules\//, /^app-private-key\.pem$/, /(^|\/)values\.yaml$/];
+
+describe("documentation matches the code (README, stack-file comments, runbook scripts)", () => {
+    it("every path they name exists in the repository", () => {
+        const missing: string[] = [];
+        for (const [file, text] of DOCUMENTS) {
+            for (const p of namedPaths(text, file.endsWith(".md"))) {
+                if (UNTRACKED_BY_DESIGN.some((re) => re.test(p))) continue;
+                // Relative to the document, or to the repository root; a bare file name must name some tracked file.
+                const exists = (candidate: string) => trackedFiles.has(candidate) || trackedDirs.has(candidate);
+                const fromDoc = path.normalize(path.join(path.dirname(file), p)).replace(/\/$/, "");
+                const fromRoot = path.normalize(p).replace(/\/$/, "");
+                const bare = !p.includes("/") && [...trackedFiles].some((f) => path.basename(f) === p);
+                if (!exists(fromDoc) && !exists(fromRoot) && !bare) missing.push(`${file}: ${p}`);
+            }
+        }
+        assert.deepEqual(missing, []);
+    });
+
+    it("every README anchor link points at a heading, and the table of contents lists every section", () => {
+        const readme = read(README);
+        const anchors = new Set(headings(readme).map((h) => slug(h.text)));
+        const broken = [...readme.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]).filter((a) => !anchors.has(a));
+        assert.deepEqual(broken, []);
+        const contents = headings(readme).find((h) => h.text === "Contents");
+        assert.ok(contents && contents.level === 2, "the README starts with a ## Contents section");
+        const tocEnd = headings(readme).find((h) => h.line > contents.line)!.line;
+        const toc = readme.split("\n").slice(contents.line, tocEnd).join("\n");
+        const listed = new Set([...toc.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]));
+        const sections = headings(readme).filter((h) => h.level === 2 && h.text !== "Contents").map((h) => slug(h.text));
+        assert.deepEqual(sections.filter((s) => !listed.has(s)), [], "sections missing from the table of contents");
+    });
+
+    it("every npm script they name exists", () => {
+        const scripts = new Set(Object.keys(JSON.parse(read("package.json")).scripts));
+        const policyScripts = new Set(Object.keys(JSON.parse(read("policy/package.json")).scripts));
+        const missing: string[] = [];
+        for (const [file, text] of DOCUMENTS) {
+            for (const m of text.matchAll(/npm (?:(--prefix policy|-w policy|--workspace policy) )?(?:run (?!-)([\w:.-]+)|(test)\b)/g)) {
+                const name = m[2] ?? m[3];
+                if (!(m[1] ? policyScripts : scripts).has(name)) missing.push(`${file}: ${m[0]}`);
+            }
+        }
+        assert.deepEqual(missing, []);
+    });
+
+    it("every arc-buildkit: config key they name exists in the schema", () => {
+        const unknown: string[] = [];
+        for (const [file, text] of DOCUMENTS) {
+            for (const m of text.matchAll(CONFIG_KEY)) if (!configKeyExists(m[1])) unknown.push(`${file}: arc-buildkit:${m[1]}`);
+        }
+        assert.deepEqual(unknown, []);
+    });
+
+    it("every key in the README's configuration tables exists, with the default the schema applies", () => {
+        const readme = read(README).split("\n");
+        const problems: string[] = [];
+        let prefix = "";
+        let inKeyTable = false;
+        let rows = 0;
+        for (const line of readme) {
+            const heading = /^#{1,6} (.*)$/.exec(line);
+            if (heading) prefix = /`arc-buildkit:([\w.]+)`/.exec(heading[1])?.[1] ?? "";
+            if (/^\| key \| default \|/.test(line)) {
+                inKeyTable = true;
+                continue;
+            }
+            if (!line.startsWith("|")) inKeyTable = false;
+            if (!inKeyTable || /^\|[-| ]+\|$/.test(line)) continue;
+            const [keyCell, defaultCell] = line.split("|").slice(1, 3);
+            for (const [, raw] of keyCell.matchAll(/`([^`]+)`/g)) {
+                rows++;
+                const key = raw.replace(/^arc-buildkit:/, "");
+                const found = schemaAt(key) ?? (prefix ? schemaAt(`${prefix}.${key}`) : undefined);
+                if (!found) {
+                    problems.push(`${raw}: no such key${prefix ? ` (also tried arc-buildkit:${prefix}.${key})` : ""}`);
+                    continue;
+                }
+                const cell = defaultCell.trim();
+                const required = !found.hasDefault && !found.optional;
+                if (required !== /^required\b/.test(cell)) {
+                    problems.push(`${raw}: README says "${cell}", the schema ${required ? "requires it" : "does not require it"}`);
+                    continue;
+                }
+                const expected = found.hasDefault ? renderDefault(found.default) : undefined;
+                const documented = /`([^`]+)`/.exec(cell)?.[1];
+                if (expected !== undefined) {
+                    const matches = documented !== undefined && (documented.endsWith("…") ? expected.startsWith(documented.slice(0, -1)) : documented === expected);
+                    if (!matches) problems.push(`${raw}: README default "${cell}", schema default ${expected}`);
+                }
+            }
+        }
+        assert.ok(rows > 40, `expected the configuration tables to be found, saw ${rows} keys`);
+        assert.deepEqual(problems, []);
+    });
+
+    it("the stack outputs table lists exactly what index.ts exports", () => {
+        const exported = [...read("index.ts").matchAll(/^export const (\w+)/gm)].map((m) => m[1]).sort();
+        const readme = read(README).split("\n");
+        const start = readme.findIndex((l) => /^\| output \|/.test(l));
+        assert.ok(start >= 0, "README has a stack outputs table");
+        const documented: string[] = [];
+        for (const line of readme.slice(start + 2)) {
+            if (!line.startsWith("|")) break;
+            for (const m of line.split("|")[1].matchAll(/`(\w+)`/g)) documented.push(m[1]);
+        }
+        assert.deepEqual(documented.sort(), exported);
+        // Any `pulumi stack output <name>` command names a real output too.
+        for (const [file, text] of DOCUMENTS) {
+            for (const m of text.matchAll(/pulumi stack output (?:--[\w-]+ (?:\S+ )?)*(\w+)/g)) assert.ok(exported.includes(m[1]), `${file}: ${m[0]}`);
+        }
+    });
+
+    it("every pulumi preview or up command they show runs the policy pack", () => {
+        const offenders: string[] = [];
+        for (const [file, text] of DOCUMENTS) {
+            for (const span of file.endsWith(".md") ? codeSpans(text) : text.split("\n")) {
+                for (const m of span.matchAll(/pulumi (preview|up)\b([^|;&#\n]*)/g)) {
+                    // A bare "pulumi up" in prose is the command's name; a command line with arguments must carry the pack.
+                    if (/^\s+[-\w<]/.test(m[2]) && !m[2].includes("--policy-pack")) offenders.push(`${file}: ${m[0].trim()}`);
+                }
+            }
+        }
+        assert.deepEqual(offenders, []);
+    });
+
+    it("every ARC_BUILDKIT_* environment variable they name is one local:up reads", () => {
+        const known = new Set<string>([...Object.values(CREDENTIAL_ENV), RUNNER_LABEL_ENV]);
+        const unknown: string[] = [];
+        for (const [file, text] of DOCUMENTS) for (const m of text.matchAll(/\bARC_BUILDKIT_[A-Z_]*[A-Z]\b(?!\*|…)/g)) if (!known.has(m[0])) unknown.push(`${file}: ${m[0]}`);
+        assert.deepEqual(unknown, []);
+        for (const name of known) assert.ok(read(README).includes(name), `README does not document ${name}`);
+    });
+
+    it("the checks themselves catch drift", () => {
+        assert.equal(schemaAt("buildkit.storageClass"), undefined);
+        assert.equal(schemaAt("aks"), undefined);
+        assert.ok(schemaAt("buildkit.cache.storageClass"));
+        assert.equal(schemaAt("arc.scaleSets[].maxRunners")?.default, 5);
+        assert.ok(schemaAt("cluster.pool.minCount"), "keys of one branch of the cluster union are found");
+        assert.deepEqual(namedPaths("see docs/runners.md", false), ["docs/runners.md"]);
+        assert.deepEqual(namedPaths("[x](policy/README.md) and `components/pki/`", true).sort(), ["components/pki/", "policy/README.md"]);
+        assert.equal(slug("`docker buildx` with the remote driver"), "docker-buildx-with-the-remote-driver");
+    });
+});
