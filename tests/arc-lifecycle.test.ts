@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { ARC_CHART_REGISTRY, BUILDCTL_MAX_MIB, CONTROLLER_CHART } from "../components/arc";
 import { parseByteQuantity } from "../config/quantity";
-import { findResource, REPO_ROOT, runStack, stackSettings } from "./harness/program";
+import { REPO_ROOT, runStack, stackSettings } from "./harness/program";
 import { Registration, recordRegistrations } from "./harness/registrations";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";

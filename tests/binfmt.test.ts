@@ -10,7 +10,10 @@ import * as path from "path";
 import { binfmtVerifyScript, QEMU_EMULATORS } from "../components/buildkit/binfmt";
 import { findResource, reveal, runStack, stackSettings } from "./harness/program";
 
-const SHELLS = [["dash"], ["busybox", "sh"]].filter(([cmd]) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0);
+// A busybox built to prefer its own applets (Debian's busybox-static) would run its real `uname` and
+// `mount` instead of the stand-ins, and mount for real as root: only a busybox that honours PATH is used.
+const honoursPath = (shell: string[]) => spawnSync(shell[0], [...shell.slice(1), "-c", "PATH=/nonexistent; uname -m"]).status !== 0;
+const SHELLS = [["dash"], ["busybox", "sh"]].filter((shell) => spawnSync("sh", ["-c", `command -v ${shell[0]}`]).status === 0 && honoursPath(shell));
 
 interface Node {
     machine: string;

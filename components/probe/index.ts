@@ -54,7 +54,10 @@ function platformBuildLines(platforms: readonly string[], image: string, q: (s: 
         `  for platform in ${platforms.map(q).join(" ")}; do`,
         `    rm -rf "$build_dir/out"`,
         `    if ! log=$(buildctl --addr "$addr" --tlscacert "$tls_ca" --tlscert "$tls_cert" --tlskey "$tls_key" --tlsservername "$server_name" --timeout 30 build --frontend dockerfile.v0 --local context="$build_dir/context" --local dockerfile="$build_dir/context" --opt platform="$platform" --no-cache --progress plain --output type=local,dest="$build_dir/out" 2>&1); then`,
-        `      fail "a one-step build for $platform on $addr failed (is its QEMU emulator registered, can the builder pull ${image}?): $(printf '%s' "$log" | tail -n 3 | tr '\n' ' ')"`,
+        // The step's own error (such as "exec format error": no emulator) comes before buildctl's summary.
+        `      detail=$(printf '%s\n' "$log" | grep -E 'exec format error|^error:' | sed 's/^#[0-9]* [0-9.]* //' | awk '!seen[$0]++' | tail -n 2 | tr '\n' ' ')`,
+        `      [ -n "$detail" ] || detail=$(printf '%s' "$log" | tail -n 3 | tr '\n' ' ')`,
+        `      fail "a one-step build for $platform on $addr failed (is its QEMU emulator registered, can the builder pull ${image}?): $detail"`,
         "    fi",
         `    got=$(cat "$build_dir/out/probe-arch" 2>/dev/null || true)`,
         `    case "$platform" in`,
@@ -231,8 +234,8 @@ export class BuildkitProbe extends pulumi.ComponentResource {
     constructor(name: string, args: BuildkitProbeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("arc-buildkit:probe:BuildkitProbe", name, {}, opts);
         const inputs = pulumi
-            .all([args.namespace, args.endpoint, args.podEndpoints, args.serverName, ...args.revision])
-            .apply(([namespace, endpoint, podEndpoints, serverName, ...revision]) => {
+            .all([args.namespace, args.endpoint, args.podEndpoints, args.serverName, pulumi.all(args.revision)])
+            .apply(([namespace, endpoint, podEndpoints, serverName, revision]) => {
                 const spec = probeJobSpec({
                     image: args.image,
                     endpoint,
