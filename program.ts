@@ -8,6 +8,7 @@ import { CLIENT_TLS_SECRET, SERVER_TLS_SECRET } from "./components/contracts";
 import { GithubVariables } from "./components/github";
 import { BuildkitPki } from "./components/pki";
 import { BuildkitProbe } from "./components/probe";
+import { ZRS_STORAGE_CLASS } from "./config/aks";
 import { GithubAuthMethod, parseGithubConfigUrl } from "./config/github";
 
 /** What `pulumi stack output` shows. Nothing here is private: keys stay in Secrets and state. */
@@ -53,6 +54,7 @@ export function createStack(settings: Settings): StackOutputs {
             cacheSize: buildkit.cache.size,
             cacheBytes: parseByteQuantity(buildkit.cache.size)!,
             storageClass: buildkit.cache.storageClass,
+            declareZoneRedundantStorageClass: settings.cluster.kind === "aks" && buildkit.cache.storageClass === ZRS_STORAGE_CLASS,
             monitoringNamespace: settings.network.monitoringNamespace,
             placement: cluster.placement,
             binfmtPlacement: cluster.binfmtPlacement,
@@ -116,6 +118,7 @@ export function createStack(settings: Settings): StackOutputs {
                 revision: [service.configToml, pki.caCertPem, pki.server.certPem, pki.client.certPem, String(buildkit.rootless)],
                 timeoutSeconds: settings.probe.timeoutSeconds,
                 keepFinishedSeconds: settings.probe.keepFinishedSeconds,
+                buildEachPlatform: settings.probe.buildEachPlatform,
             },
             { ...k8sOpts, dependsOn: [service, runners.clientTlsSecret] },
         );

@@ -176,3 +176,56 @@ export type AksClusterSettings = z.output<typeof aksCluster>;
 export type AksPoolSettings = AksClusterSettings["pool"];
 export type Arm64PoolSettings = NonNullable<AksClusterSettings["arm64"]>;
 export type KubeloginSettings = AksClusterSettings["kubelogin"];
+
+/**
+ * AKS's built-in StorageClasses whose disks are locally redundant (LRS), and so zonal: a disk lives
+ * in one availability zone and attaches only to nodes of that zone (`default` and `managed-csi`
+ * are StandardSSD_LRS, `managed-csi-premium` Premium_LRS; `managed` and `managed-premium` are their
+ * legacy in-tree twins).
+ */
+export const AKS_ZONAL_STORAGE_CLASSES = ["default", "managed-csi", "managed-csi-premium", "managed", "managed-premium"] as const;
+
+/**
+ * The StorageClass the program declares on AKS when `buildkit.cache.storageClass` names it:
+ * Premium SSD zone-redundant (Premium_ZRS) disks through the Azure Disk CSI driver, which attach to
+ * a node in any zone of the region, so a builder rescheduled to another zone keeps its cache.
+ */
+export const ZRS_STORAGE_CLASS = "buildkit-premium-zrs";
+
+type ConfigIssue = { code: "custom"; path: (string | number)[]; input: unknown; message: string };
+
+/**
+ * A zonal (LRS) cache disk on a pool that spans several zones: the builder's disk stays in the zone
+ * where it was created, and a builder moved to another zone (node drain, scale-down, upgrade) stays
+ * Pending. Rejected before anything is deployed.
+ */
+export function zonalCacheIssues(value: {
+    cluster: { kind: string; pool?: { zones: readonly string[] }; arm64?: { enabled: boolean; zones: readonly string[] } };
+    buildkit: { cache: { storageClass: string } };
+}): ConfigIssue[] {
+    if (value.cluster.kind !== "aks") {
+        return [];
+    }
+    const storageClass = value.buildkit.cache.storageClass;
+    if (!(AKS_ZONAL_STORAGE_CLASSES as readonly string[]).includes(storageClass)) {
+        return [];
+    }
+    const spanning = [
+        ...((value.cluster.pool?.zones.length ?? 0) > 1 ? [`arc-buildkit:cluster.pool.zones (${value.cluster.pool!.zones.join(", ")})`] : []),
+        ...(value.cluster.arm64?.enabled && value.cluster.arm64.zones.length > 1 ? [`arc-buildkit:cluster.arm64.zones (${value.cluster.arm64.zones.join(", ")})`] : []),
+    ];
+    if (spanning.length === 0) {
+        return [];
+    }
+    return [
+        {
+            code: "custom",
+            path: ["buildkit", "cache", "storageClass"],
+            input: storageClass,
+            message:
+                `expected a zone-redundant StorageClass such as ${ZRS_STORAGE_CLASS} (declared by the program: Premium_ZRS disks), ` +
+                `because ${storageClass} makes zonal (LRS) disks and ${spanning.join(" and ")} spans several availability zones, ` +
+                `so a builder moved to another zone could never attach its cache; or set the pool to a single zone`,
+        },
+    ];
+}

@@ -22,6 +22,42 @@ export const probeSchema = z.strictObject({
         .min(0, { error: "expected a whole number of seconds from 0 to 604800" })
         .max(604800, { error: "expected a whole number of seconds from 0 to 604800" })
         .default(3600),
+    /**
+     * Prove every platform by running a one-step build for it on every builder, `FROM` the BuildKit
+     * image (so builders need to pull from its registry or a mirror). Turn off on clusters without
+     * registry egress; the probe then only checks that each platform is listed. Default: true.
+     */
+    buildEachPlatform: z.boolean({ error: "expected true or false" }).default(true),
 });
+
+/**
+ * Platforms the moby/buildkit image is published for (the `image-cross` target of its
+ * docker-bake.hcl, v0.11 to v0.32): the probe's build step runs on the image of each platform.
+ */
+export const BUILDKIT_IMAGE_PLATFORMS = ["linux/amd64", "linux/arm/v7", "linux/arm64", "linux/s390x", "linux/ppc64le", "linux/riscv64"] as const;
+
+/** A build step per platform needs the BuildKit image for that platform. */
+export function probeBuildIssues(value: {
+    probe: { enabled: boolean; buildEachPlatform: boolean };
+    buildkit: { platforms: readonly string[] };
+}): { code: "custom"; path: (string | number)[]; input: unknown; message: string }[] {
+    if (!value.probe.enabled || !value.probe.buildEachPlatform) {
+        return [];
+    }
+    const missing = value.buildkit.platforms.filter((p) => !(BUILDKIT_IMAGE_PLATFORMS as readonly string[]).includes(p));
+    if (missing.length === 0) {
+        return [];
+    }
+    return [
+        {
+            code: "custom",
+            path: ["probe", "buildEachPlatform"],
+            input: true,
+            message:
+                `expected false, or only platforms the BuildKit image is published for (${BUILDKIT_IMAGE_PLATFORMS.join(", ")}) in arc-buildkit:buildkit.platforms: ` +
+                `the probe's build step for ${missing.join(", ")} would find no image to run`,
+        },
+    ];
+}
 
 export type ProbeSettings = z.output<typeof probeSchema>;

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { BUILDKIT_GRPC_PORT, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN } from "../components/contracts";
-import { aksCluster } from "./aks";
+import { aksCluster, zonalCacheIssues } from "./aks";
 import { arcSchema, runnerWiringIssues } from "./arc";
 import { GithubCredentials, githubSchema } from "./github";
-import { probeSchema } from "./probe";
+import { probeBuildIssues, probeSchema } from "./probe";
 import { cpuMillicores, isByteQuantity, isCpuQuantity, parseByteQuantity } from "./quantity";
 
 /**
@@ -176,6 +176,8 @@ export const settingsSchema = z.strictObject({
     github: githubSchema,
 }).check((ctx) => {
     ctx.issues.push(...runnerWiringIssues(ctx.value));
+    ctx.issues.push(...zonalCacheIssues(ctx.value));
+    ctx.issues.push(...probeBuildIssues(ctx.value));
 });
 
 /**

@@ -11,7 +11,7 @@ const NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 
 const expectations = {
     local: { cacheSize: "10Gi", storageClass: "local-path", placement: false },
-    aks: { cacheSize: "64Gi", storageClass: "managed-csi-premium", placement: true },
+    aks: { cacheSize: "64Gi", storageClass: "buildkit-premium-zrs", placement: true },
 } as const;
 
 for (const stack of ["local", "aks"] as const) {

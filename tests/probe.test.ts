@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CLIENT_TLS_SECRET, RUNNER_ENV, RUNNER_NAMESPACE } from "../components/contracts";
-import { probeScript, RUNBOOK } from "../components/probe";
+import { ProbeJobInput, probeJobName, probeJobSpec, probeScript, RUNBOOK } from "../components/probe";
 import { ProgramRun, reveal, runStack, stackSettings } from "./harness/program";
 import { fileInPod } from "./harness/tls-material";
 
@@ -182,5 +182,177 @@ describe("probe script", () => {
         const r = runScript({ mtls: true, platforms: "linux/amd64,linux/arm64,linux/arm/v7", down: true });
         assert.notStrictEqual(r.status, 0);
         assert.match(r.terminationLog, /with the runners' client certificate, 'buildctl debug workers -v' against tcp:\/\/buildkitd\.buildkit\.svc\.cluster\.local:1234 failed: error: connection refused/);
+    });
+});
+
+/**
+ * Job identity: pulumi-kubernetes updates a Job in place unless spec.template, completions,
+ * parallelism or selector change, and an in-place update of a Job the TTL already deleted fails
+ * with NotFound. So every input must be in the name: any change is a new name, a replacement.
+ */
+describe("probe Job identity", () => {
+    const base: ProbeJobInput = {
+        image: "moby/buildkit:v0.31.2@sha256:" + "b".repeat(64),
+        endpoint: "tcp://buildkitd.buildkit.svc.cluster.local:1234",
+        serverName: "buildkitd.buildkit.svc.cluster.local",
+        addresses: ["tcp://buildkitd.buildkit.svc.cluster.local:1234", "tcp://buildkitd-0.buildkitd-headless.buildkit.svc.cluster.local:1234"],
+        platforms: ["linux/amd64", "linux/arm64"],
+        build: { image: "moby/buildkit:v0.31.2@sha256:" + "b".repeat(64) },
+        clientSecretName: CLIENT_TLS_SECRET,
+        timeoutSeconds: 300,
+        keepFinishedSeconds: 3600,
+    };
+    const nameOf = (input: ProbeJobInput, metadata: Record<string, unknown> = { namespace: RUNNER_NAMESPACE }) =>
+        probeJobName({ metadata, spec: probeJobSpec(input) }, ["toml", "certs"]);
+
+    /** Every leaf of a JSON value, as a path and the value there. */
+    function leaves(value: unknown, at: (string | number)[] = []): { path: (string | number)[]; value: unknown }[] {
+        if (Array.isArray(value)) return value.flatMap((v, i) => leaves(v, [...at, i]));
+        if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => leaves(v, [...at, k]));
+        return [{ path: at, value }];
+    }
+
+    it("changes the name for a change of any field of the Job, and only for a change", () => {
+        const spec = probeJobSpec(base);
+        const metadata = { namespace: RUNNER_NAMESPACE, labels: { a: "b" }, annotations: { "pulumi.com/replaceUnready": "true" } };
+        const original = probeJobName({ metadata, spec }, ["toml"]);
+        assert.strictEqual(probeJobName({ metadata: structuredClone(metadata), spec: structuredClone(spec) }, ["toml"]), original, "deterministic");
+        const all = leaves({ metadata, spec });
+        assert.ok(all.length > 40, `walks the whole Job (${all.length} fields)`);
+        for (const { path: at, value } of all) {
+            const job: any = structuredClone({ metadata, spec });
+            let node = job;
+            for (const key of at.slice(0, -1)) node = node[key];
+            node[at[at.length - 1]] = typeof value === "number" ? value + 1 : typeof value === "boolean" ? !value : `${String(value)}x`;
+            assert.notStrictEqual(probeJobName(job, ["toml"]), original, `a change of ${at.join(".")} keeps the name`);
+        }
+        assert.notStrictEqual(probeJobName({ metadata, spec }, ["toml2"]), original, "what the Job checks without seeing it");
+    });
+
+    it("changes the name for each probe setting, including the fields Kubernetes updates in place", () => {
+        const original = nameOf(base);
+        const changed: Record<string, ProbeJobInput> = {
+            "timeoutSeconds (activeDeadlineSeconds)": { ...base, timeoutSeconds: 301 },
+            "keepFinishedSeconds (ttlSecondsAfterFinished)": { ...base, keepFinishedSeconds: 60 },
+            "buildEachPlatform off": { ...base, build: undefined },
+            platforms: { ...base, platforms: ["linux/amd64"] },
+            image: { ...base, image: base.image.replace("b", "c") },
+            addresses: { ...base, addresses: base.addresses.slice(0, 1) },
+            clientSecretName: { ...base, clientSecretName: "other" },
+        };
+        for (const [what, input] of Object.entries(changed)) assert.notStrictEqual(nameOf(input), original, what);
+        assert.notStrictEqual(nameOf(base, { namespace: "elsewhere" }), original, "namespace");
+    });
+
+    it("on the declared stack: every probe config key changes the Job's name", async () => {
+        const name = async (edit?: (c: Record<string, string>) => void) => onlyProbe(await runStack("aks", edit)).metadata.name as string;
+        const base = await name();
+        assert.strictEqual(await name(), base);
+        for (const probe of [{ timeoutSeconds: 301 }, { keepFinishedSeconds: 60 }, { buildEachPlatform: false }]) {
+            assert.notStrictEqual(await name((c) => (c["arc-buildkit:probe"] = JSON.stringify(probe))), base, JSON.stringify(probe));
+        }
+    });
+});
+
+describe("probe: a build step per platform", () => {
+    it("is on by default and runs FROM the pinned BuildKit image", async () => {
+        for (const stack of ["local", "aks"]) {
+            const settings = stackSettings(stack);
+            assert.strictEqual(settings.probe.buildEachPlatform, true);
+            const script = onlyProbe(await runStack(stack)).spec.template.spec.containers[0].command[2] as string;
+            assert.ok(script.includes(`FROM %s AS run`) && script.includes(`'${settings.buildkit.image}'`), stack);
+            assert.match(script, / build --frontend dockerfile\.v0 /);
+        }
+    });
+
+    it("is off with probe.buildEachPlatform false (clusters without registry egress)", async () => {
+        const run = await runStack("local", (c) => (c["arc-buildkit:probe"] = JSON.stringify({ buildEachPlatform: false })));
+        const script = onlyProbe(run).spec.template.spec.containers[0].command[2] as string;
+        assert.doesNotMatch(script, / build /);
+        assert.match(script, /debug workers -v/);
+    });
+
+    it("rejects platforms the BuildKit image is not published for while the build step is on, naming the keys", () => {
+        const withPlatforms = (platforms: string[], probe?: object) => (c: Record<string, string>) => {
+            withBuildkit((b) => (b.platforms = platforms))(c);
+            if (probe) c["arc-buildkit:probe"] = JSON.stringify(probe);
+        };
+        assert.throws(() => stackSettings("local", withPlatforms(["linux/amd64", "linux/386"])), /arc-buildkit:probe\.buildEachPlatform: expected false, or only platforms .* in arc-buildkit:buildkit\.platforms: .* linux\/386/);
+        assert.doesNotThrow(() => stackSettings("local", withPlatforms(["linux/amd64", "linux/386"], { buildEachPlatform: false })));
+        assert.doesNotThrow(() => stackSettings("local", withPlatforms(["linux/amd64", "linux/arm/v7", "linux/s390x", "linux/ppc64le", "linux/riscv64", "linux/arm64"])));
+    });
+
+    /**
+     * A stand-in buildctl: `debug workers` as before; `build` reads the Dockerfile from the local
+     * context, and for the requested platform writes what `uname -m` would print there, unless the
+     * platform is "broken" (no emulator: exec format error) or "lying" (the step ran natively).
+     */
+    function runBuilds(daemon: { broken?: string; lying?: string }): { status: number | null; stdout: string; terminationLog: string; dockerfiles: string[] } {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "probe-build-"));
+        try {
+            const fake = [
+                "#!/bin/sh",
+                'has_cert=no; for a in "$@"; do [ "$a" = --tlscert ] && has_cert=yes; done',
+                'case " $* " in *" build "*) ;; *)',
+                "  if [ \"$has_cert\" = no ]; then echo 'error: remote error: tls: certificate required' >&2; exit 1; fi",
+                '  printf "ID:\\t\\tw1\\nPlatforms:\\tlinux/amd64,linux/arm64,linux/arm/v7\\n"; exit 0 ;;',
+                "esac",
+                'for a in "$@"; do case "$a" in platform=*) platform=${a#platform=} ;; type=local,dest=*) dest=${a#type=local,dest=} ;; context=*) ctx=${a#context=} ;; esac; done',
+                `cat "$ctx/Dockerfile" >> "${dir}/dockerfiles"`,
+                '[ "$platform" = "$FAKE_BROKEN" ] && { echo "process \\"/bin/sh -c uname -m > /probe-arch\\" did not complete successfully: exec format error" >&2; exit 1; }',
+                'case "$platform" in linux/amd64) m=x86_64 ;; linux/arm64) m=aarch64 ;; linux/arm/v7) m=armv7l ;; esac',
+                '[ "$platform" = "$FAKE_LYING" ] && m=x86_64',
+                'mkdir -p "$dest" && echo "$m" > "$dest/probe-arch"',
+            ].join("\n");
+            fs.writeFileSync(path.join(dir, "buildctl"), fake, { mode: 0o755 });
+            const log = path.join(dir, "termination-log");
+            const image = "moby/buildkit:v0.31.2@sha256:" + "d".repeat(64);
+            const r = spawnSync("/bin/sh", ["-c", probeScript({ addresses: ["tcp://a:1234", "tcp://b:1234"], platforms: ["linux/amd64", "linux/arm64", "linux/arm/v7"], build: { image } })], {
+                encoding: "utf8",
+                env: {
+                    PATH: `${dir}:${process.env.PATH}`,
+                    TERMINATION_LOG: log,
+                    TMPDIR: dir,
+                    FAKE_BROKEN: daemon.broken ?? "",
+                    FAKE_LYING: daemon.lying ?? "",
+                    [RUNNER_ENV.ca]: "/ca", [RUNNER_ENV.cert]: "/cert", [RUNNER_ENV.key]: "/key", [RUNNER_ENV.serverName]: "buildkitd.buildkit.svc.cluster.local",
+                },
+            });
+            const dockerfiles = fs.existsSync(path.join(dir, "dockerfiles")) ? fs.readFileSync(path.join(dir, "dockerfiles"), "utf8").split(/(?=^FROM .* AS run$)/m) : [];
+            return { status: r.status, stdout: r.stdout, terminationLog: fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "", dockerfiles };
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+
+    it("runs one build per platform and address, each proving its architecture", () => {
+        const r = runBuilds({});
+        assert.strictEqual(r.status, 0, r.terminationLog);
+        assert.strictEqual((r.stdout.match(/a build step for \S+ ran on/g) ?? []).length, 6);
+        assert.match(r.stdout, /a build step for linux\/arm\/v7 ran on tcp:\/\/b:1234 \(uname -m: armv7l\)/);
+        assert.strictEqual(r.dockerfiles.length, 6);
+        assert.strictEqual(r.dockerfiles[0], `FROM moby/buildkit:v0.31.2@sha256:${"d".repeat(64)} AS run\nRUN uname -m > /probe-arch\nFROM scratch\nCOPY --from=run /probe-arch /probe-arch\n`);
+        assert.match(r.stdout, /each ran a build step/);
+    });
+
+    it("fails, naming platform and address, when a platform cannot run a step", () => {
+        const r = runBuilds({ broken: "linux/arm64" });
+        assert.notStrictEqual(r.status, 0);
+        assert.match(r.terminationLog, /a one-step build for linux\/arm64 on tcp:\/\/a:1234 failed \(is its QEMU emulator registered.*exec format error/);
+        assert.ok(r.terminationLog.includes(RUNBOOK));
+    });
+
+    it("fails when the step ran as another architecture", () => {
+        const r = runBuilds({ lying: "linux/arm64" });
+        assert.notStrictEqual(r.status, 0);
+        assert.match(r.terminationLog, /the build step for linux\/arm64 on tcp:\/\/a:1234 ran as 'x86_64', not as linux\/arm64/);
+    });
+
+    it("passes shellcheck as POSIX sh", function () {
+        if (spawnSync("shellcheck", ["--version"]).status !== 0) this.skip();
+        const script = probeScript({ addresses: ["tcp://a:1234", "tcp://b:1234"], platforms: ["linux/amd64", "linux/arm/v7"], build: { image: "moby/buildkit:v0.31.2@sha256:" + "d".repeat(64) } });
+        // SC2020: the existing platform parsing maps ',' and ' ' to newlines with tr on purpose.
+        const r = spawnSync("shellcheck", ["--norc", "-s", "sh", "-e", "SC2020", "-"], { input: script, encoding: "utf8" });
+        assert.strictEqual(r.status, 0, r.stdout);
     });
 });

@@ -171,3 +171,94 @@ describe("workflows: delivery rules", () => {
     assert.match(df, /RUN --mount=type=secret,id=smoke_token/);
   });
 });
+
+/**
+ * The aks kubeconfig execs kubelogin, which GitHub's Ubuntu images do not ship: every workflow that
+ * runs pulumi against aks must install a pinned, checksum-verified kubelogin before the pulumi step.
+ * The install step's script is run for real against a stand-in `curl` that serves a zip.
+ */
+describe("workflows: kubelogin before pulumi on aks", () => {
+  // Release v0.2.19 of Azure/kubelogin: asset kubelogin-linux-amd64.zip (binary at bin/linux_amd64/kubelogin)
+  // and the SHA-256 its kubelogin-linux-amd64.zip.sha256 publishes.
+  const VERSION = "v0.2.19";
+  const SHA256 = "ebaeff02aa899c5cae6a2b954b64fc02738185319df2570f7dc053451efa4b2f";
+  const isInstall = (s: Step) => !!s.run?.includes("kubelogin-linux-amd64.zip");
+  const aksPulumiJobs = () =>
+    files.flatMap((f) =>
+      Object.entries(load(f).jobs)
+        .filter(([, job]) => (job.steps ?? []).some((s) => s.uses?.startsWith("pulumi/actions@") && /'aks'/.test(String(s.with?.["stack-name"]))))
+        .map(([name, job]) => ({ f, name, job })),
+    );
+
+  it("finds the workflows that run pulumi on aks (preview and deploy)", () => {
+    assert.deepEqual(aksPulumiJobs().map((j) => j.f).sort(), ["deploy.yml", "preview.yml"]);
+  });
+
+  it("installs the pinned kubelogin, checksum first, before the pulumi step of every such job", () => {
+    for (const { f, name, job } of aksPulumiJobs()) {
+      const all = job.steps!;
+      const install = all.findIndex(isInstall);
+      const pulumi = all.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
+      assert.ok(install >= 0 && install < pulumi, `${f} job ${name}: no kubelogin install before pulumi`);
+      const step = all[install] as Step & { env?: Record<string, string> };
+      assert.equal(step.env?.KUBELOGIN_VERSION, VERSION, `${f}: version`);
+      assert.equal(step.env?.KUBELOGIN_SHA256, SHA256, `${f}: checksum`);
+      assert.equal(step.if, undefined, `${f}: the install is unconditional`);
+      const run = step.run!;
+      assert.ok(run.indexOf("sha256sum --check") < run.indexOf("unzip"), `${f}: the archive is verified before it is unpacked`);
+      assert.match(run, /releases\/download\/\$\{KUBELOGIN_VERSION\}\/kubelogin-linux-amd64\.zip/);
+      assert.match(run, /GITHUB_PATH/);
+    }
+  });
+
+  function runInstall(f: string, zipBody: "good" | "tampered", sha?: string) {
+    const step = steps(load(f)).find(isInstall) as Step & { env: Record<string, string> };
+    const dir = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "kubelogin-"));
+    try {
+      // A zip shaped like the release asset, holding a stand-in kubelogin that prints a version.
+      fs.mkdirSync(path.join(dir, "src/bin/linux_amd64"), { recursive: true });
+      fs.writeFileSync(path.join(dir, "src/bin/linux_amd64/kubelogin"), `#!/bin/sh\necho "kubelogin version ${zipBody}"\n`, { mode: 0o755 });
+      // Fixed times and no extra attributes: the same stand-in zip, byte for byte, on every call.
+      for (const p of ["src/bin/linux_amd64/kubelogin", "src/bin/linux_amd64", "src/bin"]) fs.utimesSync(path.join(dir, p), 1e9, 1e9);
+      spawnSync("zip", ["-qrX", path.join(dir, "asset.zip"), "bin"], { cwd: path.join(dir, "src") });
+      if (zipBody === "tampered") fs.appendFileSync(path.join(dir, "asset.zip"), "x");
+      const fakeBin = path.join(dir, "fakebin");
+      fs.mkdirSync(fakeBin);
+      // curl -fsSL --retry 3 -o <out> <url>: copies the asset and records the URL it was asked for.
+      fs.writeFileSync(path.join(fakeBin, "curl"), `#!/bin/sh\nwhile [ $# -gt 1 ]; do [ "$1" = -o ] && out="$2"; shift; done\necho "$1" > "${dir}/url"\ncp "${dir}/asset.zip" "$out"\n`, { mode: 0o755 });
+      const githubPath = path.join(dir, "github_path");
+      fs.mkdirSync(path.join(dir, "runner_temp"));
+      // How GitHub runs a run: step on Linux (shell: bash).
+      const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run!], {
+        encoding: "utf8",
+        env: { PATH: `${fakeBin}:${process.env.PATH}`, ...step.env, ...(sha ? { KUBELOGIN_SHA256: sha } : {}), RUNNER_TEMP: path.join(dir, "runner_temp"), GITHUB_PATH: githubPath },
+      });
+      const added = fs.existsSync(githubPath) ? fs.readFileSync(githubPath, "utf8").trim() : "";
+      const url = fs.existsSync(path.join(dir, "url")) ? fs.readFileSync(path.join(dir, "url"), "utf8").trim() : "";
+      const installed = added && fs.existsSync(path.join(added, "kubelogin")) ? spawnSync(path.join(added, "kubelogin"), ["--version"], { encoding: "utf8" }).stdout.trim() : "";
+      return { status: r.status, stderr: r.stderr, added, url, installed, digest: require("node:crypto").createHash("sha256").update(fs.readFileSync(path.join(dir, "asset.zip"))).digest("hex") };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  for (const f of ["preview.yml", "deploy.yml"]) {
+    it(`${f}: downloads the pinned asset and refuses one whose checksum differs`, function () {
+      if (spawnSync("zip", ["-v"]).status !== 0) this.skip();
+      const r = runInstall(f, "tampered");
+      assert.notEqual(r.status, 0, "a download that does not match the pinned checksum must fail the step");
+      assert.equal(r.url, `https://github.com/Azure/kubelogin/releases/download/${VERSION}/kubelogin-linux-amd64.zip`);
+      assert.equal(r.added, "", "nothing is put on the PATH");
+      assert.match(r.stderr, /checksum did NOT match/);
+    });
+
+    it(`${f}: installs the verified binary and puts it on the PATH of later steps`, function () {
+      if (spawnSync("zip", ["-v"]).status !== 0) this.skip();
+      // The real asset's digest cannot be produced here; pin the stand-in's digest the same way.
+      const probe = runInstall(f, "good", "0".repeat(64));
+      const r = runInstall(f, "good", probe.digest);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.installed, "kubelogin version good");
+    });
+  }
+});

@@ -108,7 +108,10 @@ export class ArcRunners extends pulumi.ComponentResource {
                 chart: `${ARC_CHART_REGISTRY}/${CONTROLLER_CHART}`,
                 version: args.chartVersion,
                 values: controllerValues(),
-                // The CRDs come with this chart; a failed install must not leave half of them behind.
+                // atomic: a failed install is uninstalled and a failed upgrade rolled back (Helm waits for
+                // the release's objects to be ready to decide). It does not cover the CRDs: Helm applies
+                // the chart's crds/ directory before the first install only, and never upgrades or deletes
+                // them, so a new chartVersion needs scripts/arc/apply-crds.sh first (README: "Upgrading ARC").
                 atomic: true,
                 cleanupOnFail: true,
             },

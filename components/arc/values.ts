@@ -55,6 +55,21 @@ export const RUNNER_IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/
 export const RUNNER_UID = 1001;
 export const RUNNER_GID = 123;
 
+/**
+ * Memory of the `install-buildctl` init container. `cp` itself needs a few MiB, but a container's
+ * memory cgroup is also charged for the page cache it creates: reading buildctl from the image
+ * (about 40 MB in moby/buildkit v0.31, more as it grows) and writing the copy into the emptyDir
+ * can hold both in cache, and dirty pages cannot be reclaimed before they are written back, so a
+ * limit near the binary's size risks an OOM kill (a cold copy of 40 MiB under a memory cgroup
+ * peaked at 86 MB: 80 MiB of page cache, 40 MiB of it dirty). The limit allows twice a binary of
+ * up to 64 MiB (source and destination pages) plus 64 MiB for the process and slack.
+ */
+export const BUILDCTL_MAX_MIB = 64;
+export const INSTALL_BUILDCTL_RESOURCES = {
+    requests: { cpu: "10m", memory: "64Mi" },
+    limits: { memory: `${2 * BUILDCTL_MAX_MIB + 64}Mi` },
+} as const;
+
 /** Restricted-profile container settings, shared by the runner, its init container and the controller. */
 export const UNPRIVILEGED_CONTAINER: SecurityContext = {
     privileged: false,
@@ -118,7 +133,7 @@ export function runnerPodSpec(input: RunnerPodInput): PodSpec {
                 image: input.buildkitImage,
                 command: ["cp", BUILDKIT_IMAGE_BUILDCTL, `${TOOLS_DIR}/buildctl`],
                 securityContext: UNPRIVILEGED_CONTAINER,
-                resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+                resources: { requests: { ...INSTALL_BUILDCTL_RESOURCES.requests }, limits: { ...INSTALL_BUILDCTL_RESOURCES.limits } },
                 volumeMounts: [{ name: TOOLS_VOLUME, mountPath: TOOLS_DIR }],
             },
         ],

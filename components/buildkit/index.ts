@@ -23,10 +23,13 @@ import { binfmtDaemonSetSpec } from "./binfmt";
 import { CONFIG_FILE } from "./layout";
 import { buildkitdIngressPolicy, DENY_ALL_INGRESS } from "./network";
 import { renderBuildkitdToml } from "./toml";
+import { rolloutTimeouts } from "./rollout";
+import { zoneRedundantStorageClass } from "./storage";
 import { CACHE_VOLUME, daemonPodSpec, disruptionBudget, Placement } from "./workload";
 
 export { renderBuildkitdToml } from "./toml";
 export { gcPlan } from "./gc";
+export { rolloutSeconds, rolloutTimeouts } from "./rollout";
 export type { Placement } from "./workload";
 
 export interface BuildkitServiceArgs {
@@ -44,8 +47,10 @@ export interface BuildkitServiceArgs {
     cacheSize: string;
     /** Its size in bytes; the garbage-collection thresholds are derived from it. */
     cacheBytes: number;
-    /** StorageClass of the cache volumes. Required (`local-path` on k3d, `managed-csi` on AKS). */
+    /** StorageClass of the cache volumes. Required (`local-path` on k3d, `buildkit-premium-zrs` on AKS). */
     storageClass: string;
+    /** Declare `storageClass` as a Premium_ZRS class of the Azure Disk CSI driver (AKS). Default: false (it must exist). */
+    declareZoneRedundantStorageClass?: boolean;
     /** Container resources. Default: requests 500m / 1Gi, memory limit 4Gi, no CPU limit. */
     resources: { requests: { cpu: string; memory: string }; limits: { cpu?: string; memory: string } };
     /** Seconds a stopping builder waits for running builds. Default: 900. */
@@ -104,7 +109,11 @@ export class BuildkitService extends pulumi.ComponentResource {
         const tlsChecksum = pulumi
             .all([args.serverTls.caCertPem, args.serverTls.certPem])
             .apply(([ca, cert]) => sha256(ca + cert));
-        const builders = (set: BuilderSet) => declareBuilderSet(this, set, args, { ns, serverSecret, tlsChecksum });
+        // Cluster-scoped, so it needs no namespace; the builders' claims wait for it.
+        const storageClass = args.declareZoneRedundantStorageClass
+            ? new k8s.storage.v1.StorageClass(args.storageClass, zoneRedundantStorageClass(args.storageClass), child)
+            : undefined;
+        const builders = (set: BuilderSet) => declareBuilderSet(this, set, args, { ns, serverSecret, tlsChecksum, storageClass });
 
         // The contract path: StatefulSet, Services and ConfigMap named `buildkitd`.
         const toml = renderBuildkitdToml(args);
@@ -139,7 +148,7 @@ export class BuildkitService extends pulumi.ComponentResource {
                 "binfmt",
                 {
                     metadata: { name: "binfmt", namespace, labels: { "app.kubernetes.io/name": "binfmt" } },
-                    spec: binfmtDaemonSetSpec(args.binfmt, args.platforms, args.binfmtPlacement ?? args.placement),
+                    spec: binfmtDaemonSetSpec({ ...args.binfmt, verifyImage: args.image }, args.platforms, args.binfmtPlacement ?? args.placement),
                 },
                 { ...inNamespace, dependsOn: [ns, ...(args.nodePools ?? [])] },
             );
@@ -184,7 +193,12 @@ function declareBuilderSet(
     parent: pulumi.Resource,
     set: BuilderSet,
     args: BuildkitServiceArgs,
-    shared: { ns: k8s.core.v1.Namespace; serverSecret: k8s.core.v1.Secret; tlsChecksum: pulumi.Output<string> },
+    shared: {
+        ns: k8s.core.v1.Namespace;
+        serverSecret: k8s.core.v1.Secret;
+        tlsChecksum: pulumi.Output<string>;
+        storageClass?: k8s.storage.v1.StorageClass;
+    },
 ): void {
     const namespace = shared.ns.metadata.name;
     const inNamespace = { parent, dependsOn: [shared.ns] };
@@ -193,7 +207,7 @@ function declareBuilderSet(
         { metadata: { name: `${set.name}-config`, namespace, labels: { ...set.labels } }, data: { [CONFIG_FILE]: set.toml } },
         inNamespace,
     );
-    new k8s.apps.v1.StatefulSet(
+    const statefulSet = new k8s.apps.v1.StatefulSet(
         set.name,
         {
             metadata: { name: set.name, namespace, labels: { ...set.labels } },
@@ -223,8 +237,20 @@ function declareBuilderSet(
                 ],
             },
         },
-        { parent, dependsOn: [shared.ns, config, shared.serverSecret, ...(args.nodePools ?? [])] },
+        {
+            parent,
+            dependsOn: [shared.ns, config, shared.serverSecret, ...(shared.storageClass ? [shared.storageClass] : []), ...(args.nodePools ?? [])],
+            // A drain may hold each builder for drainTimeoutSeconds, far beyond the provider's 10 minutes.
+            customTimeouts: rolloutTimeouts({ replicas: set.replicas, drainTimeoutSeconds: args.drainTimeoutSeconds }),
+            // volumeClaimTemplates are immutable, so a new cache size replaces the StatefulSet; its name
+            // is fixed, so the old one must go first (the provider asks for this too; stated here so
+            // the replacement is explicit and tested).
+            deleteBeforeReplace: true,
+        },
     );
+    // The client Service is awaited until it has ready endpoints (the headless one is not): created
+    // after the builders are ready, it never waits for a node pool that is still being created.
+    const afterBuilders = { parent, dependsOn: [shared.ns, statefulSet, ...(args.nodePools ?? [])] };
 
     new k8s.core.v1.Service(
         set.name,
@@ -237,7 +263,7 @@ function declareBuilderSet(
                 ports: [{ name: "grpc", port: BUILDKIT_GRPC_PORT, targetPort: "grpc", protocol: "TCP" }],
             },
         },
-        inNamespace,
+        afterBuilders,
     );
     new k8s.core.v1.Service(
         set.headless,
@@ -252,7 +278,7 @@ function declareBuilderSet(
                 ],
             },
         },
-        inNamespace,
+        afterBuilders,
     );
     new k8s.policy.v1.PodDisruptionBudget(
         set.name,

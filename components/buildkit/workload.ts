@@ -27,6 +27,10 @@ export interface DaemonPodInput {
 
 /** Extra time after the drain for buildkitd's own graceful stop. */
 export const SHUTDOWN_MARGIN_SECONDS = 30;
+/** Startup probe: buildkitd has `periodSeconds × failureThreshold` seconds to answer before the kubelet restarts it. */
+export const STARTUP_PROBE = { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 } as const;
+/** Readiness probe: a started pod joins the Service's endpoints at its next successful check. */
+export const READINESS_PROBE = { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 } as const;
 export const CACHE_VOLUME = "cache";
 
 /** A probe that asks the daemon itself, over its local socket, whether it has a usable worker. */
@@ -75,8 +79,8 @@ export function daemonContainer(input: DaemonPodInput): Container {
             requests: { ...input.resources.requests },
             limits: { ...input.resources.limits },
         },
-        startupProbe: { ...probe, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
-        readinessProbe: { ...probe, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+        startupProbe: { ...probe, ...STARTUP_PROBE },
+        readinessProbe: { ...probe, ...READINESS_PROBE },
         livenessProbe: { ...probe, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 5 },
         lifecycle: { preStop: { exec: { command: drainCommand(layout.socket, input.drainTimeoutSeconds) } } },
         volumeMounts: [

@@ -19,6 +19,56 @@ export interface ProbeScriptInput {
     addresses: readonly string[];
     /** Platforms every checked builder must list. */
     platforms: readonly string[];
+    /**
+     * Prove each platform by running a step: a one-step build per platform and address, `FROM`
+     * this image (pinned by digest; the builder pulls it, so this needs registry egress). Listing a
+     * platform proves nothing: a worker lists its configured platforms even without an emulator.
+     * Default: no builds.
+     */
+    build?: { image: string };
+}
+
+/**
+ * What `uname -m` prints inside a container of each platform, as a `case` pattern: under QEMU or
+ * natively. 32-bit Arm prints armv6l, armv7l, or armv8l (an arm64 kernel running 32-bit code).
+ */
+export const UNAME_MACHINE: Readonly<Record<string, string>> = {
+    "linux/amd64": "x86_64",
+    "linux/arm64": "aarch64",
+    "linux/arm/v7": "armv*",
+    "linux/arm/v6": "armv*",
+    "linux/386": "i[3-6]86",
+    "linux/ppc64le": "ppc64le",
+    "linux/s390x": "s390x",
+    "linux/riscv64": "riscv64",
+};
+
+/**
+ * Shell lines (inside the per-address loop, `$addr` set) that build, for each platform, a two-stage
+ * Dockerfile whose only step runs `uname -m` on that platform and exports just its output; the
+ * output must be the platform's machine name. `--no-cache`: a cached result would prove nothing.
+ */
+function platformBuildLines(platforms: readonly string[], image: string, q: (s: string) => string): string[] {
+    const cases = platforms.map((p) => `      ${q(p)}) want=${q(UNAME_MACHINE[p] ?? "*")} ;;`);
+    return [
+        `  for platform in ${platforms.map(q).join(" ")}; do`,
+        `    rm -rf "$build_dir/out"`,
+        `    if ! log=$(buildctl --addr "$addr" --tlscacert "$tls_ca" --tlscert "$tls_cert" --tlskey "$tls_key" --tlsservername "$server_name" --timeout 30 build --frontend dockerfile.v0 --local context="$build_dir/context" --local dockerfile="$build_dir/context" --opt platform="$platform" --no-cache --progress plain --output type=local,dest="$build_dir/out" 2>&1); then`,
+        // The step's own error (such as "exec format error": no emulator) comes before buildctl's summary.
+        `      detail=$(printf '%s\n' "$log" | grep -E 'exec format error|^error:' | sed 's/^#[0-9]* [0-9.]* //' | awk '!seen[$0]++' | tail -n 2 | tr '\n' ' ')`,
+        `      [ -n "$detail" ] || detail=$(printf '%s' "$log" | tail -n 3 | tr '\n' ' ')`,
+        `      fail "a one-step build for $platform on $addr failed (is its QEMU emulator registered, can the builder pull ${image}?): $detail"`,
+        "    fi",
+        `    got=$(cat "$build_dir/out/probe-arch" 2>/dev/null || true)`,
+        `    case "$platform" in`,
+        ...cases,
+        "    esac",
+        // The pattern is unquoted on purpose: it is a case pattern such as armv*.
+        `    # shellcheck disable=SC2254`,
+        `    case "$got" in $want) ;; *) fail "the build step for $platform on $addr ran as '$got', not as $platform" ;; esac`,
+        `    printf 'a build step for %s ran on %s (uname -m: %s)\n' "$platform" "$addr" "$got"`,
+        "  done",
+    ];
 }
 
 /**
@@ -33,6 +83,13 @@ export function probeScript(input: ProbeScriptInput): string {
         "set -u",
         `fail() { printf 'buildkit probe FAILED: %s. See the ${RUNBOOK}.\\n' "$1" | tee "\${TERMINATION_LOG:-/dev/termination-log}" >&2; exit 1; }`,
         `tls_ca="$${RUNNER_ENV.ca}"; tls_cert="$${RUNNER_ENV.cert}"; tls_key="$${RUNNER_ENV.key}"; server_name="$${RUNNER_ENV.serverName}"`,
+        ...(input.build
+            ? [
+                  `build_dir=$(mktemp -d "\${TMPDIR:-/tmp}/probe.XXXXXX") || fail "cannot create a build directory"`,
+                  `mkdir -p "$build_dir/context"`,
+                  `printf 'FROM %s AS run\nRUN uname -m > /probe-arch\nFROM scratch\nCOPY --from=run /probe-arch /probe-arch\n' ${q(input.build.image)} > "$build_dir/context/Dockerfile"`,
+              ]
+            : []),
         `for addr in ${input.addresses.map(q).join(" ")}; do`,
         `  if ! out=$(buildctl --addr "$addr" --tlscacert "$tls_ca" --tlscert "$tls_cert" --tlskey "$tls_key" --tlsservername "$server_name" --timeout 30 debug workers -v 2>&1); then`,
         `    fail "with the runners' client certificate, 'buildctl debug workers -v' against $addr failed: $(printf '%s' "$out" | tail -n 3 | tr '\\n' ' ')"`,
@@ -46,14 +103,28 @@ export function probeScript(input: ProbeScriptInput): string {
         `    fail "buildkitd at $addr accepted a client without a certificate: mTLS is not enforced"`,
         "  fi",
         `  printf 'without a client certificate %s refused the call, as it must: %s\\n' "$addr" "$(printf '%s' "$anonymous" | tail -n 1)"`,
+        ...(input.build ? platformBuildLines(input.platforms, input.build.image, q) : []),
         "done",
-        `echo "buildkit probe passed: mTLS enforced, platforms ${input.platforms.join(" ")} available"`,
+        `echo "buildkit probe passed: mTLS enforced, platforms ${input.platforms.join(" ")} ${input.build ? "each ran a build step" : "listed"}"`,
     ].join("\n");
 }
 
 /** A short hash of everything whose change must rerun the probe; it names the Job. */
 export function probeRevision(parts: readonly string[]): string {
     return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 10);
+}
+
+/**
+ * The Job's name: `buildkit-probe-<hash>` of every input of the Job (its namespace, labels,
+ * annotations and whole spec) and of what it checks without seeing it (daemon config, certificates).
+ * pulumi-kubernetes replaces a Job only when `spec.template`, `completions`, `parallelism` or
+ * `selector` change (provider/pkg/provider/diff.go) and updates anything else in place, which fails
+ * with NotFound once `ttlSecondsAfterFinished` has deleted the Job. With every input in the name,
+ * any change is a new name, so a replacement: the new Job is created, and deleting the old one
+ * succeeds even when it is already gone. Nothing is ever updated in place.
+ */
+export function probeJobName(job: { metadata: Record<string, unknown>; spec: JobSpec }, revision: readonly string[]): string {
+    return `${PROBE_NAME}-${probeRevision([JSON.stringify(job), ...revision])}`;
 }
 
 export interface ProbeJobInput extends ProbeScriptInput {
@@ -66,6 +137,11 @@ export interface ProbeJobInput extends ProbeScriptInput {
     keepFinishedSeconds: number;
 }
 
+/** Labels and annotations of the probe Job. */
+export const PROBE_JOB_LABELS = { "app.kubernetes.io/name": PROBE_NAME, "app.kubernetes.io/part-of": "arc-buildkit" } as const;
+// A probe that failed is run again (replaced) on the next `pulumi up`, not just awaited.
+export const PROBE_JOB_ANNOTATIONS = { "pulumi.com/replaceUnready": "true" } as const;
+
 /**
  * The Job: one unprivileged pod (Pod Security `restricted`), no retries beyond one, a hard
  * deadline, and Kubernetes deletes it `keepFinishedSeconds` after it finishes.
@@ -76,7 +152,7 @@ export function probeJobSpec(input: ProbeJobInput): JobSpec {
         activeDeadlineSeconds: input.timeoutSeconds,
         ttlSecondsAfterFinished: input.keepFinishedSeconds,
         template: {
-            metadata: { labels: { "app.kubernetes.io/name": PROBE_NAME, "app.kubernetes.io/part-of": "arc-buildkit" } },
+            metadata: { labels: { ...PROBE_JOB_LABELS } },
             spec: {
                 restartPolicy: "Never",
                 automountServiceAccountToken: false,
@@ -139,46 +215,44 @@ export interface BuildkitProbeArgs {
     timeoutSeconds: number;
     /** How long a finished Job is kept. Default in config: 3600. */
     keepFinishedSeconds: number;
+    /** Run a one-step build per platform on every builder (needs registry egress). Default in config: true. */
+    buildEachPlatform: boolean;
 }
 
 /**
  * A Job `pulumi up` waits for, proving the deployed endpoint works the way runners use it: with the
- * client certificate `buildctl debug workers -v` succeeds and lists every platform, and without one
- * the daemon refuses. A failed probe fails the deployment. The Job's name carries a hash of the
- * daemon's image, config and certificates, so any change to them replaces it and the probe runs
- * again; the old Job is deleted by Pulumi, a finished one by Kubernetes after `keepFinishedSeconds`.
+ * client certificate `buildctl debug workers -v` succeeds and lists every platform, each platform
+ * runs a build step (unless `buildEachPlatform` is off), and without a certificate the daemon
+ * refuses. A failed probe fails the deployment. The Job's name carries a hash of all its inputs and
+ * of the daemon's config and certificates ({@link probeJobName}), so any change replaces it and the
+ * probe runs again; the old Job is deleted by Pulumi, a finished one by Kubernetes after
+ * `keepFinishedSeconds`.
  */
 export class BuildkitProbe extends pulumi.ComponentResource {
     public readonly jobName: pulumi.Output<string>;
 
     constructor(name: string, args: BuildkitProbeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("arc-buildkit:probe:BuildkitProbe", name, {}, opts);
-        const revision = pulumi
-            .all([args.endpoint, args.podEndpoints, args.serverName, ...args.revision])
-            .apply((parts) => probeRevision([args.image, ...args.platforms, JSON.stringify(parts)]));
+        const inputs = pulumi
+            .all([args.namespace, args.endpoint, args.podEndpoints, args.serverName, pulumi.all(args.revision)])
+            .apply(([namespace, endpoint, podEndpoints, serverName, revision]) => {
+                const spec = probeJobSpec({
+                    image: args.image,
+                    endpoint,
+                    serverName,
+                    addresses: [endpoint, ...podEndpoints],
+                    platforms: args.platforms,
+                    ...(args.buildEachPlatform ? { build: { image: args.image } } : {}),
+                    clientSecretName: args.clientSecretName,
+                    timeoutSeconds: args.timeoutSeconds,
+                    keepFinishedSeconds: args.keepFinishedSeconds,
+                });
+                const metadata = { namespace, labels: { ...PROBE_JOB_LABELS }, annotations: { ...PROBE_JOB_ANNOTATIONS } };
+                return { metadata: { name: probeJobName({ metadata, spec }, revision), ...metadata }, spec };
+            });
         const job = new k8s.batch.v1.Job(
             PROBE_NAME,
-            {
-                metadata: {
-                    name: pulumi.interpolate`${PROBE_NAME}-${revision}`,
-                    namespace: args.namespace,
-                    labels: { "app.kubernetes.io/name": PROBE_NAME, "app.kubernetes.io/part-of": "arc-buildkit" },
-                    // A probe that failed is run again (replaced) on the next `pulumi up`, not just awaited.
-                    annotations: { "pulumi.com/replaceUnready": "true" },
-                },
-                spec: pulumi.all([args.endpoint, args.podEndpoints, args.serverName]).apply(([endpoint, podEndpoints, serverName]) =>
-                    probeJobSpec({
-                        image: args.image,
-                        endpoint,
-                        serverName,
-                        addresses: [endpoint, ...podEndpoints],
-                        platforms: args.platforms,
-                        clientSecretName: args.clientSecretName,
-                        timeoutSeconds: args.timeoutSeconds,
-                        keepFinishedSeconds: args.keepFinishedSeconds,
-                    }),
-                ),
-            },
+            { metadata: inputs.metadata, spec: inputs.spec },
             {
                 parent: this,
                 // Pulumi waits for the Job to complete; leave time for the image pull beyond its own deadline.

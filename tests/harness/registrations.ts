@@ -11,6 +11,9 @@ export interface Registration {
     /** URNs of the resources this one waits for (`dependsOn`, expanded to custom resources). */
     dependencies: string[];
     ignoreChanges: string[];
+    /** `customTimeouts` as the engine receives them (Go duration strings; empty when unset). */
+    customTimeouts: { create: string; update: string; delete: string };
+    deleteBeforeReplace: boolean;
 }
 
 export function recordRegistrations(): Registration[] {
@@ -25,6 +28,12 @@ export function recordRegistrations(): Registration[] {
             urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
             dependencies: req.getDependenciesList(),
             ignoreChanges: req.getIgnorechangesList(),
+            customTimeouts: {
+                create: req.getCustomtimeouts()?.getCreate() ?? "",
+                update: req.getCustomtimeouts()?.getUpdate() ?? "",
+                delete: req.getCustomtimeouts()?.getDelete() ?? "",
+            },
+            deleteBeforeReplace: req.getDeletebeforereplace(),
         });
         return original(req, callback);
     };

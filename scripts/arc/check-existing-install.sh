@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Before the first `pulumi up` of a stack on a cluster: finds what the program would create but the
+# cluster already has (pulumi-kubernetes >= 4.29 creates objects client-side and fails with
+# AlreadyExists instead of taking them over), says what to do, and writes a `pulumi import` file
+# that adopts it (README.md, Runners: "A cluster that already runs ARC"). Read-only: kubectl get only.
+#   usage: check-existing-install.sh --context <kube-context> [--stack aks] [--provider aks|k3d] [--import-file import.json]
+# Exits 0 when nothing is in the way, 1 when something is, 2 on bad usage or an unreachable cluster.
+set -euo pipefail
+
+CTX=""
+STACK=aks
+PROVIDER=aks
+IMPORT_FILE=""
+PROJECT=arc-buildkit
+usage() { echo "usage: $0 --context <kube-context> [--stack aks] [--provider aks|k3d] [--import-file <path>]   (--context required: this script never uses the current context)" >&2; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --context) CTX="${2:-}"; shift 2 ;;
+    --context=*) CTX="${1#*=}"; shift ;;
+    --stack) STACK="${2:-}"; shift 2 ;;
+    --stack=*) STACK="${1#*=}"; shift ;;
+    --provider) PROVIDER="${2:-}"; shift 2 ;;
+    --provider=*) PROVIDER="${1#*=}"; shift ;;
+    --import-file) IMPORT_FILE="${2:-}"; shift 2 ;;
+    --import-file=*) IMPORT_FILE="${1#*=}"; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; usage; exit 2 ;;
+  esac
+done
+if [ -z "$CTX" ] || [ -z "$STACK" ]; then usage; exit 2; fi
+case "$PROVIDER" in aks|k3d) ;; *) echo "--provider must be aks or k3d (the program's Kubernetes provider for the cluster kind)" >&2; exit 2 ;; esac
+
+k() { kubectl --context "$CTX" --request-timeout=20s "$@"; }
+if ! k get namespaces -o name >/dev/null; then
+  echo "cannot list namespaces with context $CTX (cluster unreachable or no access)" >&2; exit 2
+fi
+
+in_the_way=0
+imports=""
+components=""
+# add_import <type> <name> <id> <parent component type> <parent name>
+add_import() {
+  case " $components " in *" $5 "*) ;; *)
+    components="$components $5"
+    imports="$imports{\"type\": \"$4\", \"name\": \"$5\", \"component\": true},"
+  esac
+  imports="$imports{\"type\": \"$1\", \"name\": \"$2\", \"id\": \"$3\", \"parent\": \"$5\", \"provider\": \"$PROVIDER\"},"
+}
+
+# Namespace -> the component that declares it (type and name), its parent in Pulumi's state.
+for entry in "arc-systems arc-buildkit:arc:ArcRunners arc" "arc-runners arc-buildkit:arc:ArcRunners arc" "buildkit arc-buildkit:buildkit:BuildkitService buildkit"; do
+  read -r ns component_type component_name <<<"$entry"
+  part_of="$(k get namespace "$ns" -o jsonpath='{.metadata.labels.app\.kubernetes\.io/part-of}' 2>/dev/null)" || continue
+  in_the_way=1
+  if [ "$part_of" = "$PROJECT" ]; then
+    echo "IN THE WAY: namespace $ns exists and was created by $PROJECT, but not by this stack's state (another stack or a lost state?)"
+  else
+    echo "IN THE WAY: namespace $ns exists and was not created by $PROJECT"
+  fi
+  add_import kubernetes:core/v1:Namespace "$ns" "$ns" "$component_type" "$component_name"
+done
+
+releases="$(k get deployments --all-namespaces -l app.kubernetes.io/part-of=gha-rs-controller \
+  -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.labels.app\.kubernetes\.io/instance}{"\n"}{end}' 2>/dev/null || true)"
+for release in $releases; do
+  in_the_way=1
+  if [ "$release" = "arc-systems/arc" ]; then
+    echo "IN THE WAY: the ARC controller's Helm release arc-systems/arc exists"
+    add_import kubernetes:helm.sh/v3:Release arc arc-systems/arc arc-buildkit:arc:ArcRunners arc
+  else
+    echo "IN THE WAY: another ARC controller runs as Helm release $release, and two controllers must not manage the same runners:"
+    echo "  remove it (helm uninstall --kube-context $CTX -n ${release%%/*} ${release#*/}) or deploy to a cluster without it; it cannot be adopted"
+  fi
+done
+if k get crd autoscalingrunnersets.actions.github.com -o name >/dev/null 2>&1; then
+  echo "note: ARC's CRDs are installed; Helm keeps them as they are, so run scripts/arc/apply-crds.sh --context $CTX --version <arc.chartVersion> before pulumi up"
+fi
+
+if [ "$in_the_way" = 0 ]; then
+  echo "nothing in the way: the first pulumi up of stack $STACK can create everything"
+  exit 0
+fi
+if [ -n "$imports" ]; then
+  provider_urn="urn:pulumi:$STACK::$PROJECT::pulumi:providers:kubernetes::$PROVIDER"
+  printf '{"nameTable": {"%s": "%s"}, "resources": [%s]}\n' "$PROVIDER" "$provider_urn" "${imports%,}" >"${IMPORT_FILE:-/dev/null}"
+  if [ -n "$IMPORT_FILE" ]; then
+    echo "adopt: wrote $IMPORT_FILE; then:"
+  else
+    echo "adopt: run again with --import-file import.json; then:"
+  fi
+  echo "  pulumi up --stack $STACK --target '$provider_urn'     # the Kubernetes provider must be in the state first"
+  echo "  pulumi import --stack $STACK --file ${IMPORT_FILE:-import.json} --protect=false"
+  echo "  pulumi up --stack $STACK                                # brings the adopted objects to the program's settings"
+fi
+exit 1
