@@ -22,6 +22,16 @@ export const probeSchema = z.strictObject({
         .min(0, { error: "expected a whole number of seconds from 0 to 604800" })
         .max(604800, { error: "expected a whole number of seconds from 0 to 604800" })
         .default(3600),
+    /**
+     * The probe fails when a certificate (CA, server or client) has fewer days left than this, long
+     * before any client would fail. Default: 14 (a healthy stack never drops below 23 with the defaults).
+     */
+    minCertificateDays: z
+        .number({ error: "expected a whole number of days from 1 to 365" })
+        .int({ error: "expected a whole number of days from 1 to 365" })
+        .min(1, { error: "expected a whole number of days from 1 to 365" })
+        .max(365, { error: "expected a whole number of days from 1 to 365" })
+        .default(14),
 });
 
 export type ProbeSettings = z.output<typeof probeSchema>;

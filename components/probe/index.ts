@@ -19,6 +19,28 @@ export interface ProbeScriptInput {
     addresses: readonly string[];
     /** Platforms every checked builder must list. */
     platforms: readonly string[];
+    /** Certificates whose remaining lifetime is checked, with their notAfter in seconds since the epoch. Default: none. */
+    certificates?: readonly { certificate: string; notAfterEpoch: number }[];
+    /** Fail when a certificate has fewer whole days left than this. Default: 14. */
+    minCertificateDays?: number;
+}
+
+/**
+ * Shell lines that report each certificate's days left and fail below the threshold. The dates are
+ * the ones Pulumi issued into the Secrets the probe mounts (the BuildKit image has no openssl to read
+ * them back), and `date +%s` is the node's clock, the one TLS handshakes are checked against.
+ */
+export function certificateExpiryLines(certificates: readonly { certificate: string; notAfterEpoch: number }[], minDays: number): string[] {
+    return certificates.flatMap(({ certificate, notAfterEpoch }) => {
+        if (!/^[a-z]+$/.test(certificate) || !Number.isInteger(notAfterEpoch)) {
+            throw new Error(`probe: bad certificate entry ${certificate} ${notAfterEpoch}`);
+        }
+        return [
+            `days_left=$(( (${notAfterEpoch} - $(date +%s)) / 86400 ))`,
+            `echo "certificate ${certificate}: $days_left days left (probe minimum ${minDays})"`,
+            `[ "$days_left" -ge ${minDays} ] || fail "the ${certificate} certificate expires in $days_left days (minimum ${minDays}): run pulumi up to renew it, and check the scheduled renew workflow"`,
+        ];
+    });
 }
 
 /**
@@ -33,6 +55,7 @@ export function probeScript(input: ProbeScriptInput): string {
         "set -u",
         `fail() { printf 'buildkit probe FAILED: %s. See the ${RUNBOOK}.\\n' "$1" | tee "\${TERMINATION_LOG:-/dev/termination-log}" >&2; exit 1; }`,
         `tls_ca="$${RUNNER_ENV.ca}"; tls_cert="$${RUNNER_ENV.cert}"; tls_key="$${RUNNER_ENV.key}"; server_name="$${RUNNER_ENV.serverName}"`,
+        ...certificateExpiryLines(input.certificates ?? [], input.minCertificateDays ?? 14),
         `for addr in ${input.addresses.map(q).join(" ")}; do`,
         `  if ! out=$(buildctl --addr "$addr" --tlscacert "$tls_ca" --tlscert "$tls_cert" --tlskey "$tls_key" --tlsservername "$server_name" --timeout 30 debug workers -v 2>&1); then`,
         `    fail "with the runners' client certificate, 'buildctl debug workers -v' against $addr failed: $(printf '%s' "$out" | tail -n 3 | tr '\\n' ' ')"`,
@@ -139,6 +162,10 @@ export interface BuildkitProbeArgs {
     timeoutSeconds: number;
     /** How long a finished Job is kept. Default in config: 3600. */
     keepFinishedSeconds: number;
+    /** Certificates whose days left the probe reports (notAfter as RFC 3339). Default: none. */
+    certificates?: { certificate: string; notAfter: pulumi.Input<string> }[];
+    /** Fail below this many days left. Default in config: 14. */
+    minCertificateDays?: number;
 }
 
 /**
@@ -166,8 +193,10 @@ export class BuildkitProbe extends pulumi.ComponentResource {
                     // A probe that failed is run again (replaced) on the next `pulumi up`, not just awaited.
                     annotations: { "pulumi.com/replaceUnready": "true" },
                 },
-                spec: pulumi.all([args.endpoint, args.podEndpoints, args.serverName]).apply(([endpoint, podEndpoints, serverName]) =>
+                spec: pulumi.all([args.endpoint, args.podEndpoints, args.serverName, pulumi.all((args.certificates ?? []).map((c) => c.notAfter))]).apply(([endpoint, podEndpoints, serverName, notAfters]) =>
                     probeJobSpec({
+                        certificates: (args.certificates ?? []).map((c, i) => ({ certificate: c.certificate, notAfterEpoch: Math.floor(Date.parse(notAfters[i]) / 1000) })),
+                        minCertificateDays: args.minCertificateDays,
                         image: args.image,
                         endpoint,
                         serverName,
