@@ -80,7 +80,8 @@ export function modelFor(typeToken: string): ModelClass {
         throw new Error(`not a Kubernetes type token: ${typeToken}`);
     }
     const [, group, version, kind] = match;
-    // Prometheus Operator CRDs (PodMonitor, PrometheusRule) from their own schema package.
+    // Prometheus Operator CRDs (PodMonitor, PrometheusRule) come from their own schema package
+    // (@kubernetes-models/prometheus-operator 4.4.4: the last line that ships CommonJS).
     const module =
         group === "core"
             ? `kubernetes-models/${version}`
