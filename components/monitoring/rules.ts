@@ -69,7 +69,7 @@ export function alertRuleGroups(input: RuleInput): RuleGroup[] {
                     for: "15m",
                     labels: { severity: "warning" },
                     annotations: {
-                        summary: "BuildKit cache volume {{ $labels.persistentvolumeclaim }} is {{ $value | humanizePercentage }} full",
+                        summary: `BuildKit cache volume {{ $labels.persistentvolumeclaim }} is more than ${CACHE_FULL_RATIO * 100}% full`,
                         description: `GC keeps the cache below 70% between builds; above ${CACHE_FULL_RATIO * 100}% running builds are close to failing with "no space left on device". ${runbook}`,
                     },
                 },
@@ -89,7 +89,7 @@ export function alertRuleGroups(input: RuleInput): RuleGroup[] {
                     expr: `increase(kube_pod_container_status_restarts_total{${builders}}[30m]) >= 3`,
                     labels: { severity: "critical" },
                     annotations: {
-                        summary: "buildkitd in {{ $labels.pod }} restarted {{ $value }} times in 30 minutes",
+                        summary: "buildkitd in {{ $labels.pod }} restarted at least 3 times in 30 minutes",
                         description: `A builder that keeps restarting drops the builds routed to it. ${runbook}`,
                     },
                 },
@@ -120,11 +120,11 @@ export function alertRuleGroups(input: RuleInput): RuleGroup[] {
             rules: input.certificates.map(({ certificate, notAfter }) => ({
                 alert: "BuildkitCertificateExpiresSoon",
                 // notAfter as Pulumi last issued it; time() is the evaluation time, so days left falls by itself.
-                expr: `(${epochSeconds(notAfter)} - time()) / 86400 < ${input.warningDays}`,
+                expr: `vector((${epochSeconds(notAfter)} - time()) / 86400) < ${input.warningDays}`,
                 labels: { severity: "warning", certificate },
                 annotations: {
                     summary: `The BuildKit ${certificate} certificate expires at ${notAfter}`,
-                    description: `{{ $value | humanize }} days left. The scheduled pulumi up (renew workflow) re-issues it 30 days before expiry by default; check that workflow's last runs. ${runbook}`,
+                    description: `Fewer than ${input.warningDays} days left. The scheduled pulumi up (renew workflow) re-issues it 30 days before expiry by default; check that workflow's last runs. ${runbook}`,
                 },
             })),
         },
