@@ -5,7 +5,7 @@ import { buildHeadroomBytes, minimumCacheBytes, minimumMemoryBytes, sizingIssues
 import { certificateExpiryLines } from "../components/probe";
 import { gcPlan } from "../components/buildkit/gc";
 import { parseByteQuantity } from "../config/quantity";
-import { stackSettings } from "./harness/program";
+import { reveal, runStack, stackSettings, valueOf } from "./harness/program";
 
 type Edit = (config: Record<string, string>) => void;
 
@@ -138,7 +138,6 @@ describe("probe: certificate days left, run under sh", () => {
 
 describe("probe: the deployed Job checks the stack's own certificates", () => {
     it("its script carries the notAfter of the CA, server and client certificates and the configured minimum", async () => {
-        const { runStack, reveal, valueOf } = await import("./harness/program");
         const run = await runStack("aks");
         const job = run.resources.find((r) => r.type === "kubernetes:batch/v1:Job")!;
         const script: string = reveal(job.inputs).spec.template.spec.containers[0].command[2];
