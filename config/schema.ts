@@ -214,16 +214,22 @@ export const settingsSchema = z.strictObject({
 }).check((ctx) => {
     ctx.issues.push(...runnerWiringIssues(ctx.value));
     ctx.issues.push(...sizingIssues(ctx.value.buildkit));
-    const { probe, tls } = ctx.value;
+    const { probe, tls, monitoring } = ctx.value;
     // The lowest a healthy stack gets: renewed when the window opens, then one interval until the next run.
     const healthyHours = renewalWindowHours(tls) - tls.renewalIntervalHours;
-    if (probe.minCertificateDays * 24 > healthyHours) {
-        ctx.issues.push({
-            code: "custom",
-            path: ["probe", "minCertificateDays"],
-            input: probe.minCertificateDays,
-            message: `expected at most ${Math.floor(healthyHours / 24)} days (tls.earlyRenewalHours minus tls.renewalIntervalHours): a healthy stack's certificates get that close to expiry before the scheduled up renews them`,
-        });
+    const thresholds: [string[], number, boolean][] = [
+        [["probe", "minCertificateDays"], probe.minCertificateDays, probe.enabled],
+        [["monitoring", "certificateWarningDays"], monitoring.certificateWarningDays, monitoring.enabled],
+    ];
+    for (const [path, days, enabled] of thresholds) {
+        if (enabled && days * 24 > healthyHours) {
+            ctx.issues.push({
+                code: "custom",
+                path,
+                input: days,
+                message: `expected at most ${Math.floor(healthyHours / 24)} days (tls.earlyRenewalHours minus tls.renewalIntervalHours): a healthy stack's certificates get that close to expiry before the scheduled up renews them`,
+            });
+        }
     }
 });
 

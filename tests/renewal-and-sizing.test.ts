@@ -40,7 +40,11 @@ describe("config: scheduled renewal and certificate thresholds", () => {
         assert.match(line, /at most half of the early-renewal window \(720 hours/);
         assert.match(line, /renew\.yml/);
         // Exactly half is still two runs.
-        stackSettings("aks", merge("tls", (t) => (t.renewalIntervalHours = 360)));
+        // (then 15 days is the lowest a healthy stack reaches, so the alert threshold must come down too)
+        stackSettings("aks", (c) => {
+            merge("tls", (t) => (t.renewalIntervalHours = 360))(c);
+            merge("monitoring", (m) => (m.certificateWarningDays = 14))(c);
+        });
     });
 
     it("the CA's window counts too (caValidityHours - 1 when it is shorter than earlyRenewalHours)", () => {
@@ -53,6 +57,12 @@ describe("config: scheduled renewal and certificate thresholds", () => {
         stackSettings("aks", merge("probe", (p) => (p.minCertificateDays = 23)));
         const line = problemFor("aks", merge("probe", (p) => (p.minCertificateDays = 24)), "arc-buildkit:probe.minCertificateDays");
         assert.match(line, /at most 23 days/);
+    });
+
+    it("the certificate alert threshold follows the same rule, when monitoring is on", () => {
+        const line = problemFor("aks", merge("monitoring", (m) => (m.certificateWarningDays = 30)), "arc-buildkit:monitoring.certificateWarningDays");
+        assert.match(line, /at most 23 days/);
+        stackSettings("local", merge("monitoring", (m) => Object.assign(m, { enabled: false, certificateWarningDays: 30 })));
     });
 
     it("CA slots: the signer must be trusted, each slot at most once, at most two", () => {
