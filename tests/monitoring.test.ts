@@ -130,9 +130,9 @@ describe("monitoring: objects for the Prometheus Operator", () => {
         assert.deepStrictEqual(monitor.spec, podMonitorSpec());
         const statefulSet = ofType(aks, "kubernetes:apps/v1:StatefulSet").find((s) => s.metadata.name === "buildkitd")!;
         const ports = statefulSet.spec.template.spec.containers.find((c: any) => c.name === "buildkitd").ports;
-        assert.deepStrictEqual(ports.find((p: any) => p.name === monitor.spec.podMetricsEndpoints[0].port), { name: "metrics", containerPort: 6060, protocol: "TCP" });
+        assert.deepStrictEqual(ports.find((p: any) => p.name === (monitor.spec as any).podMetricsEndpoints[0].port), { name: "metrics", containerPort: 6060, protocol: "TCP" });
         const labels = statefulSet.spec.template.metadata.labels["app.kubernetes.io/name"];
-        assert.ok(monitor.spec.selector.matchExpressions[0].values.includes(labels));
+        assert.ok((monitor.spec as any).selector.matchExpressions[0].values.includes(labels));
         // Only the monitoring namespace may reach 6060, so Prometheus must run there.
         const policy = ofType(aks, "kubernetes:networking.k8s.io/v1:NetworkPolicy").find((p) => p.metadata.name === "buildkitd")!;
         const metricsRule = policy.spec.ingress.find((r: any) => r.ports[0].port === 6060);
