@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { realTlsState, TLS_TYPES } from "./harness/certificates";
 import { callOverTls, startMtlsServer } from "./harness/grpc";
 import { findResource, ProgramRun, reveal, runStack, valueOf } from "./harness/program";
@@ -112,6 +113,11 @@ describe("CA key rotation through two slots (real mTLS handshakes)", () => {
         assert.strictEqual(Date.parse(await valueOf(s1.run.outputs.caNotAfter)), Math.min(a, b));
         assert.strictEqual(Date.parse(await valueOf(s2.run.outputs.serverCertNotAfter)), validityOf(s2.server.cert).notAfter.getTime());
         assert.strictEqual(Date.parse(await valueOf(s2.run.outputs.clientCertNotAfter)), validityOf(s2.client.cert).notAfter.getTime());
+        // Public data: plain stack outputs, not secrets.
+        for (const output of [s2.run.outputs.caNotAfter, s2.run.outputs.serverCertNotAfter, s2.run.outputs.clientCertNotAfter]) {
+            assert.strictEqual(await pulumi.isSecret(output), false);
+            assert.match(await valueOf(output), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+        }
     });
 });
 
