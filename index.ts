@@ -11,4 +11,7 @@ export const podEndpoints = outputs.podEndpoints;
 export const serverTlsSecret = outputs.serverTlsSecret;
 export const clientTlsSecret = outputs.clientTlsSecret;
 export const caCertPem = outputs.caCertPem;
+export const caNotAfter = outputs.caNotAfter;
+export const serverCertNotAfter = outputs.serverCertNotAfter;
+export const clientCertNotAfter = outputs.clientCertNotAfter;
 export const runnerLabel = outputs.runnerLabel;

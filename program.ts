@@ -6,6 +6,7 @@ import { connectCluster } from "./components/cluster";
 import { ArcRunners } from "./components/arc";
 import { CLIENT_TLS_SECRET, SERVER_TLS_SECRET } from "./components/contracts";
 import { GithubVariables } from "./components/github";
+import { BuildkitMonitoring } from "./components/monitoring";
 import { BuildkitPki } from "./components/pki";
 import { BuildkitProbe } from "./components/probe";
 import { ZRS_STORAGE_CLASS } from "./config/aks";
@@ -21,6 +22,12 @@ export interface StackOutputs {
     serverTlsSecret: string;
     clientTlsSecret: string;
     caCertPem: pulumi.Output<string>;
+    /** notAfter (RFC 3339) of the first CA certificate in the bundle to expire. */
+    caNotAfter: pulumi.Output<string>;
+    /** notAfter (RFC 3339) of buildkitd's server certificate. */
+    serverCertNotAfter: pulumi.Output<string>;
+    /** notAfter (RFC 3339) of the runners' client certificate. */
+    clientCertNotAfter: pulumi.Output<string>;
     runnerLabel: string;
 }
 
@@ -103,6 +110,27 @@ export function createStack(settings: Settings): StackOutputs {
         });
     }
 
+    const certificates = [
+        { certificate: "ca", notAfter: pki.caNotAfter },
+        { certificate: "server", notAfter: pki.server.notAfter },
+        { certificate: "client", notAfter: pki.client.notAfter },
+    ];
+    const { monitoring } = settings;
+    if (monitoring.enabled) {
+        // After the service: the PodMonitor and rules live in its namespace.
+        new BuildkitMonitoring(
+            "buildkit",
+            {
+                selectorLabels: monitoring.selectorLabels,
+                dashboardNamespace: monitoring.dashboardNamespace,
+                dashboardLabel: monitoring.dashboardLabel,
+                certificates,
+                certificateWarningDays: monitoring.certificateWarningDays,
+            },
+            { ...k8sOpts, dependsOn: [service] },
+        );
+    }
+
     if (settings.probe.enabled) {
         // Depending on the service component waits for all of it: the StatefulSet rolled out, the NetworkPolicy in place.
         new BuildkitProbe(
@@ -119,6 +147,8 @@ export function createStack(settings: Settings): StackOutputs {
                 timeoutSeconds: settings.probe.timeoutSeconds,
                 keepFinishedSeconds: settings.probe.keepFinishedSeconds,
                 buildEachPlatform: settings.probe.buildEachPlatform,
+                certificates,
+                minCertificateDays: settings.probe.minCertificateDays,
             },
             { ...k8sOpts, dependsOn: [service, runners.clientTlsSecret] },
         );
@@ -132,6 +162,9 @@ export function createStack(settings: Settings): StackOutputs {
         serverTlsSecret: SERVER_TLS_SECRET,
         clientTlsSecret: CLIENT_TLS_SECRET,
         caCertPem: pki.caCertPem,
+        caNotAfter: pki.caNotAfter,
+        serverCertNotAfter: pki.server.notAfter,
+        clientCertNotAfter: pki.client.notAfter,
         runnerLabel: settings.runnerLabel,
     };
 }

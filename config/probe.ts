@@ -28,6 +28,16 @@ export const probeSchema = z.strictObject({
      * registry egress; the probe then only checks that each platform is listed. Default: true.
      */
     buildEachPlatform: z.boolean({ error: "expected true or false" }).default(true),
+    /**
+     * The probe fails when a certificate (CA, server or client) has fewer days left than this, long
+     * before any client would fail. Default: 14 (a healthy stack never drops below 23 with the defaults).
+     */
+    minCertificateDays: z
+        .number({ error: "expected a whole number of days from 1 to 365" })
+        .int({ error: "expected a whole number of days from 1 to 365" })
+        .min(1, { error: "expected a whole number of days from 1 to 365" })
+        .max(365, { error: "expected a whole number of days from 1 to 365" })
+        .default(14),
 });
 
 /**

@@ -3,8 +3,10 @@ import { BUILDKIT_GRPC_PORT, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN 
 import { aksCluster, zonalCacheIssues } from "./aks";
 import { arcSchema, runnerWiringIssues } from "./arc";
 import { GithubCredentials, githubSchema } from "./github";
+import { monitoringSchema } from "./monitoring";
 import { probeBuildIssues, probeSchema } from "./probe";
 import { cpuMillicores, isByteQuantity, isCpuQuantity, parseByteQuantity } from "./quantity";
+import { sizingIssues } from "./sizing";
 
 /**
  * The schema of every stack config value under the `arc-buildkit:` namespace. Pure: no Pulumi calls,
@@ -138,24 +140,58 @@ const buildkit = z
         }
     });
 
+/** CA slots: each is its own key and certificate; see components/pki for the rotation they allow. */
+export const CA_SLOTS = ["a", "b"] as const;
+
 const tls = z
     .strictObject({
-        /** Lifetime of the CA. Rotating it re-issues every certificate at once. */
+        /** Lifetime of each CA certificate. Its renewal keeps the CA key, so it breaks nothing (see the README). */
         caValidityHours: wholeNumber(24, 24 * 365 * 20).default(24 * 365 * 5),
         /** Lifetime of the server and client certificates. */
         validityHours: wholeNumber(24, 24 * 365 * 5).default(24 * 90),
-        /** How long before expiry `pulumi up` re-issues a certificate. */
+        /** How long before expiry `pulumi up` re-issues a certificate (and the CA). */
         earlyRenewalHours: wholeNumber(1, 24 * 365 * 5).default(24 * 30),
+        /**
+         * Period of the scheduled `pulumi up` (.github/workflows/renew.yml's cron). Must leave at least
+         * two runs inside the early-renewal window, so one failed run cannot let a certificate expire.
+         */
+        renewalIntervalHours: wholeNumber(1, 24 * 90).default(24 * 7),
+        /** CA slots every trust bundle (`ca.crt`) holds, in order. Two slots only while rotating the CA key. */
+        caSlots: z
+            .array(z.enum(CA_SLOTS, { error: `expected CA slots from: ${CA_SLOTS.join(", ")}` }))
+            .min(1, { error: "expected at least one CA slot" })
+            .max(2, { error: "expected at most two CA slots" })
+            .refine((slots) => new Set(slots).size === slots.length, { error: "expected each CA slot once" })
+            .default(["a"]),
+        /** The slot whose CA signs the server and client certificates; must be in caSlots. */
+        caSigner: z.enum(CA_SLOTS, { error: `expected one of: ${CA_SLOTS.join(", ")}` }).default("a"),
     })
     .check((ctx) => {
-        const { validityHours, earlyRenewalHours, caValidityHours } = ctx.value;
+        const { validityHours, earlyRenewalHours, caValidityHours, renewalIntervalHours, caSlots, caSigner } = ctx.value;
         if (earlyRenewalHours >= validityHours) {
             ctx.issues.push({ code: "custom", path: ["earlyRenewalHours"], input: earlyRenewalHours, message: `expected fewer hours than validityHours (${validityHours}), or every up would re-issue the certificates` });
         }
         if (validityHours > caValidityHours) {
             ctx.issues.push({ code: "custom", path: ["validityHours"], input: validityHours, message: `expected no more than caValidityHours (${caValidityHours}): a certificate cannot outlive its CA` });
         }
+        const window = renewalWindowHours(ctx.value);
+        if (2 * renewalIntervalHours > window) {
+            ctx.issues.push({
+                code: "custom",
+                path: ["renewalIntervalHours"],
+                input: renewalIntervalHours,
+                message: `expected at most half of the early-renewal window (${window} hours, from earlyRenewalHours and caValidityHours), so the scheduled up runs at least twice inside it; lower it (and the cron in .github/workflows/renew.yml) or raise earlyRenewalHours`,
+            });
+        }
+        if (!caSlots.includes(caSigner)) {
+            ctx.issues.push({ code: "custom", path: ["caSigner"], input: caSigner, message: `expected one of caSlots (${caSlots.join(", ")}): clients must trust the CA that signs their peer` });
+        }
     });
+
+/** Hours before expiry in which `pulumi up` re-issues both the certificates and the CA (the smaller window wins). */
+export function renewalWindowHours(tls: { earlyRenewalHours: number; caValidityHours: number }): number {
+    return Math.min(tls.earlyRenewalHours, tls.caValidityHours - 1);
+}
 
 const network = z.strictObject({
     /** Namespace whose pods (Prometheus) may scrape the metrics port 6060. */
@@ -172,12 +208,31 @@ export const settingsSchema = z.strictObject({
     tls: tls.prefault({}),
     network: network.prefault({}),
     probe: probeSchema.prefault({}),
+    monitoring: monitoringSchema.prefault({}),
     arc: arcSchema,
     github: githubSchema,
 }).check((ctx) => {
     ctx.issues.push(...runnerWiringIssues(ctx.value));
     ctx.issues.push(...zonalCacheIssues(ctx.value));
     ctx.issues.push(...probeBuildIssues(ctx.value));
+    ctx.issues.push(...sizingIssues(ctx.value.buildkit));
+    const { probe, tls, monitoring } = ctx.value;
+    // The lowest a healthy stack gets: renewed when the window opens, then one interval until the next run.
+    const healthyHours = renewalWindowHours(tls) - tls.renewalIntervalHours;
+    const thresholds: [string[], number, boolean][] = [
+        [["probe", "minCertificateDays"], probe.minCertificateDays, probe.enabled],
+        [["monitoring", "certificateWarningDays"], monitoring.certificateWarningDays, monitoring.enabled],
+    ];
+    for (const [path, days, enabled] of thresholds) {
+        if (enabled && days * 24 > healthyHours) {
+            ctx.issues.push({
+                code: "custom",
+                path,
+                input: days,
+                message: `expected at most ${Math.floor(healthyHours / 24)} days (tls.earlyRenewalHours minus tls.renewalIntervalHours): a healthy stack's certificates get that close to expiry before the scheduled up renews them`,
+            });
+        }
+    }
 });
 
 /**
@@ -189,6 +244,7 @@ export type ClusterSettings = Settings["cluster"];
 export type BuildkitSettings = Settings["buildkit"];
 export type TlsSettings = Settings["tls"];
 export type NetworkSettings = Settings["network"];
+export type MonitoringSettings = Settings["monitoring"];
 export type { ArcSettings, ScaleSetSettings } from "./arc";
 export type { GithubCredentials, GithubSettings } from "./github";
 

@@ -100,7 +100,7 @@ describe("config validation", () => {
                 setPath("buildkit", [key], undefined)(c);
             }
         });
-        assert.deepStrictEqual(settings.tls, { caValidityHours: 43800, validityHours: 2160, earlyRenewalHours: 720 });
+        assert.deepStrictEqual(settings.tls, { caValidityHours: 43800, validityHours: 2160, earlyRenewalHours: 720, renewalIntervalHours: 168, caSlots: ["a"], caSigner: "a" });
         assert.strictEqual(settings.network.monitoringNamespace, "monitoring");
         assert.deepStrictEqual(settings.buildkit.platforms, ["linux/amd64", "linux/arm64"]);
         assert.strictEqual(settings.buildkit.maxParallelism, 4);

@@ -267,8 +267,9 @@ describe("documentation matches the code (README, stack-file comments, runbook s
         for (const [file, text] of DOCUMENTS) {
             for (const span of file.endsWith(".md") ? codeSpans(text) : text.split("\n")) {
                 for (const m of span.matchAll(/pulumi (preview|up)\b([^|;&#\n]*)/g)) {
-                    // A bare "pulumi up" in prose is the command's name; a command line with arguments must carry the pack.
-                    if (/^\s+[-\w<]/.test(m[2]) && !m[2].includes("--policy-pack")) offenders.push(`${file}: ${m[0].trim()}`);
+                    // A bare "pulumi up" in prose ("pulumi up of stack aks") is the command's name; a command
+                    // line with flags or placeholders must carry the pack.
+                    if (/^\s+[-<]/.test(m[2]) && !m[2].includes("--policy-pack")) offenders.push(`${file}: ${m[0].trim()}`);
                 }
             }
         }

@@ -203,7 +203,8 @@ for (const stack of ["local", "aks"]) {
 describe("real mTLS follows the config", () => {
     it("issues certificates for a changed validity, and for every pod when there are three", async () => {
         const run = await runStack("local", (config) => {
-            config["arc-buildkit:tls"] = JSON.stringify({ caValidityHours: 720, validityHours: 48, earlyRenewalHours: 12 });
+            config["arc-buildkit:tls"] = JSON.stringify({ caValidityHours: 720, validityHours: 48, earlyRenewalHours: 36, renewalIntervalHours: 6 });
+            config["arc-buildkit:probe"] = JSON.stringify({ minCertificateDays: 1 });
             const buildkit = JSON.parse(config["arc-buildkit:buildkit"]);
             config["arc-buildkit:buildkit"] = JSON.stringify({ ...buildkit, replicas: 3 });
         });

@@ -70,8 +70,10 @@ describe("workflows: delivery rules", () => {
   it("every action is pinned to a full commit SHA with its release tag as a comment", () => {
     for (const f of files) {
       const text = fs.readFileSync(path.join(dir, f), "utf8");
-      const uses = [...text.matchAll(/uses:\s*(\S+)(.*)$/gm)];
-      assert.ok(uses.length > 0, `${f} uses no actions`);
+      // Local reusable workflows and actions (./...) are versioned with the repository itself.
+      const all = [...text.matchAll(/uses:\s*(\S+)(.*)$/gm)];
+      assert.ok(all.length > 0, `${f} uses no actions`);
+      const uses = all.filter(([, ref]) => !ref.startsWith("./"));
       for (const [, ref, rest] of uses) {
         assert.match(ref, /^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/, `${f}: ${ref} is not pinned to a commit`);
         assert.match(rest, /# v\d+\.\d+\.\d+/, `${f}: ${ref} lacks its version comment`);
@@ -261,4 +263,83 @@ describe("workflows: kubelogin before pulumi on aks", () => {
       assert.equal(r.installed, "kubelogin version good");
     });
   }
+});
+
+/**
+ * The longest gap, in hours, between two runs of a five-field cron schedule (minute hour day month
+ * weekday; numbers, `*`, lists, ranges and steps, in UTC as GitHub runs them), over eight weeks.
+ */
+export function cronPeriodHours(cron: string): number {
+  const fields = cron.trim().split(/\s+/);
+  assert.equal(fields.length, 5, `not a five-field cron: ${cron}`);
+  const ranges: [number, number][] = [[0, 59], [0, 23], [1, 31], [1, 12], [0, 6]];
+  const sets = fields.map((field, i) => {
+    const [lo, hi] = ranges[i];
+    const values = new Set<number>();
+    for (const part of field.split(",")) {
+      const [range, step = "1"] = part.split("/");
+      const [a, b] = range === "*" ? [lo, hi] : range.split("-").map(Number).concat(range.includes("-") ? [] : [Number.NaN]);
+      const from = a, to = Number.isNaN(b) ? (part.includes("/") ? hi : a) : b;
+      assert.ok(Number.isInteger(from) && Number.isInteger(to) && Number(step) > 0, `unsupported cron field ${field}`);
+      for (let v = from; v <= to; v += Number(step)) values.add(v === 7 && i === 4 ? 0 : v);
+    }
+    return values;
+  });
+  const runs: number[] = [];
+  const start = Date.UTC(2026, 0, 5); // a Monday
+  for (let t = start; t < start + 8 * 7 * 86_400_000; t += 60_000) {
+    const d = new Date(t);
+    if (sets[0].has(d.getUTCMinutes()) && sets[1].has(d.getUTCHours()) && sets[2].has(d.getUTCDate()) && sets[3].has(d.getUTCMonth() + 1) && sets[4].has(d.getUTCDay())) runs.push(t);
+  }
+  assert.ok(runs.length >= 2, `cron ${cron} runs less than twice in eight weeks`);
+  return Math.max(...runs.slice(1).map((t, i) => t - runs[i])) / 3_600_000;
+}
+
+describe("workflows: scheduled renewal", () => {
+  const renew = () => load("renew.yml");
+  const aksTls = () => JSON.parse(JSON.stringify((yaml.load(fs.readFileSync(path.join(root, "Pulumi.aks.yaml"), "utf8")) as any).config["arc-buildkit:tls"]));
+
+  it("reads cron periods correctly (the checker itself)", () => {
+    assert.equal(cronPeriodHours("17 5 * * 1"), 168);
+    assert.equal(cronPeriodHours("0 3 * * *"), 24);
+    assert.equal(cronPeriodHours("0 */6 * * *"), 6);
+    assert.equal(cronPeriodHours("0 4 * * 1,4"), 96);
+  });
+
+  it("runs on a schedule whose period is the aks stack's tls.renewalIntervalHours", () => {
+    const schedules = renew().on.schedule as { cron: string }[];
+    assert.equal(schedules.length, 1);
+    assert.equal(cronPeriodHours(schedules[0].cron), aksTls().renewalIntervalHours);
+  });
+
+  it("the aks stack's interval leaves at least two runs inside the early-renewal window (what config validation enforces)", () => {
+    const tls = aksTls();
+    assert.ok(2 * tls.renewalIntervalHours <= Math.min(tls.earlyRenewalHours, tls.caValidityHours - 1));
+  });
+
+  it("runs deploy.yml (pulumi up of aks with the policy pack and the same setup) with refresh", () => {
+    const w = renew();
+    const up = w.jobs.up as unknown as { uses: string; with: Record<string, unknown>; secrets: string; permissions: Record<string, string> };
+    assert.equal(up.uses, "./.github/workflows/deploy.yml");
+    assert.equal(up.with.refresh, true);
+    assert.equal(up.secrets, "inherit");
+    assert.deepEqual(up.permissions, { contents: "read", "id-token": "write" });
+    const deploy = load("deploy.yml");
+    assert.equal(deploy.on.workflow_call.inputs.refresh.type, "boolean");
+    assert.equal(deploy.on.workflow_call.inputs.refresh.default, false);
+    assert.equal(pulumiStep(deploy)?.with?.refresh, "${{ inputs.refresh || false }}");
+    assert.equal(pulumiStep(deploy)?.with?.policyPacks, "policy");
+  });
+
+  it("fails loudly: on failure it opens or comments an issue naming the stack, with only issues: write", () => {
+    const job = renew().jobs["report-failure"] as Job & { needs: string; env: Record<string, string> };
+    assert.equal(job.needs, "up");
+    assert.equal(job.if, "${{ failure() }}");
+    assert.deepEqual(job.permissions, { issues: "write" });
+    assert.match(job.env.STACK, /PULUMI_STACK_NAME \|\| 'aks'/);
+    const script = job.steps![0].run!;
+    assert.match(script, /gh issue create --title "\$title"/);
+    assert.match(script, /gh issue comment/);
+    assert.match(script, /title="Scheduled pulumi up of stack \$\{STACK\} failed"/);
+  });
 });

@@ -16,12 +16,37 @@ export interface BuildkitPkiArgs {
     validityHours: number;
     /** Hours before expiry at which `pulumi up` re-issues a certificate. Default in config: 720 (30 days). */
     earlyRenewalHours: number;
+    /** CA slots the trust bundle (`ca.crt`) holds, in order. Default in config: ["a"]. */
+    caSlots?: readonly CaSlot[];
+    /** The slot whose CA signs the server and client certificates; one of `caSlots`. Default in config: "a". */
+    caSigner?: CaSlot;
     /** Organization written into every certificate subject. Default: `arc-buildkit`. */
     organization?: string;
 }
 
+export type CaSlot = "a" | "b";
+
+/**
+ * Pulumi names of a slot's key and certificate. Slot `a` keeps the names the single CA always had,
+ * so upgrading to slots changes nothing in a running stack.
+ */
+export function caSlotResourceName(name: string, slot: CaSlot): string {
+    return slot === "a" ? `${name}-ca` : `${name}-ca-${slot}`;
+}
+
+/** `ca.crt`: the PEM certificates of every trusted slot, in slot order, each ending in a newline. */
+export function caBundle(pems: readonly string[]): string {
+    return pems.map((pem) => (pem.endsWith("\n") ? pem : `${pem}\n`)).join("");
+}
+
+/** The earliest of RFC 3339 times (what expires first). */
+export function earliest(times: readonly string[]): string {
+    return [...times].sort((a, b) => Date.parse(a) - Date.parse(b))[0];
+}
+
 /** PEM material of one TLS identity. The private key is always a Pulumi secret. */
 export interface TlsMaterial {
+    /** The trust bundle: every CA slot's certificate (one while not rotating). */
     readonly caCertPem: pulumi.Output<string>;
     readonly certPem: pulumi.Output<string>;
     readonly privateKeyPem: pulumi.Output<string>;
@@ -32,33 +57,60 @@ export interface TlsMaterial {
  * certificate for buildkitd and one client certificate shared by the runners. All keys are ECDSA
  * P-256. Nothing here is issued by a cluster component, so the endpoint works before cert-manager
  * or any other add-on exists.
+ *
+ * Renewal (automatic, every `pulumi up` inside the early-renewal window): @pulumi/tls replaces a CA
+ * certificate but not its key (a separate PrivateKey), and the subject stays the same, so the old and
+ * the new CA certificate verify the same signatures: pods that have not rolled yet keep working until
+ * the old certificate's own notAfter. Key rotation (a new CA key) needs a trust overlap instead: each
+ * CA slot is its own key and certificate, every `ca.crt` holds the certificates of all `caSlots`, and
+ * `caSigner` picks the one that signs. Rotating from slot a to b is three deployments: trust both
+ * (`caSlots: [a, b]`), sign with b (`caSigner: b`), drop a (`caSlots: [b]`); see the README.
  */
 export class BuildkitPki extends pulumi.ComponentResource {
-    /** The CA certificate (public) that both sides trust. */
+    /** The CA bundle (public) that both sides trust: every slot's certificate. */
     public readonly caCertPem: pulumi.Output<string>;
+    /** When the first CA certificate of the bundle expires (RFC 3339). */
+    public readonly caNotAfter: pulumi.Output<string>;
     /** What buildkitd serves and the CA it checks client certificates against. */
-    public readonly server: TlsMaterial;
+    public readonly server: TlsMaterial & { notAfter: pulumi.Output<string> };
     /** What runner pods present to buildkitd. */
-    public readonly client: TlsMaterial;
+    public readonly client: TlsMaterial & { notAfter: pulumi.Output<string> };
 
     constructor(name: string, args: BuildkitPkiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("arc-buildkit:pki:BuildkitPki", name, {}, opts);
         const organization = args.organization ?? "arc-buildkit";
 
-        const caKey = newKey(`${name}-ca`, this);
-        const ca = new tls.SelfSignedCert(
-            `${name}-ca`,
-            {
-                privateKeyPem: caKey.privateKeyPem,
-                isCaCertificate: true,
-                subject: { commonName: "arc-buildkit CA", organization },
-                allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
-                validityPeriodHours: args.caValidityHours,
-                earlyRenewalHours: Math.min(args.earlyRenewalHours, args.caValidityHours - 1),
-            },
-            { parent: this },
+        const slots = args.caSlots ?? ["a"];
+        const signerSlot = args.caSigner ?? slots[0];
+        if (!slots.includes(signerSlot)) {
+            throw new Error(`BuildkitPki: caSigner ${signerSlot} is not one of caSlots ${slots.join(", ")}`);
+        }
+        const cas = new Map(
+            slots.map((slot) => {
+                const resourceName = caSlotResourceName(name, slot);
+                const key = newKey(resourceName, this);
+                const cert = new tls.SelfSignedCert(
+                    resourceName,
+                    {
+                        privateKeyPem: key.privateKeyPem,
+                        isCaCertificate: true,
+                        // Slot a keeps the subject the single CA always had; other slots say which they are.
+                        subject: { commonName: slot === "a" ? "arc-buildkit CA" : `arc-buildkit CA ${slot}`, organization },
+                        allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+                        validityPeriodHours: args.caValidityHours,
+                        earlyRenewalHours: Math.min(args.earlyRenewalHours, args.caValidityHours - 1),
+                    },
+                    { parent: this },
+                );
+                return [slot, { key, cert }] as const;
+            }),
         );
-        this.caCertPem = ca.certPem;
+        const signer = cas.get(signerSlot)!;
+        const ca = signer.cert;
+        const caKey = signer.key;
+        this.caCertPem = pulumi.all(slots.map((slot) => cas.get(slot)!.cert.certPem)).apply(caBundle);
+        this.caNotAfter = pulumi.all(slots.map((slot) => cas.get(slot)!.cert.validityEndTime)).apply(earliest);
+        const bundle = this.caCertPem;
 
         const issue = (role: "server" | "client", request: Omit<tls.CertRequestArgs, "privateKeyPem">, uses: string[]) => {
             const key = newKey(`${name}-${role}`, this);
@@ -75,7 +127,7 @@ export class BuildkitPki extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            return { caCertPem: ca.certPem, certPem: cert.certPem, privateKeyPem: pulumi.secret(key.privateKeyPem) };
+            return { caCertPem: bundle, certPem: cert.certPem, privateKeyPem: pulumi.secret(key.privateKeyPem), notAfter: cert.validityEndTime };
         };
 
         // ECDSA keys only sign, so "digital_signature" is the one key usage; the extended usage makes
@@ -87,7 +139,7 @@ export class BuildkitPki extends pulumi.ComponentResource {
         );
         this.client = issue("client", { subject: { commonName: "arc-runners", organization } }, ["digital_signature", "client_auth"]);
 
-        this.registerOutputs({ caCertPem: this.caCertPem });
+        this.registerOutputs({ caCertPem: this.caCertPem, caNotAfter: this.caNotAfter });
     }
 }
 

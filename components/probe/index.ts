@@ -26,7 +26,12 @@ export interface ProbeScriptInput {
      * Default: no builds.
      */
     build?: { image: string };
+    /** Certificates whose remaining lifetime is checked, with their notAfter in seconds since the epoch. Default: none. */
+    certificates?: readonly { certificate: string; notAfterEpoch: number }[];
+    /** Fail when a certificate has fewer whole days left than this. Default: 14. */
+    minCertificateDays?: number;
 }
+
 
 /**
  * What `uname -m` prints inside a container of each platform, as a `case` pattern: under QEMU or
@@ -71,6 +76,25 @@ function platformBuildLines(platforms: readonly string[], image: string, q: (s: 
     ];
 }
 
+
+/**
+ * Shell lines that report each certificate's days left and fail below the threshold. The dates are
+ * the ones Pulumi issued into the Secrets the probe mounts (the BuildKit image has no openssl to read
+ * them back), and `date +%s` is the node's clock, the one TLS handshakes are checked against.
+ */
+export function certificateExpiryLines(certificates: readonly { certificate: string; notAfterEpoch: number }[], minDays: number): string[] {
+    return certificates.flatMap(({ certificate, notAfterEpoch }) => {
+        if (!/^[a-z]+$/.test(certificate) || !Number.isInteger(notAfterEpoch)) {
+            throw new Error(`probe: bad certificate entry ${certificate} ${notAfterEpoch}`);
+        }
+        return [
+            `days_left=$(( (${notAfterEpoch} - $(date +%s)) / 86400 ))`,
+            `echo "certificate ${certificate}: $days_left days left (probe minimum ${minDays})"`,
+            `[ "$days_left" -ge ${minDays} ] || fail "the ${certificate} certificate expires in $days_left days (minimum ${minDays}): run pulumi up to renew it, and check the scheduled renew workflow"`,
+        ];
+    });
+}
+
 /**
  * The probe as a POSIX shell script for the BuildKit image (which has `buildctl`). It uses the
  * runners' `AMEIDE_BUILDKIT_*` variables, so it checks exactly what a workflow would run. Each
@@ -90,6 +114,7 @@ export function probeScript(input: ProbeScriptInput): string {
                   `printf 'FROM %s AS run\nRUN uname -m > /probe-arch\nFROM scratch\nCOPY --from=run /probe-arch /probe-arch\n' ${q(input.build.image)} > "$build_dir/context/Dockerfile"`,
               ]
             : []),
+        ...certificateExpiryLines(input.certificates ?? [], input.minCertificateDays ?? 14),
         `for addr in ${input.addresses.map(q).join(" ")}; do`,
         `  if ! out=$(buildctl --addr "$addr" --tlscacert "$tls_ca" --tlscert "$tls_cert" --tlskey "$tls_key" --tlsservername "$server_name" --timeout 30 debug workers -v 2>&1); then`,
         `    fail "with the runners' client certificate, 'buildctl debug workers -v' against $addr failed: $(printf '%s' "$out" | tail -n 3 | tr '\\n' ' ')"`,
@@ -217,6 +242,10 @@ export interface BuildkitProbeArgs {
     keepFinishedSeconds: number;
     /** Run a one-step build per platform on every builder (needs registry egress). Default in config: true. */
     buildEachPlatform: boolean;
+    /** Certificates whose days left the probe reports (notAfter as RFC 3339). Default: none. */
+    certificates?: { certificate: string; notAfter: pulumi.Input<string> }[];
+    /** Fail below this many days left. Default in config: 14. */
+    minCertificateDays?: number;
 }
 
 /**
@@ -234,9 +263,18 @@ export class BuildkitProbe extends pulumi.ComponentResource {
     constructor(name: string, args: BuildkitProbeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("arc-buildkit:probe:BuildkitProbe", name, {}, opts);
         const inputs = pulumi
-            .all([args.namespace, args.endpoint, args.podEndpoints, args.serverName, pulumi.all(args.revision)])
-            .apply(([namespace, endpoint, podEndpoints, serverName, revision]) => {
+            .all([
+                args.namespace,
+                args.endpoint,
+                args.podEndpoints,
+                args.serverName,
+                pulumi.all(args.revision),
+                pulumi.all((args.certificates ?? []).map((c) => c.notAfter)),
+            ])
+            .apply(([namespace, endpoint, podEndpoints, serverName, revision, notAfters]) => {
                 const spec = probeJobSpec({
+                    certificates: (args.certificates ?? []).map((c, i) => ({ certificate: c.certificate, notAfterEpoch: Math.floor(Date.parse(notAfters[i]) / 1000) })),
+                    minCertificateDays: args.minCertificateDays,
                     image: args.image,
                     endpoint,
                     serverName,

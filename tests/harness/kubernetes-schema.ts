@@ -80,7 +80,14 @@ export function modelFor(typeToken: string): ModelClass {
         throw new Error(`not a Kubernetes type token: ${typeToken}`);
     }
     const [, group, version, kind] = match;
-    const module = group === "core" ? `kubernetes-models/${version}` : `kubernetes-models/${group}/${version}`;
+    // Prometheus Operator CRDs (PodMonitor, PrometheusRule) come from their own schema package
+    // (@kubernetes-models/prometheus-operator 4.4.4: the last line that ships CommonJS).
+    const module =
+        group === "core"
+            ? `kubernetes-models/${version}`
+            : group === "monitoring.coreos.com"
+              ? `@kubernetes-models/prometheus-operator/${group}/${version}`
+              : `kubernetes-models/${group}/${version}`;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const model = (require(module) as Record<string, ModelClass>)[kind];
     if (!model) {

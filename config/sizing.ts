@@ -1,0 +1,76 @@
+import type { z } from "zod";
+import { GC_FRACTIONS } from "../components/buildkit/gc";
+import { parseByteQuantity } from "./quantity";
+
+/**
+ * Sizing rules of thumb for one builder, checked before anything is deployed. BuildKit itself
+ * publishes no per-build figures, so these are floors this project chose and documents (README,
+ * "Sizing"); they reject configurations that starve every build at once, not ones that are merely tight.
+ *
+ * Memory: every RUN step of every build runs inside the buildkitd container's cgroup (the daemon
+ * starts the step's container as its child), so `resources.limits.memory` is shared by the daemon and
+ * up to `maxParallelism` steps (BuildKit's `max-parallelism` caps concurrently running steps across all
+ * builds). When the sum crosses the limit the kernel OOM-kills inside the pod and every build on that
+ * builder fails together.
+ *
+ * Disk: GC (components/buildkit/gc.ts) runs between builds and lets the cache grow to `maxUsed` of the
+ * volume, so only the rest is left for what running steps write (pulled layers, snapshots, exports).
+ */
+
+const MIB = 2 ** 20;
+const GIB = 2 ** 30;
+
+/** The daemon itself: solver state, cache metadata (bbolt), gRPC and the session streams. */
+export const DAEMON_MEMORY_BYTES = 512 * MIB;
+/** Memory each concurrently running step may need before the pod's limit is at risk. */
+export const STEP_MEMORY_BYTES = 512 * MIB;
+/** Scratch space each concurrently running step may write before GC can run again. */
+export const STEP_DISK_BYTES = 1 * GIB;
+
+export interface SizingInput {
+    maxParallelism: number;
+    cache: { size: string };
+    resources: { limits: { memory: string } };
+}
+
+/** Smallest memory limit for `maxParallelism` concurrent steps. */
+export function minimumMemoryBytes(maxParallelism: number): number {
+    return DAEMON_MEMORY_BYTES + maxParallelism * STEP_MEMORY_BYTES;
+}
+
+/** Space GC leaves free for running builds on a cache volume of `volumeBytes`. */
+export function buildHeadroomBytes(volumeBytes: number): number {
+    return volumeBytes * (1 - GC_FRACTIONS.maxUsed);
+}
+
+/** Smallest cache volume whose GC headroom holds `maxParallelism` concurrent steps. */
+export function minimumCacheBytes(maxParallelism: number): number {
+    return Math.ceil((maxParallelism * STEP_DISK_BYTES) / (1 - GC_FRACTIONS.maxUsed));
+}
+
+const gib = (bytes: number) => `${Math.ceil((bytes / GIB) * 10) / 10}Gi`;
+
+/** One issue per rule broken, each naming the keys involved (paths relative to the settings root). */
+export function sizingIssues(buildkit: SizingInput): z.core.$ZodRawIssue[] {
+    const issues: z.core.$ZodRawIssue[] = [];
+    const memory = parseByteQuantity(buildkit.resources.limits.memory);
+    const cache = parseByteQuantity(buildkit.cache.size);
+    const n = buildkit.maxParallelism;
+    if (memory !== undefined && memory < minimumMemoryBytes(n)) {
+        issues.push({
+            code: "custom",
+            path: ["buildkit", "resources", "limits", "memory"],
+            input: buildkit.resources.limits.memory,
+            message: `expected at least ${gib(minimumMemoryBytes(n))} for buildkit.maxParallelism ${n} (512Mi for the daemon plus 512Mi per concurrent step, all in one cgroup: below that one OOM kill fails every running build); raise the limit or lower buildkit.maxParallelism`,
+        });
+    }
+    if (cache !== undefined && cache < minimumCacheBytes(n)) {
+        issues.push({
+            code: "custom",
+            path: ["buildkit", "cache", "size"],
+            input: buildkit.cache.size,
+            message: `expected at least ${gib(minimumCacheBytes(n))} for buildkit.maxParallelism ${n}: GC lets the cache fill ${GC_FRACTIONS.maxUsed * 100}% of the volume, and the other ${Math.round((1 - GC_FRACTIONS.maxUsed) * 100)}% must hold 1Gi per concurrent step; raise the size or lower buildkit.maxParallelism`,
+        });
+    }
+    return issues;
+}
