@@ -221,7 +221,7 @@ printf '%s|%s\\n' "$AMEIDE_BUILDKIT_ADDR" "$AMEIDE_BUILDKIT_TLS_SERVERNAME"`;
             assert.equal(
                 fs.readFileSync(githubEnv, "utf8"),
                 `EARLIER=1\nAMEIDE_BUILDKIT_SERVICE_ADDR=${SERVICE}\nAMEIDE_BUILDKIT_SERVICE_TLS_SERVERNAME=${SERVICE_NAME}\n` +
-                    `AMEIDE_BUILDKIT_ADDR=tcp://${chosen}:1234\nAMEIDE_BUILDKIT_TLS_SERVERNAME=${chosen}\nAMEIDE_BUILDKIT_BUILDER=${chosen.split(".")[0]}\n`,
+                    `AMEIDE_BUILDKIT_ADDR=tcp://${chosen}:1234\nAMEIDE_BUILDKIT_TLS_SERVERNAME=${chosen}\nAMEIDE_BUILDKIT_BUILDER=${chosen.split(".")[0]}\nAMEIDE_BUILDKIT_FALLBACK=false\n`,
             );
         });
 

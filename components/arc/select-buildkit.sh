@@ -17,8 +17,9 @@
 #   --github-env  append the same variables to "$GITHUB_ENV" (later steps see them), print the lines
 #   --rank        print the builders in preference order without contacting them
 # Exported: AMEIDE_BUILDKIT_ADDR and AMEIDE_BUILDKIT_TLS_SERVERNAME now name the chosen builder (so
-# the contract's buildctl command works unchanged), AMEIDE_BUILDKIT_BUILDER its pod name, and
-# AMEIDE_BUILDKIT_SERVICE_ADDR / AMEIDE_BUILDKIT_SERVICE_TLS_SERVERNAME keep the Service's. With
+# the contract's buildctl command works unchanged), AMEIDE_BUILDKIT_BUILDER its pod name,
+# AMEIDE_BUILDKIT_FALLBACK true or false, and AMEIDE_BUILDKIT_SERVICE_ADDR /
+# AMEIDE_BUILDKIT_SERVICE_TLS_SERVERNAME keep the Service's. With
 # --arm64 the same names with AMEIDE_BUILDKIT_ARM64_ instead.
 #
 # Environment (set in every runner pod by arc-buildkit):
@@ -166,6 +167,7 @@ if [ "$mode" = export ] || [ "$mode" = github-env ]; then
     emit "${prefix}_ADDR" "$addr"
     emit "${prefix}_TLS_SERVERNAME" "$server_name"
     emit "${prefix}_BUILDER" "$builder"
+    emit "${prefix}_FALLBACK" "$fallback"
 fi
 if [ "$mode" != export ]; then
     printf 'addr=%s\nserver-name=%s\nbuilder=%s\nrank=%s\nfallback=%s\n' "$addr" "$server_name" "$builder" "$chosen_rank" "$fallback"
