@@ -1,6 +1,9 @@
 // A small run of `npm run bench:routing`'s simulation (scripts/routing-sim.ts), asserting the goal:
 // select-buildkit's hit rate within 5% of one builder's at every N, and the share of keys each scale event moves.
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { DEFAULT_WORKLOAD, LruCache, population, scaleEvents, seededRandom, steadyState } from "../scripts/routing-sim";
 
 describe("bench:routing simulation (small run)", function () {
@@ -50,5 +53,20 @@ describe("bench:routing simulation (small run)", function () {
         assert.equal(cache.access(3, 4), false); // 12 > 10: evicts 2
         assert.equal(cache.access(1, 4), true);
         assert.equal(cache.access(2, 4), false);
+    });
+});
+
+describe("bench:routing figures in the README", function () {
+    this.timeout(180_000);
+    it("match a fresh run of npm run bench:routing (defaults, fixed seed)", () => {
+        const root = path.join(__dirname, "..");
+        const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !["SEED", "REPOSITORIES", "ZIPF", "CHANGE", "VOLUME_GIB", "BUILDS", "WARMUP", "WINDOW"].includes(k)));
+        const r = spawnSync(process.execPath, [path.join(root, "node_modules", "tsx", "dist", "cli.mjs"), path.join(root, "scripts", "bench-routing.ts")], { cwd: root, env, encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+        const rows = r.stdout.split("\n").filter((l) => l.startsWith("| ") && /\d/.test(l));
+        assert.ok(rows.length >= 8 + 16, `expected the steady-state and scale-event rows, got ${rows.length}`);
+        for (const row of rows) assert.ok(readme.includes(row), `README lacks the bench row:\n${row}`);
+        assert.match(r.stdout, /Goal \(.*\): met/);
     });
 });
