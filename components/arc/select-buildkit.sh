@@ -32,6 +32,8 @@
 # answered and the Service address is returned); 2 on a usage or environment error.
 
 set -u
+# No pathname expansion: the builder list is split on spaces, and nothing here is a glob.
+set -f
 
 die() {
     printf 'select-buildkit: %s\n' "$1" >&2
