@@ -4,7 +4,7 @@ import { parseByteQuantity } from "./config/quantity";
 import { BuildkitService } from "./components/buildkit";
 import { connectCluster } from "./components/cluster";
 import { ArcRunners } from "./components/arc";
-import { CLIENT_TLS_SECRET, SERVER_TLS_SECRET } from "./components/contracts";
+import { BUILDKIT_ARM64_ENDPOINT, CLIENT_TLS_SECRET, SERVER_TLS_SECRET } from "./components/contracts";
 import { GithubVariables } from "./components/github";
 import { BuildkitMonitoring } from "./components/monitoring";
 import { BuildkitPki } from "./components/pki";
@@ -84,6 +84,10 @@ export function createStack(settings: Settings): StackOutputs {
             endpoint: service.endpoint,
             serverName: service.serverName,
             clientTls: pki.client,
+            builders: service.builderHosts,
+            arm64: service.arm64Builders
+                ? { endpoint: BUILDKIT_ARM64_ENDPOINT, serverName: service.arm64Builders.serverName, builders: service.arm64Builders.hosts }
+                : undefined,
         },
         k8sOpts,
     );
@@ -106,6 +110,8 @@ export function createStack(settings: Settings): StackOutputs {
             organization: parseGithubConfigUrl(github.configUrl)!.organization,
             credentials: settings.githubCredentials,
             endpoint: service.endpoint,
+            // A new organization variable beside the contract's, only where native arm64 builders exist.
+            arm64Endpoint: service.arm64Builders ? BUILDKIT_ARM64_ENDPOINT : undefined,
             runsOn: settings.runnerLabel,
         });
     }

@@ -66,6 +66,16 @@ export const arcSchema = z.strictObject({
         .string()
         .regex(DIGEST_PINNED, { error: "expected an image pinned by digest, such as ghcr.io/actions/actions-runner:2.331.0@sha256:<64 hex digits>" })
         .default(DEFAULT_RUNNER_IMAGE),
+    /**
+     * Seconds `select-buildkit` gives one builder to answer `buildctl debug workers` before it tries the
+     * next-ranked one (runner env AMEIDE_BUILDKIT_SELECT_TIMEOUT; a job can still pass --timeout). Default 5.
+     */
+    selectorTimeoutSeconds: z
+        .number({ error: "expected selectorTimeoutSeconds as a whole number of seconds from 1 to 60" })
+        .int({ error: "expected selectorTimeoutSeconds as a whole number of seconds from 1 to 60" })
+        .min(1, { error: "expected selectorTimeoutSeconds as a whole number of seconds from 1 to 60" })
+        .max(60, { error: "expected selectorTimeoutSeconds as a whole number of seconds from 1 to 60" })
+        .default(5),
     /** One gha-runner-scale-set release per entry, all in `arc-runners`. */
     scaleSets: z
         .array(scaleSet)

@@ -169,10 +169,40 @@ describe("program: aks stack", () => {
         assert.ok(serverCsr.dnsNames.includes("buildkitd-arm64-0.buildkitd-arm64-headless.buildkit.svc.cluster.local"));
     });
 
+    it("with the arm64 pool: runners get the arm64 Service and builders for select-buildkit, GitHub gets AMEIDE_BUILDKIT_ARM64_ADDR", async () => {
+        const r = await run("aks", (cluster) => {
+            withArm64(cluster);
+            cluster.arm64.replicas = 2;
+        });
+        const release = r.resources.find((x) => x.type === "kubernetes:helm.sh/v3:Release" && x.name === "arc-aks-v2")!;
+        const runner = reveal(release.inputs).values.template.spec.containers.find((c: any) => c.name === "runner");
+        const env = Object.fromEntries(runner.env.map((e: any) => [e.name, e.value]));
+        assert.strictEqual(env.AMEIDE_BUILDKIT_ARM64_ADDR, "tcp://buildkitd-arm64.buildkit.svc.cluster.local:1234");
+        assert.strictEqual(env.AMEIDE_BUILDKIT_ARM64_TLS_SERVERNAME, "buildkitd-arm64.buildkit.svc.cluster.local");
+        assert.strictEqual(
+            env.AMEIDE_BUILDKIT_ARM64_BUILDERS,
+            "buildkitd-arm64-0.buildkitd-arm64-headless.buildkit.svc.cluster.local buildkitd-arm64-1.buildkitd-arm64-headless.buildkit.svc.cluster.local",
+        );
+        // The contract variables keep naming the x86-64 Service.
+        assert.strictEqual(env.AMEIDE_BUILDKIT_ADDR, "tcp://buildkitd.buildkit.svc.cluster.local:1234");
+        const variable = r.resources.find((x) => x.type === "github:index/actionsOrganizationVariable:ActionsOrganizationVariable" && x.name === "AMEIDE_BUILDKIT_ARM64_ADDR");
+        assert.ok(variable, "organization variable AMEIDE_BUILDKIT_ARM64_ADDR");
+        assert.strictEqual(variable.inputs.variableName, "AMEIDE_BUILDKIT_ARM64_ADDR");
+        assert.strictEqual(variable.inputs.value, "tcp://buildkitd-arm64.buildkit.svc.cluster.local:1234");
+        assert.strictEqual(variable.inputs.visibility, "private");
+        // Every arm64 pod name the selector dials is in the server certificate.
+        const serverCsr = reveal(r.resources.find((x) => x.type === "tls:index/certRequest:CertRequest" && x.name === "buildkit-server")!.inputs);
+        for (const host of env.AMEIDE_BUILDKIT_ARM64_BUILDERS.split(" ")) assert.ok(serverCsr.dnsNames.includes(host), host);
+    });
+
     it("without the arm64 pool: no arm64 objects, the binfmt emulation path stays", async () => {
         const r = await run("aks");
         assert.ok(!r.resources.some((x) => x.name.includes("arm64")));
         assert.strictEqual(await valueOf(r.outputs.arm64Endpoint), undefined);
+        assert.ok(!r.resources.some((x) => x.name === "AMEIDE_BUILDKIT_ARM64_ADDR"), "no arm64 organization variable");
+        const release = r.resources.find((x) => x.type === "kubernetes:helm.sh/v3:Release" && x.name === "arc-aks-v2")!;
+        const runnerEnv = reveal(release.inputs).values.template.spec.containers[0].env.map((e: any) => e.name);
+        assert.ok(!runnerEnv.some((name: string) => name.includes("ARM64")), runnerEnv.join(", "));
         assert.ok(kubernetesObjects(r).some((x) => x.type === "kubernetes:apps/v1:DaemonSet" && x.name === "binfmt"));
     });
 

@@ -63,6 +63,7 @@ describe("ARC and GitHub settings", () => {
         );
         assert.deepStrictEqual(settings.arc.scaleSets, [{ name: "arc-aks-v2", minRunners: 0, maxRunners: 5, runnerGroup: "default" }]);
         assert.match(settings.arc.runnerImage, /^ghcr\.io\/actions\/actions-runner:2\.331\.0@sha256:[a-f0-9]{64}$/);
+        assert.strictEqual(settings.arc.selectorTimeoutSeconds, 5);
         assert.deepStrictEqual(settings.github.variables, { scope: "organization", visibility: "private", selectedRepositories: [], repositories: [] });
     });
 
@@ -95,6 +96,13 @@ describe("ARC and GitHub settings", () => {
             const orphan = problems("aks", both(withAppCredentials, setJson("arc", (a) => (a.scaleSets[0].name = "arc-aks-v3"))));
             assertOneProblem(orphan, "arc-buildkit:runnerLabel", /one of arc\.scaleSets \(arc-aks-v3\)/);
         });
+
+        for (const bad of [0, 61, 2.5, "5"]) {
+            it(`a select-buildkit timeout of ${JSON.stringify(bad)} seconds`, () => {
+                const found = problems("aks", both(withAppCredentials, setJson("arc", (a) => (a.selectorTimeoutSeconds = bad))));
+                assertOneProblem(found, "arc-buildkit:arc.selectorTimeoutSeconds", /whole number of seconds from 1 to 60/);
+            });
+        }
 
         it("a runner image or chart version that is not pinned", () => {
             const found = problems("aks", both(withAppCredentials, setJson("arc", (a) => Object.assign(a, { runnerImage: "ghcr.io/actions/actions-runner:latest", chartVersion: "latest" }))));

@@ -1,4 +1,10 @@
 import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { rankBuilders } from "../components/arc/rendezvous";
+import { serverCertificateNames } from "../components/pki";
 import { findResource, isSecretInput, ProgramRun, reveal, runProgram, stackConfig } from "./harness/program";
 import { ALL_FAKE_SECRETS, appCredentials, FAKE_APP_ID, FAKE_APP_INSTALLATION_ID, FAKE_APP_PRIVATE_KEY, FAKE_TOKEN, TOKEN_SECRET_KEYS, withTokenCredentials } from "./fixtures/github-credentials";
 
@@ -106,7 +112,8 @@ for (const { stack, label, min, max } of STACKS) {
                 (c: any) => c.name === "buildkitd",
             ).image;
             assert.strictEqual(daemonImage, stackSetting(stack, "buildkit").image);
-            assert.strictEqual(spec.initContainers.length, 1);
+            // install-buildctl, then install-select-buildkit (the selector beside it, see below).
+            assert.deepStrictEqual(spec.initContainers.map((c: any) => c.name), ["install-buildctl", "install-select-buildkit"]);
             const init = spec.initContainers[0];
             assert.strictEqual(init.image, daemonImage, "same image, so buildctl and buildkitd are the same version");
             assert.strictEqual(init.command[0], "cp");
@@ -123,6 +130,52 @@ for (const { stack, label, min, max } of STACKS) {
             assert.strictEqual(path[0], toolsDir);
             // The runner image's own PATH (Ubuntu's default) follows, so nothing it ships is lost.
             assert.deepStrictEqual(path.slice(1), ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]);
+        });
+
+        it("puts select-buildkit next to buildctl: ConfigMap in arc-runners, copied by an init container, executable", () => {
+            const spec = findResource(run, RELEASE, label).inputs.values.template.spec;
+            const configMap = findResource(run, "kubernetes:core/v1:ConfigMap", "arc-buildkit-selector");
+            assert.strictEqual(configMap.inputs.metadata.namespace, "arc-runners");
+            const script = fs.readFileSync(path.join(__dirname, "..", "components", "arc", "select-buildkit.sh"), "utf8");
+            assert.deepStrictEqual(configMap.inputs.data, { "selector.sh": script });
+            const volume = spec.volumes.find((v: any) => v.configMap?.name === "arc-buildkit-selector");
+            assert.strictEqual(volume.configMap.defaultMode, 0o555);
+            const init = spec.initContainers.find((c: any) => c.name === "install-select-buildkit");
+            // The runner image itself has cp; it is already on the node for the runner container.
+            assert.strictEqual(init.image, stackSetting(stack, "arc").runnerImage);
+            const source = init.volumeMounts.find((m: any) => m.name === volume.name);
+            assert.strictEqual(source.readOnly, true);
+            const buildctlInit = spec.initContainers.find((c: any) => c.name === "install-buildctl");
+            const toolsDir = buildctlInit.command[2].replace(/\/buildctl$/, "");
+            assert.deepStrictEqual(init.command, ["cp", `${source.mountPath}/selector.sh`, `${toolsDir}/select-buildkit`]);
+            assert.ok(init.volumeMounts.some((m: any) => m.mountPath === toolsDir && !m.readOnly));
+
+            // Run the init container's copy for real (a 0555 ConfigMap file, cp, umask 022) and the copy under sh.
+            const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "arc-selector-"));
+            fs.mkdirSync(path.join(tmp, "src"));
+            fs.mkdirSync(path.join(tmp, "tools"));
+            fs.writeFileSync(path.join(tmp, "src", "selector.sh"), configMap.inputs.data["selector.sh"], { mode: 0o555 });
+            const cp = spawnSync("sh", ["-c", 'umask 022 && exec "$@"', "sh", init.command[0], path.join(tmp, "src", "selector.sh"), path.join(tmp, "tools", "select-buildkit")]);
+            assert.strictEqual(cp.status, 0, String(cp.stderr));
+            assert.strictEqual(fs.statSync(path.join(tmp, "tools", "select-buildkit")).mode & 0o777, 0o555);
+            // With the runner container's own environment, the copy ranks exactly the builders the StatefulSet has.
+            const runner = spec.containers.find((c: any) => c.name === "runner");
+            const env = Object.fromEntries(runner.env.map((e: any) => [e.name, e.value]));
+            const replicas = stackSetting(stack, "buildkit").replicas;
+            const hosts = Array.from({ length: replicas }, (_, i) => `buildkitd-${i}.buildkitd-headless.buildkit.svc.cluster.local`);
+            assert.strictEqual(env.AMEIDE_BUILDKIT_BUILDERS, hosts.join(" "));
+            assert.strictEqual(env.AMEIDE_BUILDKIT_SELECT_TIMEOUT, "5");
+            const ranked = spawnSync(path.join(tmp, "tools", "select-buildkit"), ["--rank"], {
+                env: { ...env, PATH: process.env.PATH, GITHUB_REPOSITORY: "ameideio/app" },
+                encoding: "utf8",
+            });
+            assert.strictEqual(ranked.status, 0, ranked.stderr);
+            assert.deepStrictEqual(ranked.stdout.trim().split("\n"), rankBuilders("ameideio/app", hosts));
+            // The runner's tools directory (read-only there) is first on PATH: `select-buildkit` is a bare command.
+            assert.strictEqual(env.PATH.split(":")[0], toolsDir);
+            // Every pod name the selector dials is in the server certificate, so --tlsservername verifies.
+            const pkiNames = serverCertificateNames(replicas).dnsNames;
+            for (const host of hosts) assert.ok(pkiNames.includes(host), host);
         });
 
         it("runs the runner pod unprivileged, as non-root, with no way to escalate", () => {

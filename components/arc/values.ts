@@ -1,6 +1,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { ARC_CONTROLLER_NAMESPACE, CLIENT_TLS_SECRET, RUNNER_ENV, TLS_KEYS } from "../contracts";
+import { SELECTOR_COMMAND, SELECTOR_CONFIGMAP, SELECTOR_CONFIGMAP_KEY, SELECTOR_SOURCE_DIR, SELECTOR_VOLUME } from "./selector";
 
 /**
  * Helm values for ARC's two charts, as pure functions of the settings so they are asserted without
@@ -99,6 +100,41 @@ export interface RunnerPodInput {
     /** Address and TLS server name published to workflows. */
     endpoint: pulumi.Input<string>;
     serverName: pulumi.Input<string>;
+    /** Each builder's stable DNS name (StatefulSet pod through the headless Service): what `select-buildkit` ranks. */
+    builders: readonly string[];
+    /** The native arm64 builders, when they exist: their Service address and server name, and each pod's name. */
+    arm64?: { endpoint: pulumi.Input<string>; serverName: pulumi.Input<string>; builders: readonly string[] };
+    /** Seconds `select-buildkit` waits for one builder to answer before trying the next. */
+    selectorTimeoutSeconds: number;
+}
+
+/**
+ * What `select-buildkit` reads besides the contract variables. Not in CONTRACTS.md: names this
+ * program adds; the contract's five keep their meaning.
+ */
+export const SELECTOR_ENV = {
+    builders: "AMEIDE_BUILDKIT_BUILDERS",
+    timeout: "AMEIDE_BUILDKIT_SELECT_TIMEOUT",
+    arm64Addr: "AMEIDE_BUILDKIT_ARM64_ADDR",
+    arm64ServerName: "AMEIDE_BUILDKIT_ARM64_TLS_SERVERNAME",
+    arm64Builders: "AMEIDE_BUILDKIT_ARM64_BUILDERS",
+} as const;
+
+/** The builder lists (space separated, as the script splits them), the timeout, and the arm64 Service when it exists. */
+export function runnerSelectorEnv(
+    input: Pick<RunnerPodInput, "builders" | "arm64" | "selectorTimeoutSeconds">,
+): { name: string; value: pulumi.Input<string> }[] {
+    return [
+        { name: SELECTOR_ENV.builders, value: input.builders.join(" ") },
+        { name: SELECTOR_ENV.timeout, value: String(input.selectorTimeoutSeconds) },
+        ...(input.arm64
+            ? [
+                  { name: SELECTOR_ENV.arm64Addr, value: input.arm64.endpoint },
+                  { name: SELECTOR_ENV.arm64ServerName, value: input.arm64.serverName },
+                  { name: SELECTOR_ENV.arm64Builders, value: input.arm64.builders.join(" ") },
+              ]
+            : []),
+    ];
 }
 
 /** The five contract variables, pointing at the mounted client certificate. */
@@ -136,6 +172,18 @@ export function runnerPodSpec(input: RunnerPodInput): PodSpec {
                 resources: { requests: { ...INSTALL_BUILDCTL_RESOURCES.requests }, limits: { ...INSTALL_BUILDCTL_RESOURCES.limits } },
                 volumeMounts: [{ name: TOOLS_VOLUME, mountPath: TOOLS_DIR }],
             },
+            {
+                // select-buildkit from its ConfigMap, next to buildctl; the runner image has `cp`.
+                name: "install-select-buildkit",
+                image: input.runnerImage,
+                command: ["cp", `${SELECTOR_SOURCE_DIR}/${SELECTOR_CONFIGMAP_KEY}`, `${TOOLS_DIR}/${SELECTOR_COMMAND}`],
+                securityContext: UNPRIVILEGED_CONTAINER,
+                resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+                volumeMounts: [
+                    { name: SELECTOR_VOLUME, mountPath: SELECTOR_SOURCE_DIR, readOnly: true },
+                    { name: TOOLS_VOLUME, mountPath: TOOLS_DIR },
+                ],
+            },
         ],
         containers: [
             {
@@ -143,7 +191,7 @@ export function runnerPodSpec(input: RunnerPodInput): PodSpec {
                 image: input.runnerImage,
                 // ARC's runner entry point; the controller passes the JIT config through the environment.
                 command: ["/home/runner/run.sh"],
-                env: [...runnerBuildkitEnv(input), { name: "PATH", value: `${TOOLS_DIR}:${RUNNER_IMAGE_PATH}` }],
+                env: [...runnerBuildkitEnv(input), ...runnerSelectorEnv(input), { name: "PATH", value: `${TOOLS_DIR}:${RUNNER_IMAGE_PATH}` }],
                 securityContext: UNPRIVILEGED_CONTAINER,
                 volumeMounts: [
                     { name: CLIENT_TLS_VOLUME, mountPath: CLIENT_TLS_DIR, readOnly: true },
@@ -155,6 +203,8 @@ export function runnerPodSpec(input: RunnerPodInput): PodSpec {
             // 0440 + fsGroup: the key is readable by the runner's group and nobody else.
             { name: CLIENT_TLS_VOLUME, secret: { secretName: CLIENT_TLS_SECRET, defaultMode: 0o440 } },
             { name: TOOLS_VOLUME, emptyDir: { sizeLimit: "256Mi" } },
+            // 0555: the copy keeps the execute bits (cp applies only the umask).
+            { name: SELECTOR_VOLUME, configMap: { name: SELECTOR_CONFIGMAP, defaultMode: 0o555 } },
         ],
     };
 }

@@ -11,6 +11,7 @@ import {
     BUILDKITD_ARM64_HEADLESS_NAME,
     BUILDKITD_ARM64_NAME,
     BUILDKITD_ARM64_POD_LABELS,
+    BUILDKITD_ARM64_SERVICE_FQDN,
     BUILDKITD_HEADLESS_NAME,
     BUILDKITD_NAME,
     BUILDKITD_POD_LABELS,
@@ -90,6 +91,10 @@ export class BuildkitService extends pulumi.ComponentResource {
     public readonly arm64Endpoint: pulumi.Output<string | undefined>;
     /** `tcp://` address of each builder through its headless Service, for pinning a build to a cache. */
     public readonly podEndpoints: pulumi.Output<string[]>;
+    /** Each x86-64 builder's stable DNS name (also its TLS server name), known at declaration. */
+    public readonly builderHosts: string[];
+    /** The native arm64 builders' Service server name and pod DNS names, when they exist. */
+    public readonly arm64Builders?: { serverName: string; hosts: string[] };
     /** The rendered `buildkitd.toml`. */
     public readonly configToml: pulumi.Output<string>;
     public readonly namespace: pulumi.Output<string>;
@@ -159,10 +164,11 @@ export class BuildkitService extends pulumi.ComponentResource {
         this.endpoint = pulumi.output(args.endpoint ?? BUILDKIT_ENDPOINT);
         this.serverName = pulumi.output(BUILDKIT_SERVICE_FQDN);
         this.arm64Endpoint = pulumi.output(args.arm64 ? BUILDKIT_ARM64_ENDPOINT : undefined);
-        const pods = [
-            ...podHostnames(args.replicas),
-            ...(args.arm64 ? podHostnames(args.arm64.replicas, BUILDKITD_ARM64_NAME, BUILDKITD_ARM64_HEADLESS_NAME) : []),
-        ];
+        this.builderHosts = podHostnames(args.replicas);
+        this.arm64Builders = args.arm64
+            ? { serverName: BUILDKITD_ARM64_SERVICE_FQDN, hosts: podHostnames(args.arm64.replicas, BUILDKITD_ARM64_NAME, BUILDKITD_ARM64_HEADLESS_NAME) }
+            : undefined;
+        const pods = [...this.builderHosts, ...(this.arm64Builders?.hosts ?? [])];
         this.podEndpoints = pulumi.output(pods.map((host) => `tcp://${host}:${BUILDKIT_GRPC_PORT}`));
         this.registerOutputs({
             endpoint: this.endpoint,

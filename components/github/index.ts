@@ -19,13 +19,19 @@ export interface GithubVariablesArgs {
     endpoint: pulumi.Input<string>;
     /** Value of `AMEIDE_RUNS_ON`: the stack's runner label. */
     runsOn: string;
+    /** Value of `AMEIDE_BUILDKIT_ARM64_ADDR` when native arm64 builders exist; no variable otherwise. */
+    arm64Endpoint?: pulumi.Input<string>;
 }
 
+/** Not in CONTRACTS.md: published beside the contract's variables only when native arm64 builders exist. */
+export const ARM64_ADDR_VARIABLE = "AMEIDE_BUILDKIT_ARM64_ADDR";
+
 /** The variables every workflow reads, by name. */
-export function variableValues(args: Pick<GithubVariablesArgs, "endpoint" | "runsOn">): { name: string; value: pulumi.Input<string> }[] {
+export function variableValues(args: Pick<GithubVariablesArgs, "endpoint" | "runsOn" | "arm64Endpoint">): { name: string; value: pulumi.Input<string> }[] {
     return [
         { name: GITHUB_VARIABLES.addr, value: args.endpoint },
         { name: GITHUB_VARIABLES.runsOn, value: args.runsOn },
+        ...(args.arm64Endpoint === undefined ? [] : [{ name: ARM64_ADDR_VARIABLE, value: args.arm64Endpoint }]),
     ];
 }
 
@@ -37,7 +43,8 @@ export function providerCredentials(credentials: GithubCredentials): Pick<github
 }
 
 /**
- * Publishes `AMEIDE_BUILDKIT_ADDR` and `AMEIDE_RUNS_ON` as GitHub Actions variables: at organization
+ * Publishes `AMEIDE_BUILDKIT_ADDR` and `AMEIDE_RUNS_ON` (and `AMEIDE_BUILDKIT_ARM64_ADDR` with native
+ * arm64 builders) as GitHub Actions variables: at organization
  * level, or per repository where the organization scope is not granted. Uses its own GitHub provider
  * (never ambient `GITHUB_TOKEN` defaults), so what it may touch is exactly what the stack config says.
  */

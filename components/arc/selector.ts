@@ -1,0 +1,30 @@
+import * as fs from "fs";
+import * as path from "path";
+
+/**
+ * `select-buildkit`, the cache-aware builder choice, delivered next to `buildctl` in every runner
+ * pod: a ConfigMap in `arc-runners` holds the script, and an init container copies it into the
+ * tools directory on PATH (the runner's mount of that directory is read-only, and a ConfigMap file
+ * mounted with subPath inside a read-only mount cannot get its mount point).
+ */
+
+/** ConfigMap in `arc-runners` that holds the script. */
+export const SELECTOR_CONFIGMAP = "arc-buildkit-selector";
+/** The command name on the runner's PATH. */
+export const SELECTOR_COMMAND = "select-buildkit";
+/**
+ * The ConfigMap key. Not `select-buildkit`: the policy pack reads any ConfigMap key naming BuildKit
+ * as a buildkitd.toml, and this is a shell script.
+ */
+export const SELECTOR_CONFIGMAP_KEY = "selector.sh";
+/** Where the init container sees the ConfigMap. */
+export const SELECTOR_SOURCE_DIR = "/etc/arc-buildkit/selector";
+export const SELECTOR_VOLUME = "buildkit-selector";
+
+/** The script's source file in this repository: POSIX sh, run for real under dash and bash in tests. */
+export const SELECTOR_SCRIPT_PATH = path.join(__dirname, "select-buildkit.sh");
+
+/** The script as shipped: read from the repository, so the same commit always ships the same bytes. */
+export function selectorScript(): string {
+    return fs.readFileSync(SELECTOR_SCRIPT_PATH, "utf8");
+}
