@@ -137,7 +137,7 @@ for (const { stack, label, min, max } of STACKS) {
             const configMap = findResource(run, "kubernetes:core/v1:ConfigMap", "arc-buildkit-selector");
             assert.strictEqual(configMap.inputs.metadata.namespace, "arc-runners");
             const script = fs.readFileSync(path.join(__dirname, "..", "components", "arc", "select-buildkit.sh"), "utf8");
-            assert.deepStrictEqual(configMap.inputs.data, { "selector.sh": script });
+            assert.deepStrictEqual(configMap.inputs.data, { "select-buildkit.sh": script });
             const volume = spec.volumes.find((v: any) => v.configMap?.name === "arc-buildkit-selector");
             assert.strictEqual(volume.configMap.defaultMode, 0o555);
             const init = spec.initContainers.find((c: any) => c.name === "install-select-buildkit");
@@ -147,15 +147,15 @@ for (const { stack, label, min, max } of STACKS) {
             assert.strictEqual(source.readOnly, true);
             const buildctlInit = spec.initContainers.find((c: any) => c.name === "install-buildctl");
             const toolsDir = buildctlInit.command[2].replace(/\/buildctl$/, "");
-            assert.deepStrictEqual(init.command, ["cp", `${source.mountPath}/selector.sh`, `${toolsDir}/select-buildkit`]);
+            assert.deepStrictEqual(init.command, ["cp", `${source.mountPath}/select-buildkit.sh`, `${toolsDir}/select-buildkit`]);
             assert.ok(init.volumeMounts.some((m: any) => m.mountPath === toolsDir && !m.readOnly));
 
             // Run the init container's copy for real (a 0555 ConfigMap file, cp, umask 022) and the copy under sh.
             const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "arc-selector-"));
             fs.mkdirSync(path.join(tmp, "src"));
             fs.mkdirSync(path.join(tmp, "tools"));
-            fs.writeFileSync(path.join(tmp, "src", "selector.sh"), configMap.inputs.data["selector.sh"], { mode: 0o555 });
-            const cp = spawnSync("sh", ["-c", 'umask 022 && exec "$@"', "sh", init.command[0], path.join(tmp, "src", "selector.sh"), path.join(tmp, "tools", "select-buildkit")]);
+            fs.writeFileSync(path.join(tmp, "src", "select-buildkit.sh"), configMap.inputs.data["select-buildkit.sh"], { mode: 0o555 });
+            const cp = spawnSync("sh", ["-c", 'umask 022 && exec "$@"', "sh", init.command[0], path.join(tmp, "src", "select-buildkit.sh"), path.join(tmp, "tools", "select-buildkit")]);
             assert.strictEqual(cp.status, 0, String(cp.stderr));
             assert.strictEqual(fs.statSync(path.join(tmp, "tools", "select-buildkit")).mode & 0o777, 0o555);
             // With the runner container's own environment, the copy ranks exactly the builders the StatefulSet has.

@@ -16,7 +16,7 @@ export const SELECTOR_COMMAND = "select-buildkit";
  * The ConfigMap key. Not `select-buildkit`: the policy pack reads any ConfigMap key naming BuildKit
  * as a buildkitd.toml, and this is a shell script.
  */
-export const SELECTOR_CONFIGMAP_KEY = "selector.sh";
+export const SELECTOR_CONFIGMAP_KEY = "select-buildkit.sh";
 /** Where the init container sees the ConfigMap. */
 export const SELECTOR_SOURCE_DIR = "/etc/arc-buildkit/selector";
 export const SELECTOR_VOLUME = "buildkit-selector";
