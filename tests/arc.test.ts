@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import * as assert from "assert";
 import { findResource, isSecretInput, ProgramRun, reveal, runProgram, stackConfig } from "./harness/program";
 import { ALL_FAKE_SECRETS, appCredentials, FAKE_APP_ID, FAKE_APP_INSTALLATION_ID, FAKE_APP_PRIVATE_KEY, FAKE_TOKEN, TOKEN_SECRET_KEYS, withTokenCredentials } from "./fixtures/github-credentials";
@@ -182,7 +183,7 @@ for (const { stack, label, min, max } of STACKS) {
             for (const release of run.resources.filter((r) => r.type === RELEASE)) {
                 assert.ok(![...walk(release.inputs)].some(isSecretInput) && !isSecretInput(release.inputs.values), `${release.name} values hold no secret`);
             }
-            const outputs = JSON.stringify(reveal(await new Promise((resolve) => require("@pulumi/pulumi").output(run.outputs).apply(resolve))));
+            const outputs = JSON.stringify(reveal(await new Promise((resolve) => pulumi.output(run.outputs).apply(resolve))));
             for (const secret of ALL_FAKE_SECRETS) {
                 assert.ok(!outputs.includes(secret), "stack outputs contain a credential");
             }
