@@ -17,6 +17,8 @@ export default defineConfig(
             "object-shorthand": "error",
             "prefer-arrow-callback": "error",
             "@typescript-eslint/no-shadow": "error",
+            // `import x = require("m")` is a static, typed import that binds the module object itself.
+            "@typescript-eslint/no-require-imports": ["error", { allowAsImport: true }],
         },
     },
     {
