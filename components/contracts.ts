@@ -1,6 +1,10 @@
 /**
  * Names fixed by ../shared/CONTRACTS.md. Workflows, runbooks and other teams depend on them, so they
  * live in one place and are never derived from config.
+ *
+ * Naming: `BUILDKITD_*` names the daemon's own Kubernetes objects and labels (the `buildkitd...`
+ * StatefulSets, Services, pod labels); `BUILDKIT_*` everything else about the service (namespace,
+ * ports, addresses, node pools).
  */
 
 export const BUILDKIT_NAMESPACE = "buildkit";
@@ -46,7 +50,7 @@ export const GITHUB_VARIABLES = { addr: "AMEIDE_BUILDKIT_ADDR", runsOn: "AMEIDE_
 export const BUILDKITD_ARM64_NAME = "buildkitd-arm64";
 export const BUILDKITD_ARM64_HEADLESS_NAME = "buildkitd-arm64-headless";
 export const BUILDKITD_ARM64_POD_LABELS = { "app.kubernetes.io/name": "buildkitd-arm64" } as const;
-export const BUILDKITD_ARM64_SERVICE_FQDN = `${BUILDKITD_ARM64_NAME}.${BUILDKIT_NAMESPACE}.svc.${CLUSTER_DOMAIN}`;
-export const BUILDKIT_ARM64_ENDPOINT = `tcp://${BUILDKITD_ARM64_SERVICE_FQDN}:${BUILDKIT_GRPC_PORT}`;
+export const BUILDKIT_ARM64_SERVICE_FQDN = `${BUILDKITD_ARM64_NAME}.${BUILDKIT_NAMESPACE}.svc.${CLUSTER_DOMAIN}`;
+export const BUILDKIT_ARM64_ENDPOINT = `tcp://${BUILDKIT_ARM64_SERVICE_FQDN}:${BUILDKIT_GRPC_PORT}`;
 /** Node label the arm64 pool adds (next to the pool label), for operators' `kubectl get nodes -l`. */
 export const BUILDKIT_ARCH_LABEL_KEY = "ameide.io/arch";

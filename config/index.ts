@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { ConfigError, describeIssues } from "./errors";
 import { GITHUB_CREDENTIAL_KEY_LIST, hasNoGithubCredentials, LOCAL_UP_CREDENTIAL_HINT, parseGithubCredentials } from "./github";
 import { Settings, SETTINGS_KEYS, settingsSchema } from "./schema";
@@ -77,8 +78,8 @@ export function loadSettings(): Settings {
  * drops it, every key is treated as not secret, so the program fails loudly instead of trusting.
  */
 function isConfigSecret(fullKey: string): boolean {
-    const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (key: string) => boolean };
-    return runtimeConfig.isConfigSecret?.(fullKey) ?? false;
+    const { isConfigSecret: isSecret } = runtimeConfig as { isConfigSecret?: (key: string) => boolean };
+    return isSecret?.(fullKey) ?? false;
 }
 
 /** Structured values arrive as JSON; scalars arrive as their text. */

@@ -78,7 +78,7 @@ export async function runPolicies(resources: DeclaredResource[], pack: Policies 
             type: r.type,
             name: r.name,
             urn: r.urn,
-            props: unknownCheckingProxy(r.props) as Record<string, any>,
+            props: unknownCheckingProxy(r.props) as Record<string, unknown>,
             opts: DEFAULT_OPTIONS,
             isType: () => false,
             asType: () => undefined,

@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -235,7 +236,7 @@ for (const { stack, label, min, max } of STACKS) {
             for (const release of run.resources.filter((r) => r.type === RELEASE)) {
                 assert.ok(![...walk(release.inputs)].some(isSecretInput) && !isSecretInput(release.inputs.values), `${release.name} values hold no secret`);
             }
-            const outputs = JSON.stringify(reveal(await new Promise((resolve) => require("@pulumi/pulumi").output(run.outputs).apply(resolve))));
+            const outputs = JSON.stringify(reveal(await new Promise((resolve) => pulumi.output(run.outputs).apply(resolve))));
             for (const secret of ALL_FAKE_SECRETS) {
                 assert.ok(!outputs.includes(secret), "stack outputs contain a credential");
             }

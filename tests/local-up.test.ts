@@ -204,8 +204,11 @@ describe("local-env: command plan for local:down", () => {
 });
 
 describe("local-env: entry point", () => {
+  // The script under tsx's loader in one process, as `tsx scripts/local-env.ts` runs it (tsx's CLI
+  // only adds a second process that starts the first one).
+  const TSX = ["--require", require.resolve("tsx/cjs")];
   it("exits 1 and lists every missing tool when none is on PATH", () => {
-    const r = spawnSync(process.execPath, [require.resolve("tsx/cli"), path.join(__dirname, "..", "scripts", "local-env.ts"), "up"], {
+    const r = spawnSync(process.execPath, [...TSX, path.join(__dirname, "..", "scripts", "local-env.ts"), "up"], {
       env: { PATH: "", HOME: process.env.HOME ?? "/tmp" },
       encoding: "utf8",
     });
@@ -234,7 +237,7 @@ describe("local-env: entry point", () => {
   }
 
   it("rejects an unknown mode", () => {
-    const r = spawnSync(process.execPath, [require.resolve("tsx/cli"), path.join(__dirname, "..", "scripts", "local-env.ts"), "sideways"], {
+    const r = spawnSync(process.execPath, [...TSX, path.join(__dirname, "..", "scripts", "local-env.ts"), "sideways"], {
       encoding: "utf8",
     });
     assert.equal(r.status, 2);

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 const root = path.join(__dirname, "..");
-const scripts = ["scripts/runbook/inspect-buildkit.sh", "scripts/runbook/probe-buildkit.sh", "scripts/ci/check-pulumi-settings.sh"];
+const scripts = ["scripts/runbook/inspect-buildkit.sh", "scripts/runbook/probe-buildkit.sh", "scripts/ci/check-pulumi-settings.sh", "scripts/test.sh"];
 const shellcheck = spawnSync("shellcheck", ["--version"]).status === 0;
 const bash = spawnSync("sh", ["-c", "command -v bash"], { encoding: "utf8" }).stdout.trim();
 const run = (args: string[], env: NodeJS.ProcessEnv = { PATH: process.env.PATH }) =>

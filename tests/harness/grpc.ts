@@ -5,16 +5,16 @@ import * as grpc from "@grpc/grpc-js";
  * as buildkitd (gRPC over TLS 1.2/1.3 with client-certificate checking), so a test can prove which
  * certificates a real handshake accepts.
  */
-const identity = (b: Buffer) => b;
+const rawBytes = (b: Buffer) => b;
 const SERVICE: grpc.ServiceDefinition = {
     check: {
         path: "/arc_buildkit.test.Probe/Check",
         requestStream: false,
         responseStream: false,
-        requestSerialize: identity,
-        requestDeserialize: identity,
-        responseSerialize: identity,
-        responseDeserialize: identity,
+        requestSerialize: rawBytes,
+        requestDeserialize: rawBytes,
+        responseSerialize: rawBytes,
+        responseDeserialize: rawBytes,
     },
 };
 const ProbeClient = grpc.makeGenericClientConstructor(SERVICE, "Probe");

@@ -1,3 +1,4 @@
+import { getMonitor } from "@pulumi/pulumi/runtime/settings";
 /**
  * Resource options the mock `newResource` callback does not see (explicit dependencies,
  * ignoreChanges), read from the registration requests themselves. Call {@link recordRegistrations}
@@ -17,8 +18,7 @@ export interface Registration {
 }
 
 export function recordRegistrations(): Registration[] {
-    const { getMonitor } = require("@pulumi/pulumi/runtime/settings") as { getMonitor(): any };
-    const monitor = getMonitor();
+    const monitor: any = getMonitor();
     const recorded: Registration[] = [];
     const original = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: any) => {

@@ -32,7 +32,7 @@ export interface RunnerView {
 
 function declaredSecrets(run: ProgramRun): Map<string, Record<string, string>> {
     const secrets = new Map<string, Record<string, string>>();
-    for (const r of run.resources.filter((r) => r.type === SECRET)) {
+    for (const r of run.resources.filter((resource) => resource.type === SECRET)) {
         const inputs = reveal(r.inputs);
         const data: Record<string, string> = { ...(inputs.stringData ?? {}) };
         for (const [k, v] of Object.entries((inputs.data ?? {}) as Record<string, string>)) {
@@ -149,7 +149,7 @@ export function openssl(args: (string | { pem: string })[]): string {
         });
         return execFileSync("openssl", argv, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     } catch (err: any) {
-        throw new Error(`openssl ${args.map((a) => (typeof a === "string" ? a : "<pem>")).join(" ")} failed: ${err.stdout ?? ""}${err.stderr ?? err.message}`);
+        throw new Error(`openssl ${args.map((a) => (typeof a === "string" ? a : "<pem>")).join(" ")} failed: ${err.stdout ?? ""}${err.stderr ?? err.message}`, { cause: err });
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
