@@ -51,7 +51,7 @@ const CONFIG_FIX =
 export { CONFIG_FIX };
 
 function looksLikeBuildkitdToml(key: string, text: string): boolean {
-    return /^\s*(\[\s*grpc\s*[\].]|grpc\s*[.=])/m.test(text) || (/buildkit/i.test(key) && /\.toml$/i.test(key));
+    return /^\s*\[\s*grpc(\s*\.\s*tls)?\s*\]?\s*(#.*)?$|^\s*grpc\s*\.\s*[A-Za-z]+\s*=|^\s*grpc\s*=\s*\{/m.test(text) || (/buildkit/i.test(key) && /\.toml$/i.test(key));
 }
 
 /** Rule 2: a buildkitd.toml in a ConfigMap or Secret (any key) whose [grpc] address includes tcp:// has [grpc.tls] cert, key and ca. */

@@ -74,7 +74,7 @@ describe("the pack as the Pulumi engine runs it (index.ts over gRPC)", function 
         const mandatory = diagnostics.filter((d) => d.mandatory).map((d) => d.policy).sort();
         // The daemon's plaintext listener comes from a separate ConfigMap, so the stack policy reports it for its rule.
         assert.deepEqual(mandatory, ["buildkit-client-requires-tls", "buildkit-cross-resource-checks", "buildkitd-config-tcp-requires-tls"]);
-        assert.ok(diagnostics.some((d) => d.policy === "buildkit-cross-resource-checks" && d.message.startsWith("[buildkitd-tcp-requires-mtls] StatefulSet 'bk'")), JSON.stringify(diagnostics));
+        assert.ok(diagnostics.some((d) => d.policy === "buildkit-cross-resource-checks" && d.message.includes("\n[buildkitd-tcp-requires-mtls] StatefulSet 'bk'")), JSON.stringify(diagnostics));
     });
 
     it("turns preview unknowns into an advisory note instead of an error or a block", async () => {
