@@ -1,4 +1,4 @@
-import { ContainerContext, mountFor, volumeSecrecy } from "./container";
+import { ContainerContext, mountFor, volumeHasPath, volumeSecrecy } from "./container";
 import { Finding, unverifiable, violation } from "./findings";
 import { UNKNOWN, Unknown, isUnknown } from "./plain";
 import { Env, Invocation, UNKNOWN_MARK } from "./shell";
@@ -116,7 +116,7 @@ function material(ctx: ContainerContext): Record<Exclude<Part, "dir">, boolean> 
             return dirHasMaterial(ctx, path);
         }
         const found = mountFor(ctx.mounts, path);
-        if (!found) {
+        if (!found || !volumeHasPath(found.volume, found.relative)) {
             return false;
         }
         const secrecy = volumeSecrecy(found.volume);
@@ -164,11 +164,12 @@ function dirHasMaterial(ctx: ContainerContext, dir: string): boolean {
     const base = dir.replace(/\/+$/, "");
     const whole = ctx.mounts.find((m) => !isUnknown(m.mountPath) && m.subPath === undefined && m.mountPath.replace(/\/+$/, "") === base);
     if (whole) {
-        return volumeSecrecy(whole.volume) === "secret";
+        const has = (names: string[]) => names.some((n) => volumeHasPath(whole.volume, n));
+        return volumeSecrecy(whole.volume) === "secret" && has(["ca.pem", "ca.crt"]) && has(["cert.pem", "tls.crt"]) && has(["key.pem", "tls.key"]);
     }
     const secretFile = (names: string[]) => names.some((n) => {
         const found = mountFor(ctx.mounts, `${base}/${n}`);
-        return found !== undefined && volumeSecrecy(found.volume) !== "none";
+        return found !== undefined && volumeSecrecy(found.volume) !== "none" && volumeHasPath(found.volume, found.relative);
     });
     return secretFile(["ca.pem", "ca.crt"]) && secretFile(["cert.pem", "tls.crt"]) && secretFile(["key.pem", "tls.key"]);
 }

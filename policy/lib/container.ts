@@ -36,8 +36,13 @@ const BUILDCTL_SUBCOMMANDS = new Set(["build", "b", "debug", "du", "prune", "pru
 /** No command and flags only buildkitd takes: a renamed or mirrored BuildKit image running its entrypoint. */
 function looksLikeBuildkitdArgs(args: (string | Unknown)[]): boolean {
     const words = args.filter((a): a is string => typeof a === "string");
-    const daemonFlag = words.some((w) => /^--?(addr|oci-worker[a-z-]*|containerd-worker[a-z-]*|root|config|tlscacert|tlscert|tlskey|debugaddr|group|allow-insecure-entitlement)(=|$)/.test(w));
-    return daemonFlag && !words.some((w) => BUILDCTL_SUBCOMMANDS.has(w)) && words.some((w) => /^--?(addr|oci-worker|containerd-worker|root|config|debugaddr)/.test(w));
+    if (words.some((w) => BUILDCTL_SUBCOMMANDS.has(w))) {
+        return false;
+    }
+    // Flags only buildkitd has, or --addr with a BuildKit address scheme.
+    const workerFlag = words.some((w) => /^--?(oci-worker|containerd-worker)[a-z-]*(=|$)/.test(w) || /^--allow-insecure-entitlement(=|$)/.test(w));
+    const addrFlag = words.some((w, i) => /^--?addr=(tcp|unix):\/\//i.test(w) || (/^--?addr$/.test(w) && /^(tcp|unix):\/\//i.test(words[i + 1] ?? "")));
+    return workerFlag || addrFlag;
 }
 
 export function buildContext(template: PodTemplate, container: Container, view: View): ContainerContext {
@@ -140,6 +145,16 @@ export function buildContext(template: PodTemplate, container: Container, view: 
         }
     }
     ctx.interpretation = interpretArgv(argv, ctx.env, ctx.read);
+    // Lifecycle hooks and exec probes run in the same container, with the same environment and files.
+    const hooks = [at(container.record, "lifecycle", "postStart", "exec", "command"), at(container.record, "lifecycle", "preStop", "exec", "command"), ...["readinessProbe", "livenessProbe", "startupProbe"].map((p) => at(container.record, p, "exec", "command"))];
+    for (const hook of hooks) {
+        const words = expand(hook);
+        if (words && words.length > 0) {
+            const extra = interpretArgv(words, ctx.env, ctx.read);
+            ctx.interpretation.invocations.push(...extra.invocations);
+            ctx.interpretation.unreadScripts.push(...extra.unreadScripts);
+        }
+    }
     return ctx;
 }
 
@@ -220,6 +235,24 @@ export function mountFor(mounts: Mount[], path: string): { volume: Record<string
         }
     }
     return best;
+}
+
+/** Whether a file at `relative` inside the volume exists: with `items`, only the listed paths are projected. */
+export function volumeHasPath(volume: Record<string, unknown>, relative: string): boolean {
+    const listed = (items: unknown) => {
+        const list = asArray(items).map(asRecord);
+        return list.length === 0 || list.some((i) => i.path === relative || (typeof i.path === "string" && relative.startsWith(`${i.path}/`)));
+    };
+    if ("secret" in volume) {
+        return listed(at(volume, "secret", "items"));
+    }
+    if ("configMap" in volume) {
+        return listed(at(volume, "configMap", "items"));
+    }
+    if ("projected" in volume) {
+        return asArray(at(volume, "projected", "sources")).map(asRecord).some((s) => listed(asRecord(s.secret ?? s.configMap).items));
+    }
+    return true;
 }
 
 /** What kind of secret material a volume can carry: Secret (or projected Secret), CSI secret stores, ConfigMap. */

@@ -1,7 +1,7 @@
 import { Daemon } from "./buildkitd";
 import { Finding, unverifiable, violation } from "./findings";
 import { PodTemplate } from "./kube";
-import { KObject } from "./objects";
+import { KObject, View } from "./objects";
 import { asArray, asRecord, asString, at, isUnknown } from "./plain";
 
 export const BUILDKIT_PORT = 1234;
@@ -30,7 +30,7 @@ function selects(selector: Record<string, unknown>, labels: Record<string, unkno
 }
 
 /** Why a Service (or ServicePatch) reaches BuildKit, or undefined. `daemons` are the daemon pods in view. */
-export function serviceReachesBuildkit(service: KObject, daemons: Daemon[]): { reason: string; crossed: boolean } | undefined {
+export function serviceReachesBuildkit(service: KObject, daemons: Daemon[], view: View, pods: PodTemplate[]): { reason: string; crossed: boolean } | undefined {
     const selector = asRecord(at(service.body, "spec", "selector"));
     const daemon = daemons.find((d) => selects(selector, d.ctx.template.labels) && (service.namespace === undefined || d.ctx.template.namespace === undefined || service.namespace === d.ctx.template.namespace));
     if (daemon) {
@@ -41,7 +41,13 @@ export function serviceReachesBuildkit(service: KObject, daemons: Daemon[]): { r
     }
     const ports = asArray(at(service.body, "spec", "ports")).map(asRecord);
     if (ports.some((p) => isBuildkitPort(p.port) || isBuildkitPort(p.targetPort))) {
-        return { reason: `serves or targets BuildKit's port ${BUILDKIT_PORT}`, crossed: false };
+        // Port 1234 is BuildKit's convention but also other apps' default: it counts only when the pods
+        // behind the Service are not in view (so the resource policy leaves it to the stack policy).
+        if (view.scope === "resource") {
+            return undefined;
+        }
+        const selectsOthers = Object.keys(selector).length > 0 && pods.some((p) => selects(selector, p.labels));
+        return selectsOthers ? undefined : { reason: `serves or targets BuildKit's port ${BUILDKIT_PORT} and selects no pods declared in this stack`, crossed: true };
     }
     if (service.patch && isBuildkitName(service.name)) {
         return { reason: `patches the BuildKit Service '${String(service.name)}'`, crossed: false };

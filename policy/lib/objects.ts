@@ -185,8 +185,15 @@ export function lookup(view: View, kind: string, name: string, namespace: string
 }
 
 /** Entries of a ConfigMap (data, binaryData) or Secret (data base64-decoded, stringData). */
+const entriesCache = new WeakMap<KObject, { key: string; text: string | Unknown }[]>();
+
 export function entriesOf(object: KObject): { key: string; text: string | Unknown }[] {
+    const cached = entriesCache.get(object);
+    if (cached) {
+        return cached;
+    }
     const entries: { key: string; text: string | Unknown }[] = [];
+    entriesCache.set(object, entries);
     const fields: [string, boolean][] = object.kind === "Secret" ? [["data", true], ["stringData", false]] : [["data", false], ["binaryData", true]];
     for (const [field, base64] of fields) {
         const map = object.body[field];

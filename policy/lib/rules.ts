@@ -113,13 +113,14 @@ export const clientRule: Rule = (view, helm) => {
 export const exposureRule: Rule = (view, helm) => {
     const findings: Finding[] = [];
     const daemons = daemonsInView(view, helm);
+    const pods = containerContexts(view, helm).map((t) => t.template);
     for (const daemon of daemons) {
         findings.push(...mark(hostExposure(daemon), daemon.ctx.crossed));
     }
     const buildkitServices = new Map<string, { reason: string; crossed: boolean }>();
     const services = view.objects.filter((o) => o.kind === "Service");
     for (const service of services.filter((s) => !s.patch)) {
-        const reach = serviceReachesBuildkit(service, daemons);
+        const reach = serviceReachesBuildkit(service, daemons, view, pods);
         if (reach && typeof service.name === "string") {
             buildkitServices.set(service.name, reach);
         }
@@ -129,7 +130,7 @@ export const exposureRule: Rule = (view, helm) => {
         if (!exposure) {
             continue;
         }
-        let reach = serviceReachesBuildkit(service, daemons);
+        let reach = serviceReachesBuildkit(service, daemons, view, pods);
         if (!reach && service.patch && typeof service.name === "string" && buildkitServices.has(service.name)) {
             const target = buildkitServices.get(service.name)!;
             reach = { reason: `patches Service '${service.name}', which ${target.reason}`, crossed: true };
@@ -149,14 +150,19 @@ export const exposureRule: Rule = (view, helm) => {
             const name = typeof backend.name === "string" ? backend.name : undefined;
             let reason: string | undefined;
             let crossed = false;
-            if (isBuildkitPort(backend.port)) {
-                reason = `targets port 1234`;
-            } else if (name && isBuildkitName(name)) {
+            if (name && isBuildkitName(name)) {
                 reason = `routes to Service '${name}'`;
             } else if (name && buildkitServices.has(name)) {
                 const target = buildkitServices.get(name)!;
                 reason = `routes to Service '${name}', which ${target.reason}`;
                 crossed = true;
+            } else if (isBuildkitPort(backend.port) && view.scope === "stack") {
+                // Port 1234 alone: BuildKit's unless the Service behind it is in the stack and is something else.
+                const other = services.some((s) => !s.patch && s.name === name && !buildkitServices.has(name ?? ""));
+                if (!other) {
+                    reason = `targets port 1234`;
+                    crossed = true;
+                }
             }
             if (reason) {
                 findings.push({ ...violation(`${object.where}${backend.what === object.kind ? "" : ` (${backend.what})`} ${reason}, which exposes BuildKit's API outside the cluster. ${EXPOSURE_FIX}`, object.resource.urn), crossed });

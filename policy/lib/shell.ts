@@ -40,14 +40,22 @@ const KEYWORDS = new Set(["if", "then", "else", "elif", "fi", "do", "done", "whi
 
 /** Kubernetes expansion of `$(VAR)` in command, args and env values; `$$` escapes; undefined variables stay as written. */
 export function k8sExpand(text: string, env: Env): string {
-    return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (match, name: string | undefined) => {
+    let length = text.length;
+    const expanded = text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (match, name: string | undefined) => {
         if (match === "$$") {
             return "$";
         }
         const value = env.get(name!);
-        return value === undefined ? match : isUnknown(value) ? UNKNOWN_MARK : value;
+        const result = value === undefined ? match : isUnknown(value) ? UNKNOWN_MARK : value;
+        length += result.length;
+        return length > MAX_EXPANDED ? "" : result;
     });
+    // Doubling chains ($(A)$(A) in B, $(B)$(B) in C, ...) grow exponentially: past the cap the value is unknown.
+    return length > MAX_EXPANDED ? UNKNOWN_MARK : expanded;
 }
+
+/** Longest value a `$(VAR)` expansion may produce before it is treated as unknown. */
+export const MAX_EXPANDED = 65_536;
 
 function toWord(text: string): string | Unknown {
     return text.includes(UNKNOWN_MARK) ? UNKNOWN : text;
@@ -359,7 +367,15 @@ function executeWords(words: (string | Unknown)[], heredocs: Heredoc[], state: S
     runCommand(plain, assigns, state, depth);
 }
 
+function capped(value: string): string {
+    return value.length > MAX_EXPANDED ? UNKNOWN_MARK : value;
+}
+
 function lookupVar(name: string, state: State): string {
+    return capped(lookupVarRaw(name, state));
+}
+
+function lookupVarRaw(name: string, state: State): string {
     if (/^\d$/.test(name)) {
         const value = name === "0" ? "sh" : state.positional[Number(name) - 1];
         return value === undefined ? "" : isUnknown(value) ? UNKNOWN_MARK : value;
@@ -436,7 +452,7 @@ function expandText(text: string, state: State): string {
     for (let i = 0; i < text.length; i++) {
         if (text[i] === "$") {
             const { value, next } = readExpansion(text, i, state);
-            out += value;
+            out = capped(out + value);
             i = next - 1;
         } else if (text[i] === "\\" && i + 1 < text.length && "$`\\".includes(text[i + 1])) {
             out += text[++i];
@@ -482,7 +498,7 @@ function* tokenize(text: string, state: State): Generator<string | Unknown> {
                 current += text[++i] === "\n" ? "" : text[i];
             } else if (c === "$") {
                 const { value, next } = readExpansion(text, i, state);
-                current += value;
+                current = capped(current + value);
                 i = next - 1;
             } else {
                 current += c;
@@ -509,7 +525,7 @@ function* tokenize(text: string, state: State): Generator<string | Unknown> {
                 if (k > 0) {
                     flush();
                 }
-                current += part;
+                current = capped(current + part);
                 inWord = inWord || part !== "";
             });
         } else if (c === ">" || c === "<") {

@@ -12,6 +12,9 @@ export function ruleOf(v: { policyName: string; message: string }): string {
 export const allCases: AdversarialCase[] = [...adversarialCorpus, ...redteamCorpus];
 
 export function verdict(c: AdversarialCase, mandatory: { policyName: string; message: string }[]): string | undefined {
+    if (c.expect === "no-crash") {
+        return undefined;
+    }
     if (c.expect === "pass") {
         return mandatory.length === 0 ? undefined : `expected no mandatory violation, got:\n${mandatory.map((v) => `${v.policyName}: ${v.message}`).join("\n")}`;
     }
@@ -27,7 +30,7 @@ export function verdict(c: AdversarialCase, mandatory: { policyName: string; mes
 describe("adversarial corpus through runPolicies", () => {
     it("has at least 100 cases, about half flagged and half passing, each saying why it matters", () => {
         const flagged = allCases.filter((c) => c.expect === "flag").length;
-        const passing = allCases.length - flagged;
+        const passing = allCases.filter((c) => c.expect === "pass").length;
         assert.ok(allCases.length >= 100, `${allCases.length} cases`);
         assert.ok(flagged >= allCases.length * 0.4 && passing >= allCases.length * 0.4, `${flagged} flagged, ${passing} passing`);
         assert.equal(new Set(allCases.map((c) => c.id)).size, allCases.length, "case ids are unique");
@@ -37,8 +40,10 @@ describe("adversarial corpus through runPolicies", () => {
     });
 
     for (const c of allCases) {
-        it(`${c.expect === "flag" ? "flags" : "passes"} ${c.id}${c.author ? ` (${c.author})` : ""}`, async () => {
+        it(`${c.expect === "flag" ? "flags" : c.expect === "pass" ? "passes" : "survives"} ${c.id}${c.author ? ` (${c.author})` : ""}`, async () => {
+            const started = Date.now();
             const violations: PolicyViolation[] = await runPolicies(c.resources);
+            assert.ok(Date.now() - started < 2000 * 8, `${c.id} took ${Date.now() - started} ms for all ${8} policies`);
             assert.ok(!violations.some((v) => v.message.includes("could not evaluate")), JSON.stringify(violations));
             const problem = verdict(c, violations.filter((v) => v.enforcementLevel === "mandatory"));
             assert.equal(problem, undefined, `${c.id}: ${c.why}\n${problem}`);
