@@ -27,7 +27,7 @@ export function isUnknown(value: unknown): value is Unknown {
 /** Fixed work limits: whatever the input, a policy copies and reads at most this much. */
 export const LIMITS = {
     /** Values visited while copying one resource (aliases and shared objects count every time they are reached). */
-    nodes: 200_000,
+    nodes: 100_000,
     /** Nesting depth of objects and arrays. */
     depth: 64,
     /** Characters of one string that are read; the rest is cut off. */

@@ -1,31 +1,6 @@
 import { strict as assert } from "assert";
 import { PolicyViolation, runPolicies } from "../policies";
-import { AdversarialCase, adversarialCorpus } from "./fixtures/adversarialCorpus";
-import { redteamCorpus } from "./fixtures/redteamCorpus";
-
-/** A cross-resource report counts for the rule it names (`[rule] message`). */
-export function ruleOf(v: { policyName: string; message: string }): string {
-    const match = v.policyName === "buildkit-cross-resource-checks" ? /^\[([a-z-]+)\]/.exec(v.message) : null;
-    return match ? match[1] : v.policyName;
-}
-
-export const allCases: AdversarialCase[] = [...adversarialCorpus, ...redteamCorpus];
-
-export function verdict(c: AdversarialCase, mandatory: { policyName: string; message: string }[]): string | undefined {
-    if (c.expect === "no-crash") {
-        return undefined;
-    }
-    if (c.expect === "pass") {
-        return mandatory.length === 0 ? undefined : `expected no mandatory violation, got:\n${mandatory.map((v) => `${v.policyName}: ${v.message}`).join("\n")}`;
-    }
-    if (mandatory.length === 0) {
-        return "expected a mandatory violation, got none";
-    }
-    if (c.rule && !mandatory.some((v) => ruleOf(v) === c.rule)) {
-        return `expected a violation of ${c.rule}, got:\n${mandatory.map((v) => `${v.policyName}: ${v.message}`).join("\n")}`;
-    }
-    return undefined;
-}
+import { allCases, verdict } from "./fixtures/judge";
 
 describe("adversarial corpus through runPolicies", () => {
     it("has at least 100 cases, about half flagged and half passing, each saying why it matters", () => {
