@@ -28,6 +28,22 @@ function toDiagnostics(response: { getDiagnosticsList(): { getPolicyname(): stri
     return response.getDiagnosticsList().map((d) => ({ policy: d.getPolicyname(), mandatory: d.getEnforcementlevel() === MANDATORY, message: d.getMessage() }));
 }
 
+/** Deepest nesting of plain data, computed without recursion. */
+function nesting(value: unknown): number {
+    let max = 0;
+    const stack: [unknown, number][] = [[value, 0]];
+    while (stack.length > 0) {
+        const [v, depth] = stack.pop()!;
+        max = Math.max(max, depth);
+        if (v !== null && typeof v === "object" && depth < 10000) {
+            for (const child of Object.values(v as Record<string, unknown>)) {
+                stack.push([child, depth + 1]);
+            }
+        }
+    }
+    return max;
+}
+
 describe("the pack as the Pulumi engine runs it (index.ts over gRPC)", function () {
     let pack: ChildProcess;
     let client: { analyze: Function; analyzeStack: Function; close(): void };
@@ -87,7 +103,12 @@ describe("the pack as the Pulumi engine runs it (index.ts over gRPC)", function 
     it("judges the whole adversarial corpus (own and red-team cases) as runPolicies does, in this one analyzer process", async function () {
         this.timeout(240000);
         const failures: string[] = [];
-        for (const c of allCases) {
+        // Cases nested deeper than google-protobuf's JavaScript (de)serializer can recurse never reach the
+        // pack's code (the harness cannot even encode them; from the Go engine the SDK's decoder would fail
+        // and the engine reports an analyzer error). The budget test runs those through runPolicies instead.
+        const sendable = allCases.filter((c) => nesting(c.resources) <= 200);
+        assert.ok(allCases.length - sendable.length <= 2, `${allCases.length - sendable.length} cases skipped`);
+        for (const c of sendable) {
             const started = Date.now();
             let diagnostics: Diagnostic[];
             try {
