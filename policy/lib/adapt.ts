@@ -127,7 +127,10 @@ export function overflowFindings(resource: ResourceLike): Finding[] {
 export function resourceCheck(rule: Rule, withOverflow = false): Check {
     return {
         scope: "resource",
-        run: (resource) => [...(withOverflow ? overflowFindings(resource) : []), ...rule(viewOf([resource], "resource"), isHelm(resource) ? [resource] : [])],
+        run: (resource) => [
+            ...(withOverflow ? [...overflowFindings(resource), ...objectsOf(resource).notes.filter((f) => f.verdict === "violation")] : []),
+            ...rule(viewOf([resource], "resource"), isHelm(resource) ? [resource] : []),
+        ],
     };
 }
 

@@ -24,6 +24,8 @@ export interface HelmValues {
     text: string;
     /** Values (or a values file) unknown during preview. */
     unknown: boolean;
+    /** The values were cut off at the budget. */
+    overflow: boolean;
 }
 
 const cache = new WeakMap<ResourceLike, HelmValues>();
@@ -69,7 +71,7 @@ export function helmValues(resource: ResourceLike): HelmValues {
     if (cached) {
         return cached;
     }
-    const result: HelmValues = { values: {}, problems: [], text: "", unknown: false };
+    const result: HelmValues = { values: {}, problems: [], text: "", unknown: false, overflow: false };
     const budget = newBudget();
     const fromText = (text: string, source: string): unknown => {
         result.text += `${text}\n`;
@@ -101,6 +103,7 @@ export function helmValues(resource: ResourceLike): HelmValues {
     } else if (values !== undefined) {
         result.values = merge(result.values, values);
     }
+    result.overflow = budget.overflow !== undefined;
     cache.set(resource, result);
     return result;
 }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from "fs";
-import { Finding, ResourceLike, unverifiable } from "./findings";
-import { Budget, LIMITS, UNKNOWN, Unknown, asArray, asRecord, asString, at, isUnknown, newBudget } from "./plain";
+import { Finding, ResourceLike, unverifiable, violation } from "./findings";
+import { Budget, LIMITS, RELEVANT, UNKNOWN, Unknown, asArray, asRecord, asString, at, isUnknown, newBudget } from "./plain";
 import { parseYaml } from "./yaml";
 
 /**
@@ -111,7 +111,9 @@ export function objectsOf(resource: ResourceLike): { objects: KObject[]; notes: 
     const addText = (text: string, source: string) => {
         const parsed = parseYaml(text, budget);
         docs.push(...parsed.docs);
-        if (parsed.error !== undefined) {
+        if (parsed.error !== undefined && budget.overflow && RELEVANT.test(text)) {
+            notes.push(violation(`${label} has ${source} that expands beyond the policy pack's fixed budget (${budget.overflow}) and mentions BuildKit, TCP, Docker or privilege, so a violation may hide in the part that was not read: simplify it (no YAML anchors/aliases) so it can be checked.`, resource.urn));
+        } else if (parsed.error !== undefined) {
             notes.push(unverifiable(`${label} has ${source} that cannot be read completely (${parsed.error}), so the objects in it cannot all be checked here; each object is still checked when Pulumi registers it.`, resource.urn));
         }
     };

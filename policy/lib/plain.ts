@@ -51,7 +51,7 @@ export function newBudget(nodes: number = LIMITS.nodes): Budget {
     return { nodes, relevant: false };
 }
 
-const RELEVANT = /buildkit|buildctl|buildx|tcp:\/\/|privileged|dind|dockerd|docker\.sock|DOCKER_HOST|runner/i;
+export const RELEVANT = /buildkit|buildctl|buildx|tcp:\/\/|privileged|dind|dockerd|docker\.sock|DOCKER_HOST|runner/i;
 
 /**
  * A deep, plain copy of resource properties. Whatever the engine or a test hands us (the engine's

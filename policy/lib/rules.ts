@@ -6,7 +6,7 @@ import { EXPOSURE_FIX, hostExposure, isBuildkitName, isBuildkitPort, routeBacken
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
 import { helmLabel, helmValues, isHelm } from "./helm";
 import { View, entriesOf } from "./objects";
-import { isUnknown } from "./plain";
+import { RELEVANT, isUnknown } from "./plain";
 import { isTcpAddress } from "./text";
 
 /** A rule judges what a view shows; in resource scope it leaves out whatever needs another resource. */
@@ -89,10 +89,11 @@ export const configRule: Rule = (view) => {
 export const clientRule: Rule = (view, helm) => {
     const findings: Finding[] = [];
     for (const resource of helm) {
-        const { problems, text, unknown } = helmValues(resource);
+        const { problems, text, unknown, overflow } = helmValues(resource);
         for (const problem of problems) {
             const message = `${helmLabel(resource)}: ${problem}, so its values cannot be checked for tcp:// BuildKit addresses.`;
-            findings.push(/tcp:\/\//i.test(text) ? violation(`${message} Fix the values. ${CLIENT_FIX}`, resource.urn) : unverifiable(message, resource.urn));
+            const blocking = overflow ? RELEVANT.test(text) : /tcp:\/\//i.test(text);
+            findings.push(blocking ? violation(`${message} Fix the values${overflow ? " (no YAML anchors/aliases)" : ""}. ${CLIENT_FIX}`, resource.urn) : unverifiable(message, resource.urn));
         }
         if (unknown) {
             findings.push(unverifiable(`${helmLabel(resource)} has values that are unknown during preview, so they cannot be checked for tcp:// BuildKit addresses yet.`, resource.urn));

@@ -18,7 +18,7 @@ describe("adversarial corpus through runPolicies", () => {
         it(`${c.expect === "flag" ? "flags" : c.expect === "pass" ? "passes" : "survives"} ${c.id}${c.author ? ` (${c.author})` : ""}`, async () => {
             const started = Date.now();
             const violations: PolicyViolation[] = await runPolicies(c.resources);
-            assert.ok(Date.now() - started < 2000 * 8, `${c.id} took ${Date.now() - started} ms for all ${8} policies`);
+            assert.ok(Date.now() - started < 30000, `${c.id} took ${Date.now() - started} ms for all policies`);
             assert.ok(!violations.some((v) => v.message.includes("could not evaluate")), JSON.stringify(violations));
             const problem = verdict(c, violations.filter((v) => v.enforcementLevel === "mandatory"));
             assert.equal(problem, undefined, `${c.id}: ${c.why}\n${problem}`);
