@@ -71,6 +71,7 @@ interface Var {
 }
 
 interface State {
+    depth: number;
     vars: Map<string, Var>;
     positional: (string | Unknown)[];
     result: Interpretation;
@@ -97,7 +98,7 @@ export function interpretArgv(argv: (string | Unknown)[], env: Env, read: FileRe
     for (const [name, value] of env) {
         vars.set(name, { value, exported: true });
     }
-    const state: State = { vars, positional: [], result: { invocations: [], files: new Map(), unreadScripts: [] }, read, budget: { commands: LIMITS.commands } };
+    const state: State = { depth: 0, vars, positional: [], result: { invocations: [], files: new Map(), unreadScripts: [] }, read, budget: { commands: LIMITS.commands } };
     runCommand(argv, new Map(), state, 0);
     return state.result;
 }
@@ -270,6 +271,8 @@ const REDIRECT = "\u0001>";
 
 function runScript(script: string, positional: (string | Unknown)[], assigns: Map<string, EnvValue>, state: State, depth: number): void {
     const text = script.length > LIMITS.scriptChars ? script.slice(0, LIMITS.scriptChars) : script;
+    const savedDepth = state.depth;
+    state.depth = depth;
     const { text: body, heredocs } = extractHeredocs(text);
     const saved = state.positional;
     state.positional = positional;
@@ -288,6 +291,7 @@ function runScript(script: string, positional: (string | Unknown)[], assigns: Ma
     }
     executeWords(current, heredocs, state, depth);
     state.positional = saved;
+    state.depth = savedDepth;
 }
 
 function executeWords(words: (string | Unknown)[], heredocs: Heredoc[], state: State, depth: number): void {
@@ -407,6 +411,13 @@ function readExpansion(text: string, i: number, state: State): { value: string; 
                 }
             }
         }
+        // The commands inside still run (in a subshell): a daemon or client hidden in `$(...)` counts.
+        // Their output is not known here.
+        if (rest === "(" && text[i + 2] !== "(" && state.depth < LIMITS.depth && state.budget.commands > 0) {
+            const saved = new Map([...state.vars].map(([name, v]) => [name, { ...v }]));
+            runScript(text.slice(i + 2, k), state.positional, new Map(), state, state.depth + 1);
+            state.vars = saved;
+        }
         return { value: UNKNOWN_MARK, next: k + 1 };
     }
     if (rest === "{") {
@@ -472,7 +483,8 @@ function* tokenize(text: string, state: State): Generator<string | Unknown> {
     let quote: string | undefined;
     const flush = () => {
         if (inWord) {
-            tokens.push(toWord(current));
+            // Assignments keep their text: `out=$(cmd)` is an assignment of an unknown value, not an unknown program.
+            tokens.push(/^[A-Za-z_][A-Za-z0-9_]*=/.test(current) ? current : toWord(current));
         }
         current = "";
         inWord = false;

@@ -4,7 +4,6 @@ import { Finding, violation } from "../lib/findings";
 import { isHelm } from "../lib/helm";
 import { isPinnedByDigest } from "../lib/kube";
 import { viewOf } from "../lib/objects";
-import { runnerRule } from "../lib/runners";
 
 const FIX =
     "Pin the image as repository@sha256:<digest> (for example from `docker buildx imagetools inspect <image>`), so a moved tag " +
@@ -18,8 +17,6 @@ export const imagesPinnedByDigestCheck: Check = {
         const reported = new Set<string>();
         const view = viewOf([resource], "resource");
         const helm = isHelm(resource) ? [resource] : [];
-        const runnerPods = new Set(runnerRule(view, helm).length >= 0 ? [] : []);
-        void runnerPods;
         for (const { template, contexts } of containerContexts(view, helm)) {
             for (const ctx of contexts) {
                 const image = ctx.container.image;
