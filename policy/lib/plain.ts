@@ -91,6 +91,14 @@ export function toPlain(value: unknown, budget: Budget = newBudget(), depth = 0,
     if (value instanceof Secret) {
         return toPlain(value.value, budget, depth, ancestors);
     }
+    // Wire-format values a harness may pass without the SDK's deserialization: secrets and output values.
+    const sig = readSig(value);
+    if (sig === SECRET_SIG) {
+        return toPlain(readField(value, "value"), budget, depth, ancestors);
+    }
+    if (sig === OUTPUT_SIG) {
+        return readField(value, "known") === false ? UNKNOWN : toPlain(readField(value, "value"), budget, depth, ancestors);
+    }
     if (ancestors.has(value)) {
         return undefined;
     }
@@ -128,6 +136,18 @@ export function toPlain(value: unknown, budget: Budget = newBudget(), depth = 0,
         return copy;
     } finally {
         ancestors.delete(value);
+    }
+}
+
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
+
+function readSig(value: object): unknown {
+    try {
+        return Array.isArray(value) ? undefined : (value as Record<string, unknown>)[SIG_KEY];
+    } catch {
+        return undefined;
     }
 }
 
