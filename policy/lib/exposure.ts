@@ -39,6 +39,9 @@ export function serviceReachesBuildkit(service: KObject, daemons: Daemon[], view
     if (Object.values(selector).some(isBuildkitName)) {
         return { reason: `selects pods labelled as BuildKit (${JSON.stringify(selector)})`, crossed: false };
     }
+    if (!service.patch && isBuildkitName(service.name) && Object.keys(selector).length === 0) {
+        return { reason: `is BuildKit's Service by name ('${String(service.name)}') with endpoints managed outside its selector`, crossed: false };
+    }
     const ports = asArray(at(service.body, "spec", "ports")).map(asRecord);
     if (ports.some((p) => isBuildkitPort(p.port) || isBuildkitPort(p.targetPort))) {
         // Port 1234 is BuildKit's convention but also other apps' default: it counts only when the pods

@@ -295,6 +295,13 @@ function runScript(script: string, positional: (string | Unknown)[], assigns: Ma
 }
 
 function executeWords(words: (string | Unknown)[], heredocs: Heredoc[], state: State, depth: number): void {
+    // `for NAME in ITEMS`: the body (later commands) sees NAME; the first tcp:// item is the one that matters.
+    if (words[0] === "for" && typeof words[1] === "string" && words[2] === "in") {
+        const items = words.slice(3).filter((w) => w !== "do");
+        const chosen = items.find((w) => typeof w === "string" && /^tcp:\/\//i.test(w)) ?? items[0] ?? "";
+        state.vars.set(words[1], { value: chosen, exported: state.vars.get(words[1])?.exported ?? false });
+        return;
+    }
     // Leading keywords and per-command assignments.
     let i = 0;
     while (i < words.length && typeof words[i] === "string" && KEYWORDS.has(words[i] as string)) {
@@ -515,6 +522,18 @@ function* tokenize(text: string, state: State): Generator<string | Unknown> {
             } else {
                 current += c;
             }
+        } else if (c === "`") {
+            // Old-style command substitution: run what is inside, its output is unknown.
+            const close = text.indexOf("`", i + 1);
+            const end = close < 0 ? text.length : close;
+            if (state.depth < LIMITS.depth && state.budget.commands > 0) {
+                const saved = new Map([...state.vars].map(([name, v]) => [name, { ...v }]));
+                runScript(text.slice(i + 1, end), state.positional, new Map(), state, state.depth + 1);
+                state.vars = saved;
+            }
+            current = capped(current + UNKNOWN_MARK);
+            inWord = true;
+            i = end;
         } else if (c === "'" || c === '"') {
             quote = c;
             inWord = true;
