@@ -14,6 +14,8 @@ export { isBuildkitImage };
 export interface DaemonRun {
     flags: (string | Unknown)[];
     how: string;
+    /** Set by `judgeDaemonRun`: whether this buildkitd has a tcp:// listener ("unknown" when it cannot tell). */
+    tcp?: boolean | "unknown";
 }
 
 export interface Daemon {
@@ -119,12 +121,14 @@ export function judgeDaemonRun(daemon: Daemon, run: DaemonRun): Finding[] {
     const flags = run.flags;
     const rawAddresses = flagValues(flags, "addr");
     if (rawAddresses.some(isUnknown) || hasUnknownFlag(flags)) {
+        run.tcp = "unknown";
         return [unverifiable(`${subject} runs ${run.how} with arguments that are unknown during preview (possibly an --addr), so its listeners cannot be checked yet.`, urn)];
     }
     const flagAddresses = rawAddresses as string[];
     const flagTls = { cert: flagValues(flags, "tlscert"), key: flagValues(flags, "tlskey"), ca: flagValues(flags, "tlscacert") };
     const tcpFromFlags = flagAddresses.some(isTcpAddress);
     const flagsDecide = flagAddresses.length > 0 && (!tcpFromFlags || [flagTls.cert, flagTls.key, flagTls.ca].every((v) => lastValue(v) !== undefined));
+    run.tcp = tcpFromFlags ? true : flagAddresses.length > 0 ? false : "unknown";
     if (flagsDecide) {
         return [];
     }
@@ -158,6 +162,7 @@ export function judgeDaemonRun(daemon: Daemon, run: DaemonRun): Finding[] {
     }
     const addresses = flagAddresses.length > 0 ? flagAddresses : toml.addresses ?? [DEFAULT_ADDRESS];
     const tcp = addresses.filter(isTcpAddress);
+    run.tcp = tcp.length > 0;
     if (tcp.length === 0) {
         return [];
     }
@@ -172,6 +177,19 @@ export function judgeDaemonRun(daemon: Daemon, run: DaemonRun): Finding[] {
     }
     const origin = flagAddresses.length > 0 ? `--addr of ${run.how}` : `[grpc] address in ${source}`;
     return [violation(`${subject} listens on ${tcp.join(", ")} (from ${origin}) without a ${missing.join(", a ")}. ${DAEMON_FIX}`, urn)];
+}
+
+/** Whether any buildkitd of the container listens on tcp:// (true also when that cannot be told). */
+export function mayListenOnTcp(daemon: Daemon): boolean {
+    if (daemon.runs.length === 0) {
+        return true;
+    }
+    return daemon.runs.some((run) => {
+        if (run.tcp === undefined) {
+            judgeDaemonRun(daemon, run);
+        }
+        return run.tcp !== false;
+    });
 }
 
 /** All findings about one daemon container. */

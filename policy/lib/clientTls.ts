@@ -1,6 +1,6 @@
 import { ContainerContext, mountFor, volumeHasPath, volumeSecrecy } from "./container";
 import { Finding, unverifiable, violation } from "./findings";
-import { UNKNOWN, Unknown, isUnknown } from "./plain";
+import { UNKNOWN, Unknown, asArray, asRecord, isUnknown } from "./plain";
 import { Env, Invocation, UNKNOWN_MARK } from "./shell";
 import { flagValues, isTcpAddress } from "./text";
 
@@ -99,6 +99,24 @@ function buildxRemote(invocation: Invocation): { endpoint: string | Unknown; opt
     return endpoint === undefined ? undefined : { endpoint, opts };
 }
 
+/**
+ * How secret a mounted volume's files are. An emptyDir counts as a Secret when another container of the
+ * pod (typically an init container copying certificates) mounts both it and a Secret or CSI volume.
+ */
+function secrecyOf(ctx: ContainerContext, volume: Record<string, unknown>): "secret" | "configmap" | "none" {
+    const own = volumeSecrecy(volume);
+    if (own !== "none" || !("emptyDir" in volume)) {
+        return own;
+    }
+    const volumes = asArray(ctx.template.spec.volumes).map(asRecord);
+    const others = [...asArray(ctx.template.spec.initContainers), ...asArray(ctx.template.spec.containers)].map(asRecord).filter((c) => c !== ctx.container.record);
+    const filled = others.some((c) => {
+        const names = asArray(c.volumeMounts).map((m) => asRecord(m).name);
+        return names.includes(volume.name) && names.some((n) => n !== volume.name && volumes.some((v) => v.name === n && volumeSecrecy(v) === "secret"));
+    });
+    return filled ? "secret" : "none";
+}
+
 /** Which of CA, certificate and key the container really has, for the tools it uses. */
 function material(ctx: ContainerContext): Record<Exclude<Part, "dir">, boolean> {
     const inside = (raw: string | Unknown | undefined, part: Part): boolean => {
@@ -119,7 +137,7 @@ function material(ctx: ContainerContext): Record<Exclude<Part, "dir">, boolean> 
         if (!found || !volumeHasPath(found.volume, found.relative)) {
             return false;
         }
-        const secrecy = volumeSecrecy(found.volume);
+        const secrecy = secrecyOf(ctx, found.volume);
         return secrecy === "secret" || (secrecy === "configmap" && part !== "key");
     };
     const have = { ca: false, cert: false, key: false, dir: false };
@@ -165,11 +183,11 @@ function dirHasMaterial(ctx: ContainerContext, dir: string): boolean {
     const whole = ctx.mounts.find((m) => !isUnknown(m.mountPath) && m.subPath === undefined && m.mountPath.replace(/\/+$/, "") === base);
     if (whole) {
         const has = (names: string[]) => names.some((n) => volumeHasPath(whole.volume, n));
-        return volumeSecrecy(whole.volume) === "secret" && has(["ca.pem", "ca.crt"]) && has(["cert.pem", "tls.crt"]) && has(["key.pem", "tls.key"]);
+        return secrecyOf(ctx, whole.volume) === "secret" && has(["ca.pem", "ca.crt"]) && has(["cert.pem", "tls.crt"]) && has(["key.pem", "tls.key"]);
     }
     const secretFile = (names: string[]) => names.some((n) => {
         const found = mountFor(ctx.mounts, `${base}/${n}`);
-        return found !== undefined && volumeSecrecy(found.volume) !== "none" && volumeHasPath(found.volume, found.relative);
+        return found !== undefined && secrecyOf(ctx, found.volume) !== "none" && volumeHasPath(found.volume, found.relative);
     });
     return secretFile(["ca.pem", "ca.crt"]) && secretFile(["cert.pem", "tls.crt"]) && secretFile(["key.pem", "tls.key"]);
 }

@@ -1,4 +1,4 @@
-import { Daemon } from "./buildkitd";
+import { Daemon, mayListenOnTcp } from "./buildkitd";
 import { Finding, unverifiable, violation } from "./findings";
 import { PodTemplate } from "./kube";
 import { KObject, View } from "./objects";
@@ -126,6 +126,10 @@ export function hostExposure(daemon: Daemon): Finding[] {
     const template: PodTemplate = daemon.ctx.template;
     const urn = template.resource.urn;
     const findings: Finding[] = [];
+    // A daemon on its unix socket only has nothing on the node's network to expose.
+    if (!mayListenOnTcp(daemon)) {
+        return findings;
+    }
     if (template.spec.hostNetwork === true || template.spec.hostNetwork === "true") {
         findings.push(violation(`${template.where} runs buildkitd with hostNetwork: true, so its listeners are on the node's network. ${EXPOSURE_FIX}`, urn));
     }
