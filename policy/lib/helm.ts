@@ -1,5 +1,6 @@
 import { ResourceLike } from "./findings";
 import { UNKNOWN, Unknown, asArray, asRecord, asString, isUnknown, newBudget } from "./plain";
+import { readManifest } from "./objects";
 import { parseYaml } from "./yaml";
 
 export function isHelm(resource: ResourceLike): boolean {
@@ -61,6 +62,11 @@ function valuesFileText(file: unknown): { text?: string; unreadable?: string; un
     }
     if (typeof record.text === "string") {
         return { text: record.text };
+    }
+    // A FileAsset the pack can read from where it runs (an absolute path, or relative to its working directory).
+    const fromDisk = typeof record.path === "string" ? readManifest(record.path) : undefined;
+    if (fromDisk !== undefined) {
+        return { text: fromDisk };
     }
     const where = asString(record.path) ?? asString(record.uri) ?? "a values file";
     return { unreadable: `values file '${where}'` };

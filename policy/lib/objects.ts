@@ -74,7 +74,7 @@ function flattenLists(docs: unknown[], budget: { left: number }): Record<string,
 }
 
 /** Reads a manifest file named by a ConfigFile/ConfigGroup, if the policy pack can see it; bounded. */
-function readManifest(path: string): string | undefined {
+export function readManifest(path: string): string | undefined {
     try {
         if (/^[a-z]+:\/\//i.test(path) || !existsSync(path) || !statSync(path).isFile() || statSync(path).size > LIMITS.yamlChars) {
             return undefined;
