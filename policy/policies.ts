@@ -1,13 +1,20 @@
 import { EnforcementLevel, Policies, PolicyResourceOptions, ReportViolation, ResourceValidationPolicy, StackValidationPolicy, UnknownValueError, unknownCheckingProxy } from "@pulumi/policy";
-import { buildkitClientRequiresTls, buildkitClientRequiresTlsCheck } from "./policies/buildkitClientRequiresTls";
-import { buildkitdConfigRequiresTls, buildkitdConfigRequiresTlsCheck } from "./policies/buildkitdConfigRequiresTls";
-import { buildkitdTcpRequiresMtls, buildkitdTcpRequiresMtlsCheck } from "./policies/buildkitdTcpRequiresMtls";
-import { buildkitNotExposed, buildkitNotExposedCheck } from "./policies/buildkitNotExposed";
+import { buildkitClientRequiresTls } from "./policies/buildkitClientRequiresTls";
+import { buildkitdConfigRequiresTls } from "./policies/buildkitdConfigRequiresTls";
+import { buildkitdTcpRequiresMtls } from "./policies/buildkitdTcpRequiresMtls";
+import { buildkitNotExposed } from "./policies/buildkitNotExposed";
+import { STACK_RULES, crossResourcePolicy } from "./policies/crossResource";
 import { imagesPinnedByDigest } from "./policies/imagesPinnedByDigest";
-import { runnerPodsUnprivileged, runnerPodsUnprivilegedCheck } from "./policies/runnerPodsUnprivileged";
+import { runnerPodsUnprivileged } from "./policies/runnerPodsUnprivileged";
 import { unverifiableValuesPolicy } from "./policies/unverifiableValues";
+import { configRule } from "./lib/rules";
 
-/** Every policy of the pack. `index.ts` builds the PolicyPack from this list; tests import it directly. */
+/**
+ * Every policy of the pack. `index.ts` builds the PolicyPack from this list; tests import it directly.
+ * The five mandatory rules are resource policies, so `pulumi up` stops before creating a resource that
+ * breaks one on its own; `buildkit-cross-resource-checks` is the one stack policy for what needs several
+ * resources; `buildkit-unverifiable-values` reports what nobody could judge.
+ */
 export const policies: Policies = [
     buildkitdTcpRequiresMtls,
     buildkitdConfigRequiresTls,
@@ -15,13 +22,8 @@ export const policies: Policies = [
     buildkitNotExposed,
     runnerPodsUnprivileged,
     imagesPinnedByDigest,
-    unverifiableValuesPolicy([
-        { name: buildkitdTcpRequiresMtls.name, check: buildkitdTcpRequiresMtlsCheck },
-        { name: buildkitdConfigRequiresTls.name, check: buildkitdConfigRequiresTlsCheck },
-        { name: buildkitClientRequiresTls.name, check: buildkitClientRequiresTlsCheck },
-        { name: buildkitNotExposed.name, check: buildkitNotExposedCheck },
-        { name: runnerPodsUnprivileged.name, check: runnerPodsUnprivilegedCheck },
-    ]),
+    crossResourcePolicy,
+    unverifiableValuesPolicy([...STACK_RULES, { name: buildkitdConfigRequiresTls.name, rule: configRule }]),
 ];
 
 /** A resource as a program declares it: `props` are its inputs (for stack policies, what the engine passes as props). */

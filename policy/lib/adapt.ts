@@ -1,6 +1,9 @@
 import { EnforcementLevel, ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { Finding, ResourceLike, violation } from "./findings";
-import { asRecord, toPlain } from "./plain";
+import { Finding, ResourceLike, unverifiable, violation } from "./findings";
+import { isHelm } from "./helm";
+import { objectsOf, viewOf } from "./objects";
+import { asRecord, newBudget, toPlain } from "./plain";
+import type { Rule } from "./rules";
 
 /** A check judges either one resource at a time or the whole stack (when it must join resources). */
 export type Check =
@@ -13,13 +16,87 @@ interface PolicyMeta {
     enforcementLevel: EnforcementLevel;
 }
 
-/** Plain copy of whatever the engine (or a test) passes as a resource; never throws. */
-export function plainResource(input: unknown): ResourceLike {
+const ASSET_SIG = "4dabf18193072939515e22adb298388d";
+
+/**
+ * Replaces Pulumi assets in props (Helm `valueYamlFiles` are StringAssets/FileAssets, whose contents are
+ * promises) by plain `{text}`/`{path}`/`{uri}` records, so the synchronous checks can read them. Bounded.
+ */
+async function resolveAssets(value: unknown, budget = { left: 10_000 }, depth = 0): Promise<unknown> {
+    if (value === null || typeof value !== "object" || budget.left-- <= 0 || depth > 32) {
+        return value;
+    }
+    let target: Record<string, unknown>;
+    try {
+        target = ((value as Record<string, unknown>).__getSpecialProxyTarget as Record<string, unknown>) ?? (value as Record<string, unknown>);
+    } catch {
+        return value;
+    }
+    try {
+        if (target.__pulumiAsset === true || target.__pulumiArchive === true || target[ASSET_SIG] !== undefined) {
+            const out: Record<string, unknown> = {};
+            for (const field of ["text", "path", "uri"]) {
+                const field_ = target[field];
+                if (field_ !== undefined) {
+                    out[field] = await Promise.race([Promise.resolve(field_), new Promise((resolve) => setTimeout(() => resolve(undefined), 1000))]);
+                }
+            }
+            return out;
+        }
+        if (Array.isArray(target)) {
+            const items: unknown[] = [];
+            for (let i = 0; i < target.length && budget.left > 0; i++) {
+                items.push(await resolveAssets(target[i], budget, depth + 1));
+            }
+            return items;
+        }
+        const copy: Record<string, unknown> = {};
+        for (const key of Object.keys(target)) {
+            copy[key] = await resolveAssets(target[key], budget, depth + 1);
+        }
+        return copy;
+    } catch {
+        return value;
+    }
+}
+
+/** Only Helm values files need asset resolution; everything else is copied synchronously by `toPlain`. */
+async function withAssets(raw: { type?: unknown; props?: unknown }): Promise<unknown> {
+    if (typeof raw.type !== "string" || !isHelm({ type: raw.type } as ResourceLike)) {
+        return raw.props;
+    }
+    try {
+        const props = raw.props as Record<string, unknown>;
+        const files = props?.valueYamlFiles;
+        if (files === undefined) {
+            return raw.props;
+        }
+        return { ...Object.fromEntries(Object.keys(props).filter((k) => k !== "valueYamlFiles").map((k) => [k, props[k]])), valueYamlFiles: await resolveAssets(files) };
+    } catch {
+        return raw.props;
+    }
+}
+
+/** Plain, bounded copy of whatever the engine (or a test) passes as a resource; never throws. */
+export function plainResource(input: unknown, props?: unknown): ResourceLike {
     const raw = (input !== null && typeof input === "object" ? input : {}) as { type?: unknown; name?: unknown; urn?: unknown; props?: unknown };
     const type = typeof raw.type === "string" ? raw.type : "";
     const name = typeof raw.name === "string" ? raw.name : "";
     const urn = typeof raw.urn === "string" ? raw.urn : `urn:pulumi:unknown::unknown::${type}::${name}`;
-    return { type, name, urn, props: asRecord(toPlain(raw.props)) };
+    const budget = newBudget();
+    let copied: Record<string, unknown>;
+    try {
+        copied = asRecord(toPlain(props === undefined ? raw.props : props, budget));
+    } catch (error) {
+        budget.overflow ??= error instanceof Error ? error.message : String(error);
+        copied = {};
+    }
+    return { type, name, urn, props: copied, overflow: budget.overflow, relevant: budget.relevant };
+}
+
+export async function preparedResource(input: unknown): Promise<ResourceLike> {
+    const raw = (input !== null && typeof input === "object" ? input : {}) as { type?: unknown; props?: unknown };
+    return plainResource(input, await withAssets(raw));
 }
 
 /**
@@ -35,8 +112,46 @@ export function runCheck(check: Check, policyName: string, resources: ResourceLi
     }
 }
 
+/** A resource whose props were cut off at the budget: blocked if what was read concerns BuildKit, noted otherwise. */
+export function overflowFindings(resource: ResourceLike): Finding[] {
+    if (resource.overflow === undefined) {
+        return [];
+    }
+    const message = `${resource.type.split(":").pop()} '${resource.name}' is larger than the policy pack's fixed budget (${resource.overflow}), so it was checked only up to that budget.`;
+    return resource.relevant
+        ? [violation(`${message} It mentions BuildKit, TCP, Docker or privilege, so a plaintext listener or privileged runner may hide in the part that was not read: simplify it (no YAML anchors/aliases, smaller values) so it can be checked.`, resource.urn)]
+        : [unverifiable(message, resource.urn)];
+}
+
+/** A resource check from a rule: what one resource shows on its own (its own objects, and Helm values). */
+export function resourceCheck(rule: Rule, withOverflow = false): Check {
+    return {
+        scope: "resource",
+        run: (resource) => [
+            ...(withOverflow ? [...overflowFindings(resource), ...objectsOf(resource).notes.filter((f) => f.verdict === "violation")] : []),
+            ...rule(viewOf([resource], "resource"), isHelm(resource) ? [resource] : []),
+        ],
+    };
+}
+
+/** The same rule over the whole stack (used by the cross-resource and the advisory stack policies). */
+export function stackRule(rule: Rule, resources: ResourceLike[]): Finding[] {
+    return rule(viewOf(resources, "stack"), resources.filter(isHelm));
+}
+
+/** Notes about objects a ConfigFile/ConfigGroup declares that could not be read, and about budget overflows. */
+export function readingNotes(resources: ResourceLike[]): Finding[] {
+    return resources.flatMap((r) => [...objectsOf(r).notes, ...overflowFindings(r).filter((f) => f.verdict === "unverifiable")]);
+}
+
 function report(findings: Finding[], reportViolation: ReportViolation, resourceUrnIsImplicit: boolean): void {
+    const seen = new Set<string>();
     for (const finding of findings.filter((f) => f.verdict === "violation")) {
+        const key = `${finding.urn}|${finding.message}`;
+        if (seen.has(key)) {
+            continue;
+        }
+        seen.add(key);
         if (resourceUrnIsImplicit || finding.urn === undefined) {
             reportViolation(finding.message);
         } else {
@@ -50,15 +165,19 @@ export function policyFromCheck(meta: PolicyMeta, check: Check): ResourceValidat
     if (check.scope === "resource") {
         return {
             ...meta,
-            validateResource: (args, reportViolation) => {
-                report(runCheck(check, meta.name, [plainResource(args)]), reportViolation, true);
+            validateResource: async (args, reportViolation) => {
+                report(runCheck(check, meta.name, [await preparedResource(args)]), reportViolation, true);
             },
         };
     }
     return {
         ...meta,
-        validateStack: (args, reportViolation) => {
-            const resources = Array.from(Array.isArray(args.resources) ? args.resources : []).map(plainResource);
+        validateStack: async (args, reportViolation) => {
+            const list = Array.from(Array.isArray(args?.resources) ? args.resources : []);
+            const resources: ResourceLike[] = [];
+            for (const r of list) {
+                resources.push(await preparedResource(r));
+            }
             report(runCheck(check, meta.name, resources), reportViolation, false);
         },
     };

@@ -1,159 +1,210 @@
-import { parseBuildkitdToml, looksLikeBuildkitdToml } from "./buildkitdToml";
-import { configMapEntries, findConfigMap } from "./configMaps";
-import { Finding, ResourceLike, unverifiable, violation } from "./findings";
-import { Container, PodTemplate, configMapNames, envEntries, imageRepository, mountedVolumes } from "./kube";
-import { Unknown, UNKNOWN, asString, isUnknown } from "./plain";
-import { SEPARATOR, basename, commandTokens, flagValues, isTcpAddress, shellWords } from "./text";
+import { parseBuildkitdToml } from "./buildkitdToml";
+import { ContainerContext, buildContext, isBuildkitImage } from "./container";
+import { Finding, unverifiable, violation } from "./findings";
+import { PodTemplate, containersOf, podTemplates } from "./kube";
+import { View } from "./objects";
+import { Unknown, isUnknown } from "./plain";
+import { basename } from "./shell";
+import { ResourceLike } from "./findings";
+import { flagValues, isTcpAddress, shellWords } from "./text";
 
-/** True for images of BuildKit itself (moby/buildkit, mirrors of it, buildkit-rootless builds, ...). */
-export function isBuildkitImage(image: string): boolean {
-    const repository = imageRepository(image);
-    return basename(repository).includes("buildkit");
+export { isBuildkitImage };
+
+/** One buildkitd a container ends up running, with the flags it gets and the environment it sees. */
+export interface DaemonRun {
+    flags: (string | Unknown)[];
+    how: string;
+    /** Set by `judgeDaemonRun`: whether this buildkitd has a tcp:// listener ("unknown" when it cannot tell). */
+    tcp?: boolean | "unknown";
+}
+
+export interface Daemon {
+    ctx: ContainerContext;
+    runs: DaemonRun[];
+    /** The container may run buildkitd, but what it runs is unknown or unreadable. */
+    unclear?: string;
 }
 
 /**
- * The buildkitd flags of a container, or undefined when the container does not run buildkitd.
- * Detected by command (a `buildkitd` word anywhere in command/args, also inside `sh -c` scripts or
- * after `rootlesskit`) and by image (a BuildKit image with no command override runs its entrypoint,
- * `buildkitd` or `rootlesskit buildkitd`, with `args` as flags). `BUILDKITD_FLAGS` is added as well.
- * UNKNOWN when preview hides whether or how buildkitd runs.
+ * Every buildkitd the container starts: a `buildkitd` command word anywhere in what it runs (directly,
+ * after wrappers such as `exec`, `tini --` or `rootlesskit`, in `sh -c` scripts and in script files mounted
+ * from ConfigMaps or Secrets), the BuildKit image's own entrypoint, and `buildctl-daemonless.sh`, which
+ * starts buildkitd with `$BUILDKITD_FLAGS` plus a unix socket. Naming something `buildkitd` in an argument
+ * (`buildctl build --opt target=buildkitd`, `docker build -t buildkitd`) does not make a daemon.
  */
-export function buildkitdFlags(container: Container): (string | Unknown)[] | Unknown | undefined {
-    const tokens = commandTokens(container.record.command, container.record.args);
-    const daemonAt = tokens.findIndex((t) => typeof t === "string" && basename(t) === "buildkitd");
-    let flags: (string | Unknown)[] | undefined;
-    if (daemonAt >= 0) {
-        flags = untilSeparator(tokens.slice(daemonAt + 1));
-    } else if (typeof container.image === "string" && isBuildkitImage(container.image)) {
-        const command = container.record.command;
-        if (isUnknown(command)) {
-            return UNKNOWN;
+export function daemonOf(ctx: ContainerContext): Daemon | undefined {
+    const runs: DaemonRun[] = [];
+    let unclear: string | undefined;
+    for (const invocation of ctx.interpretation.invocations) {
+        if (invocation.program === "buildkitd") {
+            // buildkitd itself does not read BUILDKITD_FLAGS, but the image's buildctl-daemonless.sh does and
+            // anyone exec-ing into the pod may: flags declared there count too (erring on the safe side).
+            const extra = invocation.env.get("BUILDKITD_FLAGS");
+            runs.push({ flags: [...invocation.args, ...(isUnknown(extra) ? [extra as Unknown] : shellWords(extra ?? ""))], how: "buildkitd" });
+        } else if (invocation.program === "buildctl-daemonless.sh") {
+            const flags = invocation.env.get("BUILDKITD_FLAGS");
+            runs.push({ flags: [...(isUnknown(flags) ? [flags as Unknown] : shellWords(flags ?? "")), "--addr=unix:///run/buildkit/buildkitd.sock"], how: "buildctl-daemonless.sh with BUILDKITD_FLAGS" });
+        } else if (invocation.program === "" && isBuildkitImage(ctx.container.image)) {
+            unclear = "its command is unknown during preview";
         }
-        const overridden = Array.isArray(command) && command.length > 0;
-        const argTokens = commandTokens(undefined, container.record.args);
-        const first = argTokens[0];
-        const runsClient = typeof first === "string" && basename(first).startsWith("buildctl");
-        if (overridden || runsClient) {
-            return tokens.some(isUnknown) ? UNKNOWN : undefined;
-        }
-        flags = untilSeparator(argTokens);
-    } else {
+    }
+    if (runs.length === 0 && ctx.interpretation.unreadScripts.length > 0 && (isBuildkitImage(ctx.container.image) || /buildkit/i.test(ctx.container.name))) {
+        unclear = `it runs ${ctx.interpretation.unreadScripts.join(", ")}, which the policy pack cannot read`;
+    }
+    if (runs.length === 0 && !unclear) {
         return undefined;
     }
-    for (const env of envEntries(container)) {
-        if (env.name === "BUILDKITD_FLAGS") {
-            if (isUnknown(env.value)) {
-                flags.push(UNKNOWN);
-            } else {
-                flags.push(...shellWords(asString(env.value) ?? ""));
-            }
-        }
-    }
-    return flags;
+    return { ctx, runs, unclear };
 }
 
-function untilSeparator(tokens: (string | Unknown)[]): (string | Unknown)[] {
-    const end = tokens.indexOf(SEPARATOR);
-    return end >= 0 ? tokens.slice(0, end) : tokens;
+/** Every pod template and container of the view, with their resolved contexts. */
+const contextCache = new WeakMap<View, { template: PodTemplate; contexts: ContainerContext[]; unknownContainers: boolean }[]>();
+
+export function containerContexts(view: View, helm: ResourceLike[]): { template: PodTemplate; contexts: ContainerContext[]; unknownContainers: boolean }[] {
+    const cached = contextCache.get(view);
+    if (cached) {
+        return cached;
+    }
+    const computed = podTemplates(view, helm).map((template) => {
+        const containers = containersOf(template.spec);
+        if (isUnknown(containers)) {
+            return { template, contexts: [], unknownContainers: true };
+        }
+        return { template, contexts: containers.slice(0, 200).map((c) => buildContext(template, c, view)), unknownContainers: false };
+    });
+    contextCache.set(view, computed);
+    return computed;
 }
 
-/** A buildkitd config the daemon may read: parsed, unparsable, or not visible from here. */
-type ConfigSource =
-    | { source: string; kind: "none" }
-    | { source: string; kind: "text"; text: string }
-    | { source: string; kind: "invisible"; reason: string };
-
-/**
- * The buildkitd.toml candidates a daemon container sees: TOML entries of the ConfigMaps it mounts.
- * `resources` is the stack (undefined when only the workload itself is known).
- */
-function configSources(template: PodTemplate, container: Container, resources: ResourceLike[]): ConfigSource[] {
-    const sources: ConfigSource[] = [];
-    for (const { volume } of mountedVolumes(template.spec, container)) {
-        for (const name of configMapNames(volume)) {
-            if (isUnknown(name)) {
-                sources.push({ source: "a ConfigMap whose name is unknown during preview", kind: "invisible", reason: "its name is unknown during preview" });
-                continue;
-            }
-            const configMap = findConfigMap(resources, name, template.namespace);
-            if (!configMap) {
-                sources.push({ source: `ConfigMap '${name}'`, kind: "invisible", reason: "it is not declared in this stack" });
-                continue;
-            }
-            for (const entry of configMapEntries(configMap)) {
-                const source = `key '${entry.key}' of ConfigMap '${name}'`;
-                if (isUnknown(entry.text)) {
-                    sources.push({ source, kind: "invisible", reason: "its content is unknown during preview" });
-                } else if (looksLikeBuildkitdToml(entry.key, entry.text)) {
-                    sources.push({ source, kind: "text", text: entry.text });
-                }
-            }
-        }
-    }
-    return sources.length > 0 ? sources : [{ source: "no buildkitd.toml", kind: "none" }];
+export function daemonsOf(view: View, helm: ResourceLike[]): Daemon[] {
+    return containerContexts(view, helm).flatMap((t) => t.contexts.map(daemonOf).filter((d): d is Daemon => d !== undefined));
 }
 
 const DEFAULT_ADDRESS = "unix:///run/buildkit/buildkitd.sock";
 
 export const DAEMON_FIX =
     "BuildKit's TCP API must require mutual TLS: give buildkitd a server certificate, its key and a client CA " +
-    "(flags --tlscert, --tlskey and --tlscacert, or cert, key and ca under [grpc.tls] in the buildkitd.toml it mounts), " +
+    "(flags --tlscert, --tlskey and --tlscacert, or cert, key and ca under [grpc.tls] in the buildkitd.toml it reads), " +
     "with the files mounted from a Kubernetes Secret; or listen only on the unix socket.";
 
+/** Where buildkitd reads its config: `--config` (last one wins), else its default paths (rootful and rootless). */
+function configPaths(ctx: ContainerContext, flags: (string | Unknown)[]): { paths: string[]; explicit: boolean } | Unknown {
+    const values = flagValues(flags, "config");
+    const last = values[values.length - 1];
+    if (isUnknown(last)) {
+        return last;
+    }
+    if (last !== undefined && last !== "") {
+        return { paths: [last], explicit: true };
+    }
+    const home = ctx.env.get("HOME");
+    const xdg = ctx.env.get("XDG_CONFIG_HOME");
+    const paths = ["/etc/buildkit/buildkitd.toml", "/home/user/.config/buildkit/buildkitd.toml"];
+    if (typeof home === "string" && home !== "") {
+        paths.push(`${home}/.config/buildkit/buildkitd.toml`);
+    }
+    if (typeof xdg === "string" && xdg !== "") {
+        paths.push(`${xdg}/buildkit/buildkitd.toml`);
+    }
+    return { paths, explicit: false };
+}
+
 /**
- * Judges one buildkitd container the way buildkitd merges its settings: `--addr` flags replace the
- * TOML's `[grpc] address` (default: the unix socket only), and each TLS flag that is set replaces the
- * matching `[grpc.tls]` field. Every `tcp://` listener needs cert, key and CA (without the CA buildkitd
- * accepts any client).
+ * Judges one buildkitd the way it merges its settings: `--addr` flags replace the TOML's `[grpc] address`
+ * (default: the unix socket only), and each TLS flag that is set replaces the matching `[grpc.tls]` field.
+ * Every `tcp://` listener needs cert, key and CA (without the CA buildkitd accepts any client).
  */
-export function judgeDaemon(template: PodTemplate, container: Container, flags: (string | Unknown)[], resources: ResourceLike[]): Finding[] {
-    const urn = template.resource.urn;
-    const subject = `${template.where} container '${container.name}'`;
+export function judgeDaemonRun(daemon: Daemon, run: DaemonRun): Finding[] {
+    const { ctx } = daemon;
+    const urn = ctx.template.resource.urn;
+    const subject = `${ctx.template.where} container '${ctx.container.name}'`;
+    const flags = run.flags;
     const rawAddresses = flagValues(flags, "addr");
     if (rawAddresses.some(isUnknown) || hasUnknownFlag(flags)) {
-        return [unverifiable(`${subject} runs buildkitd with arguments that are unknown during preview (possibly an --addr), so its listeners cannot be checked yet.`, urn)];
+        run.tcp = "unknown";
+        return [unverifiable(`${subject} runs ${run.how} with arguments that are unknown during preview (possibly an --addr), so its listeners cannot be checked yet.`, urn)];
     }
     const flagAddresses = rawAddresses as string[];
     const flagTls = { cert: flagValues(flags, "tlscert"), key: flagValues(flags, "tlskey"), ca: flagValues(flags, "tlscacert") };
+    const tcpFromFlags = flagAddresses.some(isTcpAddress);
+    const flagsDecide = flagAddresses.length > 0 && (!tcpFromFlags || [flagTls.cert, flagTls.key, flagTls.ca].every((v) => lastValue(v) !== undefined));
+    run.tcp = tcpFromFlags ? true : flagAddresses.length > 0 ? false : "unknown";
+    if (flagsDecide) {
+        return [];
+    }
+    const located = configPaths(ctx, flags);
+    if (isUnknown(located)) {
+        return [unverifiable(`${subject} runs buildkitd with a --config path that is unknown during preview, so its listeners cannot be checked yet.`, urn)];
+    }
+    let toml: { addresses?: string[]; cert?: string; key?: string; ca?: string } = {};
+    let source = "";
+    for (const path of located.paths) {
+        const written = ctx.interpretation.files.get(path);
+        const file = written !== undefined ? { text: written } : ctx.read(path);
+        if (file === undefined) {
+            if (located.explicit && !tcpFromFlags) {
+                // A config baked into the image (or missing): its listeners cannot be seen.
+                return [unverifiable(`${subject} runs buildkitd with --config ${path}, which is not mounted from a ConfigMap or Secret (baked into the image?), so its listeners cannot be checked.`, urn)];
+            }
+            continue;
+        }
+        if ("unreadable" in file) {
+            return [unverifiable(`${subject} runs buildkitd with its config at ${file.unreadable}, which the policy pack cannot read, so its listeners and TLS cannot be checked.`, urn)];
+        }
+        const parsed = parseBuildkitdToml(file.text);
+        if (!parsed.ok) {
+            const message = `${subject} runs buildkitd with config ${path}, which does not parse as TOML (${parsed.error}), so its gRPC listeners and TLS cannot be verified.`;
+            return [/tcp:\/\//i.test(file.text) ? violation(`${message} Fix the TOML syntax. ${DAEMON_FIX}`, urn) : unverifiable(message, urn)];
+        }
+        toml = parsed.grpc;
+        source = written !== undefined ? `${path} (written by its script)` : "source" in file && file.source ? `${file.source} (mounted at ${path})` : path;
+        break;
+    }
+    const addresses = flagAddresses.length > 0 ? flagAddresses : toml.addresses ?? [DEFAULT_ADDRESS];
+    const tcp = addresses.filter(isTcpAddress);
+    run.tcp = tcp.length > 0;
+    if (tcp.length === 0) {
+        return [];
+    }
+    const effective = {
+        "server certificate (--tlscert / [grpc.tls] cert)": pick(flagTls.cert, toml.cert),
+        "server key (--tlskey / [grpc.tls] key)": pick(flagTls.key, toml.key),
+        "client CA (--tlscacert / [grpc.tls] ca)": pick(flagTls.ca, toml.ca),
+    };
+    const missing = Object.entries(effective).filter(([, value]) => value === undefined).map(([what]) => what);
+    if (missing.length === 0) {
+        return [];
+    }
+    const origin = flagAddresses.length > 0 ? `--addr of ${run.how}` : `[grpc] address in ${source}`;
+    return [violation(`${subject} listens on ${tcp.join(", ")} (from ${origin}) without a ${missing.join(", a ")}. ${DAEMON_FIX}`, urn)];
+}
+
+/** Whether any buildkitd of the container listens on tcp:// (true also when that cannot be told). */
+export function mayListenOnTcp(daemon: Daemon): boolean {
+    if (daemon.runs.length === 0) {
+        return true;
+    }
+    return daemon.runs.some((run) => {
+        if (run.tcp === undefined) {
+            judgeDaemonRun(daemon, run);
+        }
+        return run.tcp !== false;
+    });
+}
+
+/** All findings about one daemon container. */
+export function judgeDaemon(daemon: Daemon): Finding[] {
+    const subject = `${daemon.ctx.template.where} container '${daemon.ctx.container.name}'`;
     const findings: Finding[] = [];
-    for (const config of configSources(template, container, resources)) {
-        let fromToml = { addresses: undefined as string[] | undefined, cert: undefined as string | undefined, key: undefined as string | undefined, ca: undefined as string | undefined };
-        if (config.kind === "invisible" || (config.kind === "text" && !parseBuildkitdToml(config.text).ok)) {
-            const tcpFromFlags = flagAddresses.some(isTcpAddress);
-            const flagsDecide = flagAddresses.length > 0 && (!tcpFromFlags || [flagTls.cert, flagTls.key, flagTls.ca].every((v) => lastValue(v) !== undefined));
-            if (flagsDecide) {
-                continue;
-            }
-            if (config.kind === "invisible") {
-                findings.push(unverifiable(`${subject} mounts ${config.source}, but ${config.reason}, so its buildkitd.toml cannot be checked for a plaintext tcp:// listener.`, urn));
-                continue;
-            }
-            const parsed = parseBuildkitdToml(config.text);
-            const error = parsed.ok ? "" : parsed.error;
-            const message = `${subject} mounts ${config.source}, which does not parse as TOML (${error}), so its gRPC listeners and TLS cannot be verified.`;
-            findings.push(/tcp:\/\//i.test(config.text) ? violation(`${message} Fix the TOML syntax. ${DAEMON_FIX}`, urn) : unverifiable(message, urn));
-            continue;
-        }
-        if (config.kind === "text") {
-            const parsed = parseBuildkitdToml(config.text);
-            if (parsed.ok) {
-                fromToml = parsed.grpc;
-            }
-        }
-        const addresses = flagAddresses.length > 0 ? flagAddresses : fromToml.addresses ?? [DEFAULT_ADDRESS];
-        const tcp = addresses.filter(isTcpAddress);
-        if (tcp.length === 0) {
-            continue;
-        }
-        const effective = {
-            "server certificate (--tlscert / [grpc.tls] cert)": pick(flagTls.cert, fromToml.cert),
-            "server key (--tlskey / [grpc.tls] key)": pick(flagTls.key, fromToml.key),
-            "client CA (--tlscacert / [grpc.tls] ca)": pick(flagTls.ca, fromToml.ca),
-        };
-        const missing = Object.entries(effective).filter(([, value]) => value === undefined).map(([what]) => what);
-        if (missing.length > 0) {
-            const origin = flagAddresses.length > 0 ? "--addr" : `[grpc] address in ${config.source}`;
-            findings.push(violation(`${subject} listens on ${tcp.join(", ")} (from ${origin}) without a ${missing.join(", a ")}. ${DAEMON_FIX}`, urn));
+    if (daemon.unclear && daemon.runs.length === 0) {
+        findings.push(unverifiable(`${subject} may run buildkitd, but ${daemon.unclear}, so its listeners cannot be checked yet.`, daemon.ctx.template.resource.urn));
+    }
+    for (const run of daemon.runs) {
+        findings.push(...judgeDaemonRun(daemon, run));
+    }
+    for (const reason of daemon.ctx.unknowns) {
+        if (findings.length === 0) {
+            findings.push(unverifiable(`${subject} runs buildkitd, but ${reason}, so it cannot be fully checked.`, daemon.ctx.template.resource.urn));
         }
     }
     return findings;
@@ -167,7 +218,7 @@ export function judgeDaemon(template: PodTemplate, container: Container, flags: 
 function hasUnknownFlag(flags: (string | Unknown)[]): boolean {
     return flags.some((token, i) => {
         const previous = flags[i - 1];
-        return isUnknown(token) && !(typeof previous === "string" && /^--?[a-z][a-z0-9-]*$/i.test(previous));
+        return isUnknown(token) && !(typeof previous === "string" && /^--?[a-z][a-z0-9-]*$/i.test(previous) && previous !== "--addr" && previous !== "-addr");
     });
 }
 
@@ -181,3 +232,5 @@ function lastValue(values: (string | Unknown)[]): string | Unknown | undefined {
 function pick(flag: (string | Unknown)[], toml: string | undefined): string | Unknown | undefined {
     return flag.length > 0 ? lastValue(flag) : toml;
 }
+
+export { basename };

@@ -1,17 +1,18 @@
+import { ContainerContext, mountFor, volumeHasPath, volumeSecrecy } from "./container";
 import { Finding, unverifiable, violation } from "./findings";
-import { Container, PodTemplate, envEntries, isSecretVolume, mountedVolumes } from "./kube";
-import { Unknown, UNKNOWN, asString, isUnknown } from "./plain";
-import { SEPARATOR, basename, commandTokens, flagValues, isTcpAddress } from "./text";
+import { UNKNOWN, Unknown, asArray, asRecord, isUnknown } from "./plain";
+import { Env, Invocation, UNKNOWN_MARK } from "./shell";
+import { flagValues, isTcpAddress } from "./text";
 
-/** Env var names that hold a BuildKit address for clients: BUILDKIT_HOST, AMEIDE_BUILDKIT_ADDR, BUILDKITD_ADDRESS, ... */
-const ADDRESS_ENV = /(^|_)BUILDKITD?_(HOST|ADDR|ADDRESS|ENDPOINT|URL)$/i;
+/** Env var names that hold a BuildKit address for clients: BUILDKIT_HOST, AMEIDE_BUILDKIT_ADDR, BUILDKITD_ADDRESS, BUILDX_*, ... */
+const ADDRESS_ENV = /(^|_)BUILDKITD?_(HOST|ADDR|ADDRESS|ENDPOINT|URL)$|^BUILDX_[A-Z_]*(HOST|ADDR|ADDRESS|ENDPOINT|URL|BUILDER_URL)$|^BUILDKIT_HOST$/i;
 
 /** Env var names that point to client TLS material (checked in this order: a CA name also ends in CERT). */
 const MATERIAL_ENV: { part: Part; pattern: RegExp }[] = [
     { part: "dir", pattern: /(TLS|CERTS?)_?(DIR|DIRECTORY|PATH)$/i },
-    { part: "ca", pattern: /((TLS|SSL|BUILDKIT)_?CA|CA_?CERT|CACERT)(_?(CERT|CRT|FILE|PATH))?$/i },
-    { part: "cert", pattern: /(TLS|SSL|CLIENT|BUILDKIT)_?(CERT|CERTIFICATE|CRT)(_?(FILE|PATH))?$/i },
-    { part: "key", pattern: /(TLS|SSL|CLIENT|BUILDKIT)_?KEY(_?(FILE|PATH))?$/i },
+    { part: "ca", pattern: /((TLS|SSL|BUILDKIT)_?CA|CA_?CERT|CACERT)(_?(CERT|CRT|FILE|PATH|PEM))?$/i },
+    { part: "cert", pattern: /(TLS|SSL|CLIENT|BUILDKIT)_?(CERT|CERTIFICATE|CRT)(_?(FILE|PATH|PEM))?$/i },
+    { part: "key", pattern: /(TLS|SSL|CLIENT|BUILDKIT)_?KEY(_?(FILE|PATH|PEM))?$/i },
 ];
 
 type Part = "ca" | "cert" | "key" | "dir";
@@ -19,116 +20,254 @@ type Part = "ca" | "cert" | "key" | "dir";
 const PART_NAMES: Record<Exclude<Part, "dir">, string> = { ca: "CA certificate", cert: "client certificate", key: "client key" };
 
 export const CLIENT_FIX =
-    "A client of BuildKit's TCP API must present a certificate and verify the server: mount a volume from a Kubernetes Secret " +
-    "(keys ca.crt, tls.crt, tls.key) into the same container and point at files inside that mount with environment variables " +
-    "named like BUILDKIT_TLS_CA, BUILDKIT_TLS_CERT and BUILDKIT_TLS_KEY (any prefix, e.g. AMEIDE_BUILDKIT_TLS_CA), or with buildctl " +
-    "--tlscacert/--tlscert/--tlskey or --tlsdir; variables filled from that Secret with secretKeyRef count as well.";
+    "A client of BuildKit's TCP API must present a certificate and verify the server: mount the CA, client certificate and key " +
+    "(from a Kubernetes Secret, a projected Secret, or a cert-manager or Secrets Store CSI volume) into the same container and point at " +
+    "them with environment variables named like BUILDKIT_TLS_CA, BUILDKIT_TLS_CERT and BUILDKIT_TLS_KEY (any prefix), with buildctl " +
+    "--tlscacert/--tlscert/--tlskey or --tlsdir, or with `docker buildx create --driver remote --driver-opt cacert=...,cert=...,key=...`; " +
+    "variables filled from that Secret with secretKeyRef count as well.";
 
-/** Where a container gets a tcp:// BuildKit address from. */
 interface ClientAddress {
     address: string;
     origin: string;
+    docker: boolean;
 }
 
-/** The tcp:// BuildKit addresses a container uses, and what could not be judged during preview. */
-function clientAddresses(container: Container): { addresses: ClientAddress[]; unjudged: string[] } {
-    const addresses: ClientAddress[] = [];
-    const unjudged: string[] = [];
-    for (const env of envEntries(container)) {
-        const named = ADDRESS_ENV.test(env.name);
-        if (isUnknown(env.value) && named) {
-            unjudged.push(`env ${env.name} is unknown during preview`);
-        } else if (env.valueFrom && named && !isUnknown(env.valueFrom)) {
-            unjudged.push(`env ${env.name} comes from ${Object.keys(env.valueFrom).join(", ") || "a reference"}, which the policy cannot read`);
-        } else if (typeof env.value === "string" && isTcpAddress(env.value) && (named || looksLikeBuildkitEndpoint(env.value))) {
-            addresses.push({ address: env.value.trim(), origin: `env ${env.name}` });
+const LOCAL_DOCKER = /^tcp:\/\/(localhost|127\.0\.0\.1|\[::1\]|[^/:]*dind[^/:]*|docker)(:|\/|$)/i;
+
+/** A tcp:// address that names BuildKit or uses its conventional port 1234, whatever the variable is called. */
+function looksLikeBuildkitEndpoint(address: string): boolean {
+    return /^\s*tcp:\/\/[^/]*buildkit/i.test(address) || /^\s*tcp:\/\/[^/]*:1234(\/|\s*$)/i.test(address);
+}
+
+/** Shell-style `$VAR`/`${VAR}` in a path taken from the environment (`$CERTS/ca.pem`). */
+function expandPath(path: string, env: Env): string | Unknown {
+    let unknown = false;
+    const out = path.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_m, name: string) => {
+        const value = env.get(name);
+        if (isUnknown(value)) {
+            unknown = true;
+            return "";
+        }
+        return value ?? "";
+    });
+    return unknown || out.includes(UNKNOWN_MARK) ? UNKNOWN : out;
+}
+
+/** `docker buildx create --driver remote [--driver-opt k=v,...] tcp://...` (also `buildx create` / `docker-buildx create`). */
+function buildxRemote(invocation: Invocation): { endpoint: string | Unknown; opts: Map<string, string> } | undefined {
+    let args = invocation.args;
+    if (invocation.program === "docker") {
+        if (args[0] !== "buildx") {
+            return undefined;
+        }
+        args = args.slice(1);
+    } else if (invocation.program !== "buildx" && invocation.program !== "docker-buildx") {
+        return undefined;
+    }
+    if (args[0] !== "create") {
+        return undefined;
+    }
+    const rest = args.slice(1);
+    const driver = flagValues(rest, "driver").pop();
+    if (driver !== "remote") {
+        return undefined;
+    }
+    const opts = new Map<string, string>();
+    for (const value of flagValues(rest, "driver-opt")) {
+        if (typeof value === "string") {
+            for (const pair of value.split(",")) {
+                const eq = pair.indexOf("=");
+                if (eq > 0) {
+                    opts.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+                }
+            }
         }
     }
-    for (const address of buildctlFlag(container, "addr")) {
-        if (isUnknown(address)) {
-            unjudged.push("buildctl --addr is unknown during preview");
-        } else if (isTcpAddress(address)) {
-            addresses.push({ address, origin: "buildctl --addr" });
+    const valued = new Set(["--driver", "--driver-opt", "--name", "--platform", "--buildkitd-flags", "--buildkitd-config", "--config", "--node", "--builder", "--bootstrap-timeout", "--timeout"]);
+    let endpoint: string | Unknown | undefined;
+    for (let i = 0; i < rest.length; i++) {
+        const w = rest[i];
+        if (typeof w === "string" && w.startsWith("-")) {
+            if (valued.has(w)) {
+                i++;
+            }
+            continue;
+        }
+        endpoint = w;
+        break;
+    }
+    return endpoint === undefined ? undefined : { endpoint, opts };
+}
+
+/**
+ * How secret a mounted volume's files are. An emptyDir counts as a Secret when another container of the
+ * pod (typically an init container copying certificates) mounts both it and a Secret or CSI volume.
+ */
+function secrecyOf(ctx: ContainerContext, volume: Record<string, unknown>): "secret" | "configmap" | "none" {
+    const own = volumeSecrecy(volume);
+    if (own !== "none" || !("emptyDir" in volume)) {
+        return own;
+    }
+    const volumes = asArray(ctx.template.spec.volumes).map(asRecord);
+    const others = [...asArray(ctx.template.spec.initContainers), ...asArray(ctx.template.spec.containers)].map(asRecord).filter((c) => c !== ctx.container.record);
+    const filled = others.some((c) => {
+        const names = asArray(c.volumeMounts).map((m) => asRecord(m).name);
+        return names.includes(volume.name) && names.some((n) => n !== volume.name && volumes.some((v) => v.name === n && volumeSecrecy(v) === "secret"));
+    });
+    return filled ? "secret" : "none";
+}
+
+/** Which of CA, certificate and key the container really has, for the tools it uses. */
+function material(ctx: ContainerContext): Record<Exclude<Part, "dir">, boolean> {
+    const inside = (raw: string | Unknown | undefined, part: Part): boolean => {
+        if (raw === undefined || raw === "") {
+            return false;
+        }
+        if (isUnknown(raw)) {
+            return true;
+        }
+        const path = expandPath(raw, ctx.env);
+        if (isUnknown(path)) {
+            return true;
+        }
+        if (part === "dir") {
+            return dirHasMaterial(ctx, path);
+        }
+        const found = mountFor(ctx.mounts, path);
+        if (!found || !volumeHasPath(found.volume, found.relative)) {
+            return false;
+        }
+        const secrecy = secrecyOf(ctx, found.volume);
+        return secrecy === "secret" || (secrecy === "configmap" && part !== "key");
+    };
+    const have = { ca: false, cert: false, key: false, dir: false };
+    for (const [name, value] of ctx.env) {
+        const part = MATERIAL_ENV.find((m) => m.pattern.test(name))?.part;
+        if (!part) {
+            continue;
+        }
+        const fromSecret = ctx.container.record.env !== undefined && secretKeyRefNames(ctx).has(name);
+        have[part] = have[part] || fromSecret || inside(value, part);
+    }
+    for (const invocation of ctx.interpretation.invocations) {
+        if (invocation.program.startsWith("buildctl")) {
+            const flags: [Part, string][] = [["ca", "tlscacert"], ["cert", "tlscert"], ["key", "tlskey"], ["dir", "tlsdir"]];
+            for (const [part, flag] of flags) {
+                have[part] = have[part] || flagValues(invocation.args, flag).some((p) => inside(p, part));
+            }
+        }
+        const remote = buildxRemote(invocation);
+        if (remote) {
+            have.ca = have.ca || inside(remote.opts.get("cacert"), "ca");
+            have.cert = have.cert || inside(remote.opts.get("cert"), "cert");
+            have.key = have.key || inside(remote.opts.get("key"), "key");
+        }
+    }
+    return { ca: have.ca || have.dir, cert: have.cert || have.dir, key: have.key || have.dir };
+}
+
+function secretKeyRefNames(ctx: ContainerContext): Set<string> {
+    const names = new Set<string>();
+    for (const e of Array.isArray(ctx.container.record.env) ? ctx.container.record.env : []) {
+        const entry = e as { name?: unknown; valueFrom?: { secretKeyRef?: unknown } };
+        if (typeof entry?.name === "string" && entry.valueFrom && typeof entry.valueFrom === "object" && "secretKeyRef" in entry.valueFrom) {
+            names.add(entry.name);
+        }
+    }
+    return names;
+}
+
+/** A --tlsdir/DOCKER_CERT_PATH directory counts when it is a Secret mount, or when each file in it is mounted from one (subPath). */
+function dirHasMaterial(ctx: ContainerContext, dir: string): boolean {
+    const base = dir.replace(/\/+$/, "");
+    const whole = ctx.mounts.find((m) => !isUnknown(m.mountPath) && m.subPath === undefined && m.mountPath.replace(/\/+$/, "") === base);
+    if (whole) {
+        const has = (names: string[]) => names.some((n) => volumeHasPath(whole.volume, n));
+        return secrecyOf(ctx, whole.volume) === "secret" && has(["ca.pem", "ca.crt"]) && has(["cert.pem", "tls.crt"]) && has(["key.pem", "tls.key"]);
+    }
+    const secretFile = (names: string[]) => names.some((n) => {
+        const found = mountFor(ctx.mounts, `${base}/${n}`);
+        return found !== undefined && secrecyOf(ctx, found.volume) !== "none" && volumeHasPath(found.volume, found.relative);
+    });
+    return secretFile(["ca.pem", "ca.crt"]) && secretFile(["cert.pem", "tls.crt"]) && secretFile(["key.pem", "tls.key"]);
+}
+
+/** The tcp:// BuildKit (and remote Docker) addresses a container uses, and what could not be judged. */
+function clientAddresses(ctx: ContainerContext): { addresses: ClientAddress[]; unjudged: string[] } {
+    const addresses: ClientAddress[] = [];
+    const unjudged: string[] = [];
+    const consider = (name: string, value: string | Unknown | undefined, origin: string) => {
+        const named = ADDRESS_ENV.test(name);
+        const docker = name === "DOCKER_HOST";
+        if (isUnknown(value)) {
+            if (named || docker) {
+                unjudged.push(`${origin} is unknown during preview`);
+            }
+        } else if (typeof value === "string" && isTcpAddress(value)) {
+            if (docker) {
+                if (!LOCAL_DOCKER.test(value.trim())) {
+                    addresses.push({ address: value.trim(), origin, docker: true });
+                }
+            } else if (named || looksLikeBuildkitEndpoint(value)) {
+                addresses.push({ address: value.trim(), origin, docker: false });
+            }
+        }
+    };
+    for (const [name, value] of ctx.env) {
+        consider(name, value, `env ${name}`);
+    }
+    for (const invocation of ctx.interpretation.invocations) {
+        if (invocation.program.startsWith("buildctl") && invocation.program !== "buildctl-daemonless.sh") {
+            const addr = flagValues(invocation.args, "addr").pop() ?? invocation.env.get("BUILDKIT_HOST");
+            if (addr !== undefined && !(typeof addr === "string" && ctx.env.get("BUILDKIT_HOST") === addr)) {
+                consider("BUILDKIT_HOST", addr, "buildctl --addr");
+            }
+        }
+        const remote = buildxRemote(invocation);
+        if (remote) {
+            consider("BUILDKIT_HOST", remote.endpoint, "docker buildx create --driver remote");
+        }
+        for (const [name, value] of invocation.env) {
+            if (!ctx.env.has(name) || ctx.env.get(name) !== value) {
+                consider(name, value, `env ${name} set by its script`);
+            }
         }
     }
     return { addresses, unjudged };
 }
 
-/** A tcp:// address that names BuildKit or uses its conventional port 1234, whatever the variable is called. */
-function looksLikeBuildkitEndpoint(address: string): boolean {
-    return /buildkit/i.test(address) || /^\s*tcp:\/\/[^/]*:1234(\/|\s*$)/i.test(address);
-}
-
-/** Values of a flag given to `buildctl` in the container's command line, with `$VAR`/`${VAR}` resolved from its env. */
-function buildctlFlag(container: Container, flag: string): (string | Unknown)[] {
-    const tokens = commandTokens(container.record.command, container.record.args);
-    const values: (string | Unknown)[] = [];
-    tokens.forEach((token, i) => {
-        if (typeof token === "string" && basename(token).startsWith("buildctl")) {
-            const rest = tokens.slice(i + 1);
-            const end = rest.indexOf(SEPARATOR);
-            values.push(...flagValues(end >= 0 ? rest.slice(0, end) : rest, flag).map((v) => resolveVariable(container, v)));
-        }
-    });
-    return values;
-}
-
-function resolveVariable(container: Container, value: string | Unknown): string | Unknown {
-    if (isUnknown(value)) {
-        return value;
-    }
-    const match = /^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/.exec(value);
-    if (!match) {
-        return value;
-    }
-    const env = envEntries(container).find((e) => e.name === match[1]);
-    return env && !isUnknown(env.value) ? asString(env.value) ?? value : UNKNOWN;
-}
-
-/**
- * Which of CA, certificate and key the container really has. A path counts only when it lies inside a
- * Secret volume mounted in this container (a path elsewhere is a file nobody guarantees exists, or a
- * key baked into an image); a variable filled from a Secret with secretKeyRef counts directly.
- */
-function tlsMaterial(template: PodTemplate, container: Container): Record<Exclude<Part, "dir">, boolean> {
-    const secretMounts = mountedVolumes(template.spec, container).filter((m) => isSecretVolume(m.volume)).map((m) => m.mountPath);
-    const insideSecret = (path: string | Unknown): boolean =>
-        secretMounts.some((mount) => isUnknown(mount) || isUnknown(path) || path === mount || path.startsWith(mount.endsWith("/") ? mount : `${mount}/`));
-    const have = { ca: false, cert: false, key: false, dir: false };
-    for (const env of envEntries(container)) {
-        const part = MATERIAL_ENV.find((m) => m.pattern.test(env.name))?.part;
-        if (!part) {
-            continue;
-        }
-        const fromSecret = env.valueFrom !== undefined && "secretKeyRef" in env.valueFrom;
-        const path = isUnknown(env.value) ? UNKNOWN : asString(env.value);
-        have[part] = have[part] || fromSecret || (path !== undefined && path !== "" && insideSecret(path));
-    }
-    const flags: [Part, string][] = [["ca", "tlscacert"], ["cert", "tlscert"], ["key", "tlskey"], ["dir", "tlsdir"]];
-    for (const [part, flag] of flags) {
-        have[part] = have[part] || buildctlFlag(container, flag).some((path) => path !== "" && insideSecret(path));
-    }
-    return { ca: have.ca || have.dir, cert: have.cert || have.dir, key: have.key || have.dir };
-}
-
-/** Judges every container of a pod spec that points a BuildKit client at a tcp:// address. */
-export function judgeClients(template: PodTemplate, containers: Container[], isDaemon: (c: Container) => boolean): Finding[] {
+/** Judges one container that may point a BuildKit client (or a remote Docker daemon) at a tcp:// address. */
+export function judgeClient(ctx: ContainerContext): Finding[] {
     const findings: Finding[] = [];
-    const urn = template.resource.urn;
-    for (const container of containers.filter((c) => !isDaemon(c))) {
-        const subject = `${template.where} container '${container.name}'`;
-        const { addresses, unjudged } = clientAddresses(container);
-        for (const reason of unjudged) {
-            findings.push(unverifiable(`${subject}: ${reason}, so it cannot be checked for a plaintext tcp:// BuildKit address yet.`, urn));
+    const urn = ctx.template.resource.urn;
+    const subject = `${ctx.template.where} container '${ctx.container.name}'`;
+    const { addresses, unjudged } = clientAddresses(ctx);
+    for (const reason of unjudged) {
+        findings.push(unverifiable(`${subject}: ${reason}, so it cannot be checked for a plaintext tcp:// BuildKit address yet.`, urn));
+    }
+    if (addresses.length === 0) {
+        for (const reason of ctx.unknowns) {
+            if (/^env |envFrom/.test(reason)) {
+                findings.push(unverifiable(`${subject}: ${reason}, so it cannot be checked for a plaintext tcp:// BuildKit address.`, urn));
+            }
         }
-        if (addresses.length === 0) {
-            continue;
-        }
-        const material = tlsMaterial(template, container);
-        const missing = (Object.keys(PART_NAMES) as (keyof typeof PART_NAMES)[]).filter((part) => !material[part]).map((part) => PART_NAMES[part]);
+        return findings;
+    }
+    const have = material(ctx);
+    const buildkit = addresses.filter((a) => !a.docker);
+    if (buildkit.length > 0) {
+        const missing = (Object.keys(PART_NAMES) as (keyof typeof PART_NAMES)[]).filter((part) => !have[part]).map((part) => PART_NAMES[part]);
         if (missing.length > 0) {
-            const where = addresses.map((a) => `${a.address} (${a.origin})`).join(", ");
+            const where = buildkit.map((a) => `${a.address} (${a.origin})`).join(", ");
             findings.push(violation(`${subject} points a BuildKit client at ${where} without TLS material from a mounted Secret: missing ${missing.join(", ")}. ${CLIENT_FIX}`, urn));
+        }
+    }
+    for (const docker of addresses.filter((a) => a.docker)) {
+        const verify = ctx.env.get("DOCKER_TLS_VERIFY");
+        const certPath = ctx.env.get("DOCKER_CERT_PATH");
+        const tls = (typeof verify === "string" && verify !== "" && verify !== "0" && typeof certPath === "string" && dirHasMaterial(ctx, certPath)) || isUnknown(verify);
+        if (!tls) {
+            findings.push(violation(`${subject} points Docker (and its BuildKit builder) at ${docker.address} (${docker.origin}) without DOCKER_TLS_VERIFY and a DOCKER_CERT_PATH mounted from a Secret, i.e. a remote build daemon over plaintext TCP. ${CLIENT_FIX}`, urn));
         }
     }
     return findings;

@@ -12,6 +12,8 @@ export interface Finding {
     message: string;
     /** The resource the finding is about (stack policies report it; resource policies ignore it). */
     urn?: string;
+    /** The finding needed another resource of the stack (a ConfigMap, a Secret, the pods a Service selects). */
+    crossed?: boolean;
 }
 
 /** A resource as both the engine and tests hand it over: only these four fields are relied on. */
@@ -20,6 +22,10 @@ export interface ResourceLike {
     name: string;
     urn: string;
     props: Record<string, unknown>;
+    /** What was cut off when copying the props within the budget, if anything. */
+    overflow?: string;
+    /** Whether what was read mentions BuildKit, TCP, Docker or privilege. */
+    relevant?: boolean;
 }
 
 export function violation(message: string, urn?: string): Finding {

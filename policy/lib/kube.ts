@@ -1,23 +1,11 @@
-import { load as loadYaml } from "js-yaml";
 import { ResourceLike } from "./findings";
+import { helmLabel, helmValues, isHelm } from "./helm";
+import { KObject, View } from "./objects";
 import { Unknown, UNKNOWN, asArray, asRecord, asString, at, isUnknown } from "./plain";
 
-/** `kubernetes:apps/v1:Deployment` -> `Deployment`; `...:DeploymentPatch` -> `Deployment`. */
-export function kindOf(resource: ResourceLike): string {
-    const fromType = resource.type.startsWith("kubernetes:") ? resource.type.split(":").pop() ?? "" : "";
-    const kind = fromType || asString(resource.props.kind) || "";
-    return kind.endsWith("Patch") ? kind.slice(0, -"Patch".length) : kind;
-}
+export { helmLabel, isHelm };
 
-export function isKind(resource: ResourceLike, ...kinds: string[]): boolean {
-    return resource.type.startsWith("kubernetes:") && kinds.includes(kindOf(resource));
-}
-
-export function isHelm(resource: ResourceLike): boolean {
-    return /^kubernetes:helm\.sh\/v\d+:(Release|Chart)$/.test(resource.type);
-}
-
-/** One pod spec found in a resource, with enough context to name it in a message. */
+/** One pod spec found in an object or in Helm values, with enough context to name it in a message. */
 export interface PodTemplate {
     /** Human description, e.g. `Deployment 'ci-builder'` or `Helm Release 'arc-runners' values.template.spec`. */
     where: string;
@@ -25,6 +13,10 @@ export interface PodTemplate {
     labels: Record<string, unknown>;
     namespace: string | undefined;
     resource: ResourceLike;
+    /** The object the pod spec belongs to (undefined for Helm values). */
+    object?: KObject;
+    /** Set when the pod is a GitHub Actions runner by construction (ARC resources, legacy ARC resources). */
+    runner?: string;
 }
 
 const POD_SPEC_PATHS: Record<string, string[][]> = {
@@ -37,91 +29,121 @@ const POD_SPEC_PATHS: Record<string, string[][]> = {
     ReplicationController: [["spec", "template", "spec"]],
     Job: [["spec", "template", "spec"]],
     CronJob: [["spec", "jobTemplate", "spec", "template", "spec"]],
-    // ARC's own custom resources carry the runner pod at spec.template.spec.
-    AutoscalingRunnerSet: [["spec", "template", "spec"]],
-    EphemeralRunnerSet: [["spec", "ephemeralRunnerSpec", "spec"]],
-    EphemeralRunner: [["spec", "spec"]],
+    // Argo Rollouts and OpenKruise workloads nest their pod template like a Deployment.
+    Rollout: [["spec", "template", "spec"]],
+    CloneSet: [["spec", "template", "spec"]],
 };
 
-export function namespaceOf(resource: ResourceLike): string | undefined {
-    return asString(at(resource.props, "metadata", "namespace")) ?? asString(resource.props.namespace);
+/** ARC (gha-runner-scale-set) custom resources: the runner pod is a plain pod spec. */
+const ARC_PATHS: Record<string, string[]> = {
+    AutoscalingRunnerSet: ["spec", "template", "spec"],
+    EphemeralRunnerSet: ["spec", "ephemeralRunnerSpec", "spec"],
+    EphemeralRunner: ["spec", "spec"],
+};
+
+/**
+ * Legacy ARC (actions.summerwind.dev): the runner spec is a pod spec plus runner settings. Unless
+ * `dockerEnabled: false` (or containerMode `kubernetes`), ARC adds a privileged `docker:dind` sidecar;
+ * `dockerdWithinRunnerContainer: true` runs dockerd privileged in the runner container itself.
+ */
+const LEGACY_ARC_PATHS: Record<string, string[]> = {
+    RunnerDeployment: ["spec", "template", "spec"],
+    RunnerReplicaSet: ["spec", "template", "spec"],
+    Runner: ["spec"],
+    RunnerSet: ["spec"],
+};
+
+function podTemplate(object: KObject, path: string[], runner?: string): PodTemplate {
+    const spec = at(object.body, ...path);
+    const metadataPath = path.length === 1 ? ["metadata"] : [...path.slice(0, -1), "metadata"];
+    return {
+        where: object.where,
+        spec: isUnknown(spec) ? { containers: UNKNOWN } : asRecord(spec),
+        labels: asRecord(at(object.body, ...metadataPath, "labels")),
+        namespace: object.namespace,
+        resource: object.resource,
+        object,
+        runner,
+    };
 }
 
-/** Every pod spec a resource declares: workloads, pods, ARC resources and pod specs inside Helm values. */
-export function podTemplates(resource: ResourceLike): PodTemplate[] {
-    if (isHelm(resource)) {
-        return helmPodTemplates(resource);
+/** The pod spec ARC's legacy controller really creates from a RunnerDeployment/RunnerSet/Runner. */
+function legacyRunnerTemplate(object: KObject): PodTemplate {
+    const kind = object.kind;
+    const runnerSpec = asRecord(at(object.body, ...LEGACY_ARC_PATHS[kind]));
+    // RunnerSet: runner settings at spec, pod spec at spec.template.spec.
+    const podSpec = kind === "RunnerSet" ? asRecord(at(runnerSpec, "template", "spec")) : runnerSpec;
+    const labels = asRecord(kind === "RunnerSet" ? at(runnerSpec, "template", "metadata", "labels") : at(object.body, "spec", "template", "metadata", "labels"));
+    const dockerdInRunner = runnerSpec.dockerdWithinRunnerContainer === true || runnerSpec.dockerdWithinRunnerContainer === "true";
+    const kubernetesMode = asString(runnerSpec.containerMode) === "kubernetes";
+    const dockerEnabled = !(runnerSpec.dockerEnabled === false || runnerSpec.dockerEnabled === "false") && !kubernetesMode;
+    const given = asArray(podSpec.containers).map(asRecord);
+    const runnerGiven = given.find((c) => c.name === "runner");
+    const runner: Record<string, unknown> = {
+        name: "runner",
+        image: runnerSpec.image ?? runnerGiven?.image ?? (dockerdInRunner ? "summerwind/actions-runner-dind" : "summerwind/actions-runner"),
+        env: [...asArray(runnerSpec.env), ...asArray(runnerGiven?.env)],
+        envFrom: [...asArray(runnerSpec.envFrom), ...asArray(runnerGiven?.envFrom)],
+        volumeMounts: [...asArray(runnerSpec.volumeMounts), ...asArray(runnerGiven?.volumeMounts)],
+        command: runnerGiven?.command,
+        args: runnerGiven?.args,
+        securityContext: dockerdInRunner ? { ...asRecord(runnerGiven?.securityContext ?? runnerSpec.securityContext), privileged: true } : runnerGiven?.securityContext ?? runnerSpec.containerSecurityContext,
+    };
+    const containers: unknown[] = [runner, ...given.filter((c) => c.name !== "runner"), ...asArray(runnerSpec.sidecarContainers)];
+    if (dockerEnabled && !dockerdInRunner && !given.some((c) => c.name === "docker")) {
+        containers.push({ name: "docker", image: asString(runnerSpec.dockerImage) ?? "docker:dind", securityContext: { privileged: true }, added: "by ARC because dockerEnabled is not false" });
     }
-    const kind = kindOf(resource);
-    const paths = POD_SPEC_PATHS[kind];
-    if (!paths || !resource.type.startsWith("kubernetes:")) {
-        return [];
+    return {
+        where: object.where,
+        spec: { ...podSpec, volumes: [...asArray(podSpec.volumes), ...(kind === "RunnerSet" ? [] : asArray(runnerSpec.volumes))], containers, initContainers: podSpec.initContainers },
+        labels,
+        namespace: object.namespace,
+        resource: object.resource,
+        object,
+        runner: `legacy ARC ${kind}`,
+    };
+}
+
+/** Every pod spec of one Kubernetes object. */
+export function podTemplatesOfObject(object: KObject): PodTemplate[] {
+    if (LEGACY_ARC_PATHS[object.kind] && /actions\.summerwind\.(dev|net)/.test(object.apiVersion + object.resource.type)) {
+        return [legacyRunnerTemplate(object)];
     }
-    return paths
-        .map((path) => {
-            const spec = at(resource.props, ...path);
-            const metadataPath = path.length === 1 ? ["metadata"] : [...path.slice(0, -1), "metadata"];
-            return {
-                where: `${kind} '${resource.name}'`,
-                spec: isUnknown(spec) ? { containers: UNKNOWN } : asRecord(spec),
-                labels: asRecord(at(resource.props, ...metadataPath, "labels")),
-                namespace: namespaceOf(resource),
-                resource,
-            };
-        });
+    if (ARC_PATHS[object.kind]) {
+        return [podTemplate(object, ARC_PATHS[object.kind], `ARC ${object.kind}`)];
+    }
+    return (POD_SPEC_PATHS[object.kind] ?? []).map((path) => podTemplate(object, path));
+}
+
+/** Every pod spec the view's objects and the Helm resources among `helmResources` declare. */
+export function podTemplates(view: View, helmResources: ResourceLike[] = []): PodTemplate[] {
+    return [...view.objects.flatMap(podTemplatesOfObject), ...helmResources.filter(isHelm).flatMap(helmPodTemplates)];
 }
 
 /** Helm values are free-form: every object with a `containers` list is taken as a pod spec. */
-function helmPodTemplates(resource: ResourceLike): PodTemplate[] {
+export function helmPodTemplates(resource: ResourceLike): PodTemplate[] {
     const found: PodTemplate[] = [];
+    const namespace = asString(resource.props.namespace) ?? asString(at(resource.props, "metadata", "namespace"));
+    let budget = 50_000;
     const visit = (value: unknown, path: string[], parent: Record<string, unknown>) => {
+        if (budget-- <= 0 || path.length > 40) {
+            return;
+        }
         if (Array.isArray(value)) {
             value.forEach((item, i) => visit(item, [...path, String(i)], parent));
             return;
         }
         const record = asRecord(value);
-        if ("containers" in record) {
-            found.push({
-                where: `${helmLabel(resource)} values.${path.join(".")}`,
-                spec: record,
-                labels: asRecord(at(parent, "metadata", "labels")),
-                namespace: asString(resource.props.namespace) ?? namespaceOf(resource),
-                resource,
-            });
+        if ("containers" in record && (Array.isArray(record.containers) || isUnknown(record.containers))) {
+            found.push({ where: `${helmLabel(resource)} values.${path.join(".")}`, spec: record, labels: asRecord(at(parent, "metadata", "labels")), namespace, resource });
             return;
         }
         for (const [key, child] of Object.entries(record)) {
             visit(child, [...path, key], record);
         }
     };
-    visit(parseHelmValues(resource).values, [], {});
+    visit(helmValues(resource).values, [], {});
     return found;
-}
-
-export function helmLabel(resource: ResourceLike): string {
-    return `Helm ${resource.type.endsWith(":Release") ? "Release" : "Chart"} '${resource.name}'`;
-}
-
-/**
- * A Helm resource's values. Values given as a YAML string (odd, but seen) are parsed; YAML that does
- * not parse yields `error` and empty values, so callers can say the values could not be judged.
- */
-export function parseHelmValues(resource: ResourceLike): { values: unknown; error?: string; text?: string } {
-    const values = resource.props.values;
-    if (typeof values !== "string") {
-        return { values };
-    }
-    try {
-        return { values: loadYaml(values), text: values };
-    } catch (error) {
-        return { values: {}, error: error instanceof Error ? error.message.split("\n")[0] : String(error), text: values };
-    }
-}
-
-/** The chart a Helm resource installs, e.g. `gha-runner-scale-set` (also from an `oci://` reference). */
-export function helmChart(resource: ResourceLike): string | Unknown | undefined {
-    const chart = resource.props.chart;
-    return isUnknown(chart) ? UNKNOWN : asString(chart);
 }
 
 export interface Container {
@@ -141,44 +163,30 @@ export function containersOf(spec: Record<string, unknown>): Container[] | Unkno
         asArray(list).forEach((item, i) => {
             const record = asRecord(item);
             const image = record.image;
-            all.push({
-                record,
-                name: asString(record.name) ?? `${field}[${i}]`,
-                image: isUnknown(image) ? UNKNOWN : asString(image),
-            });
+            all.push({ record, name: asString(record.name) ?? `${field}[${i}]`, image: isUnknown(image) ? UNKNOWN : asString(image) });
         });
     }
     return all;
 }
 
+export interface Mount {
+    volume: Record<string, unknown>;
+    mountPath: string | Unknown;
+    subPath?: string;
+}
+
 /** The pod's volumes that a container actually mounts, paired with where it mounts them. */
-export function mountedVolumes(spec: Record<string, unknown>, container: Container): { volume: Record<string, unknown>; mountPath: string | Unknown; subPath?: string }[] {
+export function mountedVolumes(spec: Record<string, unknown>, container: Container): Mount[] {
     const volumes = asArray(spec.volumes).map(asRecord);
-    const result: { volume: Record<string, unknown>; mountPath: string | Unknown; subPath?: string }[] = [];
+    const result: Mount[] = [];
     for (const mount of asArray(container.record.volumeMounts).map(asRecord)) {
         const volume = volumes.find((v) => v.name !== undefined && v.name === mount.name);
         if (volume) {
             const mountPath = isUnknown(mount.mountPath) ? UNKNOWN : asString(mount.mountPath) ?? "";
-            result.push({ volume, mountPath, subPath: asString(mount.subPath) });
+            result.push({ volume, mountPath, subPath: asString(mount.subPath) ?? asString(mount.subPathExpr) });
         }
     }
     return result;
-}
-
-/** Names of ConfigMaps a volume brings in (directly or through a projected volume); UNKNOWN for an unknown name. */
-export function configMapNames(volume: Record<string, unknown>): (string | Unknown)[] {
-    const sources = [asRecord(volume.configMap), ...asArray(at(volume, "projected", "sources")).map((s) => asRecord(asRecord(s).configMap))];
-    return sources
-        .filter((source) => "name" in source)
-        .map((source) => (isUnknown(source.name) ? UNKNOWN : asString(source.name) ?? ""));
-}
-
-/** True when the volume's content comes from a Kubernetes Secret (secret volume or a projected secret source). */
-export function isSecretVolume(volume: Record<string, unknown>): boolean {
-    if (Object.keys(asRecord(volume.secret)).length > 0 || isUnknown(volume.secret)) {
-        return true;
-    }
-    return asArray(at(volume, "projected", "sources")).some((s) => "secret" in asRecord(s));
 }
 
 /** A container's environment as name -> value; `valueFrom` entries map to their reference object. */

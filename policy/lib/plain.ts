@@ -24,17 +24,63 @@ export function isUnknown(value: unknown): value is Unknown {
     return value === UNKNOWN;
 }
 
+/** Fixed work limits: whatever the input, a policy copies and reads at most this much. */
+export const LIMITS = {
+    /** Values visited while copying one resource (aliases and shared objects count every time they are reached). */
+    nodes: 100_000,
+    /** Nesting depth of objects and arrays. */
+    depth: 64,
+    /** Characters of one string that are read; the rest is cut off. */
+    stringChars: 1_000_000,
+    /** Characters of YAML text that are parsed at all. */
+    yamlChars: 1_000_000,
+};
+
+/**
+ * The work left for one resource. `overflow` says what was cut off; `relevant` records whether what was
+ * read mentions BuildKit, TCP, Docker or privilege, so a cut-off input is blocked only when it could
+ * hide a violation.
+ */
+export interface Budget {
+    nodes: number;
+    overflow?: string;
+    relevant: boolean;
+}
+
+export function newBudget(nodes: number = LIMITS.nodes): Budget {
+    return { nodes, relevant: false };
+}
+
+export const RELEVANT = /buildkit|buildctl|buildx|tcp:\/\/|privileged|dind|dockerd|docker\.sock|DOCKER_HOST|runner/i;
+
 /**
  * A deep, plain copy of resource properties. Whatever the engine or a test hands us (the engine's
- * unknown-checking proxy, raw unknown sentinels, `pulumi.Output`s, policy `Secret`s, cycles), the copy
- * holds only JSON-like data and `UNKNOWN`, so the checks can read any path without throwing.
+ * unknown-checking proxy, raw unknown sentinels, `pulumi.Output`s, policy `Secret`s, cycles, YAML alias
+ * bombs), the copy holds only JSON-like data and `UNKNOWN`, and its size is bounded by `budget`: past
+ * the budget, values are dropped and `budget.overflow` says why.
  */
-export function toPlain(value: unknown, seen: WeakSet<object> = new WeakSet()): unknown {
+export function toPlain(value: unknown, budget: Budget = newBudget(), depth = 0, ancestors: Set<object> = new Set()): unknown {
     if (value === UNKNOWN) {
         return UNKNOWN;
     }
+    if (budget.nodes <= 0) {
+        budget.overflow ??= `more than ${LIMITS.nodes} values`;
+        return undefined;
+    }
+    budget.nodes--;
     if (typeof value === "string") {
-        return UNKNOWN_SENTINELS.has(value) ? UNKNOWN : value;
+        if (UNKNOWN_SENTINELS.has(value)) {
+            return UNKNOWN;
+        }
+        let text = value;
+        if (text.length > LIMITS.stringChars) {
+            budget.overflow ??= `a string of ${text.length} characters (limit ${LIMITS.stringChars})`;
+            text = text.slice(0, LIMITS.stringChars);
+        }
+        if (!budget.relevant && RELEVANT.test(text)) {
+            budget.relevant = true;
+        }
+        return text;
     }
     if (value === null || typeof value !== "object") {
         return typeof value === "function" || typeof value === "symbol" ? undefined : value;
@@ -43,24 +89,66 @@ export function toPlain(value: unknown, seen: WeakSet<object> = new WeakSet()): 
         return UNKNOWN;
     }
     if (value instanceof Secret) {
-        return toPlain(value.value, seen);
+        return toPlain(value.value, budget, depth, ancestors);
     }
-    if (seen.has(value)) {
+    // Wire-format values a harness may pass without the SDK's deserialization: secrets and output values.
+    const sig = readSig(value);
+    if (sig === SECRET_SIG) {
+        return toPlain(readField(value, "value"), budget, depth, ancestors);
+    }
+    if (sig === OUTPUT_SIG) {
+        return readField(value, "known") === false ? UNKNOWN : toPlain(readField(value, "value"), budget, depth, ancestors);
+    }
+    if (ancestors.has(value)) {
         return undefined;
     }
-    seen.add(value);
-    if (Array.isArray(value)) {
-        const length = readField(value, "length");
-        if (isUnknown(length) || typeof length !== "number") {
-            return UNKNOWN;
+    if (depth >= LIMITS.depth) {
+        budget.overflow ??= `nesting deeper than ${LIMITS.depth} levels`;
+        return undefined;
+    }
+    ancestors.add(value);
+    try {
+        if (Array.isArray(value)) {
+            const length = readField(value, "length");
+            if (isUnknown(length) || typeof length !== "number") {
+                return UNKNOWN;
+            }
+            const copy: unknown[] = [];
+            for (let i = 0; i < length && budget.nodes > 0; i++) {
+                copy.push(toPlain(readField(value, i), budget, depth + 1, ancestors));
+            }
+            if (copy.length < length) {
+                budget.overflow ??= `more than ${LIMITS.nodes} values`;
+            }
+            return copy;
         }
-        return Array.from({ length }, (_, i) => toPlain(readField(value, i), seen));
+        const copy: Record<string, unknown> = {};
+        for (const key of Object.keys(value)) {
+            if (budget.nodes <= 0) {
+                budget.overflow ??= `more than ${LIMITS.nodes} values`;
+                break;
+            }
+            if (!budget.relevant && RELEVANT.test(key)) {
+                budget.relevant = true;
+            }
+            copy[key] = toPlain(readField(value, key), budget, depth + 1, ancestors);
+        }
+        return copy;
+    } finally {
+        ancestors.delete(value);
     }
-    const copy: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) {
-        copy[key] = toPlain(readField(value, key), seen);
+}
+
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
+
+function readSig(value: object): unknown {
+    try {
+        return Array.isArray(value) ? undefined : (value as Record<string, unknown>)[SIG_KEY];
+    } catch {
+        return undefined;
     }
-    return copy;
 }
 
 /** Reads one field; the engine's proxy throws `UnknownValueError` for unknown values, we record UNKNOWN instead. */

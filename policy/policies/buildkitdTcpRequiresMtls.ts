@@ -1,35 +1,20 @@
-import { Check, policyFromCheck } from "../lib/adapt";
-import { DAEMON_FIX, judgeDaemon } from "../lib/buildkitd";
-import { daemonContainers } from "../lib/daemons";
-import { Finding, unverifiable } from "../lib/findings";
-import { isUnknown } from "../lib/plain";
+import { Check, policyFromCheck, resourceCheck } from "../lib/adapt";
+import { DAEMON_FIX } from "../lib/buildkitd";
+import { daemonRule } from "../lib/rules";
 
 /**
- * Policy 1. A stack policy because a daemon's listeners may come from a buildkitd.toml in a ConfigMap
- * that is a separate resource; it joins each workload with the ConfigMaps it mounts.
+ * Policy 1, a resource policy: whatever one resource shows on its own (its flags, scripts, the ConfigMaps
+ * of the same ConfigGroup, a BuildKit chart's values) is decided before that resource is created. A daemon
+ * whose config, script or environment lives in another resource is judged by `buildkit-cross-resource-checks`.
  */
-export const buildkitdTcpRequiresMtlsCheck: Check = {
-    scope: "stack",
-    run: (resources) => {
-        const { daemons, unjudged } = daemonContainers(resources);
-        const findings: Finding[] = [...unjudged];
-        for (const daemon of daemons) {
-            if (isUnknown(daemon.flags)) {
-                findings.push(unverifiable(`${daemon.template.where} container '${daemon.container.name}' may run buildkitd, but its command is unknown during preview, so its listeners cannot be checked yet.`, daemon.template.resource.urn));
-                continue;
-            }
-            findings.push(...judgeDaemon(daemon.template, daemon.container, daemon.flags, resources));
-        }
-        return findings;
-    },
-};
+export const buildkitdTcpRequiresMtlsCheck: Check = resourceCheck(daemonRule, true);
 
 export const buildkitdTcpRequiresMtls = policyFromCheck(
     {
         name: "buildkitd-tcp-requires-mtls",
         description:
-            "A BuildKit daemon (buildkitd in any Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob) that listens on tcp:// " +
-            "must require mutual TLS. " + DAEMON_FIX,
+            "A BuildKit daemon (any container that ends up running buildkitd, whatever its image, in any workload, ARC resource, " +
+            "ConfigGroup or Helm values, or a BuildKit Helm chart) that listens on tcp:// must require mutual TLS. " + DAEMON_FIX,
         enforcementLevel: "mandatory",
     },
     buildkitdTcpRequiresMtlsCheck,

@@ -1,10 +1,9 @@
 import { Check, policyFromCheck } from "../lib/adapt";
-import { isBuildkitImage } from "../lib/buildkitd";
-import { daemonContainers } from "../lib/daemons";
+import { containerContexts, daemonOf, isBuildkitImage } from "../lib/buildkitd";
 import { Finding, violation } from "../lib/findings";
-import { containersOf, isPinnedByDigest, podTemplates } from "../lib/kube";
-import { isUnknown } from "../lib/plain";
-import { runnerTemplates } from "./runnerPodsUnprivileged";
+import { isHelm } from "../lib/helm";
+import { isPinnedByDigest } from "../lib/kube";
+import { viewOf } from "../lib/objects";
 
 const FIX =
     "Pin the image as repository@sha256:<digest> (for example from `docker buildx imagetools inspect <image>`), so a moved tag " +
@@ -16,29 +15,20 @@ export const imagesPinnedByDigestCheck: Check = {
     run: (resource) => {
         const findings: Finding[] = [];
         const reported = new Set<string>();
-        const check = (where: string, containerName: string, image: unknown, role: string) => {
-            const key = `${where}/${containerName}`;
-            if (typeof image !== "string" || isPinnedByDigest(image) || reported.has(key)) {
-                return;
-            }
-            reported.add(key);
-            findings.push(violation(`${where} container '${containerName}' uses ${role} image '${image}', which is not pinned by digest. ${FIX}`));
-        };
-        for (const { template, container } of daemonContainers([resource]).daemons) {
-            check(template.where, container.name, container.image, "BuildKit");
-        }
-        for (const template of runnerTemplates(resource)) {
-            const containers = containersOf(template.spec);
-            for (const container of isUnknown(containers) ? [] : containers) {
-                check(template.where, container.name, container.image, "runner pod");
-            }
-        }
-        // Client containers running a BuildKit image (buildctl from moby/buildkit) count as BuildKit images too.
-        for (const template of podTemplates(resource)) {
-            const containers = containersOf(template.spec);
-            for (const container of isUnknown(containers) ? [] : containers) {
-                if (typeof container.image === "string" && isBuildkitImage(container.image)) {
-                    check(template.where, container.name, container.image, "BuildKit");
+        const view = viewOf([resource], "resource");
+        const helm = isHelm(resource) ? [resource] : [];
+        for (const { template, contexts } of containerContexts(view, helm)) {
+            for (const ctx of contexts) {
+                const image = ctx.container.image;
+                const key = `${template.where}/${ctx.container.name}`;
+                if (typeof image !== "string" || isPinnedByDigest(image) || reported.has(key)) {
+                    continue;
+                }
+                const daemon = daemonOf(ctx)?.runs.length;
+                const runner = template.runner !== undefined || /actions-runner|github-runner/.test(image);
+                if (daemon || isBuildkitImage(image) || runner) {
+                    reported.add(key);
+                    findings.push(violation(`${template.where} container '${ctx.container.name}' uses ${daemon || isBuildkitImage(image) ? "BuildKit" : "runner pod"} image '${image}', which is not pinned by digest. ${FIX}`));
                 }
             }
         }

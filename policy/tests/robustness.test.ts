@@ -135,3 +135,16 @@ describe("missing fields and odd types never crash a policy", () => {
         assert.deepEqual(violations.filter((v) => v.enforcementLevel === "mandatory"), []);
     });
 });
+
+describe("wire-format values handed to runPolicies directly", () => {
+    const SIG = "4dabf18193072939515e22adb298388d";
+    it("reads secrets and known output values, and treats unknown outputs as unknown", async () => {
+        const secretValue = { [SIG]: "1b47061264138c4ac30d75fd1eb44270", value: ENDPOINT };
+        const plaintext = await runPolicies([workload("Deployment", "ci", { containers: [{ name: "ci", image: "ci:1", env: [{ name: "BUILDKIT_HOST", value: secretValue }] }] }, { app: "ci" }, "ci")]);
+        assert.deepEqual(plaintext.filter((v) => v.enforcementLevel === "mandatory").map((v) => v.policyName), ["buildkit-client-requires-tls"]);
+        const unknownOutput = { [SIG]: "d0e6a833031e9bbcd3f4e8bde6ca49a4", known: false };
+        const { mandatory, unjudged } = await levels([workload("Deployment", "ci", { containers: [{ name: "ci", image: "ci:1", env: [{ name: "BUILDKIT_HOST", value: unknownOutput }] }] }, { app: "ci" }, "ci")]);
+        assert.deepEqual(mandatory, []);
+        assert.ok(unjudged.some((m) => m.includes("unknown during preview")), JSON.stringify(unjudged));
+    });
+});

@@ -1,0 +1,89 @@
+import { Finding, ResourceLike, unverifiable, violation } from "./findings";
+import { helmChart, helmLabel, helmValues, isRelease } from "./helm";
+import { parseBuildkitdToml } from "./buildkitdToml";
+import { asArray, asRecord, at, isUnknown } from "./plain";
+import { DAEMON_FIX } from "./buildkitd";
+import { EXPOSURE_FIX, isBuildkitName, isBuildkitPort } from "./exposure";
+import { flagValues } from "./text";
+
+/**
+ * What the pack knows about BuildKit Helm charts whose rendered objects it cannot see (a `helm.sh/v3`
+ * Release installs them itself, so Pulumi never registers them one by one).
+ *
+ * buildkit-service (github.com/andrcuns/charts, the most used community chart, also the base of forks):
+ * its Deployment always runs `buildkitd --addr unix:///run/buildkit/buildkitd.sock --addr tcp://0.0.0.0:1234`,
+ * adds `--tlscacert /certs/ca.crt --tlscert /certs/tls.crt --tlskey /certs/tls.key` only when `tls.enabled`
+ * is true (default false), appends `daemonArgs`, mounts `buildkitdToml` (if set) at buildkitd's default
+ * config path, and its Service has `type: {{ .Values.service.type }}` (default ClusterIP) on port 1234.
+ */
+export const MODELLED_CHARTS = ["buildkit-service"];
+
+function truthy(value: unknown): boolean {
+    return value === true || value === "true";
+}
+
+/** Findings for a BuildKit chart: the model for modelled charts, a report for unmodelled ones. */
+export function judgeBuildkitChart(resource: ResourceLike, rule: "daemon" | "exposure"): Finding[] {
+    const chart = helmChart(resource);
+    if (typeof chart !== "string") {
+        return [];
+    }
+    const label = helmLabel(resource);
+    if (chart !== "buildkit-service") {
+        if (rule !== "daemon" || !/buildkit/.test(chart) || /buildkit-?(cache|mirror|registry|exporter)/.test(chart)) {
+            return [];
+        }
+        if (isRelease(resource)) {
+            return [violation(`${label} installs chart '${chart}', which deploys BuildKit but is not in the policy pack's chart model (${MODELLED_CHARTS.join(", ")}); a Helm Release installs its objects itself, so the pack cannot see whether buildkitd listens on plaintext TCP or is exposed. Deploy it as a kubernetes:helm.sh/v4 Chart or kubernetes:yaml/v2 ConfigGroup of its rendered manifests (each object is then checked before it is created), or use a modelled chart with TLS enabled. ${DAEMON_FIX}`)];
+        }
+        return [unverifiable(`${label} installs chart '${chart}', which deploys BuildKit but is not in the policy pack's chart model; its rendered objects are checked one by one as Pulumi registers them.`)];
+    }
+    const { values, unknown } = helmValues(resource);
+    const v = asRecord(values);
+    if (unknown) {
+        return [unverifiable(`${label} (buildkit-service) has values that are unknown during preview, so its TLS and Service type cannot be checked yet.`)];
+    }
+    if (rule === "exposure") {
+        const type = at(v, "service", "type");
+        if (isUnknown(type)) {
+            return [unverifiable(`${label} (buildkit-service) has service.type unknown during preview.`)];
+        }
+        return type === "LoadBalancer" || type === "NodePort"
+            ? [violation(`${label} (buildkit-service) sets service.type ${String(type)}, which exposes BuildKit's port 1234 outside the cluster. ${EXPOSURE_FIX}`)]
+            : [];
+    }
+    const tlsEnabled = at(v, "tls", "enabled");
+    if (isUnknown(tlsEnabled)) {
+        return [unverifiable(`${label} (buildkit-service) has tls.enabled unknown during preview.`)];
+    }
+    if (truthy(tlsEnabled)) {
+        return [];
+    }
+    const args = asArray(v.daemonArgs).filter((a): a is string => typeof a === "string").flatMap((a) => a.split(/\s+/));
+    const fromArgs = ["tlscert", "tlskey", "tlscacert"].every((f) => flagValues(args, f).some((x) => typeof x === "string" && x !== ""));
+    const toml = typeof v.buildkitdToml === "string" ? parseBuildkitdToml(v.buildkitdToml) : undefined;
+    const fromToml = toml?.ok === true && toml.grpc.cert !== undefined && toml.grpc.key !== undefined && toml.grpc.ca !== undefined;
+    if (fromArgs || fromToml) {
+        return [];
+    }
+    return [violation(`${label} installs buildkit-service with tls.enabled not true: its buildkitd always listens on tcp://0.0.0.0:1234 and gets --tlscacert/--tlscert/--tlskey only when tls.enabled is true, so BuildKit would accept plaintext, unauthenticated clients. Set tls.enabled: true with tls.existingSecret (keys ca.crt, tls.crt, tls.key). ${DAEMON_FIX}`)];
+}
+
+/** ingress-nginx chart values `tcp`/`udp`: "<port>": "<namespace>/<service>:<port>" exposes that Service on the controller. */
+export function helmTcpServices(resource: ResourceLike): { name: string; port: string; what: string }[] {
+    const { values } = helmValues(resource);
+    const out: { name: string; port: string; what: string }[] = [];
+    for (const field of ["tcp", "udp"]) {
+        for (const [key, value] of Object.entries(asRecord(asRecord(values)[field]))) {
+            const match = typeof value === "string" ? /^([a-z0-9-]+)\/([a-z0-9.-]+):([A-Za-z0-9-]+)/.exec(value.trim()) : null;
+            if (/^\d+$/.test(key) && match) {
+                out.push({ name: match[2], port: match[3], what: `ingress-nginx values ${field}.${key}` });
+            }
+        }
+    }
+    return out;
+}
+
+export function tcpServiceReachesBuildkit(entry: { name: string; port: string }): boolean {
+    return isBuildkitName(entry.name) || isBuildkitPort(entry.port);
+}

@@ -1,0 +1,146 @@
+import { Daemon, mayListenOnTcp } from "./buildkitd";
+import { Finding, unverifiable, violation } from "./findings";
+import { PodTemplate } from "./kube";
+import { KObject, View } from "./objects";
+import { asArray, asRecord, asString, at, isUnknown } from "./plain";
+
+export const BUILDKIT_PORT = 1234;
+
+export const EXPOSURE_FIX =
+    "Keep BuildKit reachable only inside the cluster: use a ClusterIP Service (and a NetworkPolicy limiting who reaches port 1234), " +
+    "no LoadBalancer or NodePort Service, no Ingress, Gateway route, Traefik IngressRouteTCP or ingress-nginx tcp-services entry, " +
+    "and no hostPort or hostNetwork for buildkitd. Remote builders outside the cluster should run their own runner pods in it instead.";
+
+/** A port given as number or numeric string equals 1234. */
+export function isBuildkitPort(port: unknown): boolean {
+    return port === BUILDKIT_PORT || port === String(BUILDKIT_PORT);
+}
+
+/**
+ * A name that means BuildKit itself (`buildkitd`, `buildkit`, `moby-buildkit`, `ci-buildkitd`, `buildkit-service`),
+ * not something merely named after it (`buildkit-registry-mirror`, `buildkit-cache`).
+ */
+export function isBuildkitName(value: unknown): boolean {
+    return typeof value === "string" && /(^|[-_.\/])(moby-)?buildkitd?(-(service|svc|server|daemon|tcp|grpc|headless|lb|public|external))?$/i.test(value);
+}
+
+function selects(selector: Record<string, unknown>, labels: Record<string, unknown>): boolean {
+    const entries = Object.entries(selector);
+    return entries.length > 0 && entries.every(([key, value]) => labels[key] === value);
+}
+
+/** Why a Service (or ServicePatch) reaches BuildKit, or undefined. `daemons` are the daemon pods in view. */
+export function serviceReachesBuildkit(service: KObject, daemons: Daemon[], view: View, pods: PodTemplate[]): { reason: string; crossed: boolean } | undefined {
+    const selector = asRecord(at(service.body, "spec", "selector"));
+    const daemon = daemons.find((d) => selects(selector, d.ctx.template.labels) && (service.namespace === undefined || d.ctx.template.namespace === undefined || service.namespace === d.ctx.template.namespace));
+    if (daemon) {
+        return { reason: `selects the BuildKit pods of ${daemon.ctx.template.where}`, crossed: daemon.ctx.template.resource !== service.resource };
+    }
+    if (Object.values(selector).some(isBuildkitName)) {
+        return { reason: `selects pods labelled as BuildKit (${JSON.stringify(selector)})`, crossed: false };
+    }
+    if (!service.patch && isBuildkitName(service.name) && Object.keys(selector).length === 0) {
+        return { reason: `is BuildKit's Service by name ('${String(service.name)}') with endpoints managed outside its selector`, crossed: false };
+    }
+    const ports = asArray(at(service.body, "spec", "ports")).map(asRecord);
+    if (ports.some((p) => isBuildkitPort(p.port) || isBuildkitPort(p.targetPort))) {
+        // Port 1234 is BuildKit's convention but also other apps' default: it counts only when the pods
+        // behind the Service are not in view (so the resource policy leaves it to the stack policy).
+        if (view.scope === "resource") {
+            return undefined;
+        }
+        const selectsOthers = Object.keys(selector).length > 0 && pods.some((p) => selects(selector, p.labels));
+        return selectsOthers ? undefined : { reason: `serves or targets BuildKit's port ${BUILDKIT_PORT} and selects no pods declared in this stack`, crossed: true };
+    }
+    if (service.patch && isBuildkitName(service.name)) {
+        return { reason: `patches the BuildKit Service '${String(service.name)}'`, crossed: false };
+    }
+    return undefined;
+}
+
+/** How a Service leaves the cluster, or undefined when it does not (ClusterIP, headless). */
+export function serviceExposure(service: KObject): string | "unknown" | undefined {
+    const type = at(service.body, "spec", "type");
+    if (isUnknown(type)) {
+        return "unknown";
+    }
+    if (type === "LoadBalancer" || type === "NodePort") {
+        return `is of type ${type}`;
+    }
+    if (asArray(at(service.body, "spec", "externalIPs")).length > 0) {
+        return "has externalIPs";
+    }
+    return undefined;
+}
+
+/** Backends (Service name and port) of objects that route traffic from outside into the cluster. */
+export function routeBackends(object: KObject): { name: unknown; port: unknown; namespace?: string; what: string }[] | undefined {
+    const spec = asRecord(object.body.spec);
+    switch (object.kind) {
+        case "Ingress": {
+            const backends: unknown[] = [spec.defaultBackend, spec.backend];
+            for (const rule of asArray(spec.rules)) {
+                for (const path of asArray(at(rule, "http", "paths"))) {
+                    backends.push(asRecord(path).backend);
+                }
+            }
+            return backends
+                .map(asRecord)
+                .filter((b) => Object.keys(b).length > 0)
+                .map((b) => ({ name: at(b, "service", "name") ?? b.serviceName, port: at(b, "service", "port", "number") ?? at(b, "service", "port", "name") ?? b.servicePort, what: "Ingress" }));
+        }
+        case "TCPRoute":
+        case "TLSRoute":
+        case "GRPCRoute":
+        case "HTTPRoute":
+        case "UDPRoute":
+            return asArray(spec.rules).flatMap((rule) =>
+                asArray(asRecord(rule).backendRefs).map(asRecord).filter((b) => b.kind === undefined || b.kind === "Service").map((b) => ({ name: b.name, port: b.port, namespace: asString(b.namespace), what: `Gateway API ${object.kind}` })),
+            );
+        case "IngressRouteTCP":
+        case "IngressRoute":
+        case "IngressRouteUDP":
+            return asArray(spec.routes).flatMap((route) =>
+                asArray(asRecord(route).services).map(asRecord).map((s) => ({ name: s.name, port: s.port, namespace: asString(s.namespace), what: `Traefik ${object.kind}` })),
+            );
+        case "ConfigMap": {
+            // ingress-nginx tcp-services/udp-services: "<external port>": "<namespace>/<service>:<port>[:PROXY]".
+            const data = asRecord(object.body.data);
+            const entries = Object.entries(data).filter(([key, value]) => /^\d+$/.test(key) && typeof value === "string" && /^[a-z0-9-]+\/[a-z0-9.-]+:[A-Za-z0-9-]+(:(PROXY)?(:PROXY)?)?$/.test(value.trim()));
+            if (entries.length === 0) {
+                return undefined;
+            }
+            return entries.map(([, value]) => {
+                const [ns, rest] = (value as string).trim().split("/");
+                const [name, port] = rest.split(":");
+                return { name, port: /^\d+$/.test(port) ? Number(port) : port, namespace: ns, what: "ingress-nginx tcp-services entry" };
+            });
+        }
+        default:
+            return undefined;
+    }
+}
+
+/** hostNetwork and hostPort on a daemon pod put buildkitd on the node's network. */
+export function hostExposure(daemon: Daemon): Finding[] {
+    const template: PodTemplate = daemon.ctx.template;
+    const urn = template.resource.urn;
+    const findings: Finding[] = [];
+    // A daemon on its unix socket only has nothing on the node's network to expose.
+    if (!mayListenOnTcp(daemon)) {
+        return findings;
+    }
+    if (template.spec.hostNetwork === true || template.spec.hostNetwork === "true") {
+        findings.push(violation(`${template.where} runs buildkitd with hostNetwork: true, so its listeners are on the node's network. ${EXPOSURE_FIX}`, urn));
+    }
+    for (const port of asArray(daemon.ctx.container.record.ports).map(asRecord)) {
+        if (port.hostPort !== undefined && port.hostPort !== null && !isUnknown(port.hostPort) && port.hostPort !== 0) {
+            findings.push(violation(`${template.where} container '${daemon.ctx.container.name}' publishes hostPort ${String(port.hostPort)}, which exposes buildkitd on the node. ${EXPOSURE_FIX}`, urn));
+        }
+    }
+    return findings;
+}
+
+export function unknownRoute(object: KObject, what: string): Finding {
+    return unverifiable(`${object.where} has a ${what} that is unknown during preview, so whether it reaches BuildKit cannot be checked yet.`, object.resource.urn);
+}

@@ -1,0 +1,135 @@
+import { ResourceLike } from "./findings";
+import { UNKNOWN, Unknown, asArray, asRecord, asString, isUnknown, newBudget } from "./plain";
+import { readManifest } from "./objects";
+import { parseYaml } from "./yaml";
+
+export function isHelm(resource: ResourceLike): boolean {
+    return /^kubernetes:helm\.sh\/v\d+:(Release|Chart)$/.test(resource.type);
+}
+
+export function helmLabel(resource: ResourceLike): string {
+    return `Helm ${resource.type.endsWith(":Release") ? "Release" : "Chart"} '${resource.name}'`;
+}
+
+/** True for a `kubernetes:helm.sh/v3:Release`: Helm installs its objects, so Pulumi never registers them one by one. */
+export function isRelease(resource: ResourceLike): boolean {
+    return /^kubernetes:helm\.sh\/v\d+:Release$/.test(resource.type);
+}
+
+export interface HelmValues {
+    /** The merged values: `valueYamlFiles` in order, then `values` on top (as Pulumi passes them to Helm). */
+    values: unknown;
+    /** Why (part of) the values could not be read: unparsable YAML, an unreadable file, over budget. */
+    problems: string[];
+    /** Raw YAML text seen, for a last-resort scan when it does not parse. */
+    text: string;
+    /** Values (or a values file) unknown during preview. */
+    unknown: boolean;
+    /** The values were cut off at the budget. */
+    overflow: boolean;
+}
+
+const cache = new WeakMap<ResourceLike, HelmValues>();
+
+/** Deep merge as Helm does for values files: maps merge, everything else is replaced. */
+function merge(base: unknown, over: unknown, depth = 0): unknown {
+    if (depth > 40 || isUnknown(over)) {
+        return over;
+    }
+    const b = asRecord(base);
+    const o = asRecord(over);
+    if (Object.keys(o).length === 0 || Array.isArray(over) || typeof over !== "object" || over === null) {
+        return over === undefined ? base : over;
+    }
+    const out: Record<string, unknown> = { ...b };
+    for (const [key, value] of Object.entries(o)) {
+        out[key] = key in b ? merge(b[key], value, depth + 1) : value;
+    }
+    return out;
+}
+
+/** A values file as the policy sees it: a StringAsset/FileAsset (resolved by `plainResource`), `{text}`, `{path}` or a string. */
+function valuesFileText(file: unknown): { text?: string; unreadable?: string; unknown?: boolean } {
+    if (isUnknown(file)) {
+        return { unknown: true };
+    }
+    if (typeof file === "string") {
+        return /\n|:\s/.test(file) ? { text: file } : { unreadable: `values file '${file}'` };
+    }
+    const record = asRecord(file);
+    if (isUnknown(record.text) || isUnknown(record.path)) {
+        return { unknown: true };
+    }
+    if (typeof record.text === "string") {
+        return { text: record.text };
+    }
+    // A FileAsset the pack can read from where it runs (an absolute path, or relative to its working directory).
+    const fromDisk = typeof record.path === "string" ? readManifest(record.path) : undefined;
+    if (fromDisk !== undefined) {
+        return { text: fromDisk };
+    }
+    const where = asString(record.path) ?? asString(record.uri) ?? "a values file";
+    return { unreadable: `values file '${where}'` };
+}
+
+export function helmValues(resource: ResourceLike): HelmValues {
+    const cached = cache.get(resource);
+    if (cached) {
+        return cached;
+    }
+    const result: HelmValues = { values: {}, problems: [], text: "", unknown: false, overflow: false };
+    const budget = newBudget();
+    const fromText = (text: string, source: string): unknown => {
+        result.text += `${text}\n`;
+        const parsed = parseYaml(text, budget);
+        if (parsed.error !== undefined) {
+            result.problems.push(budget.overflow ? `${source} exceed the policy pack's fixed budget (${budget.overflow})` : `${source} do not parse as YAML (${parsed.error})`);
+        }
+        return parsed.docs[0] ?? {};
+    };
+    const files = resource.props.valueYamlFiles;
+    if (isUnknown(files)) {
+        result.unknown = true;
+    }
+    for (const file of asArray(files)) {
+        const { text, unreadable, unknown } = valuesFileText(file);
+        if (unknown) {
+            result.unknown = true;
+        } else if (text !== undefined) {
+            result.values = merge(result.values, fromText(text, "values from a values file"));
+        } else if (unreadable) {
+            result.problems.push(`${unreadable} is not readable by the policy pack`);
+        }
+    }
+    const values = resource.props.values;
+    if (isUnknown(values)) {
+        result.unknown = true;
+    } else if (typeof values === "string") {
+        result.values = merge(result.values, fromText(values, "values given as YAML text"));
+    } else if (values !== undefined) {
+        result.values = merge(result.values, values);
+    }
+    result.overflow = budget.overflow !== undefined;
+    cache.set(resource, result);
+    return result;
+}
+
+/** The chart a Helm resource installs, by its base name: `oci://ghcr.io/x/charts/buildkit-service` -> `buildkit-service`. */
+export function helmChart(resource: ResourceLike): string | Unknown | undefined {
+    const chart = resource.props.chart;
+    if (isUnknown(chart)) {
+        return UNKNOWN;
+    }
+    const name = asString(chart);
+    if (name === undefined) {
+        return undefined;
+    }
+    const base = name.replace(/\/+$/, "").split("/").pop() ?? name;
+    return base.replace(/-\d+\.\d+\.\d+.*\.tgz$/, "").replace(/\.tgz$/, "").toLowerCase();
+}
+
+/** Where the chart comes from (repositoryOpts.repo or the chart reference itself), for messages and matching. */
+export function helmRepository(resource: ResourceLike): string {
+    const repo = asString(asRecord(resource.props.repositoryOpts).repo) ?? asString(asRecord(resource.props.fetchOpts).repo) ?? asString(resource.props.repo) ?? "";
+    return `${repo} ${asString(resource.props.chart) ?? ""}`.toLowerCase();
+}

@@ -1,0 +1,221 @@
+import { existsSync, readFileSync, statSync } from "fs";
+import { Finding, ResourceLike, unverifiable, violation } from "./findings";
+import { Budget, LIMITS, RELEVANT, UNKNOWN, Unknown, asArray, asRecord, asString, at, isUnknown, newBudget } from "./plain";
+import { parseYaml } from "./yaml";
+
+/**
+ * One Kubernetes object a stack declares: a resource of a `kubernetes:` type (Patch resources included,
+ * with `patch` set), or an object inside a `kubernetes:yaml` ConfigFile/ConfigGroup (`yaml`, `objs`,
+ * `files`). `body` is the object as Kubernetes sees it (metadata, spec, data, ...).
+ */
+export interface KObject {
+    kind: string;
+    apiVersion: string;
+    /** metadata.name; for a resource without one, Pulumi auto-names it `<resource name>-<suffix>`. */
+    name: string | Unknown | undefined;
+    namespace: string | undefined;
+    body: Record<string, unknown>;
+    resource: ResourceLike;
+    /** Human description, e.g. `Deployment 'ci'` or `ConfigGroup 'ci' object Deployment 'builder'`. */
+    where: string;
+    patch: boolean;
+}
+
+const YAML_TYPES = /^kubernetes:yaml(\/v\d+)?:(ConfigGroup|ConfigFile)$/;
+const HELM_TYPES = /^kubernetes:helm\.sh\/v\d+:(Release|Chart)$/;
+
+export function isHelmType(type: string): boolean {
+    return HELM_TYPES.test(type);
+}
+
+/** `kubernetes:apps/v1:DeploymentPatch` -> { kind: "Deployment", apiVersion: "apps/v1", patch: true }. */
+function typeParts(type: string): { kind: string; apiVersion: string; patch: boolean } | undefined {
+    const match = /^kubernetes:([^:]+):([A-Za-z0-9]+)$/.exec(type);
+    if (!match || YAML_TYPES.test(type) || HELM_TYPES.test(type)) {
+        return undefined;
+    }
+    const [, module, typeName] = match;
+    const patch = typeName.endsWith("Patch") && typeName !== "Patch";
+    const kind = patch ? typeName.slice(0, -"Patch".length) : typeName;
+    const apiVersion = module.startsWith("core/") ? module.slice("core/".length) : module;
+    return { kind, apiVersion, patch };
+}
+
+function metadataName(body: Record<string, unknown>): string | Unknown | undefined {
+    const name = at(body, "metadata", "name");
+    return isUnknown(name) ? UNKNOWN : asString(name);
+}
+
+function metadataNamespace(body: Record<string, unknown>, fallback: unknown): string | undefined {
+    return asString(at(body, "metadata", "namespace")) ?? asString(fallback);
+}
+
+/** Items of `kind: List` (and `*List`) objects, flattened; everything else as is. */
+function flattenLists(docs: unknown[], budget: { left: number }): Record<string, unknown>[] {
+    const out: Record<string, unknown>[] = [];
+    const visit = (doc: unknown, depth: number) => {
+        if (budget.left-- <= 0 || depth > 4) {
+            return;
+        }
+        if (Array.isArray(doc)) {
+            doc.forEach((d) => visit(d, depth + 1));
+            return;
+        }
+        const record = asRecord(doc);
+        const kind = asString(record.kind);
+        if (kind && kind.endsWith("List") && Array.isArray(record.items)) {
+            record.items.forEach((d) => visit(d, depth + 1));
+        } else if (kind) {
+            out.push(record);
+        }
+    };
+    docs.forEach((d) => visit(d, 0));
+    return out;
+}
+
+/** Reads a manifest file named by a ConfigFile/ConfigGroup, if the policy pack can see it; bounded. */
+export function readManifest(path: string): string | undefined {
+    try {
+        if (/^[a-z]+:\/\//i.test(path) || !existsSync(path) || !statSync(path).isFile() || statSync(path).size > LIMITS.yamlChars) {
+            return undefined;
+        }
+        return readFileSync(path, "utf8");
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * The Kubernetes objects one resource declares, and notes about what could not be read. Helm resources
+ * declare none here: their values are judged by `helm.ts`.
+ */
+export function objectsOf(resource: ResourceLike): { objects: KObject[]; notes: Finding[] } {
+    const parts = typeParts(resource.type);
+    if (parts) {
+        const body = resource.props;
+        const name = metadataName(body);
+        const label = typeof name === "string" && name !== resource.name ? `${parts.kind}${parts.patch ? "Patch" : ""} '${resource.name}' (${name})` : `${parts.kind}${parts.patch ? "Patch" : ""} '${resource.name}'`;
+        return {
+            objects: [{ kind: parts.kind, apiVersion: parts.apiVersion, name, namespace: metadataNamespace(body, undefined), body, resource, where: label, patch: parts.patch }],
+            notes: [],
+        };
+    }
+    const yamlType = YAML_TYPES.exec(resource.type);
+    if (!yamlType) {
+        return { objects: [], notes: [] };
+    }
+    const label = `${yamlType[2]} '${resource.name}'`;
+    const notes: Finding[] = [];
+    const docs: unknown[] = [];
+    const budget: Budget = newBudget();
+    const addText = (text: string, source: string) => {
+        const parsed = parseYaml(text, budget);
+        docs.push(...parsed.docs);
+        if (parsed.error !== undefined && budget.overflow && RELEVANT.test(text)) {
+            notes.push(violation(`${label} has ${source} that expands beyond the policy pack's fixed budget (${budget.overflow}) and mentions BuildKit, TCP, Docker or privilege, so a violation may hide in the part that was not read: simplify it (no YAML anchors/aliases) so it can be checked.`, resource.urn));
+        } else if (parsed.error !== undefined) {
+            notes.push(unverifiable(`${label} has ${source} that cannot be read completely (${parsed.error}), so the objects in it cannot all be checked here; each object is still checked when Pulumi registers it.`, resource.urn));
+        }
+    };
+    const yaml = resource.props.yaml;
+    for (const text of Array.isArray(yaml) ? yaml : [yaml]) {
+        if (isUnknown(text)) {
+            notes.push(unverifiable(`${label} has YAML that is unknown during preview; each object is checked when Pulumi registers it.`, resource.urn));
+        } else if (typeof text === "string") {
+            addText(text, "YAML");
+        }
+    }
+    const objs = resource.props.objs;
+    if (isUnknown(objs)) {
+        notes.push(unverifiable(`${label} has objs that are unknown during preview; each object is checked when Pulumi registers it.`, resource.urn));
+    } else if (objs !== undefined) {
+        docs.push(...(Array.isArray(objs) ? objs : [objs]));
+    }
+    const files = [...asArray(resource.props.files), resource.props.file].filter((f): f is string => typeof f === "string");
+    for (const file of files) {
+        const text = readManifest(file);
+        if (text === undefined) {
+            notes.push(unverifiable(`${label} reads '${file}', which the policy pack cannot read from where it runs; the objects in it are checked one by one when Pulumi registers them.`, resource.urn));
+        } else {
+            addText(text, `file '${file}'`);
+        }
+    }
+    const namespace = asString(resource.props.namespace);
+    const objects = flattenLists(docs, { left: 10_000 }).map((body): KObject => {
+        const kind = asString(body.kind) ?? "";
+        const name = metadataName(body);
+        return {
+            kind,
+            apiVersion: asString(body.apiVersion) ?? "",
+            name,
+            namespace: metadataNamespace(body, namespace),
+            body,
+            resource,
+            where: `${label} object ${kind} '${typeof name === "string" ? name : "?"}'`,
+            patch: false,
+        };
+    });
+    return { objects, notes };
+}
+
+/** What the checks can see: one resource (resource policies) or the whole stack (stack policies). */
+export interface View {
+    scope: "resource" | "stack";
+    objects: KObject[];
+}
+
+export function viewOf(resources: ResourceLike[], scope: "resource" | "stack"): View {
+    return { scope, objects: resources.flatMap((r) => objectsOf(r).objects) };
+}
+
+/** A referenced object: found, declared in another resource (resource scope), or not in this stack. */
+export type Lookup = { found: KObject } | { elsewhere: true } | { missing: true };
+
+/** The object of `kind` named `name` that a pod in `namespace` refers to. Patches are not definitions. */
+export function lookup(view: View, kind: string, name: string, namespace: string | undefined): Lookup {
+    const found = view.objects.find((o) => {
+        if (o.kind !== kind || o.patch) {
+            return false;
+        }
+        const nameMatches = typeof o.name === "string" ? o.name === name : o.name === undefined && name.startsWith(`${o.resource.name}-`);
+        return nameMatches && (o.namespace === undefined || namespace === undefined || o.namespace === namespace);
+    });
+    if (found) {
+        return { found };
+    }
+    return view.scope === "resource" ? { elsewhere: true } : { missing: true };
+}
+
+/** Entries of a ConfigMap (data, binaryData) or Secret (data base64-decoded, stringData). */
+const entriesCache = new WeakMap<KObject, { key: string; text: string | Unknown }[]>();
+
+export function entriesOf(object: KObject): { key: string; text: string | Unknown }[] {
+    const cached = entriesCache.get(object);
+    if (cached) {
+        return cached;
+    }
+    const entries: { key: string; text: string | Unknown }[] = [];
+    entriesCache.set(object, entries);
+    const fields: [string, boolean][] = object.kind === "Secret" ? [["data", true], ["stringData", false]] : [["data", false], ["binaryData", true]];
+    for (const [field, base64] of fields) {
+        const map = object.body[field];
+        if (isUnknown(map)) {
+            entries.push({ key: "*", text: UNKNOWN });
+            continue;
+        }
+        for (const [key, value] of Object.entries(asRecord(map))) {
+            if (isUnknown(value)) {
+                entries.push({ key, text: UNKNOWN });
+            } else if (typeof value === "string") {
+                entries.push({ key, text: base64 ? decodeBase64(value) : value });
+            }
+        }
+    }
+    return entries;
+}
+
+function decodeBase64(value: string): string {
+    const text = Buffer.from(value.slice(0, LIMITS.stringChars), "base64").toString("utf8");
+    // A value that is not base64 at all (a test or a program passing plain text in `data`) is kept as is.
+    return /^[A-Za-z0-9+/=\s]*$/.test(value) ? text : value;
+}

@@ -1,0 +1,187 @@
+import { parseBuildkitdToml } from "./buildkitdToml";
+import { DAEMON_FIX, containerContexts, daemonOf, judgeDaemon, Daemon } from "./buildkitd";
+import { judgeBuildkitChart, helmTcpServices, tcpServiceReachesBuildkit } from "./charts";
+import { CLIENT_FIX, judgeClient } from "./clientTls";
+import { EXPOSURE_FIX, hostExposure, isBuildkitName, isBuildkitPort, routeBackends, serviceExposure, serviceReachesBuildkit, unknownRoute } from "./exposure";
+import { Finding, ResourceLike, unverifiable, violation } from "./findings";
+import { helmLabel, helmValues, isHelm } from "./helm";
+import { View, entriesOf } from "./objects";
+import { RELEVANT, isUnknown } from "./plain";
+import { isTcpAddress } from "./text";
+
+/** A rule judges what a view shows; in resource scope it leaves out whatever needs another resource. */
+export type Rule = (view: View, helm: ResourceLike[]) => Finding[];
+
+function mark(findings: Finding[], crossed: boolean): Finding[] {
+    return findings.map((f) => ({ ...f, crossed: f.crossed || crossed }));
+}
+
+export function daemonsInView(view: View, helm: ResourceLike[]): Daemon[] {
+    return containerContexts(view, helm).flatMap((t) => t.contexts.map(daemonOf).filter((d): d is Daemon => d !== undefined));
+}
+
+/** Rule 1: every buildkitd that listens on tcp:// requires mutual TLS. */
+export const daemonRule: Rule = (view, helm) => {
+    const findings: Finding[] = [];
+    for (const { template, contexts, unknownContainers } of containerContexts(view, helm)) {
+        if (unknownContainers) {
+            if (/buildkit/i.test(template.where) || Object.values(template.labels).some((v) => typeof v === "string" && /buildkit/i.test(v))) {
+                findings.push(unverifiable(`${template.where} has containers that are unknown during preview, so whether it runs buildkitd on tcp:// cannot be checked yet.`, template.resource.urn));
+            }
+            continue;
+        }
+        for (const ctx of contexts) {
+            const daemon = daemonOf(ctx);
+            if (!daemon || (view.scope === "resource" && ctx.deferred.length > 0)) {
+                continue;
+            }
+            findings.push(...mark(judgeDaemon(daemon), ctx.crossed));
+        }
+    }
+    for (const resource of helm) {
+        findings.push(...judgeBuildkitChart(resource, "daemon").map((f) => ({ ...f, urn: f.urn ?? resource.urn })));
+    }
+    return findings;
+};
+
+const CONFIG_FIX =
+    "Under [grpc.tls] set cert, key and ca (the CA that signs client certificates, so buildkitd demands one) to files " +
+    "mounted from a Kubernetes Secret, or remove the tcp:// address and keep only the unix socket.";
+
+export { CONFIG_FIX };
+
+function looksLikeBuildkitdToml(key: string, text: string): boolean {
+    return /^\s*\[\s*grpc(\s*\.\s*tls)?\s*\]?\s*(#.*)?$|^\s*grpc\s*\.\s*[A-Za-z]+\s*=|^\s*grpc\s*=\s*\{/m.test(text) || (/buildkit/i.test(key) && /\.toml$/i.test(key));
+}
+
+/** Rule 2: a buildkitd.toml in a ConfigMap or Secret (any key) whose [grpc] address includes tcp:// has [grpc.tls] cert, key and ca. */
+export const configRule: Rule = (view) => {
+    const findings: Finding[] = [];
+    for (const object of view.objects.filter((o) => o.kind === "ConfigMap" || o.kind === "Secret")) {
+        for (const entry of entriesOf(object)) {
+            const subject = `${object.where} key '${entry.key}'`;
+            if (isUnknown(entry.text)) {
+                if (entry.key === "*" || /\.toml$/i.test(entry.key)) {
+                    findings.push(unverifiable(`${subject} is unknown during preview, so a buildkitd.toml in it cannot be checked for a plaintext tcp:// listener yet.`, object.resource.urn));
+                }
+                continue;
+            }
+            if (!looksLikeBuildkitdToml(entry.key, entry.text)) {
+                continue;
+            }
+            const parsed = parseBuildkitdToml(entry.text);
+            if (!parsed.ok) {
+                const message = `${subject} does not parse as TOML (${parsed.error}), so its gRPC listeners and TLS cannot be verified.`;
+                findings.push(/tcp:\/\//i.test(entry.text) && /grpc/i.test(entry.text) ? violation(`${message} Fix the TOML syntax. ${CONFIG_FIX}`, object.resource.urn) : unverifiable(message, object.resource.urn));
+                continue;
+            }
+            const tcp = (parsed.grpc.addresses ?? []).filter(isTcpAddress);
+            const missing = (["cert", "key", "ca"] as const).filter((field) => parsed.grpc[field] === undefined);
+            if (tcp.length > 0 && missing.length > 0) {
+                findings.push(violation(`${subject} sets [grpc] address ${tcp.join(", ")} without [grpc.tls] ${missing.join(", ")}. ${CONFIG_FIX}`, object.resource.urn));
+            }
+        }
+    }
+    return findings;
+};
+
+/** Rule 3: clients of a tcp:// BuildKit address carry a CA, a client certificate and a key. */
+export const clientRule: Rule = (view, helm) => {
+    const findings: Finding[] = [];
+    for (const resource of helm) {
+        const { problems, text, unknown, overflow } = helmValues(resource);
+        for (const problem of problems) {
+            const message = `${helmLabel(resource)}: ${problem}, so its values cannot be checked for tcp:// BuildKit addresses.`;
+            const blocking = overflow ? RELEVANT.test(text) : /tcp:\/\//i.test(text);
+            findings.push(blocking ? violation(`${message} Fix the values${overflow ? " (no YAML anchors/aliases)" : ""}. ${CLIENT_FIX}`, resource.urn) : unverifiable(message, resource.urn));
+        }
+        if (unknown) {
+            findings.push(unverifiable(`${helmLabel(resource)} has values that are unknown during preview, so they cannot be checked for tcp:// BuildKit addresses yet.`, resource.urn));
+        }
+    }
+    for (const { contexts } of containerContexts(view, helm)) {
+        for (const ctx of contexts) {
+            if (daemonOf(ctx)?.runs.length || (view.scope === "resource" && ctx.deferred.length > 0)) {
+                continue;
+            }
+            findings.push(...mark(judgeClient(ctx), ctx.crossed));
+        }
+    }
+    return findings;
+};
+
+/** Rule 4: BuildKit is never reachable from outside the cluster. */
+export const exposureRule: Rule = (view, helm) => {
+    const findings: Finding[] = [];
+    const daemons = daemonsInView(view, helm);
+    const pods = containerContexts(view, helm).map((t) => t.template);
+    for (const daemon of daemons) {
+        findings.push(...mark(hostExposure(daemon), daemon.ctx.crossed));
+    }
+    const buildkitServices = new Map<string, { reason: string; crossed: boolean }>();
+    const services = view.objects.filter((o) => o.kind === "Service");
+    for (const service of services.filter((s) => !s.patch)) {
+        const reach = serviceReachesBuildkit(service, daemons, view, pods);
+        if (reach && typeof service.name === "string") {
+            buildkitServices.set(service.name, reach);
+        }
+    }
+    for (const service of services) {
+        const exposure = serviceExposure(service);
+        if (!exposure) {
+            continue;
+        }
+        let reach = serviceReachesBuildkit(service, daemons, view, pods);
+        if (!reach && service.patch && typeof service.name === "string" && buildkitServices.has(service.name)) {
+            const target = buildkitServices.get(service.name)!;
+            reach = { reason: `patches Service '${service.name}', which ${target.reason}`, crossed: true };
+        }
+        if (!reach) {
+            continue;
+        }
+        if (exposure === "unknown") {
+            findings.push(unverifiable(`${service.where} ${reach.reason}, but its type is unknown during preview, so whether it leaves the cluster cannot be checked yet.`, service.resource.urn));
+        } else {
+            findings.push({ ...violation(`${service.where} ${exposure} and ${reach.reason}, which exposes BuildKit's API outside the cluster. ${EXPOSURE_FIX}`, service.resource.urn), crossed: reach.crossed });
+        }
+    }
+    for (const object of view.objects) {
+        const backends = routeBackends(object);
+        for (const backend of backends ?? []) {
+            const name = typeof backend.name === "string" ? backend.name : undefined;
+            let reason: string | undefined;
+            let crossed = false;
+            if (name && isBuildkitName(name)) {
+                reason = `routes to Service '${name}'`;
+            } else if (name && buildkitServices.has(name)) {
+                const target = buildkitServices.get(name)!;
+                reason = `routes to Service '${name}', which ${target.reason}`;
+                crossed = true;
+            } else if (isBuildkitPort(backend.port) && view.scope === "stack") {
+                // Port 1234 alone: BuildKit's unless the Service behind it is in the stack and is something else.
+                const other = services.some((s) => !s.patch && s.name === name && !buildkitServices.has(name ?? ""));
+                if (!other) {
+                    reason = `targets port 1234`;
+                    crossed = true;
+                }
+            }
+            if (reason) {
+                findings.push({ ...violation(`${object.where}${backend.what === object.kind ? "" : ` (${backend.what})`} ${reason}, which exposes BuildKit's API outside the cluster. ${EXPOSURE_FIX}`, object.resource.urn), crossed });
+            } else if (isUnknown(backend.name) || isUnknown(backend.port)) {
+                findings.push(unknownRoute(object, "backend"));
+            }
+        }
+    }
+    for (const resource of helm.filter(isHelm)) {
+        findings.push(...judgeBuildkitChart(resource, "exposure").map((f) => ({ ...f, urn: f.urn ?? resource.urn })));
+        for (const entry of helmTcpServices(resource)) {
+            const known = buildkitServices.get(entry.name);
+            if (tcpServiceReachesBuildkit(entry) || known) {
+                findings.push({ ...violation(`${helmLabel(resource)} ${entry.what} exposes Service '${entry.name}' port ${entry.port} on the ingress controller, which exposes BuildKit's API outside the cluster. ${EXPOSURE_FIX}`, resource.urn), crossed: !tcpServiceReachesBuildkit(entry) });
+            }
+        }
+    }
+    return findings;
+};
+
+export { DAEMON_FIX };

@@ -1,0 +1,131 @@
+import { ContainerContext } from "./container";
+import { containerContexts } from "./buildkitd";
+import { Finding, ResourceLike, unverifiable, violation } from "./findings";
+import { helmChart, helmLabel, helmValues, isHelm } from "./helm";
+import { PodTemplate, imageRepository } from "./kube";
+import { View } from "./objects";
+import { asArray, asRecord, asString, at, isUnknown } from "./plain";
+import { basename } from "./shell";
+
+export const RUNNER_FIX =
+    "Runner pods build images through the shared BuildKit service over mutual TLS instead: remove privileged: true and added " +
+    "SYS_ADMIN/ALL capabilities, drop containerMode 'dind' (leave containerMode unset, or use 'kubernetes'), set dockerEnabled: false " +
+    "on legacy ARC runners, and remove docker:dind sidecars, dockerd, DOCKER_HOST pointing at them and mounts of the node's Docker socket.";
+
+/** The ARC runner scale set chart (not its controller chart), by name or by its values. */
+export function isRunnerSetChart(resource: ResourceLike): boolean {
+    const chart = helmChart(resource);
+    const values = asRecord(helmValues(resource).values);
+    return (typeof chart === "string" && /gha-runner-scale-set(?!-controller)|actions-runner|github-runner|gha-runner/.test(chart)) || "githubConfigUrl" in values || "githubConfigSecret" in values;
+}
+
+/** Runner images: ARC's actions-runner, legacy summerwind images, myoung34/github-runner and look-alikes. */
+function isRunnerImage(image: unknown): boolean {
+    return typeof image === "string" && /(actions|github|gh|gha)[-_]?runner|^runner$|self-hosted-runner/.test(basename(imageRepository(image)));
+}
+
+const RUNNER_ENV = /^(RUNNER_TOKEN|RUNNER_NAME|RUNNER_SCOPE|RUNNER_WORKDIR|RUNNER_LABELS|RUNNER_GROUP|ACTIONS_RUNNER_[A-Z_]+|GITHUB_RUNNER_[A-Z_]+|REPO_URL|ORG_NAME)$/;
+
+/** A container that is a GitHub Actions runner, whatever deploys it. */
+function isRunnerContainer(ctx: ContainerContext): boolean {
+    if (isRunnerImage(ctx.container.image)) {
+        return true;
+    }
+    const names = [...ctx.env.keys()];
+    if (names.filter((n) => RUNNER_ENV.test(n)).length >= 1 && names.some((n) => /^(RUNNER_TOKEN|ACCESS_TOKEN|RUNNER_SCOPE|REPO_URL|ORG_NAME|ACTIONS_RUNNER_INPUT_URL|GITHUB_RUNNER_[A-Z_]*)$/.test(n))) {
+        return true;
+    }
+    return ctx.interpretation.invocations.some((i) => /^(run\.sh|config\.sh|Runner\.Listener|run-helper\.sh)$/.test(i.program) || (i.program === "entrypoint.sh" && /runner/i.test(String(ctx.container.image))));
+}
+
+function isRunnerTemplate(template: PodTemplate, contexts: ContainerContext[], helmRunner: boolean): boolean {
+    if (template.runner || helmRunner) {
+        return true;
+    }
+    const labelled = Object.keys(template.labels).some((k) => k.startsWith("actions.github.com/") || k.startsWith("actions-runner"));
+    return labelled || template.namespace === "arc-runners" || contexts.some(isRunnerContainer);
+}
+
+function isDind(ctx: ContainerContext): boolean {
+    const image = typeof ctx.container.image === "string" ? imageRepository(ctx.container.image) + ":" + (ctx.container.image.split(":").pop() ?? "") : "";
+    return /dind/.test(image) || ctx.interpretation.invocations.some((i) => /^(dockerd|dockerd-entrypoint\.sh|dockerd-rootless\.sh|dind)$/.test(i.program));
+}
+
+function dockerHostTarget(ctx: ContainerContext): string | undefined {
+    const value = ctx.env.get("DOCKER_HOST");
+    return typeof value === "string" && /^(tcp:\/\/(localhost|127\.0\.0\.1|\[::1\]|[^/:]*dind[^/:]*|docker)(:|\/|$)|unix:\/\/)/i.test(value) ? value : undefined;
+}
+
+function judgeRunnerPod(template: PodTemplate, contexts: ContainerContext[]): Finding[] {
+    const urn = template.resource.urn;
+    const findings: Finding[] = [];
+    for (const ctx of contexts) {
+        const subject = `${template.where} container '${ctx.container.name}'`;
+        const added = asString(ctx.container.record.added);
+        const privileged = at(ctx.container.record, "securityContext", "privileged");
+        if (privileged === true || privileged === "true") {
+            findings.push(violation(`${subject}${added ? ` (added ${added})` : ""} is privileged. ${RUNNER_FIX}`, urn));
+        } else if (isUnknown(privileged)) {
+            findings.push(unverifiable(`${subject} has securityContext.privileged unknown during preview.`, urn));
+        }
+        const caps = asArray(at(ctx.container.record, "securityContext", "capabilities", "add")).map((c) => String(asString(c) ?? "").toUpperCase());
+        const powerful = caps.filter((c) => ["ALL", "SYS_ADMIN", "CAP_SYS_ADMIN"].includes(c));
+        if (powerful.length > 0) {
+            findings.push(violation(`${subject} adds capabilities ${powerful.join(", ")}, which is privileged in effect. ${RUNNER_FIX}`, urn));
+        }
+        if (isDind(ctx)) {
+            findings.push(violation(`${subject} runs Docker-in-Docker (image '${String(ctx.container.image)}'). ${RUNNER_FIX}`, urn));
+        }
+        const dockerHost = dockerHostTarget(ctx);
+        if (dockerHost) {
+            findings.push(violation(`${subject} sets DOCKER_HOST=${dockerHost}, i.e. it builds with Docker-in-Docker (a Docker daemon inside the pod) or the node's Docker daemon. ${RUNNER_FIX}`, urn));
+        }
+    }
+    for (const volume of asArray(template.spec.volumes).map(asRecord)) {
+        const hostPath = asString(at(volume, "hostPath", "path"));
+        if (hostPath && /(docker|containerd|crio|podman)\.sock$|^\/var\/run\/docker\/?$|^\/run\/containerd\/?$/.test(hostPath)) {
+            findings.push(violation(`${template.where} mounts the node's container runtime socket (${hostPath}). ${RUNNER_FIX}`, urn));
+        }
+    }
+    if (template.spec.hostPID === true) {
+        findings.push(violation(`${template.where} is a runner pod with hostPID: true. ${RUNNER_FIX}`, urn));
+    }
+    return findings;
+}
+
+/** Rule 5: runner pods (ARC scale sets, ARC resources, legacy ARC, other self-hosted runners) are unprivileged, without Docker-in-Docker. */
+export function runnerRule(view: View, helm: ResourceLike[]): Finding[] {
+    const findings: Finding[] = [];
+    const runnerCharts = new Set(helm.filter((r) => isHelm(r) && isRunnerSetChart(r)));
+    for (const resource of runnerCharts) {
+        const mode = at(helmValues(resource).values, "containerMode", "type");
+        if (typeof mode === "string" && mode.toLowerCase() === "dind") {
+            findings.push(violation(`${helmLabel(resource)} sets containerMode.type 'dind', which runs a privileged Docker-in-Docker sidecar in every runner pod. ${RUNNER_FIX}`, resource.urn));
+        } else if (isUnknown(mode)) {
+            findings.push(unverifiable(`${helmLabel(resource)} has containerMode.type unknown during preview, so Docker-in-Docker cannot be ruled out yet.`, resource.urn));
+        }
+    }
+    for (const { template, contexts, unknownContainers } of containerContexts(view, helm)) {
+        const helmRunner = runnerCharts.has(template.resource) && template.object === undefined;
+        if (unknownContainers) {
+            if (template.runner || helmRunner) {
+                findings.push(unverifiable(`${template.where} is a runner pod whose containers are unknown during preview, so privilege and Docker-in-Docker cannot be checked yet.`, template.resource.urn));
+            }
+            continue;
+        }
+        if (isRunnerTemplate(template, contexts, helmRunner)) {
+            findings.push(...judgeRunnerPod(template, contexts));
+        }
+    }
+    // Legacy ARC autoscalers name their target; a target outside the stack cannot be judged.
+    if (view.scope === "stack") {
+        for (const hra of view.objects.filter((o) => o.kind === "HorizontalRunnerAutoscaler")) {
+            const target = asString(at(hra.body, "spec", "scaleTargetRef", "name"));
+            const kind = asString(at(hra.body, "spec", "scaleTargetRef", "kind")) ?? "RunnerDeployment";
+            if (target && !view.objects.some((o) => o.kind === kind && o.name === target)) {
+                findings.push(unverifiable(`${hra.where} scales ${kind} '${target}', which is not declared in this stack, so its runner pods cannot be checked for privilege or Docker-in-Docker.`, hra.resource.urn));
+            }
+        }
+    }
+    return findings;
+}
