@@ -49,16 +49,16 @@ const wholeNumber = (min: number, max: number) =>
         .min(min, { error: `expected a whole number from ${min} to ${max}` })
         .max(max, { error: `expected a whole number from ${min} to ${max}` });
 
-const poolName = z
-    .string({ error: "expected a node pool name" })
-    .regex(AKS_POOL_NAME, { error: "expected an AKS node pool name: lower-case letters and digits, starting with a letter, at most 12 characters (such as buildkit)" });
+const poolName = z.string({ error: "expected a node pool name" }).regex(AKS_POOL_NAME, {
+    error: "expected an AKS node pool name: lower-case letters and digits, starting with a letter, at most 12 characters (such as buildkit)",
+});
 
-const vmSize = z
-    .string({ error: "expected an Azure VM size such as Standard_D8ds_v5" })
-    .regex(VM_SIZE, { error: "expected an Azure VM size as `az vm list-sizes` prints it, such as Standard_D8ds_v5 (Standard_<family><vCPUs><features>_<version>)" });
+const vmSize = z.string({ error: "expected an Azure VM size such as Standard_D8ds_v5" }).regex(VM_SIZE, {
+    error: "expected an Azure VM size as `az vm list-sizes` prints it, such as Standard_D8ds_v5 (Standard_<family><vCPUs><features>_<version>)",
+});
 
 const zones = z
-    .array(z.enum(["1", "2", "3"], { error: "expected availability zone \"1\", \"2\" or \"3\" (as strings)" }))
+    .array(z.enum(["1", "2", "3"], { error: 'expected availability zone "1", "2" or "3" (as strings)' }))
     .refine((list) => new Set(list).size === list.length, { error: "expected each availability zone at most once" });
 
 /** Settings shared by the amd64 pool and the optional arm64 pool. */
@@ -78,7 +78,7 @@ const poolFields = {
     /** OS disk size in GB. Default 128. */
     osDiskSizeGB: wholeNumber(AKS_LIMITS.osDiskSizeGB.min, AKS_LIMITS.osDiskSizeGB.max).default(128),
     /** `Ephemeral` (on the VM's local disk; needs a cache/temp disk at least osDiskSizeGB) or `Managed`. Default `Managed`. */
-    osDiskType: z.enum(["Managed", "Ephemeral"], { error: "expected \"Managed\" or \"Ephemeral\"" }).default("Managed"),
+    osDiskType: z.enum(["Managed", "Ephemeral"], { error: 'expected "Managed" or "Ephemeral"' }).default("Managed"),
 };
 
 type PoolShape = { minCount: number; maxCount: number; vmSize: string };
@@ -137,10 +137,20 @@ const kubelogin = z
     })
     .check((ctx) => {
         if (ctx.value.login === "spn" && !ctx.value.clientId) {
-            ctx.issues.push({ code: "custom", path: ["clientId"], input: undefined, message: "expected the service principal's application (client) ID because login is spn" });
+            ctx.issues.push({
+                code: "custom",
+                path: ["clientId"],
+                input: undefined,
+                message: "expected the service principal's application (client) ID because login is spn",
+            });
         }
         if ((ctx.value.login === "none" || ctx.value.login === "azurecli") && ctx.value.clientId) {
-            ctx.issues.push({ code: "custom", path: ["clientId"], input: ctx.value.clientId, message: `expected no clientId with login ${ctx.value.login} (only spn and workloadidentity use one)` });
+            ctx.issues.push({
+                code: "custom",
+                path: ["clientId"],
+                input: ctx.value.clientId,
+                message: `expected no clientId with login ${ctx.value.login} (only spn and workloadidentity use one)`,
+            });
         }
     });
 
@@ -163,12 +173,17 @@ export const aksCluster = z
          * `buildkitd` NetworkPolicy would be stored but not enforced: `warn` (default) or `require`
          * (fail before anything is deployed).
          */
-        networkPolicyEngine: z.enum(NETWORK_POLICY_ENGINE_CHECKS, { error: "expected \"warn\" or \"require\"" }).default("warn"),
+        networkPolicyEngine: z.enum(NETWORK_POLICY_ENGINE_CHECKS, { error: 'expected "warn" or "require"' }).default("warn"),
     })
     .check((ctx) => {
         const { pool, arm64 } = ctx.value;
         if (arm64 && arm64.name === pool.name) {
-            ctx.issues.push({ code: "custom", path: ["arm64", "name"], input: arm64.name, message: "expected a name different from pool.name (AKS pool names are unique per cluster)" });
+            ctx.issues.push({
+                code: "custom",
+                path: ["arm64", "name"],
+                input: arm64.name,
+                message: "expected a name different from pool.name (AKS pool names are unique per cluster)",
+            });
         }
     });
 
@@ -212,7 +227,9 @@ export function zonalCacheIssues(value: {
     }
     const spanning = [
         ...((value.cluster.pool?.zones.length ?? 0) > 1 ? [`arc-buildkit:cluster.pool.zones (${value.cluster.pool!.zones.join(", ")})`] : []),
-        ...(value.cluster.arm64?.enabled && value.cluster.arm64.zones.length > 1 ? [`arc-buildkit:cluster.arm64.zones (${value.cluster.arm64.zones.join(", ")})`] : []),
+        ...(value.cluster.arm64?.enabled && value.cluster.arm64.zones.length > 1
+            ? [`arc-buildkit:cluster.arm64.zones (${value.cluster.arm64.zones.join(", ")})`]
+            : []),
     ];
     if (spanning.length === 0) {
         return [];

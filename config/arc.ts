@@ -41,7 +41,9 @@ const scaleSet = z
         /** The scale set's name: the label workflows put in `runs-on:`, and its Helm release name. */
         name: z
             .string({ error: "expected the scale set name (the runs-on label) as a string" })
-            .max(MAX_SCALE_SET_NAME_LENGTH, { error: `expected at most ${MAX_SCALE_SET_NAME_LENGTH} characters (the gha-runner-scale-set chart rejects longer names)` })
+            .max(MAX_SCALE_SET_NAME_LENGTH, {
+                error: `expected at most ${MAX_SCALE_SET_NAME_LENGTH} characters (the gha-runner-scale-set chart rejects longer names)`,
+            })
             .regex(SCALE_SET_NAME, { error: "expected lower-case letters, digits and '-', starting and ending with a letter or digit, such as arc-aks-v2" }),
         /** Idle runners kept warm. Default 0. */
         minRunners: runnerCount("minRunners").default(0),
@@ -53,7 +55,12 @@ const scaleSet = z
     .check((ctx) => {
         const { minRunners, maxRunners } = ctx.value;
         if (minRunners > maxRunners) {
-            ctx.issues.push({ code: "custom", path: ["minRunners"], input: minRunners, message: `expected minRunners no larger than maxRunners (${maxRunners})` });
+            ctx.issues.push({
+                code: "custom",
+                path: ["minRunners"],
+                input: minRunners,
+                message: `expected minRunners no larger than maxRunners (${maxRunners})`,
+            });
         }
     });
 

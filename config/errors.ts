@@ -22,10 +22,7 @@ export class ConfigError extends pulumi.RunError {
 /** `arc-buildkit:buildkit.platforms[1]` from a zod path. */
 export function configKey(namespace: string, path: readonly PropertyKey[]): string {
     const [top, ...rest] = path;
-    return rest.reduce<string>(
-        (key, part) => (typeof part === "number" ? `${key}[${part}]` : `${key}.${String(part)}`),
-        `${namespace}:${String(top)}`,
-    );
+    return rest.reduce<string>((key, part) => (typeof part === "number" ? `${key}[${part}]` : `${key}.${String(part)}`), `${namespace}:${String(top)}`);
 }
 
 /** One line per problem, each naming the full key, what is expected and what was given. */

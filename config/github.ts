@@ -58,16 +58,36 @@ const variables = z
     .check((ctx) => {
         const { scope, visibility, selectedRepositories, repositories } = ctx.value;
         if (scope === "organization" && visibility === "selected" && selectedRepositories.length === 0) {
-            ctx.issues.push({ code: "custom", path: ["selectedRepositories"], input: selectedRepositories, message: "expected at least one repository because visibility is \"selected\"" });
+            ctx.issues.push({
+                code: "custom",
+                path: ["selectedRepositories"],
+                input: selectedRepositories,
+                message: 'expected at least one repository because visibility is "selected"',
+            });
         }
         if (selectedRepositories.length > 0 && !(scope === "organization" && visibility === "selected")) {
-            ctx.issues.push({ code: "custom", path: ["selectedRepositories"], input: selectedRepositories, message: "expected no repositories here unless scope is \"organization\" and visibility is \"selected\" (they would be ignored)" });
+            ctx.issues.push({
+                code: "custom",
+                path: ["selectedRepositories"],
+                input: selectedRepositories,
+                message: 'expected no repositories here unless scope is "organization" and visibility is "selected" (they would be ignored)',
+            });
         }
         if (scope === "repositories" && repositories.length === 0) {
-            ctx.issues.push({ code: "custom", path: ["repositories"], input: repositories, message: "expected at least one repository because scope is \"repositories\"" });
+            ctx.issues.push({
+                code: "custom",
+                path: ["repositories"],
+                input: repositories,
+                message: 'expected at least one repository because scope is "repositories"',
+            });
         }
         if (repositories.length > 0 && scope !== "repositories") {
-            ctx.issues.push({ code: "custom", path: ["repositories"], input: repositories, message: "expected no repositories here unless scope is \"repositories\" (they would be ignored)" });
+            ctx.issues.push({
+                code: "custom",
+                path: ["repositories"],
+                input: repositories,
+                message: 'expected no repositories here unless scope is "repositories" (they would be ignored)',
+            });
         }
     });
 
@@ -117,7 +137,12 @@ const TOKEN = /^[A-Za-z0-9_]{20,255}$/;
  * the private key and the token must be encrypted.
  */
 const CREDENTIAL_RULES: Record<string, { valid: (v: string) => boolean; expectation: string; setArgs: string; mustBeSecret: boolean }> = {
-    [GITHUB_CREDENTIAL_KEYS.appId]: { valid: (v) => NUMERIC_ID.test(v), expectation: "the GitHub App's numeric App ID", setArgs: "123456", mustBeSecret: false },
+    [GITHUB_CREDENTIAL_KEYS.appId]: {
+        valid: (v) => NUMERIC_ID.test(v),
+        expectation: "the GitHub App's numeric App ID",
+        setArgs: "123456",
+        mustBeSecret: false,
+    },
     [GITHUB_CREDENTIAL_KEYS.appInstallationId]: {
         valid: (v) => NUMERIC_ID.test(v),
         expectation: "the numeric ID of the App's installation on the organization",
@@ -170,16 +195,24 @@ export function parseGithubCredentials(
         const value = raw[key];
         const rule = CREDENTIAL_RULES[key];
         if (value === undefined || value.trim() === "") {
-            problems.push(`${namespace}:${key}: missing; expected ${rule.expectation} because github.auth is "${method}"; set it with \`${setCommand(namespace, key, stack)}\``);
+            problems.push(
+                `${namespace}:${key}: missing; expected ${rule.expectation} because github.auth is "${method}"; set it with \`${setCommand(namespace, key, stack)}\``,
+            );
         } else if (rule.mustBeSecret && !isSecret(key)) {
-            problems.push(`${namespace}:${key}: stored in clear text; expected a secret: remove it from the stack file and set it with \`${setCommand(namespace, key, stack)}\``);
+            problems.push(
+                `${namespace}:${key}: stored in clear text; expected a secret: remove it from the stack file and set it with \`${setCommand(namespace, key, stack)}\``,
+            );
         } else if (!rule.valid(value.trim())) {
-            problems.push(`${namespace}:${key}: expected ${rule.expectation}; the value set does not look like one (not shown); set it again with \`${setCommand(namespace, key, stack)}\``);
+            problems.push(
+                `${namespace}:${key}: expected ${rule.expectation}; the value set does not look like one (not shown); set it again with \`${setCommand(namespace, key, stack)}\``,
+            );
         }
     }
     const unused = GITHUB_CREDENTIAL_KEY_LIST.filter((key) => raw[key] !== undefined && !REQUIRED_CREDENTIAL_KEYS[method].includes(key));
     for (const key of unused) {
-        problems.push(`${namespace}:${key}: not used because github.auth is "${method}"; remove it with \`pulumi config rm ${stack ? `--stack ${stack} ` : ""}${namespace}:${key}\` (or change github.auth)`);
+        problems.push(
+            `${namespace}:${key}: not used because github.auth is "${method}"; remove it with \`pulumi config rm ${stack ? `--stack ${stack} ` : ""}${namespace}:${key}\` (or change github.auth)`,
+        );
     }
     if (problems.length > before) {
         return undefined;

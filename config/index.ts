@@ -14,11 +14,7 @@ export const CONFIG_NAMESPACE = "arc-buildkit";
  * Validates raw stack config (`arc-buildkit:key` → string, as Pulumi hands it to the program) and
  * returns the typed settings, or throws one {@link ConfigError} listing every problem.
  */
-export function parseSettings(
-    rawConfig: Record<string, string>,
-    stack: string,
-    isSecret: (fullKey: string) => boolean = () => false,
-): Settings {
+export function parseSettings(rawConfig: Record<string, string>, stack: string, isSecret: (fullKey: string) => boolean = () => false): Settings {
     const prefix = `${CONFIG_NAMESPACE}:`;
     const values: Record<string, unknown> = {};
     const credentials: Record<string, string> = {};
@@ -59,7 +55,9 @@ export function parseSettings(
     if (result.data.cluster.kind === "k3d" && problems.length > before) {
         // local:up keeps the stack's config in a per-user file and state outside the default backend, so the
         // plain `pulumi config set` above is not the whole fix there.
-        problems.push(`${prefix}github*: with \`npm run local:up\`, export ${LOCAL_UP_CREDENTIAL_HINT} instead and run it again; it stores them in its own per-user stack config`);
+        problems.push(
+            `${prefix}github*: with \`npm run local:up\`, export ${LOCAL_UP_CREDENTIAL_HINT} instead and run it again; it stores them in its own per-user stack config`,
+        );
     }
     if (problems.length > 0 || !githubCredentials) {
         throw new ConfigError(stack, problems);

@@ -51,12 +51,12 @@ const image = z
     .regex(DIGEST_PINNED, { error: "expected an image pinned by digest, such as registry/name:tag@sha256:<64 hex digits>" });
 
 const byteQuantity = z
-    .string({ error: "expected a Kubernetes quantity string such as \"64Gi\"" })
-    .refine(isByteQuantity, { error: "expected a Kubernetes quantity such as \"64Gi\" or \"512Mi\" (binary Ki/Mi/Gi/Ti or decimal k/M/G/T suffix)", abort: true });
+    .string({ error: 'expected a Kubernetes quantity string such as "64Gi"' })
+    .refine(isByteQuantity, { error: 'expected a Kubernetes quantity such as "64Gi" or "512Mi" (binary Ki/Mi/Gi/Ti or decimal k/M/G/T suffix)', abort: true });
 
 const cpuQuantity = z
-    .string({ error: "expected a CPU quantity string such as \"500m\" or \"2\"" })
-    .refine(isCpuQuantity, { error: "expected a CPU quantity such as \"500m\" or \"2\"", abort: true });
+    .string({ error: 'expected a CPU quantity string such as "500m" or "2"' })
+    .refine(isCpuQuantity, { error: 'expected a CPU quantity such as "500m" or "2"', abort: true });
 
 const wholeNumber = (min: number, max: number) =>
     z
@@ -75,7 +75,7 @@ const k3dCluster = z.strictObject({
 });
 
 const cluster = z.discriminatedUnion("kind", [k3dCluster, aksCluster], {
-    error: "expected an object with kind \"k3d\" (with kubeContext) or \"aks\" (with resourceGroup, clusterName and pool)",
+    error: 'expected an object with kind "k3d" (with kubeContext) or "aks" (with resourceGroup, clusterName and pool)',
 });
 
 const resources = z.strictObject({
@@ -130,20 +130,36 @@ const buildkit = z
     .check((ctx) => {
         const { resources: r, rootless, image: ref } = ctx.value;
         if ((parseByteQuantity(r.requests.memory) ?? 0) > (parseByteQuantity(r.limits.memory) ?? 0)) {
-            ctx.issues.push({ code: "custom", path: ["resources", "requests", "memory"], input: r.requests.memory, message: "expected a memory request no larger than the memory limit" });
+            ctx.issues.push({
+                code: "custom",
+                path: ["resources", "requests", "memory"],
+                input: r.requests.memory,
+                message: "expected a memory request no larger than the memory limit",
+            });
         }
         if (r.limits.cpu && cpuMillicores(r.requests.cpu) > cpuMillicores(r.limits.cpu)) {
-            ctx.issues.push({ code: "custom", path: ["resources", "requests", "cpu"], input: r.requests.cpu, message: "expected a CPU request no larger than the CPU limit" });
+            ctx.issues.push({
+                code: "custom",
+                path: ["resources", "requests", "cpu"],
+                input: r.requests.cpu,
+                message: "expected a CPU request no larger than the CPU limit",
+            });
         }
         if (rootless && !/:[^@/]*-rootless@/.test(ref)) {
-            ctx.issues.push({ code: "custom", path: ["image"], input: ref, message: "expected the rootless variant of the BuildKit image (a tag ending in -rootless, such as moby/buildkit:v0.31.2-rootless@sha256:...) because rootless is true" });
+            ctx.issues.push({
+                code: "custom",
+                path: ["image"],
+                input: ref,
+                message:
+                    "expected the rootless variant of the BuildKit image (a tag ending in -rootless, such as moby/buildkit:v0.31.2-rootless@sha256:...) because rootless is true",
+            });
         }
     });
 
 /** CA slots: each is its own key and certificate; see components/pki for the rotation they allow. */
 export const CA_SLOTS = ["a", "b"] as const;
 
-const tls = z
+const tlsSchema = z
     .strictObject({
         /** Lifetime of each CA certificate. Its renewal keeps the CA key, so it breaks nothing (see the README). */
         caValidityHours: wholeNumber(24, 24 * 365 * 20).default(24 * 365 * 5),
@@ -169,10 +185,20 @@ const tls = z
     .check((ctx) => {
         const { validityHours, earlyRenewalHours, caValidityHours, renewalIntervalHours, caSlots, caSigner } = ctx.value;
         if (earlyRenewalHours >= validityHours) {
-            ctx.issues.push({ code: "custom", path: ["earlyRenewalHours"], input: earlyRenewalHours, message: `expected fewer hours than validityHours (${validityHours}), or every up would re-issue the certificates` });
+            ctx.issues.push({
+                code: "custom",
+                path: ["earlyRenewalHours"],
+                input: earlyRenewalHours,
+                message: `expected fewer hours than validityHours (${validityHours}), or every up would re-issue the certificates`,
+            });
         }
         if (validityHours > caValidityHours) {
-            ctx.issues.push({ code: "custom", path: ["validityHours"], input: validityHours, message: `expected no more than caValidityHours (${caValidityHours}): a certificate cannot outlive its CA` });
+            ctx.issues.push({
+                code: "custom",
+                path: ["validityHours"],
+                input: validityHours,
+                message: `expected no more than caValidityHours (${caValidityHours}): a certificate cannot outlive its CA`,
+            });
         }
         const window = renewalWindowHours(ctx.value);
         if (2 * renewalIntervalHours > window) {
@@ -184,7 +210,12 @@ const tls = z
             });
         }
         if (!caSlots.includes(caSigner)) {
-            ctx.issues.push({ code: "custom", path: ["caSigner"], input: caSigner, message: `expected one of caSlots (${caSlots.join(", ")}): clients must trust the CA that signs their peer` });
+            ctx.issues.push({
+                code: "custom",
+                path: ["caSigner"],
+                input: caSigner,
+                message: `expected one of caSlots (${caSlots.join(", ")}): clients must trust the CA that signs their peer`,
+            });
         }
     });
 
@@ -199,41 +230,43 @@ const network = z.strictObject({
 });
 
 /** The whole `arc-buildkit:` config namespace, keyed as in the stack files. */
-export const settingsSchema = z.strictObject({
-    cluster,
-    runnerLabel: z.string({ error: "expected the runner label (runs-on) as a string" }).regex(RUNNER_LABEL, {
-        error: "expected a runner label of lower-case letters, digits and '-', at most 45 characters, such as arc-aks-v2",
-    }),
-    buildkit,
-    tls: tls.prefault({}),
-    network: network.prefault({}),
-    probe: probeSchema.prefault({}),
-    monitoring: monitoringSchema.prefault({}),
-    arc: arcSchema,
-    github: githubSchema,
-}).check((ctx) => {
-    ctx.issues.push(...runnerWiringIssues(ctx.value));
-    ctx.issues.push(...zonalCacheIssues(ctx.value));
-    ctx.issues.push(...probeBuildIssues(ctx.value));
-    ctx.issues.push(...sizingIssues(ctx.value.buildkit));
-    const { probe, tls, monitoring } = ctx.value;
-    // The lowest a healthy stack gets: renewed when the window opens, then one interval until the next run.
-    const healthyHours = renewalWindowHours(tls) - tls.renewalIntervalHours;
-    const thresholds: [string[], number, boolean][] = [
-        [["probe", "minCertificateDays"], probe.minCertificateDays, probe.enabled],
-        [["monitoring", "certificateWarningDays"], monitoring.certificateWarningDays, monitoring.enabled],
-    ];
-    for (const [path, days, enabled] of thresholds) {
-        if (enabled && days * 24 > healthyHours) {
-            ctx.issues.push({
-                code: "custom",
-                path,
-                input: days,
-                message: `expected at most ${Math.floor(healthyHours / 24)} days (tls.earlyRenewalHours minus tls.renewalIntervalHours): a healthy stack's certificates get that close to expiry before the scheduled up renews them`,
-            });
+export const settingsSchema = z
+    .strictObject({
+        cluster,
+        runnerLabel: z.string({ error: "expected the runner label (runs-on) as a string" }).regex(RUNNER_LABEL, {
+            error: "expected a runner label of lower-case letters, digits and '-', at most 45 characters, such as arc-aks-v2",
+        }),
+        buildkit,
+        tls: tlsSchema.prefault({}),
+        network: network.prefault({}),
+        probe: probeSchema.prefault({}),
+        monitoring: monitoringSchema.prefault({}),
+        arc: arcSchema,
+        github: githubSchema,
+    })
+    .check((ctx) => {
+        ctx.issues.push(...runnerWiringIssues(ctx.value));
+        ctx.issues.push(...zonalCacheIssues(ctx.value));
+        ctx.issues.push(...probeBuildIssues(ctx.value));
+        ctx.issues.push(...sizingIssues(ctx.value.buildkit));
+        const { probe, tls, monitoring } = ctx.value;
+        // The lowest a healthy stack gets: renewed when the window opens, then one interval until the next run.
+        const healthyHours = renewalWindowHours(tls) - tls.renewalIntervalHours;
+        const thresholds: [string[], number, boolean][] = [
+            [["probe", "minCertificateDays"], probe.minCertificateDays, probe.enabled],
+            [["monitoring", "certificateWarningDays"], monitoring.certificateWarningDays, monitoring.enabled],
+        ];
+        for (const [path, days, enabled] of thresholds) {
+            if (enabled && days * 24 > healthyHours) {
+                ctx.issues.push({
+                    code: "custom",
+                    path,
+                    input: days,
+                    message: `expected at most ${Math.floor(healthyHours / 24)} days (tls.earlyRenewalHours minus tls.renewalIntervalHours): a healthy stack's certificates get that close to expiry before the scheduled up renews them`,
+                });
+            }
         }
-    }
-});
+    });
 
 /**
  * Validated settings, plus the GitHub credentials (secret config read outside the schema; see ./github.ts).

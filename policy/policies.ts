@@ -1,4 +1,13 @@
-import { EnforcementLevel, Policies, PolicyResourceOptions, ReportViolation, ResourceValidationPolicy, StackValidationPolicy, UnknownValueError, unknownCheckingProxy } from "@pulumi/policy";
+import {
+    EnforcementLevel,
+    Policies,
+    PolicyResourceOptions,
+    ReportViolation,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+    UnknownValueError,
+    unknownCheckingProxy,
+} from "@pulumi/policy";
 import { buildkitClientRequiresTls } from "./policies/buildkitClientRequiresTls";
 import { buildkitdConfigRequiresTls } from "./policies/buildkitdConfigRequiresTls";
 import { buildkitdTcpRequiresMtls } from "./policies/buildkitdTcpRequiresMtls";
@@ -63,9 +72,11 @@ export async function runPolicies(resources: DeclaredResource[], pack: Policies 
         if (level === "disabled") {
             continue;
         }
-        const collect = (urn?: string): ReportViolation => (message, reportedUrn) => {
-            violations.push({ policyName: policy.name, enforcementLevel: level, message, urn: reportedUrn ?? urn });
-        };
+        const collect =
+            (urn?: string): ReportViolation =>
+            (message, reportedUrn) => {
+                violations.push({ policyName: policy.name, enforcementLevel: level, message, urn: reportedUrn ?? urn });
+            };
         const guard = async (urn: string | undefined, run: () => Promise<void> | void) => {
             try {
                 await run();
@@ -73,7 +84,12 @@ export async function runPolicies(resources: DeclaredResource[], pack: Policies 
                 if (!(error instanceof UnknownValueError)) {
                     throw error;
                 }
-                violations.push({ policyName: policy.name, enforcementLevel: "advisory", message: `can't run policy '${policy.name}' during preview: ${(error as Error).message}`, urn });
+                violations.push({
+                    policyName: policy.name,
+                    enforcementLevel: "advisory",
+                    message: `can't run policy '${policy.name}' during preview: ${(error as Error).message}`,
+                    urn,
+                });
             }
         };
         const base = (r: DeclaredResource) => ({
@@ -90,10 +106,13 @@ export async function runPolicies(resources: DeclaredResource[], pack: Policies 
             await guard(undefined, () => policy.validateStack(stackArgs(stackResources), collect()));
             continue;
         }
-        const validations = policy.validateResource === undefined ? [] : Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
+        const validations =
+            policy.validateResource === undefined ? [] : Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
         for (const resource of resources) {
             for (const validate of validations) {
-                await guard(resource.urn, () => validate({ ...base(resource), stackTags: new Map(), getConfig: <T>() => ({}) as T, notApplicable }, collect(resource.urn)));
+                await guard(resource.urn, () =>
+                    validate({ ...base(resource), stackTags: new Map(), getConfig: <T>() => ({}) as T, notApplicable }, collect(resource.urn)),
+                );
             }
         }
     }

@@ -36,11 +36,23 @@ console.log(
         `cache per builder ${(pop.capacityBytes / 2 ** 30).toFixed(1)} GiB (GC maxUsedSpace of a ${workload.volumeGiB}Gi volume), LRU eviction, seed ${workload.seed}.`,
 );
 console.log(`Steady state: ${WARMUP} warm-up builds, then ${BUILDS} measured builds per N.\n`);
-console.log(row(["builders N", "one builder", "Service (random)", "select-buildkit", "select-buildkit / one builder", "busiest builder's share: Service", "select-buildkit"]));
+console.log(
+    row([
+        "builders N",
+        "one builder",
+        "Service (random)",
+        "select-buildkit",
+        "select-buildkit / one builder",
+        "busiest builder's share: Service",
+        "select-buildkit",
+    ]),
+);
 console.log(row(["---:", "---:", "---:", "---:", "---:", "---:", "---:"]));
 const steady = steadyState(pop, { warmup: WARMUP, builds: BUILDS, maxBuilders: 8, seed: workload.seed });
 for (const r of steady) {
-    console.log(row([r.builders, pct(r.single), pct(r.service), pct(r.selector), r.selectorVsSingle.toFixed(3), pct(r.serviceBusiest), pct(r.selectorBusiest)]));
+    console.log(
+        row([r.builders, pct(r.single), pct(r.service), pct(r.selector), r.selectorVsSingle.toFixed(3), pct(r.serviceBusiest), pct(r.selectorBusiest)]),
+    );
 }
 
 console.log(`\nScale events (each followed by ${WINDOW} measured builds; hit rate over those builds):\n`);

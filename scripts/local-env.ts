@@ -17,99 +17,92 @@ export const STATE_DIR = ".pulumi-state";
 export const PASSPHRASE_FILE = "passphrase.txt";
 
 export interface Prerequisite {
-  tool: string;
-  why: string;
-  install: { linux: string; macos: string };
+    tool: string;
+    why: string;
+    install: { linux: string; macos: string };
 }
 
 export const PREREQUISITES: readonly Prerequisite[] = [
-  {
-    tool: "pulumi",
-    why: "runs the program (pulumi up/destroy)",
-    install: {
-      linux: "curl -fsSL https://get.pulumi.com | sh   (then open a new shell so ~/.pulumi/bin is on PATH)",
-      macos: "brew install pulumi/tap/pulumi",
+    {
+        tool: "pulumi",
+        why: "runs the program (pulumi up/destroy)",
+        install: {
+            linux: "curl -fsSL https://get.pulumi.com | sh   (then open a new shell so ~/.pulumi/bin is on PATH)",
+            macos: "brew install pulumi/tap/pulumi",
+        },
     },
-  },
-  {
-    tool: "k3d",
-    why: "creates the local k3s cluster in Docker",
-    install: {
-      linux: "curl -s https://raw.githubusercontent.com/k3d-io/k3d/main/install.sh | bash",
-      macos: "brew install k3d",
+    {
+        tool: "k3d",
+        why: "creates the local k3s cluster in Docker",
+        install: {
+            linux: "curl -s https://raw.githubusercontent.com/k3d-io/k3d/main/install.sh | bash",
+            macos: "brew install k3d",
+        },
     },
-  },
-  {
-    tool: "docker",
-    why: "k3d runs the cluster nodes as Docker containers",
-    install: {
-      linux: "install Docker Engine: https://docs.docker.com/engine/install/ (then add yourself to the docker group)",
-      macos: "brew install --cask docker   (Docker Desktop; or: brew install colima docker && colima start)",
+    {
+        tool: "docker",
+        why: "k3d runs the cluster nodes as Docker containers",
+        install: {
+            linux: "install Docker Engine: https://docs.docker.com/engine/install/ (then add yourself to the docker group)",
+            macos: "brew install --cask docker   (Docker Desktop; or: brew install colima docker && colima start)",
+        },
     },
-  },
-  {
-    tool: "kubectl",
-    why: "inspects the cluster (runbook scripts, troubleshooting)",
-    install: {
-      linux: "https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/ (or: sudo snap install kubectl --classic)",
-      macos: "brew install kubectl",
+    {
+        tool: "kubectl",
+        why: "inspects the cluster (runbook scripts, troubleshooting)",
+        install: {
+            linux: "https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/ (or: sudo snap install kubectl --classic)",
+            macos: "brew install kubectl",
+        },
     },
-  },
 ];
 
 /** Is `cmd` an executable file in one of the PATH directories? */
-export function makePathLookup(
-  pathEnv: string | undefined,
-  isExecutable: (file: string) => boolean = defaultIsExecutable,
-): (cmd: string) => boolean {
-  const dirs = (pathEnv ?? "").split(path.delimiter).filter((d) => d !== "");
-  return (cmd) => dirs.some((dir) => isExecutable(path.join(dir, cmd)));
+export function makePathLookup(pathEnv: string | undefined, isExecutable: (file: string) => boolean = defaultIsExecutable): (cmd: string) => boolean {
+    const dirs = (pathEnv ?? "").split(path.delimiter).filter((d) => d !== "");
+    return (cmd) => dirs.some((dir) => isExecutable(path.join(dir, cmd)));
 }
 
 function defaultIsExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
+    try {
+        fs.accessSync(file, fs.constants.X_OK);
+        return fs.statSync(file).isFile();
+    } catch {
+        return false;
+    }
 }
 
 export function findMissing(onPath: (cmd: string) => boolean): Prerequisite[] {
-  return PREREQUISITES.filter((p) => !onPath(p.tool));
+    return PREREQUISITES.filter((p) => !onPath(p.tool));
 }
 
 export type Platform = "linux" | "macos" | "other";
 
 export function platformOf(nodePlatform: string): Platform {
-  if (nodePlatform === "linux") return "linux";
-  if (nodePlatform === "darwin") return "macos";
-  return "other";
+    if (nodePlatform === "linux") return "linux";
+    if (nodePlatform === "darwin") return "macos";
+    return "other";
 }
 
 /** The message printed when tools are missing (or docker cannot reach its daemon). Empty when all is well. */
-export function prerequisiteReport(
-  missing: readonly Prerequisite[],
-  platform: Platform,
-  dockerDaemonReachable: boolean | undefined,
-): string {
-  const lines: string[] = [];
-  if (missing.length > 0) {
-    lines.push(`local:up needs ${missing.length} missing tool(s): ${missing.map((m) => m.tool).join(", ")}`);
-    for (const m of missing) {
-      lines.push("", `  ${m.tool}: not found on PATH (${m.why}).`);
-      if (platform !== "macos") lines.push(`    Linux: ${m.install.linux}`);
-      if (platform !== "linux") lines.push(`    macOS: ${m.install.macos}`);
+export function prerequisiteReport(missing: readonly Prerequisite[], platform: Platform, dockerDaemonReachable: boolean | undefined): string {
+    const lines: string[] = [];
+    if (missing.length > 0) {
+        lines.push(`local:up needs ${missing.length} missing tool(s): ${missing.map((m) => m.tool).join(", ")}`);
+        for (const m of missing) {
+            lines.push("", `  ${m.tool}: not found on PATH (${m.why}).`);
+            if (platform !== "macos") lines.push(`    Linux: ${m.install.linux}`);
+            if (platform !== "linux") lines.push(`    macOS: ${m.install.macos}`);
+        }
     }
-  }
-  if (dockerDaemonReachable === false && !missing.some((m) => m.tool === "docker")) {
-    if (lines.length > 0) lines.push("");
-    lines.push("docker is installed but `docker info` cannot reach a Docker daemon (k3d needs one).");
-    if (platform !== "macos") lines.push("  Linux: sudo systemctl start docker (and check that your user is in the docker group)");
-    if (platform !== "linux") lines.push("  macOS: start Docker Desktop (or: colima start)");
-  }
-  if (lines.length > 0) lines.push("", "Install what is listed above, then run `npm run local:up` again.");
-  return lines.join("\n");
+    if (dockerDaemonReachable === false && !missing.some((m) => m.tool === "docker")) {
+        if (lines.length > 0) lines.push("");
+        lines.push("docker is installed but `docker info` cannot reach a Docker daemon (k3d needs one).");
+        if (platform !== "macos") lines.push("  Linux: sudo systemctl start docker (and check that your user is in the docker group)");
+        if (platform !== "linux") lines.push("  macOS: start Docker Desktop (or: colima start)");
+    }
+    if (lines.length > 0) lines.push("", "Install what is listed above, then run `npm run local:up` again.");
+    return lines.join("\n");
 }
 
 /**
@@ -132,10 +125,10 @@ export const USER_CONFIG = path.join(USER_STACK_DIR, TRACKED_CONFIG);
 
 /** Environment variables local:up stores as stack secrets before `pulumi up` (never on a command line). */
 export const CREDENTIAL_ENV = {
-  appId: "ARC_BUILDKIT_GITHUB_APP_ID",
-  appInstallationId: "ARC_BUILDKIT_GITHUB_APP_INSTALLATION_ID",
-  appPrivateKeyFile: "ARC_BUILDKIT_GITHUB_APP_PRIVATE_KEY_FILE",
-  token: "ARC_BUILDKIT_GITHUB_TOKEN",
+    appId: "ARC_BUILDKIT_GITHUB_APP_ID",
+    appInstallationId: "ARC_BUILDKIT_GITHUB_APP_INSTALLATION_ID",
+    appPrivateKeyFile: "ARC_BUILDKIT_GITHUB_APP_PRIVATE_KEY_FILE",
+    token: "ARC_BUILDKIT_GITHUB_TOKEN",
 } as const;
 /** Overrides the per-user runner label (default `arc-local-<user>`). */
 export const RUNNER_LABEL_ENV = "ARC_BUILDKIT_RUNNER_LABEL";
@@ -144,36 +137,36 @@ export const RUNNER_LABEL_ENV = "ARC_BUILDKIT_RUNNER_LABEL";
 export type SecretSource = { env: string } | { file: string };
 
 export interface CredentialInput {
-  method: "app" | "token";
-  /** config key (without namespace) → where its value comes from */
-  values: { key: string; source: SecretSource }[];
+    method: "app" | "token";
+    /** config key (without namespace) → where its value comes from */
+    values: { key: string; source: SecretSource }[];
 }
 
 /** The credentials named by the environment, or a message saying what is wrong. Values are never read here. */
 export function credentialsFromEnv(env: NodeJS.ProcessEnv): CredentialInput | undefined | { error: string } {
-  const set = (name: string) => (env[name] ?? "").trim() !== "";
-  const appNames = [CREDENTIAL_ENV.appId, CREDENTIAL_ENV.appInstallationId, CREDENTIAL_ENV.appPrivateKeyFile];
-  const appSet = appNames.filter(set);
-  if (appSet.length > 0 && set(CREDENTIAL_ENV.token)) {
-    return { error: `set either the GitHub App variables or ${CREDENTIAL_ENV.token}, not both` };
-  }
-  if (appSet.length > 0 && appSet.length < appNames.length) {
-    return { error: `the GitHub App needs all of ${appNames.join(", ")}; missing: ${appNames.filter((n) => !set(n)).join(", ")}` };
-  }
-  if (appSet.length === appNames.length) {
-    return {
-      method: "app",
-      values: [
-        { key: GITHUB_CREDENTIAL_KEYS.appId, source: { env: CREDENTIAL_ENV.appId } },
-        { key: GITHUB_CREDENTIAL_KEYS.appInstallationId, source: { env: CREDENTIAL_ENV.appInstallationId } },
-        { key: GITHUB_CREDENTIAL_KEYS.appPrivateKey, source: { file: env[CREDENTIAL_ENV.appPrivateKeyFile]!.trim() } },
-      ],
-    };
-  }
-  if (set(CREDENTIAL_ENV.token)) {
-    return { method: "token", values: [{ key: GITHUB_CREDENTIAL_KEYS.token, source: { env: CREDENTIAL_ENV.token } }] };
-  }
-  return undefined;
+    const set = (name: string) => (env[name] ?? "").trim() !== "";
+    const appNames = [CREDENTIAL_ENV.appId, CREDENTIAL_ENV.appInstallationId, CREDENTIAL_ENV.appPrivateKeyFile];
+    const appSet = appNames.filter(set);
+    if (appSet.length > 0 && set(CREDENTIAL_ENV.token)) {
+        return { error: `set either the GitHub App variables or ${CREDENTIAL_ENV.token}, not both` };
+    }
+    if (appSet.length > 0 && appSet.length < appNames.length) {
+        return { error: `the GitHub App needs all of ${appNames.join(", ")}; missing: ${appNames.filter((n) => !set(n)).join(", ")}` };
+    }
+    if (appSet.length === appNames.length) {
+        return {
+            method: "app",
+            values: [
+                { key: GITHUB_CREDENTIAL_KEYS.appId, source: { env: CREDENTIAL_ENV.appId } },
+                { key: GITHUB_CREDENTIAL_KEYS.appInstallationId, source: { env: CREDENTIAL_ENV.appInstallationId } },
+                { key: GITHUB_CREDENTIAL_KEYS.appPrivateKey, source: { file: env[CREDENTIAL_ENV.appPrivateKeyFile]!.trim() } },
+            ],
+        };
+    }
+    if (set(CREDENTIAL_ENV.token)) {
+        return { method: "token", values: [{ key: GITHUB_CREDENTIAL_KEYS.token, source: { env: CREDENTIAL_ENV.token } }] };
+    }
+    return undefined;
 }
 
 /** GitHub runner labels as the config schema accepts them (lower-case letters, digits, '-', at most 45). */
@@ -184,30 +177,30 @@ const RUNNER_LABEL = /^[a-z0-9]([-a-z0-9]{0,43}[a-z0-9])?$/;
  * organization would share one scale set and steal each other's jobs.
  */
 export function userRunnerLabel(env: NodeJS.ProcessEnv, accountName: string | null = osAccountName() ?? null): { label: string } | { error: string } {
-  const explicit = env[RUNNER_LABEL_ENV]?.trim();
-  if (explicit) {
-    return RUNNER_LABEL.test(explicit)
-      ? { label: explicit }
-      : { error: `${RUNNER_LABEL_ENV}="${explicit}" is not a runner label: lower-case letters, digits and '-', at most 45 characters` };
-  }
-  const user = (env.USER || env.LOGNAME || env.USERNAME || accountName || "")
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+|-+$/g, "");
-  if (user === "") {
-    return { error: `cannot derive a runner label from $USER; set ${RUNNER_LABEL_ENV} (for example arc-local-yourname)` };
-  }
-  const label = `arc-local-${user}`.slice(0, 45).replace(/-+$/, "");
-  return { label };
+    const explicit = env[RUNNER_LABEL_ENV]?.trim();
+    if (explicit) {
+        return RUNNER_LABEL.test(explicit)
+            ? { label: explicit }
+            : { error: `${RUNNER_LABEL_ENV}="${explicit}" is not a runner label: lower-case letters, digits and '-', at most 45 characters` };
+    }
+    const user = (env.USER || env.LOGNAME || env.USERNAME || accountName || "")
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, "-")
+        .replace(/^-+|-+$/g, "");
+    if (user === "") {
+        return { error: `cannot derive a runner label from $USER; set ${RUNNER_LABEL_ENV} (for example arc-local-yourname)` };
+    }
+    const label = `arc-local-${user}`.slice(0, 45).replace(/-+$/, "");
+    return { label };
 }
 
 /** The login name of the process's account, for shells (containers, CI) that set no $USER. */
 function osAccountName(): string | undefined {
-  try {
-    return os.userInfo().username;
-  } catch {
-    return undefined;
-  }
+    try {
+        return os.userInfo().username;
+    } catch {
+        return undefined;
+    }
 }
 
 type StackFile = { config?: Record<string, unknown>; [key: string]: unknown };
@@ -219,268 +212,276 @@ type StackFile = { config?: Record<string, unknown>; [key: string]: unknown };
  * method are dropped when new ones come in; `github.auth` follows the credentials stored.
  */
 export function mergeUserConfig(trackedYaml: string, previousYaml: string | undefined, runnerLabel: string, incoming?: "app" | "token"): string {
-  const tracked = (yaml.load(trackedYaml) ?? {}) as StackFile;
-  const previous = ((previousYaml && yaml.load(previousYaml)) || {}) as StackFile;
-  const config: Record<string, unknown> = JSON.parse(JSON.stringify(tracked.config ?? {}));
-  const ns = "arc-buildkit:";
+    const tracked = (yaml.load(trackedYaml) ?? {}) as StackFile;
+    const previous = ((previousYaml && yaml.load(previousYaml)) || {}) as StackFile;
+    const config: Record<string, unknown> = JSON.parse(JSON.stringify(tracked.config ?? {}));
+    const ns = "arc-buildkit:";
 
-  const trackedLabel = config[`${ns}runnerLabel`];
-  const arc = config[`${ns}arc`] as { scaleSets?: { name: string }[] } | undefined;
-  for (const set of arc?.scaleSets ?? []) {
-    if (set.name === trackedLabel) set.name = runnerLabel;
-  }
-  config[`${ns}runnerLabel`] = runnerLabel;
+    const trackedLabel = config[`${ns}runnerLabel`];
+    const arc = config[`${ns}arc`] as { scaleSets?: { name: string }[] } | undefined;
+    for (const set of arc?.scaleSets ?? []) {
+        if (set.name === trackedLabel) set.name = runnerLabel;
+    }
+    config[`${ns}runnerLabel`] = runnerLabel;
 
-  const methodOf = (key: string) => (key === GITHUB_CREDENTIAL_KEYS.token ? "token" : "app");
-  let stored: "app" | "token" | undefined;
-  for (const key of GITHUB_CREDENTIAL_KEY_LIST) {
-    const value = previous.config?.[`${ns}${key}`];
-    if (value === undefined || (incoming && methodOf(key) !== incoming)) continue;
-    config[`${ns}${key}`] = value;
-    stored = methodOf(key);
-  }
-  const auth = incoming ?? stored;
-  const github = config[`${ns}github`] as { auth?: string } | undefined;
-  if (auth && github) github.auth = auth;
+    const methodOf = (key: string) => (key === GITHUB_CREDENTIAL_KEYS.token ? "token" : "app");
+    let stored: "app" | "token" | undefined;
+    for (const key of GITHUB_CREDENTIAL_KEY_LIST) {
+        const value = previous.config?.[`${ns}${key}`];
+        if (value === undefined || (incoming && methodOf(key) !== incoming)) continue;
+        config[`${ns}${key}`] = value;
+        stored = methodOf(key);
+    }
+    const auth = incoming ?? stored;
+    const github = config[`${ns}github`] as { auth?: string } | undefined;
+    if (auth && github) github.auth = auth;
 
-  const out: StackFile = {};
-  for (const [key, value] of Object.entries(previous)) {
-    if (key !== "config") out[key] = value; // encryptionsalt, secretsprovider, encryptedkey
-  }
-  out.config = config;
-  return (
-    `# Generated by \`npm run local:up\` from ${TRACKED_CONFIG} for ${runnerLabel}. Git-ignored and rewritten on every run:\n` +
-    `# edit ${TRACKED_CONFIG} instead. Holds this laptop's encryptionsalt and encrypted GitHub credentials.\n` +
-    yaml.dump(out, { lineWidth: -1, noRefs: true })
-  );
+    const out: StackFile = {};
+    for (const [key, value] of Object.entries(previous)) {
+        if (key !== "config") out[key] = value; // encryptionsalt, secretsprovider, encryptedkey
+    }
+    out.config = config;
+    return (
+        `# Generated by \`npm run local:up\` from ${TRACKED_CONFIG} for ${runnerLabel}. Git-ignored and rewritten on every run:\n` +
+        `# edit ${TRACKED_CONFIG} instead. Holds this laptop's encryptionsalt and encrypted GitHub credentials.\n` +
+        yaml.dump(out, { lineWidth: -1, noRefs: true })
+    );
 }
 
 export interface Step {
-  /** Shown before the command runs. */
-  title: string;
-  cmd: string;
-  args: string[];
-  /** Working directory relative to the repository (default: the repository). */
-  cwd?: string;
-  /** A secret value given on stdin, never on the command line. */
-  stdin?: SecretSource;
+    /** Shown before the command runs. */
+    title: string;
+    cmd: string;
+    args: string[];
+    /** Working directory relative to the repository (default: the repository). */
+    cwd?: string;
+    /** A secret value given on stdin, never on the command line. */
+    stdin?: SecretSource;
 }
 
 export interface PlanInput {
-  repoRoot: string;
-  clusterExists: boolean;
-  stackExists: boolean;
-  /** pass --yes to pulumi (non-interactive shells, or the user asked for it) */
-  assumeYes: boolean;
-  credentials?: CredentialInput;
+    repoRoot: string;
+    clusterExists: boolean;
+    stackExists: boolean;
+    /** pass --yes to pulumi (non-interactive shells, or the user asked for it) */
+    assumeYes: boolean;
+    credentials?: CredentialInput;
 }
 
 /** Environment for every pulumi command: a repo-local file backend, never the user's global login. */
 export function pulumiEnv(repoRoot: string, env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = { PULUMI_BACKEND_URL: `file://${path.join(repoRoot, STATE_DIR)}` };
-  if (!env.PULUMI_CONFIG_PASSPHRASE && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
-    out.PULUMI_CONFIG_PASSPHRASE_FILE = path.join(repoRoot, STATE_DIR, PASSPHRASE_FILE);
-  }
-  return out;
+    const out: Record<string, string> = { PULUMI_BACKEND_URL: `file://${path.join(repoRoot, STATE_DIR)}` };
+    if (!env.PULUMI_CONFIG_PASSPHRASE && !env.PULUMI_CONFIG_PASSPHRASE_FILE) {
+        out.PULUMI_CONFIG_PASSPHRASE_FILE = path.join(repoRoot, STATE_DIR, PASSPHRASE_FILE);
+    }
+    return out;
 }
 
 const stackFlags = ["--stack", STACK, "--config-file", USER_CONFIG];
 
 export function planUp(input: PlanInput): Step[] {
-  const steps: Step[] = [];
-  if (!input.clusterExists) {
+    const steps: Step[] = [];
+    if (!input.clusterExists) {
+        steps.push({
+            title: `Create k3d cluster '${CLUSTER_NAME}' (kube context ${KUBE_CONTEXT}, k3s pinned)`,
+            cmd: "k3d",
+            args: ["cluster", "create", CLUSTER_NAME, "--image", K3S_IMAGE, "--wait", "--kubeconfig-update-default", "--kubeconfig-switch-context=false"],
+        });
+    }
+    if (!input.stackExists) {
+        steps.push({
+            title: `Create stack '${STACK}' in the repo-local backend (its encryptionsalt goes to ${USER_CONFIG}, not ${TRACKED_CONFIG})`,
+            cmd: "pulumi",
+            args: ["stack", "init", STACK, "--secrets-provider", "passphrase", "--non-interactive"],
+            cwd: USER_STACK_DIR,
+        });
+    }
+    for (const { key, source } of input.credentials?.values ?? []) {
+        steps.push({
+            title: `Store ${key} as a secret of '${STACK}' (from ${"env" in source ? `$${source.env}` : source.file})`,
+            cmd: "pulumi",
+            args: ["config", "set", "--secret", ...stackFlags, `arc-buildkit:${key}`],
+            stdin: source,
+        });
+    }
     steps.push({
-      title: `Create k3d cluster '${CLUSTER_NAME}' (kube context ${KUBE_CONTEXT}, k3s pinned)`,
-      cmd: "k3d",
-      args: ["cluster", "create", CLUSTER_NAME, "--image", K3S_IMAGE, "--wait", "--kubeconfig-update-default", "--kubeconfig-switch-context=false"],
+        title: `pulumi up on '${STACK}' with the policy pack`,
+        cmd: "pulumi",
+        args: ["up", ...stackFlags, "--policy-pack", "policy", ...(input.assumeYes ? ["--yes", "--non-interactive"] : [])],
     });
-  }
-  if (!input.stackExists) {
-    steps.push({
-      title: `Create stack '${STACK}' in the repo-local backend (its encryptionsalt goes to ${USER_CONFIG}, not ${TRACKED_CONFIG})`,
-      cmd: "pulumi",
-      args: ["stack", "init", STACK, "--secrets-provider", "passphrase", "--non-interactive"],
-      cwd: USER_STACK_DIR,
-    });
-  }
-  for (const { key, source } of input.credentials?.values ?? []) {
-    steps.push({
-      title: `Store ${key} as a secret of '${STACK}' (from ${"env" in source ? `$${source.env}` : source.file})`,
-      cmd: "pulumi",
-      args: ["config", "set", "--secret", ...stackFlags, `arc-buildkit:${key}`],
-      stdin: source,
-    });
-  }
-  steps.push({
-    title: `pulumi up on '${STACK}' with the policy pack`,
-    cmd: "pulumi",
-    args: ["up", ...stackFlags, "--policy-pack", "policy", ...(input.assumeYes ? ["--yes", "--non-interactive"] : [])],
-  });
-  return steps;
+    return steps;
 }
 
 export interface DownInput {
-  clusterExists: boolean;
-  stackExists: boolean;
-  /** skip `pulumi destroy` (e.g. the cluster is broken) */
-  force: boolean;
+    clusterExists: boolean;
+    stackExists: boolean;
+    /** skip `pulumi destroy` (e.g. the cluster is broken) */
+    force: boolean;
 }
 
 export function planDown(input: DownInput): Step[] {
-  const steps: Step[] = [];
-  if (input.stackExists && input.clusterExists && !input.force) {
-    // Destroy first so Helm uninstalls the runner scale sets and ARC deregisters them from GitHub.
-    steps.push({
-      title: `pulumi destroy on '${STACK}'`,
-      cmd: "pulumi",
-      args: ["destroy", ...stackFlags, "--yes", "--non-interactive"],
-    });
-  }
-  if (input.stackExists) {
-    // --preserve-config: without it `pulumi stack rm` deletes Pulumi.local.yaml, a tracked file.
-    steps.push({
-      title: `Remove stack '${STACK}' from the repo-local backend (keeping ${TRACKED_CONFIG})`,
-      cmd: "pulumi",
-      args: ["stack", "rm", STACK, "--yes", "--force", "--preserve-config", "--non-interactive"],
-    });
-  }
-  if (input.clusterExists) {
-    steps.push({ title: `Delete k3d cluster '${CLUSTER_NAME}'`, cmd: "k3d", args: ["cluster", "delete", CLUSTER_NAME] });
-  }
-  return steps;
+    const steps: Step[] = [];
+    if (input.stackExists && input.clusterExists && !input.force) {
+        // Destroy first so Helm uninstalls the runner scale sets and ARC deregisters them from GitHub.
+        steps.push({
+            title: `pulumi destroy on '${STACK}'`,
+            cmd: "pulumi",
+            args: ["destroy", ...stackFlags, "--yes", "--non-interactive"],
+        });
+    }
+    if (input.stackExists) {
+        // --preserve-config: without it `pulumi stack rm` deletes Pulumi.local.yaml, a tracked file.
+        steps.push({
+            title: `Remove stack '${STACK}' from the repo-local backend (keeping ${TRACKED_CONFIG})`,
+            cmd: "pulumi",
+            args: ["stack", "rm", STACK, "--yes", "--force", "--preserve-config", "--non-interactive"],
+        });
+    }
+    if (input.clusterExists) {
+        steps.push({ title: `Delete k3d cluster '${CLUSTER_NAME}'`, cmd: "k3d", args: ["cluster", "delete", CLUSTER_NAME] });
+    }
+    return steps;
 }
 
 /** Names of the stacks in `pulumi stack ls --json` output. */
 export function stackNames(json: string): string[] {
-  const parsed: unknown = JSON.parse(json);
-  if (!Array.isArray(parsed)) return [];
-  return parsed.flatMap((s) => (s && typeof s === "object" && typeof s.name === "string" ? [s.name as string] : []));
+    const parsed: unknown = JSON.parse(json);
+    if (!Array.isArray(parsed)) return [];
+    return parsed.flatMap((s) => (s && typeof s === "object" && typeof s.name === "string" ? [s.name as string] : []));
 }
 
 const quote = (a: string) => (/^[\w./:=@,-]+$/.test(a) ? a : JSON.stringify(a));
 
 /** The step as a shell command that does exactly what local:up does (run from the repository root). */
 export function render(step: Step): string {
-  let line = [step.cmd, ...step.args].map(quote).join(" ");
-  if (step.stdin) line = "env" in step.stdin ? `printf '%s' "$${step.stdin.env}" | ${line}` : `${line} < ${quote(step.stdin.file)}`;
-  return step.cwd ? `(cd ${quote(step.cwd)} && ${line})` : line;
+    let line = [step.cmd, ...step.args].map(quote).join(" ");
+    if (step.stdin) line = "env" in step.stdin ? `printf '%s' "$${step.stdin.env}" | ${line}` : `${line} < ${quote(step.stdin.file)}`;
+    return step.cwd ? `(cd ${quote(step.cwd)} && ${line})` : line;
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Side effects below this line.
 
 function quiet(cmd: string, args: string[], env: NodeJS.ProcessEnv): { ok: boolean; stdout: string } {
-  const r = spawnSync(cmd, args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  return { ok: r.status === 0, stdout: r.stdout ?? "" };
+    const r = spawnSync(cmd, args, { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return { ok: r.status === 0, stdout: r.stdout ?? "" };
 }
 
 function ensureLocalState(repoRoot: string, env: Record<string, string>): void {
-  const dir = path.join(repoRoot, STATE_DIR);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = env.PULUMI_CONFIG_PASSPHRASE_FILE;
-  if (file && !fs.existsSync(file)) {
-    fs.writeFileSync(file, randomBytes(24).toString("base64url") + "\n", { mode: 0o600 });
-    console.log(`Generated a passphrase for the local stack's secrets in ${file} (git-ignored; keep it with ${STATE_DIR}/).`);
-  }
+    const dir = path.join(repoRoot, STATE_DIR);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = env.PULUMI_CONFIG_PASSPHRASE_FILE;
+    if (file && !fs.existsSync(file)) {
+        fs.writeFileSync(file, randomBytes(24).toString("base64url") + "\n", { mode: 0o600 });
+        console.log(`Generated a passphrase for the local stack's secrets in ${file} (git-ignored; keep it with ${STATE_DIR}/).`);
+    }
 }
 
 /** Writes the per-user project directory: a copy of Pulumi.yaml and the merged per-user stack config. */
 function writeUserConfig(repoRoot: string, runnerLabel: string, incoming?: "app" | "token"): void {
-  const dir = path.join(repoRoot, USER_STACK_DIR);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  fs.copyFileSync(path.join(repoRoot, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-  const file = path.join(repoRoot, USER_CONFIG);
-  const previous = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
-  fs.writeFileSync(file, mergeUserConfig(fs.readFileSync(path.join(repoRoot, TRACKED_CONFIG), "utf8"), previous, runnerLabel, incoming), { mode: 0o600 });
+    const dir = path.join(repoRoot, USER_STACK_DIR);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.copyFileSync(path.join(repoRoot, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+    const file = path.join(repoRoot, USER_CONFIG);
+    const previous = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
+    fs.writeFileSync(file, mergeUserConfig(fs.readFileSync(path.join(repoRoot, TRACKED_CONFIG), "utf8"), previous, runnerLabel, incoming), { mode: 0o600 });
 }
 
 function main(argv: string[]): number {
-  const [mode, ...flags] = argv;
-  if (mode !== "up" && mode !== "down") {
-    console.error("usage: tsx scripts/local-env.ts up|down [--dry-run] [--yes] [--force]");
-    return 2;
-  }
-  const dryRun = flags.includes("--dry-run");
-  const repoRoot = path.resolve(__dirname, "..");
-
-  const missing = findMissing(makePathLookup(process.env.PATH));
-  const dockerOk = missing.some((m) => m.tool === "docker") ? undefined : quiet("docker", ["info"], process.env).ok;
-  const report = prerequisiteReport(missing, platformOf(process.platform), dockerOk);
-  if (report !== "" && !dryRun) {
-    console.error(report);
-    return 1;
-  }
-
-  let credentials: CredentialInput | undefined;
-  let runnerLabel = "";
-  if (mode === "up") {
-    const found = credentialsFromEnv(process.env);
-    const label = userRunnerLabel(process.env);
-    const problem = (found && "error" in found ? found.error : undefined) ?? ("error" in label ? label.error : undefined);
-    if (problem) {
-      console.error(`local:up: ${problem}`);
-      return 1;
+    const [mode, ...flags] = argv;
+    if (mode !== "up" && mode !== "down") {
+        console.error("usage: tsx scripts/local-env.ts up|down [--dry-run] [--yes] [--force]");
+        return 2;
     }
-    credentials = found as CredentialInput | undefined;
-    runnerLabel = (label as { label: string }).label;
-  }
+    const dryRun = flags.includes("--dry-run");
+    const repoRoot = path.resolve(__dirname, "..");
 
-  const penv = pulumiEnv(repoRoot, process.env);
-  const childEnv = { ...process.env, ...penv };
-  // A dry run on a machine without the tools assumes nothing exists yet, so it shows every command.
-  const canProbe = missing.length === 0;
-  const clusterExists = canProbe && quiet("k3d", ["cluster", "get", CLUSTER_NAME], childEnv).ok;
-  const ls = canProbe && fs.existsSync(path.join(repoRoot, STATE_DIR)) ? quiet("pulumi", ["stack", "ls", "--json"], childEnv) : undefined;
-  const stackExists = ls?.ok === true && stackNames(ls.stdout).includes(STACK);
-  let steps: Step[];
-  if (mode === "up") {
-    steps = planUp({ repoRoot, clusterExists, stackExists, assumeYes: flags.includes("--yes") || !process.stdin.isTTY, credentials });
-  } else {
-    const assumeAll = dryRun && !canProbe;
-    steps = planDown({ clusterExists: clusterExists || assumeAll, stackExists: stackExists || assumeAll, force: flags.includes("--force") });
-  }
+    const missing = findMissing(makePathLookup(process.env.PATH));
+    const dockerOk = missing.some((m) => m.tool === "docker") ? undefined : quiet("docker", ["info"], process.env).ok;
+    const report = prerequisiteReport(missing, platformOf(process.platform), dockerOk);
+    if (report !== "" && !dryRun) {
+        console.error(report);
+        return 1;
+    }
 
-  if (dryRun) {
-    if (report !== "") console.error(`${report}\n\n(--dry-run: printing the commands anyway, as on a machine where nothing exists yet.)\n`);
-    console.log("# Dry run: the commands, run from the repository root with this environment:");
-    console.log(`export ${Object.entries(penv).map(([k, v]) => `${k}=${quote(v)}`).join(" ")}`);
-  } else {
-    console.log(`State backend: ${penv.PULUMI_BACKEND_URL} (your global \`pulumi login\` is not changed)`);
-  }
-  if (mode === "up") {
-    const what = `${USER_CONFIG}: ${TRACKED_CONFIG} with runner label ${runnerLabel}, your encryptionsalt and secrets (git-ignored)`;
-    if (dryRun) {
-      console.log(`\n==> Write ${what}`);
+    let credentials: CredentialInput | undefined;
+    let runnerLabel = "";
+    if (mode === "up") {
+        const found = credentialsFromEnv(process.env);
+        const label = userRunnerLabel(process.env);
+        const problem = (found && "error" in found ? found.error : undefined) ?? ("error" in label ? label.error : undefined);
+        if (problem) {
+            console.error(`local:up: ${problem}`);
+            return 1;
+        }
+        credentials = found as CredentialInput | undefined;
+        runnerLabel = (label as { label: string }).label;
+    }
+
+    const penv = pulumiEnv(repoRoot, process.env);
+    const childEnv = { ...process.env, ...penv };
+    // A dry run on a machine without the tools assumes nothing exists yet, so it shows every command.
+    const canProbe = missing.length === 0;
+    const clusterExists = canProbe && quiet("k3d", ["cluster", "get", CLUSTER_NAME], childEnv).ok;
+    const ls = canProbe && fs.existsSync(path.join(repoRoot, STATE_DIR)) ? quiet("pulumi", ["stack", "ls", "--json"], childEnv) : undefined;
+    const stackExists = ls?.ok === true && stackNames(ls.stdout).includes(STACK);
+    let steps: Step[];
+    if (mode === "up") {
+        steps = planUp({ repoRoot, clusterExists, stackExists, assumeYes: flags.includes("--yes") || !process.stdin.isTTY, credentials });
     } else {
-      ensureLocalState(repoRoot, penv);
-      writeUserConfig(repoRoot, runnerLabel, credentials?.method);
-      console.log(`\n==> Wrote ${what}`);
+        const assumeAll = dryRun && !canProbe;
+        steps = planDown({ clusterExists: clusterExists || assumeAll, stackExists: stackExists || assumeAll, force: flags.includes("--force") });
     }
-    if (!credentials) console.log(`    No GitHub credentials in the environment: runners are added once ${CREDENTIAL_ENV.token} or the three ARC_BUILDKIT_GITHUB_APP_* variables are set (README: "Add runners to the local stack").`);
-  }
-  for (const step of steps) {
-    console.log(`\n==> ${step.title}\n    $ ${render(step)}`);
-    if (dryRun) continue;
-    const stdin = step.stdin ? ("env" in step.stdin ? Buffer.from(process.env[step.stdin.env] ?? "") : fs.readFileSync(step.stdin.file)) : undefined;
-    const r = spawnSync(step.cmd, step.args, {
-      cwd: path.join(repoRoot, step.cwd ?? "."),
-      env: childEnv,
-      input: stdin,
-      stdio: [stdin ? "pipe" : "inherit", "inherit", "inherit"],
-    });
-    if (r.status !== 0) {
-      console.error(`\nlocal:${mode} stopped: \`${render(step)}\` exited with ${r.status ?? r.signal}.`);
-      if (mode === "down" && step.args[0] === "destroy") {
-        console.error("If the cluster is unusable, `npm run local:down -- --force` skips the destroy and deletes it.");
-      }
-      return 1;
+
+    if (dryRun) {
+        if (report !== "") console.error(`${report}\n\n(--dry-run: printing the commands anyway, as on a machine where nothing exists yet.)\n`);
+        console.log("# Dry run: the commands, run from the repository root with this environment:");
+        console.log(
+            `export ${Object.entries(penv)
+                .map(([k, v]) => `${k}=${quote(v)}`)
+                .join(" ")}`,
+        );
+    } else {
+        console.log(`State backend: ${penv.PULUMI_BACKEND_URL} (your global \`pulumi login\` is not changed)`);
     }
-  }
-  if (steps.length === 0) console.log("Nothing to do.");
-  else if (!dryRun) console.log(`\nlocal:${mode} done.${mode === "up" ? ` kube context: ${KUBE_CONTEXT}` : ""}`);
-  return 0;
+    if (mode === "up") {
+        const what = `${USER_CONFIG}: ${TRACKED_CONFIG} with runner label ${runnerLabel}, your encryptionsalt and secrets (git-ignored)`;
+        if (dryRun) {
+            console.log(`\n==> Write ${what}`);
+        } else {
+            ensureLocalState(repoRoot, penv);
+            writeUserConfig(repoRoot, runnerLabel, credentials?.method);
+            console.log(`\n==> Wrote ${what}`);
+        }
+        if (!credentials) {
+            console.log(
+                `    No GitHub credentials in the environment: runners are added once ${CREDENTIAL_ENV.token} or the three ARC_BUILDKIT_GITHUB_APP_* variables are set (README: "Add runners to the local stack").`,
+            );
+        }
+    }
+    for (const step of steps) {
+        console.log(`\n==> ${step.title}\n    $ ${render(step)}`);
+        if (dryRun) continue;
+        const stdin = step.stdin ? ("env" in step.stdin ? Buffer.from(process.env[step.stdin.env] ?? "") : fs.readFileSync(step.stdin.file)) : undefined;
+        const r = spawnSync(step.cmd, step.args, {
+            cwd: path.join(repoRoot, step.cwd ?? "."),
+            env: childEnv,
+            input: stdin,
+            stdio: [stdin ? "pipe" : "inherit", "inherit", "inherit"],
+        });
+        if (r.status !== 0) {
+            console.error(`\nlocal:${mode} stopped: \`${render(step)}\` exited with ${r.status ?? r.signal}.`);
+            if (mode === "down" && step.args[0] === "destroy") {
+                console.error("If the cluster is unusable, `npm run local:down -- --force` skips the destroy and deletes it.");
+            }
+            return 1;
+        }
+    }
+    if (steps.length === 0) console.log("Nothing to do.");
+    else if (!dryRun) console.log(`\nlocal:${mode} done.${mode === "up" ? ` kube context: ${KUBE_CONTEXT}` : ""}`);
+    return 0;
 }
 
 if (require.main === module) {
-  process.exitCode = main(process.argv.slice(2));
+    process.exitCode = main(process.argv.slice(2));
 }

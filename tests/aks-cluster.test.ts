@@ -87,7 +87,10 @@ describe("aks: placement", () => {
             assert.ok(withArm.includes(name), name);
         }
         assert.ok(!withArm.includes("buildkitd-arm64-2.buildkitd-arm64-headless"));
-        assert.deepStrictEqual(withArm.filter((n) => !n.includes("arm64")), without);
+        assert.deepStrictEqual(
+            withArm.filter((n) => !n.includes("arm64")),
+            without,
+        );
     });
 });
 
@@ -100,7 +103,10 @@ describe("aks: NetworkPolicy engine", () => {
         assert.strictEqual(networkPolicyEngine({ networkPolicy: "none" }), undefined);
         assert.strictEqual(networkPolicyEngine({}), undefined);
         assert.strictEqual(networkPolicyEngine(undefined), undefined);
-        assert.match(missingNetworkPolicyEngine("rg/c", { networkPolicy: "none" })!, /^AKS cluster rg\/c has no NetworkPolicy engine \(networkPolicy=none, networkDataplane=unset\)/);
+        assert.match(
+            missingNetworkPolicyEngine("rg/c", { networkPolicy: "none" })!,
+            /^AKS cluster rg\/c has no NetworkPolicy engine \(networkPolicy=none, networkDataplane=unset\)/,
+        );
         assert.strictEqual(missingNetworkPolicyEngine("rg/c", { networkPolicy: "calico" }), undefined);
     });
 
@@ -124,14 +130,44 @@ describe("aks: NetworkPolicy engine", () => {
 });
 
 describe("aks: kubelogin", () => {
-    const aksArgs = ["get-token", "--environment", "AzurePublicCloud", "--server-id", SERVER_ID, "--client-id", "80faf920-1908-4b52-b5ef-a8e7bedfc67a", "--tenant-id", TENANT, "--login", "devicecode"];
+    const aksArgs = [
+        "get-token",
+        "--environment",
+        "AzurePublicCloud",
+        "--server-id",
+        SERVER_ID,
+        "--client-id",
+        "80faf920-1908-4b52-b5ef-a8e7bedfc67a",
+        "--tenant-id",
+        TENANT,
+        "--login",
+        "devicecode",
+    ];
 
     it("builds non-interactive get-token arguments per login mode", () => {
         assert.deepStrictEqual(kubeloginArgs(aksArgs, { login: "azurecli" }), ["get-token", "--login", "azurecli", "--server-id", SERVER_ID]);
-        assert.deepStrictEqual(kubeloginArgs(aksArgs, { login: "azurecli", tenantId: SPN }), ["get-token", "--login", "azurecli", "--server-id", SERVER_ID, "--tenant-id", SPN]);
+        assert.deepStrictEqual(kubeloginArgs(aksArgs, { login: "azurecli", tenantId: SPN }), [
+            "get-token",
+            "--login",
+            "azurecli",
+            "--server-id",
+            SERVER_ID,
+            "--tenant-id",
+            SPN,
+        ]);
         assert.deepStrictEqual(kubeloginArgs(aksArgs, { login: "workloadidentity" }), ["get-token", "--login", "workloadidentity", "--server-id", SERVER_ID]);
         assert.deepStrictEqual(kubeloginArgs(aksArgs, { login: "spn", clientId: SPN }), [
-            "get-token", "--login", "spn", "--server-id", SERVER_ID, "--client-id", SPN, "--tenant-id", TENANT, "--environment", "AzurePublicCloud",
+            "get-token",
+            "--login",
+            "spn",
+            "--server-id",
+            SERVER_ID,
+            "--client-id",
+            SPN,
+            "--tenant-id",
+            TENANT,
+            "--environment",
+            "AzurePublicCloud",
         ]);
         assert.throws(() => kubeloginArgs(["get-token", "--login", "devicecode"], { login: "azurecli" }), /no --server-id/);
     });

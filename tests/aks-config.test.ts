@@ -53,7 +53,16 @@ describe("config: aks cluster", () => {
             "aks",
         );
         assert.ok(settings.cluster.kind === "aks");
-        assert.deepStrictEqual(settings.cluster.pool, { name: "bk", vmSize: "Standard_D4ds_v5", zones: [], minCount: 0, maxCount: 2, maxPods: 30, osDiskSizeGB: 128, osDiskType: "Managed" });
+        assert.deepStrictEqual(settings.cluster.pool, {
+            name: "bk",
+            vmSize: "Standard_D4ds_v5",
+            zones: [],
+            minCount: 0,
+            maxCount: 2,
+            maxPods: 30,
+            osDiskSizeGB: 128,
+            osDiskType: "Managed",
+        });
         assert.strictEqual(settings.cluster.arm64, undefined);
         assert.deepStrictEqual(settings.cluster.kubelogin, { login: "none" });
         assert.strictEqual(settings.cluster.networkPolicyEngine, "warn");
@@ -63,7 +72,10 @@ describe("config: aks cluster", () => {
         it(`rejects the pool name ${JSON.stringify(bad)} with the key, the rule and the value`, () => {
             const found = problems((c) => (c.pool.name = bad));
             assert.strictEqual(found.length, 1, found.join("\n"));
-            assert.match(found[0], /^arc-buildkit:cluster\.pool\.name: expected an AKS node pool name: lower-case letters and digits, starting with a letter, at most 12 characters/);
+            assert.match(
+                found[0],
+                /^arc-buildkit:cluster\.pool\.name: expected an AKS node pool name: lower-case letters and digits, starting with a letter, at most 12 characters/,
+            );
             assert.ok(found[0].endsWith(`got ${JSON.stringify(bad)}`), found[0]);
         });
     }
@@ -107,11 +119,27 @@ describe("config: aks cluster", () => {
     }
 
     it("knows Azure's VM size forms and its Arm-based families", () => {
-        for (const size of ["Standard_D8ds_v5", "Standard_E8-4ds_v5", "Standard_NC24ads_A100_v4", "Standard_D2_v3", "Standard_DS2_v2", "Standard_D4ps_v5", "Standard_B2pls_v2"]) {
+        for (const size of [
+            "Standard_D8ds_v5",
+            "Standard_E8-4ds_v5",
+            "Standard_NC24ads_A100_v4",
+            "Standard_D2_v3",
+            "Standard_DS2_v2",
+            "Standard_D4ps_v5",
+            "Standard_B2pls_v2",
+        ]) {
             assert.ok(VM_SIZE.test(size), size);
         }
         assert.deepStrictEqual(
-            ["Standard_D4ps_v5", "Standard_D8pds_v6", "Standard_E4ps_v5", "Standard_B2pls_v2", "Standard_D8ds_v5", "Standard_DC4as_cc_v5", "Standard_NP10s"].map(isArm64VmSize),
+            [
+                "Standard_D4ps_v5",
+                "Standard_D8pds_v6",
+                "Standard_E4ps_v5",
+                "Standard_B2pls_v2",
+                "Standard_D8ds_v5",
+                "Standard_DC4as_cc_v5",
+                "Standard_NP10s",
+            ].map(isArm64VmSize),
             [true, true, true, true, false, false, false],
         );
     });
@@ -132,7 +160,10 @@ describe("config: aks cluster", () => {
             problems((c) => delete c.arm64.replicas),
             ["arc-buildkit:cluster.arm64.replicas: missing; expected a whole number from 1 to 20"],
         );
-        assert.deepStrictEqual(problems((c) => (c.arm64.minCount = 3)), ["arc-buildkit:cluster.arm64.minCount: expected no more than maxCount (2), got 3"]);
+        assert.deepStrictEqual(
+            problems((c) => (c.arm64.minCount = 3)),
+            ["arc-buildkit:cluster.arm64.minCount: expected no more than maxCount (2), got 3"],
+        );
         assert.deepStrictEqual(
             problems((c) => (c.arm64.name = "buildkit")),
             ['arc-buildkit:cluster.arm64.name: expected a name different from pool.name (AKS pool names are unique per cluster), got "buildkit"'],
@@ -140,16 +171,32 @@ describe("config: aks cluster", () => {
     });
 
     it("rejects repeated or unknown availability zones", () => {
-        assert.deepStrictEqual(problems((c) => (c.pool.zones = ["1", "1"])), ['arc-buildkit:cluster.pool.zones: expected each availability zone at most once, got ["1","1"]']);
-        assert.deepStrictEqual(problems((c) => (c.pool.zones = [1])), ['arc-buildkit:cluster.pool.zones[0]: expected availability zone "1", "2" or "3" (as strings), got 1']);
+        assert.deepStrictEqual(
+            problems((c) => (c.pool.zones = ["1", "1"])),
+            ['arc-buildkit:cluster.pool.zones: expected each availability zone at most once, got ["1","1"]'],
+        );
+        assert.deepStrictEqual(
+            problems((c) => (c.pool.zones = [1])),
+            ['arc-buildkit:cluster.pool.zones[0]: expected availability zone "1", "2" or "3" (as strings), got 1'],
+        );
     });
 
     it("rejects unknown kubelogin modes, spn without a client ID, and unknown keys", () => {
-        assert.match(problems((c) => (c.kubelogin = { login: "devicecode" }))[0], /^arc-buildkit:cluster\.kubelogin\.login: expected one of none, azurecli, workloadidentity, spn/);
-        assert.deepStrictEqual(problems((c) => (c.kubelogin = { login: "spn" })), [
-            "arc-buildkit:cluster.kubelogin.clientId: missing; expected the service principal's application (client) ID because login is spn",
-        ]);
-        assert.deepStrictEqual(problems((c) => (c.pool.vmsize = "Standard_D8ds_v5")), ["arc-buildkit:cluster.pool.vmsize: unknown key (check its spelling against the README)"]);
-        assert.match(problems((c) => (c.networkPolicyEngine = "fail"))[0], /^arc-buildkit:cluster\.networkPolicyEngine: expected "warn" or "require", got "fail"/);
+        assert.match(
+            problems((c) => (c.kubelogin = { login: "devicecode" }))[0],
+            /^arc-buildkit:cluster\.kubelogin\.login: expected one of none, azurecli, workloadidentity, spn/,
+        );
+        assert.deepStrictEqual(
+            problems((c) => (c.kubelogin = { login: "spn" })),
+            ["arc-buildkit:cluster.kubelogin.clientId: missing; expected the service principal's application (client) ID because login is spn"],
+        );
+        assert.deepStrictEqual(
+            problems((c) => (c.pool.vmsize = "Standard_D8ds_v5")),
+            ["arc-buildkit:cluster.pool.vmsize: unknown key (check its spelling against the README)"],
+        );
+        assert.match(
+            problems((c) => (c.networkPolicyEngine = "fail"))[0],
+            /^arc-buildkit:cluster\.networkPolicyEngine: expected "warn" or "require", got "fail"/,
+        );
     });
 });

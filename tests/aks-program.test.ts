@@ -72,7 +72,10 @@ describe("program: aks stack", () => {
     it("ignores the autoscaler's count drift, so a second up is a no-op", async () => {
         const r = await run("aks");
         const pool = r.registrations.filter((x) => x.type === AGENT_POOL);
-        assert.deepStrictEqual(pool.map((p) => p.ignoreChanges), [["count"]]);
+        assert.deepStrictEqual(
+            pool.map((p) => p.ignoreChanges),
+            [["count"]],
+        );
     });
 
     it("deploys every Kubernetes resource through the aks provider", async () => {
@@ -83,7 +86,10 @@ describe("program: aks stack", () => {
         for (const res of k8s) {
             assert.ok(res.provider.startsWith(`${urn}::`), `${res.type}/${res.name} uses ${res.provider || "the default provider"}`);
         }
-        assert.deepStrictEqual(r.resources.filter((x) => x.type === K8S_PROVIDER).map((x) => x.name), ["aks"]);
+        assert.deepStrictEqual(
+            r.resources.filter((x) => x.type === K8S_PROVIDER).map((x) => x.name),
+            ["aks"],
+        );
     });
 
     it("builds the provider from the cluster's user credentials, as a secret, logging in with the configured kubelogin mode", async () => {
@@ -95,7 +101,10 @@ describe("program: aks stack", () => {
         assert.match(kubeconfig, /- get-token\n\s+- '--login'\n\s+- azurecli\n/);
         assert.ok(!kubeconfig.includes("devicecode"));
         const credentials = r.calls.filter((c) => c.token === "azure-native:containerservice:listManagedClusterUserCredentials");
-        assert.deepStrictEqual(credentials.map((c) => c.inputs), [{ resourceGroupName: "rg-ameide-ci", resourceName: "aks-ameide-ci", format: "exec" }]);
+        assert.deepStrictEqual(
+            credentials.map((c) => c.inputs),
+            [{ resourceGroupName: "rg-ameide-ci", resourceName: "aks-ameide-ci", format: "exec" }],
+        );
     });
 
     it("asks for the plain user kubeconfig on a local-accounts cluster with kubelogin none", async () => {
@@ -104,7 +113,10 @@ describe("program: aks stack", () => {
             c.kubelogin = { login: "none" };
         });
         const credentials = r.calls.filter((c) => c.token === "azure-native:containerservice:listManagedClusterUserCredentials");
-        assert.deepStrictEqual(credentials.map((c) => c.inputs), [{ resourceGroupName: "rg-ameide-ci", resourceName: "aks-calico-local" }]);
+        assert.deepStrictEqual(
+            credentials.map((c) => c.inputs),
+            [{ resourceGroupName: "rg-ameide-ci", resourceName: "aks-calico-local" }],
+        );
         assert.match(reveal(r.resources.find((x) => x.type === K8S_PROVIDER)!.inputs.kubeconfig), /token: mock-token/);
     });
 
@@ -135,7 +147,13 @@ describe("program: aks stack", () => {
     it("with the arm64 pool: a second tainted pool and native arm64 builders behind their own Service", async () => {
         const r = await run("aks", withArm64);
         const pools = r.resources.filter((x) => x.type === AGENT_POOL).map((x) => reveal(x.inputs));
-        assert.deepStrictEqual(pools.map((p) => [p.agentPoolName, p.vmSize]), [["buildkit", "Standard_D8ds_v5"], ["buildkitarm", "Standard_D8pds_v5"]]);
+        assert.deepStrictEqual(
+            pools.map((p) => [p.agentPoolName, p.vmSize]),
+            [
+                ["buildkit", "Standard_D8ds_v5"],
+                ["buildkitarm", "Standard_D8pds_v5"],
+            ],
+        );
         assert.deepStrictEqual(pools[1].nodeLabels, { "ameide.io/pool": "buildkit", "ameide.io/arch": "arm64" });
         assert.deepStrictEqual(pools[1].nodeTaints, ["ameide.io/pool=buildkit:NoSchedule"]);
 
@@ -185,7 +203,9 @@ describe("program: aks stack", () => {
         );
         // The contract variables keep naming the x86-64 Service.
         assert.strictEqual(env.AMEIDE_BUILDKIT_ADDR, "tcp://buildkitd.buildkit.svc.cluster.local:1234");
-        const variable = r.resources.find((x) => x.type === "github:index/actionsOrganizationVariable:ActionsOrganizationVariable" && x.name === "AMEIDE_BUILDKIT_ARM64_ADDR");
+        const variable = r.resources.find(
+            (x) => x.type === "github:index/actionsOrganizationVariable:ActionsOrganizationVariable" && x.name === "AMEIDE_BUILDKIT_ARM64_ADDR",
+        );
         assert.ok(variable, "organization variable AMEIDE_BUILDKIT_ARM64_ADDR");
         assert.strictEqual(variable.inputs.variableName, "AMEIDE_BUILDKIT_ARM64_ADDR");
         assert.strictEqual(variable.inputs.value, "tcp://buildkitd-arm64.buildkit.svc.cluster.local:1234");
@@ -285,21 +305,33 @@ describe("program: aks stack, NetworkPolicy engine required but missing", () => 
         assert.ok(seen.length > 0, "the deployment did not fail");
         assert.match(seen[0], /AKS cluster rg-ameide-ci\/aks-no-policy has no NetworkPolicy engine \(networkPolicy=none/);
         assert.match(seen[0], /"require", so nothing was deployed/);
-        assert.deepStrictEqual(registered.filter((t) => t.startsWith("azure-native:") || t.startsWith("kubernetes:")), []);
+        assert.deepStrictEqual(
+            registered.filter((t) => t.startsWith("azure-native:") || t.startsWith("kubernetes:")),
+            [],
+        );
     });
 });
 
 describe("program: local stack", () => {
     it("declares no Azure resource and makes no Azure call", async () => {
         const r = await runStack("local");
-        assert.deepStrictEqual(r.resources.filter((x) => x.type.startsWith("azure-native:") || x.type === "pulumi:providers:azure-native"), []);
-        assert.deepStrictEqual(r.calls.filter((c) => c.token.startsWith("azure-native:")), []);
+        assert.deepStrictEqual(
+            r.resources.filter((x) => x.type.startsWith("azure-native:") || x.type === "pulumi:providers:azure-native"),
+            [],
+        );
+        assert.deepStrictEqual(
+            r.calls.filter((c) => c.token.startsWith("azure-native:")),
+            [],
+        );
     });
 
     it("deploys every Kubernetes resource through the provider on the configured kube context, builders anywhere", async () => {
         const r = await runStack("local");
         const provider = r.resources.filter((x) => x.type === K8S_PROVIDER);
-        assert.deepStrictEqual(provider.map((p) => [p.name, p.inputs.context]), [["k3d", "k3d-buildkit"]]);
+        assert.deepStrictEqual(
+            provider.map((p) => [p.name, p.inputs.context]),
+            [["k3d", "k3d-buildkit"]],
+        );
         const urn = providerUrn(r, "k3d");
         for (const res of r.resources.filter((x) => x.type.startsWith("kubernetes:"))) {
             assert.ok(res.provider.startsWith(`${urn}::`), `${res.type}/${res.name}`);

@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import { ConfigError, parseSettings } from "../config";
 import { parseGithubConfigUrl } from "../config/github";
+import { CREDENTIAL_ENV } from "../scripts/local-env";
 import { runProgram, stackConfig } from "./harness/program";
 import { ALL_FAKE_SECRETS, APP_SECRET_KEYS, FAKE_TOKEN, TOKEN_SECRET_KEYS, withAppCredentials, withTokenCredentials } from "./fixtures/github-credentials";
 
@@ -32,7 +33,10 @@ function setJson(key: string, change: (value: any) => void): Edit {
     };
 }
 
-const both = (...edits: Edit[]): Edit => (config) => edits.forEach((edit) => edit(config));
+const both =
+    (...edits: Edit[]): Edit =>
+    (config) =>
+        edits.forEach((edit) => edit(config));
 
 function assertOneProblem(found: string[], key: string, pattern: RegExp): void {
     assert.strictEqual(found.length, 1, `expected one problem, got:\n${found.join("\n")}`);
@@ -70,42 +74,100 @@ describe("ARC and GitHub settings", () => {
     describe("reject", () => {
         it("a scale set name over 45 characters (the chart's limit)", () => {
             const name = "arc-" + "x".repeat(42);
-            const found = problems("aks", both(withAppCredentials, setJson("arc", (a) => (a.scaleSets[0].name = name)), (c) => (c["arc-buildkit:runnerLabel"] = "arc-aks-v2")));
-            assert.ok(found.some((p) => p.startsWith("arc-buildkit:arc.scaleSets[0].name:") && /at most 45 characters/.test(p)), found.join("\n"));
+            const found = problems(
+                "aks",
+                both(
+                    withAppCredentials,
+                    setJson("arc", (a) => (a.scaleSets[0].name = name)),
+                    (c) => (c["arc-buildkit:runnerLabel"] = "arc-aks-v2"),
+                ),
+            );
+            assert.ok(
+                found.some((p) => p.startsWith("arc-buildkit:arc.scaleSets[0].name:") && /at most 45 characters/.test(p)),
+                found.join("\n"),
+            );
         });
 
         it("a scale set name that is not a valid label", () => {
-            const found = problems("aks", both(withAppCredentials, setJson("arc", (a) => a.scaleSets.push({ name: "Arc_Big" }))));
+            const found = problems(
+                "aks",
+                both(
+                    withAppCredentials,
+                    setJson("arc", (a) => a.scaleSets.push({ name: "Arc_Big" })),
+                ),
+            );
             assertOneProblem(found, "arc-buildkit:arc.scaleSets[1].name", /lower-case letters, digits and '-'/);
         });
 
         it("minRunners greater than maxRunners", () => {
-            const found = problems("aks", both(withAppCredentials, setJson("arc", (a) => Object.assign(a.scaleSets[0], { minRunners: 4, maxRunners: 3 }))));
+            const found = problems(
+                "aks",
+                both(
+                    withAppCredentials,
+                    setJson("arc", (a) => Object.assign(a.scaleSets[0], { minRunners: 4, maxRunners: 3 })),
+                ),
+            );
             assertOneProblem(found, "arc-buildkit:arc.scaleSets[0].minRunners", /no larger than maxRunners \(3\)/);
         });
 
         it("negative runner counts", () => {
-            const found = problems("aks", both(withAppCredentials, setJson("arc", (a) => Object.assign(a.scaleSets[0], { minRunners: -1, maxRunners: -2 }))));
-            assert.ok(found.some((p) => p.startsWith("arc-buildkit:arc.scaleSets[0].minRunners:") && /not a negative number/.test(p)), found.join("\n"));
-            assert.ok(found.some((p) => p.startsWith("arc-buildkit:arc.scaleSets[0].maxRunners:") && /not a negative number/.test(p)), found.join("\n"));
+            const found = problems(
+                "aks",
+                both(
+                    withAppCredentials,
+                    setJson("arc", (a) => Object.assign(a.scaleSets[0], { minRunners: -1, maxRunners: -2 })),
+                ),
+            );
+            assert.ok(
+                found.some((p) => p.startsWith("arc-buildkit:arc.scaleSets[0].minRunners:") && /not a negative number/.test(p)),
+                found.join("\n"),
+            );
+            assert.ok(
+                found.some((p) => p.startsWith("arc-buildkit:arc.scaleSets[0].maxRunners:") && /not a negative number/.test(p)),
+                found.join("\n"),
+            );
         });
 
         it("duplicate scale set names and a runner label that names no scale set", () => {
-            const found = problems("aks", both(withAppCredentials, setJson("arc", (a) => a.scaleSets.push({ name: "arc-aks-v2" }))));
+            const found = problems(
+                "aks",
+                both(
+                    withAppCredentials,
+                    setJson("arc", (a) => a.scaleSets.push({ name: "arc-aks-v2" })),
+                ),
+            );
             assertOneProblem(found, "arc-buildkit:arc.scaleSets", /every scale set name once/);
-            const orphan = problems("aks", both(withAppCredentials, setJson("arc", (a) => (a.scaleSets[0].name = "arc-aks-v3"))));
+            const orphan = problems(
+                "aks",
+                both(
+                    withAppCredentials,
+                    setJson("arc", (a) => (a.scaleSets[0].name = "arc-aks-v3")),
+                ),
+            );
             assertOneProblem(orphan, "arc-buildkit:runnerLabel", /one of arc\.scaleSets \(arc-aks-v3\)/);
         });
 
         for (const bad of [0, 61, 2.5, "5"]) {
             it(`a select-buildkit timeout of ${JSON.stringify(bad)} seconds`, () => {
-                const found = problems("aks", both(withAppCredentials, setJson("arc", (a) => (a.selectorTimeoutSeconds = bad))));
+                const found = problems(
+                    "aks",
+                    both(
+                        withAppCredentials,
+                        setJson("arc", (a) => (a.selectorTimeoutSeconds = bad)),
+                    ),
+                );
                 assertOneProblem(found, "arc-buildkit:arc.selectorTimeoutSeconds", /whole number of seconds from 1 to 60/);
             });
         }
 
         it("a runner image or chart version that is not pinned", () => {
-            const found = problems("aks", both(withAppCredentials, setJson("arc", (a) => Object.assign(a, { runnerImage: "ghcr.io/actions/actions-runner:latest", chartVersion: "latest" }))));
+            const found = problems(
+                "aks",
+                both(
+                    withAppCredentials,
+                    setJson("arc", (a) => Object.assign(a, { runnerImage: "ghcr.io/actions/actions-runner:latest", chartVersion: "latest" })),
+                ),
+            );
             assert.strictEqual(found.length, 2, found.join("\n"));
             assert.ok(found.some((p) => p.startsWith("arc-buildkit:arc.runnerImage:") && /pinned by digest/.test(p)));
             assert.ok(found.some((p) => p.startsWith("arc-buildkit:arc.chartVersion:")));
@@ -120,7 +182,13 @@ describe("ARC and GitHub settings", () => {
             "ameideio",
         ]) {
             it(`a GitHub config URL that is not an organization or repository URL: ${url}`, () => {
-                const found = problems("aks", both(withAppCredentials, setJson("github", (g) => (g.configUrl = url))));
+                const found = problems(
+                    "aks",
+                    both(
+                        withAppCredentials,
+                        setJson("github", (g) => (g.configUrl = url)),
+                    ),
+                );
                 assertOneProblem(found, "arc-buildkit:github.configUrl", /github\.com organization or repository URL/);
             });
         }
@@ -137,14 +205,24 @@ describe("ARC and GitHub settings", () => {
         });
 
         it("a missing token when github.auth is token", () => {
-            const found = problems("aks", setJson("github", (g) => (g.auth = "token")));
+            const found = problems(
+                "aks",
+                setJson("github", (g) => (g.auth = "token")),
+            );
             assertOneProblem(found, "arc-buildkit:githubToken", /missing.*`pulumi config set --secret --stack aks arc-buildkit:githubToken <token>`/);
         });
 
         it("names the stack in every printed fix, so it works whichever stack is selected", () => {
             const found = problems("aks", () => {});
-            assert.ok(found.every((p) => p.includes("`pulumi config set --secret --stack aks arc-buildkit:")), found.join("\n"));
-            const unused = problems("aks", both(withAppCredentials, (c) => (c["arc-buildkit:githubToken"] = FAKE_TOKEN)), [...APP_SECRET_KEYS, ...TOKEN_SECRET_KEYS]);
+            assert.ok(
+                found.every((p) => p.includes("`pulumi config set --secret --stack aks arc-buildkit:")),
+                found.join("\n"),
+            );
+            const unused = problems(
+                "aks",
+                both(withAppCredentials, (c) => (c["arc-buildkit:githubToken"] = FAKE_TOKEN)),
+                [...APP_SECRET_KEYS, ...TOKEN_SECRET_KEYS],
+            );
             assert.match(unused[0], /`pulumi config rm --stack aks arc-buildkit:githubToken`/);
         });
 
@@ -158,7 +236,6 @@ describe("ARC and GitHub settings", () => {
             assert.ok(found.slice(0, 2).every((p) => p.includes("pulumi config set --secret --stack local")));
             // The local:up way, with the variables it really reads.
             assert.match(found[2], /npm run local:up/);
-            const { CREDENTIAL_ENV } = require("../scripts/local-env") as typeof import("../scripts/local-env");
             for (const name of Object.values(CREDENTIAL_ENV)) assert.ok(found[2].includes(name), name);
         });
 
@@ -183,32 +260,72 @@ describe("ARC and GitHub settings", () => {
         });
 
         it("credentials of the other auth method, which would be silently ignored", () => {
-            const found = problems("aks", both(withAppCredentials, (c) => (c["arc-buildkit:githubToken"] = FAKE_TOKEN)), [...APP_SECRET_KEYS, ...TOKEN_SECRET_KEYS]);
+            const found = problems(
+                "aks",
+                both(withAppCredentials, (c) => (c["arc-buildkit:githubToken"] = FAKE_TOKEN)),
+                [...APP_SECRET_KEYS, ...TOKEN_SECRET_KEYS],
+            );
             assertOneProblem(found, "arc-buildkit:githubToken", /not used because github\.auth is "app"/);
         });
 
         it("visibility selected without repositories", () => {
-            const found = problems("aks", both(withAppCredentials, setJson("github", (g) => (g.variables.visibility = "selected"))));
+            const found = problems(
+                "aks",
+                both(
+                    withAppCredentials,
+                    setJson("github", (g) => (g.variables.visibility = "selected")),
+                ),
+            );
             assertOneProblem(found, "arc-buildkit:github.variables.selectedRepositories", /at least one repository because visibility is "selected"/);
         });
 
         it("selected repositories that would be ignored, and an unknown visibility", () => {
-            const ignored = problems("aks", both(withAppCredentials, setJson("github", (g) => (g.variables.selectedRepositories = ["ameide"]))));
+            const ignored = problems(
+                "aks",
+                both(
+                    withAppCredentials,
+                    setJson("github", (g) => (g.variables.selectedRepositories = ["ameide"])),
+                ),
+            );
             assertOneProblem(ignored, "arc-buildkit:github.variables.selectedRepositories", /would be ignored/);
-            const unknown = problems("aks", both(withAppCredentials, setJson("github", (g) => (g.variables.visibility = "public"))));
+            const unknown = problems(
+                "aks",
+                both(
+                    withAppCredentials,
+                    setJson("github", (g) => (g.variables.visibility = "public")),
+                ),
+            );
             assertOneProblem(unknown, "arc-buildkit:github.variables.visibility", /expected one of all, private, selected/);
         });
 
         it("scope repositories without repositories, and invalid repository names", () => {
-            const empty = problems("aks", both(withAppCredentials, setJson("github", (g) => (g.variables = { scope: "repositories" }))));
+            const empty = problems(
+                "aks",
+                both(
+                    withAppCredentials,
+                    setJson("github", (g) => (g.variables = { scope: "repositories" })),
+                ),
+            );
             assertOneProblem(empty, "arc-buildkit:github.variables.repositories", /at least one repository because scope is "repositories"/);
-            const bad = problems("aks", both(withAppCredentials, setJson("github", (g) => (g.variables = { scope: "repositories", repositories: ["ameideio/ameide"] }))));
+            const bad = problems(
+                "aks",
+                both(
+                    withAppCredentials,
+                    setJson("github", (g) => (g.variables = { scope: "repositories", repositories: ["ameideio/ameide"] })),
+                ),
+            );
             assertOneProblem(bad, "arc-buildkit:github.variables.repositories[0]", /without the organization/);
         });
 
         it("organization or repository variables on a k3d stack", () => {
             for (const variables of [{ scope: "organization" }, { scope: "repositories", repositories: ["ameide"] }]) {
-                const found = problems("local", both(withAppCredentials, setJson("github", (g) => (g.variables = variables))));
+                const found = problems(
+                    "local",
+                    both(
+                        withAppCredentials,
+                        setJson("github", (g) => (g.variables = variables)),
+                    ),
+                );
                 assertOneProblem(found, "arc-buildkit:github.variables.scope", /"none" on a k3d stack/);
             }
         });
@@ -227,12 +344,25 @@ describe("ARC and GitHub settings", () => {
 
     it("never prints a credential in any error", () => {
         const found = [
-            ...problems("aks", both(withAppCredentials, setJson("arc", (a) => (a.scaleSets[0].maxRunners = -1)))),
+            ...problems(
+                "aks",
+                both(
+                    withAppCredentials,
+                    setJson("arc", (a) => (a.scaleSets[0].maxRunners = -1)),
+                ),
+            ),
             ...problems("aks", withAppCredentials, []),
-            ...problems("aks", both(withAppCredentials, (c) => (c["arc-buildkit:githubToken"] = FAKE_TOKEN)), []),
+            ...problems(
+                "aks",
+                both(withAppCredentials, (c) => (c["arc-buildkit:githubToken"] = FAKE_TOKEN)),
+                [],
+            ),
         ];
         for (const secret of ALL_FAKE_SECRETS) {
-            assert.ok(found.every((p) => !p.includes(secret)), `a problem echoes ${secret}`);
+            assert.ok(
+                found.every((p) => !p.includes(secret)),
+                `a problem echoes ${secret}`,
+            );
         }
     });
 });

@@ -23,7 +23,12 @@ function runScript(script: string, args: string[], fakes: Record<string, string>
             fs.writeFileSync(path.join(dir, name), `#!/bin/sh\necho "${name} $*" >> "${calls}"\n${body}\n`, { mode: 0o755 });
         }
         const r = spawnSync("bash", [path.join(REPO_ROOT, script), ...args], { encoding: "utf8", cwd: dir, env: { PATH: `${dir}:/usr/bin:/bin` } });
-        const files = Object.fromEntries(fs.readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]));
+        const files = Object.fromEntries(
+            fs
+                .readdirSync(dir)
+                .filter((f) => f.endsWith(".json"))
+                .map((f) => [f, fs.readFileSync(path.join(dir, f), "utf8")]),
+        );
         return { ...r, calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : [], files };
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
@@ -31,7 +36,8 @@ function runScript(script: string, args: string[], fakes: Record<string, string>
 }
 
 describe("scripts/arc/apply-crds.sh (Helm never upgrades CRDs)", () => {
-    const crdYaml = (names: string[]) => names.map((n) => `---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: ${n}\n`).join("");
+    const crdYaml = (names: string[]) =>
+        names.map((n) => `---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: ${n}\n`).join("");
     const helm = (names: string[]) => `cat <<'YAML'\n${crdYaml(names)}YAML`;
 
     it("refuses to run without an explicit context and chart version", () => {
@@ -103,11 +109,18 @@ describe("scripts/arc/check-existing-install.sh (AlreadyExists on a first up)", 
         assert.strictEqual(plan.nameTable.aks, urnOf("pulumi:providers:kubernetes", "aks"));
         const byName = Object.fromEntries(plan.resources.map((x: any) => [`${x.type}/${x.name}`, x]));
         assert.deepStrictEqual(byName["arc-buildkit:arc:ArcRunners/arc"], { type: "arc-buildkit:arc:ArcRunners", name: "arc", component: true });
-        for (const [type, name, id] of [["kubernetes:core/v1:Namespace", "arc-systems", "arc-systems"], ["kubernetes:core/v1:Namespace", "arc-runners", "arc-runners"], [RELEASE, "arc", "arc-systems/arc"]]) {
+        for (const [type, name, id] of [
+            ["kubernetes:core/v1:Namespace", "arc-systems", "arc-systems"],
+            ["kubernetes:core/v1:Namespace", "arc-runners", "arc-runners"],
+            [RELEASE, "arc", "arc-systems/arc"],
+        ]) {
             const entry = byName[`${type}/${name}`];
             assert.deepStrictEqual(entry, { type, name, id, parent: "arc", provider: "aks" }, `${type}/${name}`);
             const urn = urnOf(type, name)!;
-            assert.ok(urn && urn.endsWith(`arc-buildkit:arc:ArcRunners$${type}::${name}`), `the program declares ${type}/${name} under ArcRunners arc (${urn})`);
+            assert.ok(
+                urn && urn.endsWith(`arc-buildkit:arc:ArcRunners$${type}::${name}`),
+                `the program declares ${type}/${name} under ArcRunners arc (${urn})`,
+            );
         }
         assert.strictEqual(plan.resources.length, 4);
     });

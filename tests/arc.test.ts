@@ -7,7 +7,16 @@ import * as path from "path";
 import { rankBuilders } from "../components/arc/rendezvous";
 import { serverCertificateNames } from "../components/pki";
 import { findResource, isSecretInput, ProgramRun, reveal, runProgram, stackConfig } from "./harness/program";
-import { ALL_FAKE_SECRETS, appCredentials, FAKE_APP_ID, FAKE_APP_INSTALLATION_ID, FAKE_APP_PRIVATE_KEY, FAKE_TOKEN, TOKEN_SECRET_KEYS, withTokenCredentials } from "./fixtures/github-credentials";
+import {
+    ALL_FAKE_SECRETS,
+    appCredentials,
+    FAKE_APP_ID,
+    FAKE_APP_INSTALLATION_ID,
+    FAKE_APP_PRIVATE_KEY,
+    FAKE_TOKEN,
+    TOKEN_SECRET_KEYS,
+    withTokenCredentials,
+} from "./fixtures/github-credentials";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const OCI = "oci://ghcr.io/actions/actions-runner-controller-charts";
@@ -62,7 +71,10 @@ for (const { stack, label, min, max } of STACKS) {
 
         it(`declares one scale set release named ${label} in arc-runners with the stack's settings`, () => {
             const scaleSets = run.resources.filter((r) => r.type === RELEASE && r.inputs.chart === `${OCI}/gha-runner-scale-set`);
-            assert.deepStrictEqual(scaleSets.map((r) => r.name), [label]);
+            assert.deepStrictEqual(
+                scaleSets.map((r) => r.name),
+                [label],
+            );
             const release = scaleSets[0];
             assert.strictEqual(release.inputs.name, label);
             assert.strictEqual(release.inputs.namespace, "arc-runners");
@@ -83,7 +95,11 @@ for (const { stack, label, min, max } of STACKS) {
         it("gives the runner container the five contract variables, ARC's command and the pinned image", () => {
             const spec = findResource(run, RELEASE, label).inputs.values.template.spec;
             const runner = spec.containers.find((c: any) => c.name === "runner");
-            assert.deepStrictEqual(spec.containers.map((c: any) => c.name), ["runner"], "no sidecar (no dind)");
+            assert.deepStrictEqual(
+                spec.containers.map((c: any) => c.name),
+                ["runner"],
+                "no sidecar (no dind)",
+            );
             const env = Object.fromEntries(runner.env.map((e: any) => [e.name, e.value]));
             for (const [name, value] of Object.entries(CONTRACT_ENV)) {
                 assert.strictEqual(env[name], value, name);
@@ -114,7 +130,10 @@ for (const { stack, label, min, max } of STACKS) {
             ).image;
             assert.strictEqual(daemonImage, stackSetting(stack, "buildkit").image);
             // install-buildctl, then install-select-buildkit (the selector beside it, see below).
-            assert.deepStrictEqual(spec.initContainers.map((c: any) => c.name), ["install-buildctl", "install-select-buildkit"]);
+            assert.deepStrictEqual(
+                spec.initContainers.map((c: any) => c.name),
+                ["install-buildctl", "install-select-buildkit"],
+            );
             const init = spec.initContainers[0];
             assert.strictEqual(init.image, daemonImage, "same image, so buildctl and buildkitd are the same version");
             assert.strictEqual(init.command[0], "cp");
@@ -127,10 +146,10 @@ for (const { stack, label, min, max } of STACKS) {
             const runnerMount = runner.volumeMounts.find((m: any) => m.name === initMount.name);
             assert.strictEqual(runnerMount.mountPath, toolsDir);
             assert.strictEqual(runnerMount.readOnly, true);
-            const path = runner.env.find((e: any) => e.name === "PATH").value.split(":");
-            assert.strictEqual(path[0], toolsDir);
+            const searchPath = runner.env.find((e: any) => e.name === "PATH").value.split(":");
+            assert.strictEqual(searchPath[0], toolsDir);
             // The runner image's own PATH (Ubuntu's default) follows, so nothing it ships is lost.
-            assert.deepStrictEqual(path.slice(1), ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]);
+            assert.deepStrictEqual(searchPath.slice(1), ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]);
         });
 
         it("puts select-buildkit next to buildctl: ConfigMap in arc-runners, copied by an init container, executable", () => {
@@ -156,7 +175,14 @@ for (const { stack, label, min, max } of STACKS) {
             fs.mkdirSync(path.join(tmp, "src"));
             fs.mkdirSync(path.join(tmp, "tools"));
             fs.writeFileSync(path.join(tmp, "src", "select-buildkit.sh"), configMap.inputs.data["select-buildkit.sh"], { mode: 0o555 });
-            const cp = spawnSync("sh", ["-c", 'umask 022 && exec "$@"', "sh", init.command[0], path.join(tmp, "src", "select-buildkit.sh"), path.join(tmp, "tools", "select-buildkit")]);
+            const cp = spawnSync("sh", [
+                "-c",
+                'umask 022 && exec "$@"',
+                "sh",
+                init.command[0],
+                path.join(tmp, "src", "select-buildkit.sh"),
+                path.join(tmp, "tools", "select-buildkit"),
+            ]);
             assert.strictEqual(cp.status, 0, String(cp.stderr));
             assert.strictEqual(fs.statSync(path.join(tmp, "tools", "select-buildkit")).mode & 0o777, 0o555);
             // With the runner container's own environment, the copy ranks exactly the builders the StatefulSet has.

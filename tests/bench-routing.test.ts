@@ -12,7 +12,10 @@ describe("bench:routing simulation (small run)", function () {
     const steady = steadyState(pop, { warmup: 10_000, builds: 20_000, maxBuilders: 8, seed: 7 });
 
     it("select-buildkit keeps at least 95% of one builder's hit rate at every N = 1..8; random routing falls behind", () => {
-        assert.deepEqual(steady.map((r) => r.builders), [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert.deepEqual(
+            steady.map((r) => r.builders),
+            [1, 2, 3, 4, 5, 6, 7, 8],
+        );
         for (const r of steady) {
             assert.ok(r.selectorVsSingle >= 0.95, `N=${r.builders}: ${r.selector} vs one builder's ${r.single}`);
             if (r.builders >= 2) assert.ok(r.service < r.selector, `N=${r.builders}: random ${r.service} >= selector ${r.selector}`);
@@ -39,7 +42,10 @@ describe("bench:routing simulation (small run)", function () {
     });
 
     it("is deterministic: the same seed gives the same figures", () => {
-        assert.deepEqual(steadyState(pop, { warmup: 2_000, builds: 4_000, maxBuilders: 3, seed: 11 }), steadyState(pop, { warmup: 2_000, builds: 4_000, maxBuilders: 3, seed: 11 }));
+        assert.deepEqual(
+            steadyState(pop, { warmup: 2_000, builds: 4_000, maxBuilders: 3, seed: 11 }),
+            steadyState(pop, { warmup: 2_000, builds: 4_000, maxBuilders: 3, seed: 11 }),
+        );
         const a = seededRandom(1);
         const b = seededRandom(1);
         assert.deepEqual([a(), a(), a()], [b(), b(), b()]);
@@ -60,8 +66,14 @@ describe("bench:routing figures in the README", function () {
     this.timeout(180_000);
     it("match a fresh run of npm run bench:routing (defaults, fixed seed)", () => {
         const root = path.join(__dirname, "..");
-        const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !["SEED", "REPOSITORIES", "ZIPF", "CHANGE", "VOLUME_GIB", "BUILDS", "WARMUP", "WINDOW"].includes(k)));
-        const r = spawnSync(process.execPath, [path.join(root, "node_modules", "tsx", "dist", "cli.mjs"), path.join(root, "scripts", "bench-routing.ts")], { cwd: root, env, encoding: "utf8" });
+        const env = Object.fromEntries(
+            Object.entries(process.env).filter(([k]) => !["SEED", "REPOSITORIES", "ZIPF", "CHANGE", "VOLUME_GIB", "BUILDS", "WARMUP", "WINDOW"].includes(k)),
+        );
+        const r = spawnSync(process.execPath, [path.join(root, "node_modules", "tsx", "dist", "cli.mjs"), path.join(root, "scripts", "bench-routing.ts")], {
+            cwd: root,
+            env,
+            encoding: "utf8",
+        });
         assert.equal(r.status, 0, r.stderr);
         const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
         const rows = r.stdout.split("\n").filter((l) => l.startsWith("| ") && /\d/.test(l));

@@ -104,7 +104,10 @@ for (const stack of ["local", "aks"]) {
             const run = await runStack(stack);
             const settings = stackSettings(stack);
             const spec = reveal(findResource(run, "kubernetes:apps/v1:DaemonSet", "binfmt").inputs).spec.template.spec;
-            assert.deepStrictEqual(spec.initContainers.map((c: any) => c.name), ["install", "verify"]);
+            assert.deepStrictEqual(
+                spec.initContainers.map((c: any) => c.name),
+                ["install", "verify"],
+            );
             const check = spec.initContainers[1];
             assert.strictEqual(check.image, settings.buildkit.image);
             assert.deepStrictEqual(check.command, ["/bin/sh", "-c", binfmtVerifyScript(settings.buildkit.platforms)]);
@@ -117,7 +120,10 @@ for (const stack of ["local", "aks"]) {
 describe("binfmt verify script: shellcheck", () => {
     it("passes shellcheck as POSIX sh", function () {
         if (spawnSync("shellcheck", ["--version"]).status !== 0) this.skip();
-        const r = spawnSync("shellcheck", ["--norc", "-s", "sh", "-"], { input: binfmtVerifyScript(["linux/amd64", "linux/arm64", "linux/arm/v7"]), encoding: "utf8" });
+        const r = spawnSync("shellcheck", ["--norc", "-s", "sh", "-"], {
+            input: binfmtVerifyScript(["linux/amd64", "linux/arm64", "linux/arm/v7"]),
+            encoding: "utf8",
+        });
         assert.strictEqual(r.status, 0, r.stdout);
     });
 });

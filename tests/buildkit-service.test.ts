@@ -28,7 +28,15 @@ for (const stack of ["local", "aks"] as const) {
         it("puts everything BuildKit in namespace buildkit, which allows the privileged daemon", () => {
             const ns = reveal(findResource(run, "kubernetes:core/v1:Namespace", "buildkit").inputs);
             assert.strictEqual(ns.metadata.labels["pod-security.kubernetes.io/enforce"], "privileged");
-            const inBuildkit = ["ConfigMap/buildkitd-config", "Secret/buildkitd-server-tls", "StatefulSet/buildkitd", "Service/buildkitd", "Service/buildkitd-headless", "PodDisruptionBudget/buildkitd", "NetworkPolicy/buildkitd"];
+            const inBuildkit = [
+                "ConfigMap/buildkitd-config",
+                "Secret/buildkitd-server-tls",
+                "StatefulSet/buildkitd",
+                "Service/buildkitd",
+                "Service/buildkitd-headless",
+                "PodDisruptionBudget/buildkitd",
+                "NetworkPolicy/buildkitd",
+            ];
             for (const id of inBuildkit) {
                 const [kind, name] = id.split("/");
                 const found = kubernetesObjects(run).find((r) => r.type.endsWith(`:${kind}`) && r.inputs.metadata?.name === name);
@@ -113,14 +121,22 @@ for (const stack of ["local", "aks"] as const) {
             const toml = reveal(findResource(run, "kubernetes:core/v1:ConfigMap", "buildkitd-config").inputs).data["buildkitd.toml"];
             assert.strictEqual(annotations["arc-buildkit/config-sha256"], createHash("sha256").update(toml).digest("hex"));
             const tls = reveal(findResource(run, SECRET, "buildkitd-server-tls").inputs).stringData;
-            assert.strictEqual(annotations["arc-buildkit/tls-sha256"], createHash("sha256").update(tls["ca.crt"] + tls["tls.crt"]).digest("hex"));
+            assert.strictEqual(
+                annotations["arc-buildkit/tls-sha256"],
+                createHash("sha256")
+                    .update(tls["ca.crt"] + tls["tls.crt"])
+                    .digest("hex"),
+            );
         });
 
         it("exposes only the mTLS port on the ClusterIP Service, and per-pod names on the headless one", () => {
             const svc = reveal(findResource(run, SVC, "buildkitd").inputs);
             assert.strictEqual(svc.spec.type, "ClusterIP");
             assert.deepStrictEqual(svc.spec.selector, { "app.kubernetes.io/name": "buildkitd" });
-            assert.deepStrictEqual(svc.spec.ports.map((p: any) => p.port), [1234]);
+            assert.deepStrictEqual(
+                svc.spec.ports.map((p: any) => p.port),
+                [1234],
+            );
             const headless = reveal(findResource(run, SVC, "buildkitd-headless").inputs);
             assert.strictEqual(headless.spec.clusterIP, "None");
             assert.strictEqual(sts().spec.serviceName, "buildkitd-headless");
@@ -161,7 +177,10 @@ for (const stack of ["local", "aks"] as const) {
         });
 
         it("stores both TLS secrets with the keys buildctl --tlsdir reads, as Pulumi secrets", () => {
-            for (const [name, namespace] of [["buildkitd-server-tls", "buildkit"], ["buildkitd-client-tls", "arc-runners"]]) {
+            for (const [name, namespace] of [
+                ["buildkitd-server-tls", "buildkit"],
+                ["buildkitd-client-tls", "arc-runners"],
+            ]) {
                 const secret = findResource(run, SECRET, name);
                 assert.ok(isSecretInput(secret.inputs.stringData), `${name} payload must be a Pulumi secret`);
                 const revealed = reveal(secret.inputs);

@@ -161,7 +161,8 @@ describe("CA renewal by @pulumi/tls keeps the key, so it needs no overlap (real 
         const caInputs = reveal(findResource(run, TLS_TYPES.selfSignedCert, "buildkit-ca").inputs);
         const ca = (await realTlsState(TLS_TYPES.selfSignedCert, "rekeyed-ca", { ...caInputs, privateKeyPem: key.privateKeyPem })!).certPem as string;
         const inputs = reveal(findResource(run, TLS_TYPES.locallySignedCert, "buildkit-server").inputs);
-        const cert = (await realTlsState(TLS_TYPES.locallySignedCert, "rekeyed-server", { ...inputs, caCertPem: ca, caPrivateKeyPem: key.privateKeyPem })!).certPem as string;
+        const cert = (await realTlsState(TLS_TYPES.locallySignedCert, "rekeyed-server", { ...inputs, caCertPem: ca, caPrivateKeyPem: key.privateKeyPem })!)
+            .certPem as string;
         assert.ok(!(await connects(old.client, { ...old.server, ca, cert })));
     });
 
@@ -172,7 +173,8 @@ describe("CA renewal by @pulumi/tls keeps the key, so it needs no overlap (real 
         try {
             // Issued 48 hours ago for 24 hours: the same key and subject, past its notAfter.
             Date.now = () => realNow() - 48 * 3_600_000;
-            expiredCa = (await realTlsState(TLS_TYPES.selfSignedCert, "buildkit-ca-expired", { ...caInputs, validityPeriodHours: 24, earlyRenewalHours: 1 })!).certPem as string;
+            expiredCa = (await realTlsState(TLS_TYPES.selfSignedCert, "buildkit-ca-expired", { ...caInputs, validityPeriodHours: 24, earlyRenewalHours: 1 })!)
+                .certPem as string;
         } finally {
             Date.now = realNow;
         }

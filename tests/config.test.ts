@@ -56,27 +56,87 @@ describe("config validation", () => {
         ["cache too small for GC headroom", "local", setPath("buildkit", ["cache", "size"], "1Gi"), "arc-buildkit:buildkit.cache.size", /at least 5Gi/],
         ["image without digest", "aks", setPath("buildkit", ["image"], "moby/buildkit:v0.31.2"), "arc-buildkit:buildkit.image", /pinned by digest/],
         ["image with short digest", "local", setPath("buildkit", ["image"], "moby/buildkit@sha256:abc"), "arc-buildkit:buildkit.image", /pinned by digest/],
-        ["binfmt image without digest", "local", setPath("buildkit", ["binfmt", "image"], "tonistiigi/binfmt:latest"), "arc-buildkit:buildkit.binfmt.image", /pinned by digest/],
-        ["unknown platform", "aks", setPath("buildkit", ["platforms"], ["linux/amd64", "windows/amd64"]), "arc-buildkit:buildkit.platforms[1]", /platforms from: linux\/amd64/],
+        [
+            "binfmt image without digest",
+            "local",
+            setPath("buildkit", ["binfmt", "image"], "tonistiigi/binfmt:latest"),
+            "arc-buildkit:buildkit.binfmt.image",
+            /pinned by digest/,
+        ],
+        [
+            "unknown platform",
+            "aks",
+            setPath("buildkit", ["platforms"], ["linux/amd64", "windows/amd64"]),
+            "arc-buildkit:buildkit.platforms[1]",
+            /platforms from: linux\/amd64/,
+        ],
         ["empty platform list", "aks", setPath("buildkit", ["platforms"], []), "arc-buildkit:buildkit.platforms", /at least one platform/],
-        ["endpoint that is not tcp://", "aks", setPath("buildkit", ["endpoint"], "unix:///run/buildkit/buildkitd.sock"), "arc-buildkit:buildkit.endpoint", /tcp:\/\/<host>:1234/],
-        ["endpoint on another host", "aks", setPath("buildkit", ["endpoint"], "tcp://buildkit.example.com:1234"), "arc-buildkit:buildkit.endpoint", /one of buildkitd\.buildkit,/],
-        ["endpoint on the bare Service name, which runners in arc-runners cannot resolve", "aks", setPath("buildkit", ["endpoint"], "tcp://buildkitd:1234"), "arc-buildkit:buildkit.endpoint", /one of buildkitd\.buildkit,/],
+        [
+            "endpoint that is not tcp://",
+            "aks",
+            setPath("buildkit", ["endpoint"], "unix:///run/buildkit/buildkitd.sock"),
+            "arc-buildkit:buildkit.endpoint",
+            /tcp:\/\/<host>:1234/,
+        ],
+        [
+            "endpoint on another host",
+            "aks",
+            setPath("buildkit", ["endpoint"], "tcp://buildkit.example.com:1234"),
+            "arc-buildkit:buildkit.endpoint",
+            /one of buildkitd\.buildkit,/,
+        ],
+        [
+            "endpoint on the bare Service name, which runners in arc-runners cannot resolve",
+            "aks",
+            setPath("buildkit", ["endpoint"], "tcp://buildkitd:1234"),
+            "arc-buildkit:buildkit.endpoint",
+            /one of buildkitd\.buildkit,/,
+        ],
         ["missing replicas", "aks", setPath("buildkit", ["replicas"], undefined), "arc-buildkit:buildkit.replicas", /missing/],
         ["missing storage class", "local", setPath("buildkit", ["cache", "storageClass"], undefined), "arc-buildkit:buildkit.cache.storageClass", /missing/],
         ["misspelled field", "aks", setPath("buildkit", ["replica"], 2), "arc-buildkit:buildkit.replica", /unknown key/],
-        ["memory request above limit", "aks", setPath("buildkit", ["resources", "requests", "memory"], "32Gi"), "arc-buildkit:buildkit.resources.requests.memory", /no larger than the memory limit/],
-        ["CPU quantity with a typo", "aks", setPath("buildkit", ["resources", "requests", "cpu"], "2 cores"), "arc-buildkit:buildkit.resources.requests.cpu", /CPU quantity/],
+        [
+            "memory request above limit",
+            "aks",
+            setPath("buildkit", ["resources", "requests", "memory"], "32Gi"),
+            "arc-buildkit:buildkit.resources.requests.memory",
+            /no larger than the memory limit/,
+        ],
+        [
+            "CPU quantity with a typo",
+            "aks",
+            setPath("buildkit", ["resources", "requests", "cpu"], "2 cores"),
+            "arc-buildkit:buildkit.resources.requests.cpu",
+            /CPU quantity/,
+        ],
         ["rootless with the rootful image", "aks", setPath("buildkit", ["rootless"], true), "arc-buildkit:buildkit.image", /rootless variant/],
-        ["renewal window longer than validity", "aks", setPath("tls", ["earlyRenewalHours"], 5000), "arc-buildkit:tls.earlyRenewalHours", /fewer hours than validityHours/],
+        [
+            "renewal window longer than validity",
+            "aks",
+            setPath("tls", ["earlyRenewalHours"], 5000),
+            "arc-buildkit:tls.earlyRenewalHours",
+            /fewer hours than validityHours/,
+        ],
         ["certificate outliving its CA", "aks", setPath("tls", ["caValidityHours"], 1000), "arc-buildkit:tls.validityHours", /cannot outlive its CA/],
-        ["invalid monitoring namespace", "aks", setPath("network", ["monitoringNamespace"], "Monitoring_NS"), "arc-buildkit:network.monitoringNamespace", /namespace name/],
+        [
+            "invalid monitoring namespace",
+            "aks",
+            setPath("network", ["monitoringNamespace"], "Monitoring_NS"),
+            "arc-buildkit:network.monitoringNamespace",
+            /namespace name/,
+        ],
         ["unknown cluster kind", "aks", setPath("cluster", ["kind"], "eks"), "arc-buildkit:cluster.kind", /k3d|aks/],
         ["runner label with upper case", "local", (c) => (c["arc-buildkit:runnerLabel"] = "ARC-Local"), "arc-buildkit:runnerLabel", /lower-case/],
         ["missing runner label", "aks", (c) => delete c["arc-buildkit:runnerLabel"], "arc-buildkit:runnerLabel", /missing/],
         ["missing buildkit section", "local", (c) => delete c["arc-buildkit:buildkit"], "arc-buildkit:buildkit", /missing/],
         ["misspelled top-level key", "aks", (c) => (c["arc-buildkit:buildkti"] = "{}"), "arc-buildkit:buildkti", /unknown key; expected one of/],
-        ["registry mirror that is a URL", "aks", setPath("buildkit", ["registryMirrors"], { "docker.io": ["https://mirror.gcr.io/"] }), "arc-buildkit:buildkit.registryMirrors.docker.io[0]", /mirror host name/],
+        [
+            "registry mirror that is a URL",
+            "aks",
+            setPath("buildkit", ["registryMirrors"], { "docker.io": ["https://mirror.gcr.io/"] }),
+            "arc-buildkit:buildkit.registryMirrors.docker.io[0]",
+            /mirror host name/,
+        ],
     ];
     for (const [title, stack, edit, key, expectation] of cases) {
         it(`rejects ${title} naming ${key}`, () => expectConfigError(stack, edit, key, expectation));
@@ -84,10 +144,11 @@ describe("config validation", () => {
 
     it("reports every problem at once, one line each", () => {
         assert.throws(
-            () => parse("aks", (c) => {
-                setPath("buildkit", ["replicas"], 0)(c);
-                setPath("buildkit", ["cache", "size"], "64GB")(c);
-            }),
+            () =>
+                parse("aks", (c) => {
+                    setPath("buildkit", ["replicas"], 0)(c);
+                    setPath("buildkit", ["cache", "size"], "64GB")(c);
+                }),
             (err: ConfigError) => err.problems.length === 2 && err.message.split("\n").length === 4,
         );
     });
@@ -100,7 +161,14 @@ describe("config validation", () => {
                 setPath("buildkit", [key], undefined)(c);
             }
         });
-        assert.deepStrictEqual(settings.tls, { caValidityHours: 43800, validityHours: 2160, earlyRenewalHours: 720, renewalIntervalHours: 168, caSlots: ["a"], caSigner: "a" });
+        assert.deepStrictEqual(settings.tls, {
+            caValidityHours: 43800,
+            validityHours: 2160,
+            earlyRenewalHours: 720,
+            renewalIntervalHours: 168,
+            caSlots: ["a"],
+            caSigner: "a",
+        });
         assert.strictEqual(settings.network.monitoringNamespace, "monitoring");
         assert.deepStrictEqual(settings.buildkit.platforms, ["linux/amd64", "linux/arm64"]);
         assert.strictEqual(settings.buildkit.maxParallelism, 4);

@@ -24,7 +24,14 @@ const DOCUMENTS: [string, string][] = [
     ...RUNBOOK.map((f): [string, string] => [f, read(f)]),
 ];
 const trackedFiles = new Set(spawnSync("git", ["ls-files"], { cwd: root, encoding: "utf8" }).stdout.split("\n").filter(Boolean));
-const trackedDirs = new Set([...trackedFiles].flatMap((f) => f.split("/").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("/"))));
+const trackedDirs = new Set(
+    [...trackedFiles].flatMap((f) =>
+        f
+            .split("/")
+            .slice(0, -1)
+            .map((_, i, parts) => parts.slice(0, i + 1).join("/")),
+    ),
+);
 
 function yamlComments(text: string): string {
     return text
@@ -70,7 +77,8 @@ function headings(markdown: string): { level: number; text: string; line: number
 
 type Found = { schema: any; default?: unknown; hasDefault: boolean; optional: boolean };
 
-function unwrap(schema: any): Found {
+function unwrap(outer: any): Found {
+    let schema = outer;
     let hasDefault = false;
     let value: unknown;
     let optional = false;
@@ -148,8 +156,18 @@ function namedPaths(text: string, markdown: boolean): string[] {
     return [...candidates];
 }
 
-/** Files that are documented as generated, per user or kept outside the repository (the platform team's CONTRACTS.md). */
-const UNTRACKED_BY_DESIGN = [/^CONTRACTS\.md$/, /^\.pulumi-state\//, /^node_modules\//, /^app-private-key\.pem$/, /(^|\/)values\.yaml$/];
+/**
+ * Files that are documented as generated, per user or kept outside the repository (the platform team's CONTRACTS.md),
+ * and upstream files the docs name by their upstream name (BuildKit's `buildctl-daemonless.sh`).
+ */
+const UNTRACKED_BY_DESIGN = [
+    /^buildctl-daemonless\.sh$/,
+    /^CONTRACTS\.md$/,
+    /^\.pulumi-state\//,
+    /^node_modules\//,
+    /^app-private-key\.pem$/,
+    /(^|\/)values\.yaml$/,
+];
 
 describe("documentation matches the code (README, stack-file comments, runbook scripts)", () => {
     it("every path they name exists in the repository", () => {
@@ -178,8 +196,14 @@ describe("documentation matches the code (README, stack-file comments, runbook s
         const tocEnd = headings(readme).find((h) => h.line > contents.line)!.line;
         const toc = readme.split("\n").slice(contents.line, tocEnd).join("\n");
         const listed = new Set([...toc.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]));
-        const sections = headings(readme).filter((h) => h.level === 2 && h.text !== "Contents").map((h) => slug(h.text));
-        assert.deepEqual(sections.filter((s) => !listed.has(s)), [], "sections missing from the table of contents");
+        const sections = headings(readme)
+            .filter((h) => h.level === 2 && h.text !== "Contents")
+            .map((h) => slug(h.text));
+        assert.deepEqual(
+            sections.filter((s) => !listed.has(s)),
+            [],
+            "sections missing from the table of contents",
+        );
     });
 
     it("every npm script they name exists", () => {
@@ -236,7 +260,8 @@ describe("documentation matches the code (README, stack-file comments, runbook s
                 const expected = found.hasDefault ? renderDefault(found.default) : undefined;
                 const documented = /`([^`]+)`/.exec(cell)?.[1];
                 if (expected !== undefined) {
-                    const matches = documented !== undefined && (documented.endsWith("…") ? expected.startsWith(documented.slice(0, -1)) : documented === expected);
+                    const matches =
+                        documented !== undefined && (documented.endsWith("…") ? expected.startsWith(documented.slice(0, -1)) : documented === expected);
                     if (!matches) problems.push(`${raw}: README default "${cell}", schema default ${expected}`);
                 }
             }
@@ -279,7 +304,9 @@ describe("documentation matches the code (README, stack-file comments, runbook s
     it("every ARC_BUILDKIT_* environment variable they name is one local:up reads", () => {
         const known = new Set<string>([...Object.values(CREDENTIAL_ENV), RUNNER_LABEL_ENV]);
         const unknown: string[] = [];
-        for (const [file, text] of DOCUMENTS) for (const m of text.matchAll(/\bARC_BUILDKIT_[A-Z_]*[A-Z]\b(?!\*|…)/g)) if (!known.has(m[0])) unknown.push(`${file}: ${m[0]}`);
+        for (const [file, text] of DOCUMENTS) {
+            for (const m of text.matchAll(/\bARC_BUILDKIT_[A-Z_]*[A-Z]\b(?!\*|…)/g)) if (!known.has(m[0])) unknown.push(`${file}: ${m[0]}`);
+        }
         assert.deepEqual(unknown, []);
         for (const name of known) assert.ok(read(README).includes(name), `README does not document ${name}`);
     });

@@ -1,7 +1,15 @@
 import * as assert from "assert";
 import { findResource, isSecretInput, reveal, runProgram } from "./harness/program";
 import { mockRepositoryId } from "./harness/mocks";
-import { appCredentials, FAKE_APP_ID, FAKE_APP_INSTALLATION_ID, FAKE_APP_PRIVATE_KEY, FAKE_TOKEN, TOKEN_SECRET_KEYS, withTokenCredentials } from "./fixtures/github-credentials";
+import {
+    appCredentials,
+    FAKE_APP_ID,
+    FAKE_APP_INSTALLATION_ID,
+    FAKE_APP_PRIVATE_KEY,
+    FAKE_TOKEN,
+    TOKEN_SECRET_KEYS,
+    withTokenCredentials,
+} from "./fixtures/github-credentials";
 
 const ORG_VARIABLE = "github:index/actionsOrganizationVariable:ActionsOrganizationVariable";
 const REPO_VARIABLE = "github:index/actionsVariable:ActionsVariable";
@@ -107,15 +115,24 @@ describe("GitHub variables on stack aks", () => {
 
     it("declares no GitHub resource at all when the scope is none", async () => {
         const run = await runProgram("aks", ...appCredentials(editVariables((v) => (v.scope = "none"))));
-        assert.deepStrictEqual(run.resources.filter((r) => r.type.startsWith("github:") || r.type === PROVIDER), []);
+        assert.deepStrictEqual(
+            run.resources.filter((r) => r.type.startsWith("github:") || r.type === PROVIDER),
+            [],
+        );
     });
 });
 
 describe("GitHub variables on stack local", () => {
     it("touches no GitHub variable and creates no GitHub provider, but still gets ARC", async () => {
         const run = await runProgram("local", ...appCredentials());
-        assert.deepStrictEqual(run.resources.filter((r) => r.type.startsWith("github:") || r.type === PROVIDER).map((r) => r.name), []);
-        assert.deepStrictEqual(run.calls.filter((c) => c.token.startsWith("github:")), []);
+        assert.deepStrictEqual(
+            run.resources.filter((r) => r.type.startsWith("github:") || r.type === PROVIDER).map((r) => r.name),
+            [],
+        );
+        assert.deepStrictEqual(
+            run.calls.filter((c) => c.token.startsWith("github:")),
+            [],
+        );
         findResource(run, "kubernetes:helm.sh/v3:Release", "arc");
         findResource(run, "kubernetes:helm.sh/v3:Release", "arc-local");
     });

@@ -19,7 +19,10 @@ function scaleSetValuesProblems(name: string, values: any): string[] {
         problems.push(`githubConfigUrl ${JSON.stringify(values.githubConfigUrl)}: required, an https URL of the organization or repository`);
     }
     const secret = values.githubConfigSecret;
-    if (!(typeof secret === "string" && secret.length > 0) && !(typeof secret === "object" && secret !== null && (secret.github_token || secret.github_app_id))) {
+    if (
+        !(typeof secret === "string" && secret.length > 0) &&
+        !(typeof secret === "object" && secret !== null && (secret.github_token || secret.github_app_id))
+    ) {
         problems.push("githubConfigSecret: required, the name of an existing Secret (or GitHub credentials)");
     }
     for (const key of ["minRunners", "maxRunners"]) {
@@ -65,7 +68,12 @@ for (const stack of ["local", "aks"]) {
 
         it("checks the Helm values of every ARC scale set against the chart's constraints", () => {
             const releases = run.resources.filter((r) => r.type === RELEASE).map((r) => ({ name: r.name, inputs: reveal(r.inputs) }));
-            const scaleSets = releases.filter((r) => String(r.inputs.chart ?? "").split("/").pop() === SCALE_SET_CHART);
+            const scaleSets = releases.filter(
+                (r) =>
+                    String(r.inputs.chart ?? "")
+                        .split("/")
+                        .pop() === SCALE_SET_CHART,
+            );
             const problems = scaleSets.flatMap((r) => scaleSetValuesProblems(r.name, r.inputs.values ?? {}).map((p) => `${r.name}: ${p}`));
             assert.deepStrictEqual(problems, []);
             assert.ok(scaleSets.length >= 1, `checked ${scaleSets.length} scale set release(s)`);
@@ -86,7 +94,10 @@ describe("the schema check fails on invalid objects", () => {
     };
 
     it("accepts the declared StatefulSet unchanged", () => {
-        assert.deepStrictEqual(problemsWith(() => {}), []);
+        assert.deepStrictEqual(
+            problemsWith(() => {}),
+            [],
+        );
     });
     it("rejects a wrong type", () => {
         assert.match(problemsWith((o) => (o.spec.replicas = "one")).join("\n"), /replicas must be integer/);
@@ -98,7 +109,10 @@ describe("the schema check fails on invalid objects", () => {
         assert.match(problemsWith((o) => (o.spec.podManagementPolicy = "Sequential")).join("\n"), /podManagementPolicy/);
     });
     it("rejects a misspelled field, however deep", () => {
-        assert.deepStrictEqual(problemsWith((o) => (o.spec.replicaz = 1)), ["/spec/replicaz: unknown field"]);
+        assert.deepStrictEqual(
+            problemsWith((o) => (o.spec.replicaz = 1)),
+            ["/spec/replicaz: unknown field"],
+        );
         assert.deepStrictEqual(
             problemsWith((o) => (o.spec.template.spec.containers[0].volumeMount = [])),
             ["/spec/template/spec/containers/0/volumeMount: unknown field"],
@@ -108,6 +122,9 @@ describe("the schema check fails on invalid objects", () => {
         assert.match(problemsWith((o) => (o.apiVersion = "apps/v1beta1")).join("\n"), /do not match apps\/v1\/StatefulSet/);
     });
     it("accepts free-form maps such as labels", () => {
-        assert.deepStrictEqual(problemsWith((o) => (o.metadata.labels["example.com/anything"] = "x")), []);
+        assert.deepStrictEqual(
+            problemsWith((o) => (o.metadata.labels["example.com/anything"] = "x")),
+            [],
+        );
     });
 });

@@ -3,6 +3,7 @@ import { ConfigError } from "../config";
 import { CLIENT_TLS_SECRET, RUNNER_NAMESPACE } from "../components/contracts";
 import { runnersSkippedMessage } from "../program";
 import { reveal, runProgram, runStack } from "./harness/program";
+import log = require("@pulumi/pulumi/log");
 
 /**
  * The committed `local` stack with no secrets at all (a fresh clone, no GitHub App yet): BuildKit,
@@ -12,7 +13,6 @@ import { reveal, runProgram, runStack } from "./harness/program";
 describe("local stack without GitHub credentials", () => {
     /** Runs the program with `pulumi.log.info` recorded. */
     async function runRecordingInfo(run: () => ReturnType<typeof runProgram>) {
-        const log = require("@pulumi/pulumi/log") as { info: (msg: string, ...rest: unknown[]) => Promise<void> };
         const original = log.info;
         const infos: string[] = [];
         log.info = async (msg: string) => {
@@ -28,7 +28,13 @@ describe("local stack without GitHub credentials", () => {
     it("declares BuildKit, the PKI, the client Secret in arc-runners and the probe, and no ARC or GitHub resource", async () => {
         const { run, infos } = await runRecordingInfo(() => runProgram("local"));
         const types = run.resources.map((r) => r.type);
-        for (const type of ["tls:index/privateKey:PrivateKey", "tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job"]) {
+        for (const type of [
+            "tls:index/privateKey:PrivateKey",
+            "tls:index/selfSignedCert:SelfSignedCert",
+            "tls:index/locallySignedCert:LocallySignedCert",
+            "kubernetes:apps/v1:StatefulSet",
+            "kubernetes:batch/v1:Job",
+        ]) {
             assert.ok(types.includes(type), `no ${type}; declared: ${types.join(", ")}`);
         }
         const service = run.resources.find((r) => r.type === "kubernetes:core/v1:Service" && r.inputs.metadata?.name === "buildkitd");
@@ -40,7 +46,9 @@ describe("local stack without GitHub credentials", () => {
         const probe = run.resources.find((r) => r.type === "kubernetes:batch/v1:Job");
         assert.strictEqual(reveal(probe?.inputs.metadata.namespace), RUNNER_NAMESPACE);
         assert.deepStrictEqual(
-            run.resources.filter((r) => r.type.startsWith("kubernetes:helm") || r.type.startsWith("github:") || r.type === "pulumi:providers:github").map((r) => r.name),
+            run.resources
+                .filter((r) => r.type.startsWith("kubernetes:helm") || r.type.startsWith("github:") || r.type === "pulumi:providers:github")
+                .map((r) => r.name),
             [],
         );
         assert.ok(!run.resources.some((r) => r.inputs.metadata?.name === "arc-github-config"));
@@ -53,7 +61,13 @@ describe("local stack without GitHub credentials", () => {
         const app = runnersSkippedMessage("local", "app");
         assert.doesNotMatch(app, /\n/);
         assert.match(app, /^Runners skipped: stack "local" has no GitHub credentials/);
-        for (const name of ["ARC_BUILDKIT_GITHUB_APP_ID", "ARC_BUILDKIT_GITHUB_APP_INSTALLATION_ID", "ARC_BUILDKIT_GITHUB_APP_PRIVATE_KEY_FILE", "ARC_BUILDKIT_GITHUB_TOKEN", "npm run local:up"]) {
+        for (const name of [
+            "ARC_BUILDKIT_GITHUB_APP_ID",
+            "ARC_BUILDKIT_GITHUB_APP_INSTALLATION_ID",
+            "ARC_BUILDKIT_GITHUB_APP_PRIVATE_KEY_FILE",
+            "ARC_BUILDKIT_GITHUB_TOKEN",
+            "npm run local:up",
+        ]) {
             assert.ok(app.includes(name), name);
         }
         assert.match(runnersSkippedMessage("local", "token"), /export ARC_BUILDKIT_GITHUB_TOKEN and run/);
@@ -69,7 +83,10 @@ describe("local stack without GitHub credentials", () => {
     it("the aks stack still requires credentials (secure default), naming the stack in the fix", async () => {
         await assert.rejects(runProgram("aks"), (error: unknown) => {
             assert.ok(error instanceof ConfigError);
-            assert.ok(error.problems.some((p) => p.includes("pulumi config set --secret --stack aks arc-buildkit:githubAppPrivateKey")), error.problems.join("\n"));
+            assert.ok(
+                error.problems.some((p) => p.includes("pulumi config set --secret --stack aks arc-buildkit:githubAppPrivateKey")),
+                error.problems.join("\n"),
+            );
             return true;
         });
     });

@@ -35,7 +35,11 @@ function runPromtool(args: string[], files: Record<string, string>): { status: n
     }
 }
 
-const KINDS = { podMonitor: "kubernetes:monitoring.coreos.com/v1:PodMonitor", rule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule", configMap: "kubernetes:core/v1:ConfigMap" };
+const KINDS = {
+    podMonitor: "kubernetes:monitoring.coreos.com/v1:PodMonitor",
+    rule: "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+    configMap: "kubernetes:core/v1:ConfigMap",
+};
 const ofType = (run: ProgramRun, type: string) => run.resources.filter((r) => r.type === type).map((r) => reveal(r.inputs));
 
 /** 30 days after the epoch: promtool's test clock starts at 0, so time() is the eval time. */
@@ -53,7 +57,10 @@ function expected(alert: string, seriesLabels: Record<string, string>) {
     return { exp_labels: labels, exp_annotations: annotations };
 }
 
-const series = (name: string, labels: Record<string, string>) => `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",")}}`;
+const series = (name: string, labels: Record<string, string>) =>
+    `${name}{${Object.entries(labels)
+        .map(([k, v]) => `${k}="${v}"`)
+        .join(",")}}`;
 const pvc = { namespace: "buildkit", persistentvolumeclaim: "cache-buildkitd-0" };
 const builder = { namespace: "buildkit", pod: "buildkitd-0", container: "buildkitd" };
 const oom = { ...builder, reason: "OOMKilled" };
@@ -69,19 +76,105 @@ interface Case {
 
 /** Each alert once with series that fire it and once with series that must not. */
 const CASES: Case[] = [
-    { name: "cache 90% full for 20m", alert: "BuildkitCacheVolumeAlmostFull", evalTime: "20m", fires: pvc, input: [{ series: series("kubelet_volume_stats_used_bytes", pvc), values: "90x30" }, { series: series("kubelet_volume_stats_capacity_bytes", pvc), values: "100x30" }] },
-    { name: "cache 80% full", alert: "BuildkitCacheVolumeAlmostFull", evalTime: "20m", input: [{ series: series("kubelet_volume_stats_used_bytes", pvc), values: "80x30" }, { series: series("kubelet_volume_stats_capacity_bytes", pvc), values: "100x30" }] },
-    { name: "another namespace's volume 95% full", alert: "BuildkitCacheVolumeAlmostFull", evalTime: "20m", input: [{ series: series("kubelet_volume_stats_used_bytes", { ...pvc, namespace: "other" }), values: "95x30" }, { series: series("kubelet_volume_stats_capacity_bytes", { ...pvc, namespace: "other" }), values: "100x30" }] },
-    { name: "OOM kill with a fresh restart", alert: "BuildkitBuilderOOMKilled", evalTime: "10m", fires: oom, input: [{ series: series("kube_pod_container_status_last_terminated_reason", oom), values: "1x20" }, { series: series("kube_pod_container_status_restarts_total", builder), values: "0 0 0 0 0 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1" }] },
-    { name: "an old OOM kill without new restarts", alert: "BuildkitBuilderOOMKilled", evalTime: "30m", input: [{ series: series("kube_pod_container_status_last_terminated_reason", oom), values: "1x40" }, { series: series("kube_pod_container_status_restarts_total", builder), values: "2x40" }] },
-    { name: "four restarts in 20 minutes", alert: "BuildkitBuilderRestartLoop", evalTime: "25m", fires: builder, input: [{ series: series("kube_pod_container_status_restarts_total", builder), values: "0+1x4 4x30" }] },
-    { name: "one restart", alert: "BuildkitBuilderRestartLoop", evalTime: "25m", input: [{ series: series("kube_pod_container_status_restarts_total", builder), values: "0 1x30" }] },
-    { name: "no ready builder for 10m", alert: "BuildkitNoReadyEndpoints", evalTime: "10m", fires: {}, input: [{ series: series("kube_statefulset_status_replicas_ready", { namespace: "buildkit", statefulset: "buildkitd" }), values: "0x20" }] },
-    { name: "no data for the StatefulSet at all", alert: "BuildkitNoReadyEndpoints", evalTime: "10m", fires: {}, input: [{ series: series("kube_statefulset_status_replicas_ready", { namespace: "other", statefulset: "x" }), values: "1x20" }] },
-    { name: "one ready builder", alert: "BuildkitNoReadyEndpoints", evalTime: "10m", input: [{ series: series("kube_statefulset_status_replicas_ready", { namespace: "buildkit", statefulset: "buildkitd" }), values: "1x20" }] },
-    { name: "a failed probe Job", alert: "BuildkitProbeFailed", evalTime: "2m", fires: probeJob, input: [{ series: series("kube_job_status_failed", probeJob), values: "1x5" }] },
-    { name: "a succeeded probe Job", alert: "BuildkitProbeFailed", evalTime: "2m", input: [{ series: series("kube_job_status_failed", probeJob), values: "0x5" }] },
-    { name: "a failed Job that is not the probe", alert: "BuildkitProbeFailed", evalTime: "2m", input: [{ series: series("kube_job_status_failed", { ...probeJob, job_name: "other-job" }), values: "1x5" }] },
+    {
+        name: "cache 90% full for 20m",
+        alert: "BuildkitCacheVolumeAlmostFull",
+        evalTime: "20m",
+        fires: pvc,
+        input: [
+            { series: series("kubelet_volume_stats_used_bytes", pvc), values: "90x30" },
+            { series: series("kubelet_volume_stats_capacity_bytes", pvc), values: "100x30" },
+        ],
+    },
+    {
+        name: "cache 80% full",
+        alert: "BuildkitCacheVolumeAlmostFull",
+        evalTime: "20m",
+        input: [
+            { series: series("kubelet_volume_stats_used_bytes", pvc), values: "80x30" },
+            { series: series("kubelet_volume_stats_capacity_bytes", pvc), values: "100x30" },
+        ],
+    },
+    {
+        name: "another namespace's volume 95% full",
+        alert: "BuildkitCacheVolumeAlmostFull",
+        evalTime: "20m",
+        input: [
+            { series: series("kubelet_volume_stats_used_bytes", { ...pvc, namespace: "other" }), values: "95x30" },
+            { series: series("kubelet_volume_stats_capacity_bytes", { ...pvc, namespace: "other" }), values: "100x30" },
+        ],
+    },
+    {
+        name: "OOM kill with a fresh restart",
+        alert: "BuildkitBuilderOOMKilled",
+        evalTime: "10m",
+        fires: oom,
+        input: [
+            { series: series("kube_pod_container_status_last_terminated_reason", oom), values: "1x20" },
+            { series: series("kube_pod_container_status_restarts_total", builder), values: "0 0 0 0 0 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1" },
+        ],
+    },
+    {
+        name: "an old OOM kill without new restarts",
+        alert: "BuildkitBuilderOOMKilled",
+        evalTime: "30m",
+        input: [
+            { series: series("kube_pod_container_status_last_terminated_reason", oom), values: "1x40" },
+            { series: series("kube_pod_container_status_restarts_total", builder), values: "2x40" },
+        ],
+    },
+    {
+        name: "four restarts in 20 minutes",
+        alert: "BuildkitBuilderRestartLoop",
+        evalTime: "25m",
+        fires: builder,
+        input: [{ series: series("kube_pod_container_status_restarts_total", builder), values: "0+1x4 4x30" }],
+    },
+    {
+        name: "one restart",
+        alert: "BuildkitBuilderRestartLoop",
+        evalTime: "25m",
+        input: [{ series: series("kube_pod_container_status_restarts_total", builder), values: "0 1x30" }],
+    },
+    {
+        name: "no ready builder for 10m",
+        alert: "BuildkitNoReadyEndpoints",
+        evalTime: "10m",
+        fires: {},
+        input: [{ series: series("kube_statefulset_status_replicas_ready", { namespace: "buildkit", statefulset: "buildkitd" }), values: "0x20" }],
+    },
+    {
+        name: "no data for the StatefulSet at all",
+        alert: "BuildkitNoReadyEndpoints",
+        evalTime: "10m",
+        fires: {},
+        input: [{ series: series("kube_statefulset_status_replicas_ready", { namespace: "other", statefulset: "x" }), values: "1x20" }],
+    },
+    {
+        name: "one ready builder",
+        alert: "BuildkitNoReadyEndpoints",
+        evalTime: "10m",
+        input: [{ series: series("kube_statefulset_status_replicas_ready", { namespace: "buildkit", statefulset: "buildkitd" }), values: "1x20" }],
+    },
+    {
+        name: "a failed probe Job",
+        alert: "BuildkitProbeFailed",
+        evalTime: "2m",
+        fires: probeJob,
+        input: [{ series: series("kube_job_status_failed", probeJob), values: "1x5" }],
+    },
+    {
+        name: "a succeeded probe Job",
+        alert: "BuildkitProbeFailed",
+        evalTime: "2m",
+        input: [{ series: series("kube_job_status_failed", probeJob), values: "0x5" }],
+    },
+    {
+        name: "a failed Job that is not the probe",
+        alert: "BuildkitProbeFailed",
+        evalTime: "2m",
+        input: [{ series: series("kube_job_status_failed", { ...probeJob, job_name: "other-job" }), values: "1x5" }],
+    },
     // notAfter is 30 days after the epoch and the warning 21 days: it fires from day 9 on.
     { name: "a certificate 20 days before expiry", alert: "BuildkitCertificateExpiresSoon", evalTime: "10d", fires: { certificate: "server" }, input: [] },
     { name: "a certificate 22 days before expiry", alert: "BuildkitCertificateExpiresSoon", evalTime: "8d", input: [] },
@@ -130,7 +223,10 @@ describe("monitoring: objects for the Prometheus Operator", () => {
         assert.deepStrictEqual(monitor.spec, podMonitorSpec());
         const statefulSet = ofType(aks, "kubernetes:apps/v1:StatefulSet").find((s) => s.metadata.name === "buildkitd")!;
         const ports = statefulSet.spec.template.spec.containers.find((c: any) => c.name === "buildkitd").ports;
-        assert.deepStrictEqual(ports.find((p: any) => p.name === (monitor.spec as any).podMetricsEndpoints[0].port), { name: "metrics", containerPort: 6060, protocol: "TCP" });
+        assert.deepStrictEqual(
+            ports.find((p: any) => p.name === (monitor.spec as any).podMetricsEndpoints[0].port),
+            { name: "metrics", containerPort: 6060, protocol: "TCP" },
+        );
         const labels = statefulSet.spec.template.metadata.labels["app.kubernetes.io/name"];
         assert.ok((monitor.spec as any).selector.matchExpressions[0].values.includes(labels));
         // Only the monitoring namespace may reach 6060, so Prometheus must run there.
@@ -152,11 +248,20 @@ describe("monitoring: objects for the Prometheus Operator", () => {
         needPromtool(this);
         const [rules] = ofType(aks, KINDS.rule);
         const alerts = rules.spec.groups.flatMap((g: RuleGroup) => g.rules.map((r) => r.alert));
-        for (const alert of ["BuildkitCacheVolumeAlmostFull", "BuildkitBuilderOOMKilled", "BuildkitBuilderRestartLoop", "BuildkitNoReadyEndpoints", "BuildkitProbeFailed"]) {
+        for (const alert of [
+            "BuildkitCacheVolumeAlmostFull",
+            "BuildkitBuilderOOMKilled",
+            "BuildkitBuilderRestartLoop",
+            "BuildkitNoReadyEndpoints",
+            "BuildkitProbeFailed",
+        ]) {
             assert.ok(alerts.includes(alert), alert);
         }
         const expiry = rules.spec.groups.flatMap((g: RuleGroup) => g.rules).filter((r: AlertRule) => r.alert === "BuildkitCertificateExpiresSoon");
-        assert.deepStrictEqual(expiry.map((r: AlertRule) => r.labels.certificate), ["ca", "server", "client"]);
+        assert.deepStrictEqual(
+            expiry.map((r: AlertRule) => r.labels.certificate),
+            ["ca", "server", "client"],
+        );
         const r = runPromtool(["check", "rules", "rules.yml"], { "rules.yml": yaml.dump({ groups: rules.spec.groups }) });
         assert.strictEqual(r.status, 0, r.output);
         assert.match(r.output, /SUCCESS: \d+ rules found/);
@@ -180,8 +285,14 @@ describe("monitoring: objects for the Prometheus Operator", () => {
     it("promtool test rules: every alert fires on its series and stays quiet on the others", function () {
         needPromtool(this);
         for (const alert of new Set(testGroups.flatMap((g) => g.rules.map((r) => r.alert)))) {
-            assert.ok(CASES.some((c) => c.alert === alert && c.fires), `${alert} has a firing case`);
-            assert.ok(CASES.some((c) => c.alert === alert && !c.fires), `${alert} has a quiet case`);
+            assert.ok(
+                CASES.some((c) => c.alert === alert && c.fires),
+                `${alert} has a firing case`,
+            );
+            assert.ok(
+                CASES.some((c) => c.alert === alert && !c.fires),
+                `${alert} has a quiet case`,
+            );
         }
         const r = promtoolTest(testGroups, CASES);
         assert.strictEqual(r.status, 0, r.output);
@@ -190,8 +301,14 @@ describe("monitoring: objects for the Prometheus Operator", () => {
 
     it("promtool test rules fails when a rule is wrong (the test is live)", function () {
         needPromtool(this);
-        const broken = testGroups.map((g) => ({ ...g, rules: g.rules.map((r) => (r.alert === "BuildkitCacheVolumeAlmostFull" ? { ...r, expr: r.expr.replace("> 0.85", "> 0.95") } : r)) }));
-        const r = promtoolTest(broken, CASES.filter((c) => c.alert === "BuildkitCacheVolumeAlmostFull"));
+        const broken = testGroups.map((g) => ({
+            ...g,
+            rules: g.rules.map((r) => (r.alert === "BuildkitCacheVolumeAlmostFull" ? { ...r, expr: r.expr.replace("> 0.85", "> 0.95") } : r)),
+        }));
+        const r = promtoolTest(
+            broken,
+            CASES.filter((c) => c.alert === "BuildkitCacheVolumeAlmostFull"),
+        );
         assert.notStrictEqual(r.status, 0, r.output);
     });
 });

@@ -38,7 +38,10 @@ describe("policy pack against the program's own stacks", () => {
         const violations = (await runPolicies(resources)).filter((v) => v.enforcementLevel === "mandatory");
         const mandatory = violations.map((v) => v.policyName);
         // The StatefulSet reads its listener from the separate ConfigMap: the stack policy reports it under rule 1.
-        assert.ok(violations.some((v) => v.policyName === "buildkit-cross-resource-checks" && v.message.startsWith("[buildkitd-tcp-requires-mtls]")), mandatory.join(", "));
+        assert.ok(
+            violations.some((v) => v.policyName === "buildkit-cross-resource-checks" && v.message.startsWith("[buildkitd-tcp-requires-mtls]")),
+            mandatory.join(", "),
+        );
         assert.ok(mandatory.includes("buildkitd-config-tcp-requires-tls"), mandatory.join(", "));
     });
 });

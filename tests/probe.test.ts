@@ -44,7 +44,9 @@ describe("deploy-time probe Job", () => {
                 assert.strictEqual(env[RUNNER_ENV.addr], "tcp://buildkitd.buildkit.svc.cluster.local:1234");
                 assert.strictEqual(env[RUNNER_ENV.serverName], "buildkitd.buildkit.svc.cluster.local");
                 // Each TLS variable names a file that really holds the runners' client material.
-                const clientSecret = reveal(run.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name === CLIENT_TLS_SECRET)!.inputs).stringData;
+                const clientSecret = reveal(
+                    run.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name === CLIENT_TLS_SECRET)!.inputs,
+                ).stringData;
                 assert.strictEqual(fileInPod(run, RUNNER_NAMESPACE, pod, "probe", env[RUNNER_ENV.ca]), clientSecret["ca.crt"]);
                 assert.strictEqual(fileInPod(run, RUNNER_NAMESPACE, pod, "probe", env[RUNNER_ENV.cert]), clientSecret["tls.crt"]);
                 assert.strictEqual(fileInPod(run, RUNNER_NAMESPACE, pod, "probe", env[RUNNER_ENV.key]), clientSecret["tls.key"]);
@@ -94,7 +96,8 @@ describe("deploy-time probe Job", () => {
             image: withBuildkit((b) => (b.image = "moby/buildkit:v0.31.1@sha256:" + "a".repeat(64))),
             platforms: withBuildkit((b) => (b.platforms = ["linux/amd64"])),
             replicas: withBuildkit((b) => (b.replicas = 2)),
-            certificates: (c: Record<string, string>) => (c["arc-buildkit:tls"] = JSON.stringify({ caValidityHours: 43800, validityHours: 2000, earlyRenewalHours: 720 })),
+            certificates: (c: Record<string, string>) =>
+                (c["arc-buildkit:tls"] = JSON.stringify({ caValidityHours: 43800, validityHours: 2000, earlyRenewalHours: 720 })),
         };
         for (const [what, edit] of Object.entries(changed)) {
             assert.notStrictEqual(await name(edit), base, `a change of ${what} reruns the probe`);
@@ -107,7 +110,10 @@ describe("deploy-time probe Job", () => {
     });
 
     it("rejects an unusable timeout in config", () => {
-        assert.throws(() => stackSettings("local", (c) => (c["arc-buildkit:probe"] = JSON.stringify({ timeoutSeconds: 5 }))), /arc-buildkit:probe\.timeoutSeconds: expected a whole number of seconds from 30 to 3600/);
+        assert.throws(
+            () => stackSettings("local", (c) => (c["arc-buildkit:probe"] = JSON.stringify({ timeoutSeconds: 5 }))),
+            /arc-buildkit:probe\.timeoutSeconds: expected a whole number of seconds from 30 to 3600/,
+        );
     });
 });
 
@@ -121,7 +127,12 @@ describe("probe script", () => {
     const ADDRESSES = ["tcp://buildkitd.buildkit.svc.cluster.local:1234", "tcp://buildkitd-0.buildkitd-headless.buildkit.svc.cluster.local:1234"];
     const PLATFORMS = ["linux/amd64", "linux/arm64", "linux/arm/v7"];
 
-    function runScript(daemon: { mtls: boolean; platforms: string; down?: boolean }): { status: number | null; stdout: string; stderr: string; terminationLog: string } {
+    function runScript(daemon: { mtls: boolean; platforms: string; down?: boolean }): {
+        status: number | null;
+        stdout: string;
+        stderr: string;
+        terminationLog: string;
+    } {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "probe-"));
         try {
             const fake = [
@@ -145,7 +156,12 @@ describe("probe script", () => {
                     [RUNNER_ENV.serverName]: "buildkitd.buildkit.svc.cluster.local",
                 },
             });
-            return { status: result.status, stdout: result.stdout, stderr: result.stderr, terminationLog: fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "" };
+            return {
+                status: result.status,
+                stdout: result.stdout,
+                stderr: result.stderr,
+                terminationLog: fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "",
+            };
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -174,14 +190,20 @@ describe("probe script", () => {
     it("fails, naming the platform, when a required platform is missing", () => {
         const r = runScript({ mtls: true, platforms: "linux/amd64,linux/arm64" });
         assert.notStrictEqual(r.status, 0);
-        assert.match(r.terminationLog, /no BuildKit worker at tcp:\/\/buildkitd\.buildkit\.svc\.cluster\.local:1234 lists the required platform linux\/arm\/v7/);
+        assert.match(
+            r.terminationLog,
+            /no BuildKit worker at tcp:\/\/buildkitd\.buildkit\.svc\.cluster\.local:1234 lists the required platform linux\/arm\/v7/,
+        );
         assert.ok(r.terminationLog.includes(RUNBOOK));
     });
 
     it("fails, saying which call, when the certificate call itself fails", () => {
         const r = runScript({ mtls: true, platforms: "linux/amd64,linux/arm64,linux/arm/v7", down: true });
         assert.notStrictEqual(r.status, 0);
-        assert.match(r.terminationLog, /with the runners' client certificate, 'buildctl debug workers -v' against tcp:\/\/buildkitd\.buildkit\.svc\.cluster\.local:1234 failed: error: connection refused/);
+        assert.match(
+            r.terminationLog,
+            /with the runners' client certificate, 'buildctl debug workers -v' against tcp:\/\/buildkitd\.buildkit\.svc\.cluster\.local:1234 failed: error: connection refused/,
+        );
     });
 });
 
@@ -246,10 +268,10 @@ describe("probe Job identity", () => {
 
     it("on the declared stack: every probe config key changes the Job's name", async () => {
         const name = async (edit?: (c: Record<string, string>) => void) => onlyProbe(await runStack("aks", edit)).metadata.name as string;
-        const base = await name();
-        assert.strictEqual(await name(), base);
+        const first = await name();
+        assert.strictEqual(await name(), first);
         for (const probe of [{ timeoutSeconds: 301 }, { keepFinishedSeconds: 60 }, { buildEachPlatform: false }]) {
-            assert.notStrictEqual(await name((c) => (c["arc-buildkit:probe"] = JSON.stringify(probe))), base, JSON.stringify(probe));
+            assert.notStrictEqual(await name((c) => (c["arc-buildkit:probe"] = JSON.stringify(probe))), first, JSON.stringify(probe));
         }
     });
 });
@@ -277,9 +299,14 @@ describe("probe: a build step per platform", () => {
             withBuildkit((b) => (b.platforms = platforms))(c);
             if (probe) c["arc-buildkit:probe"] = JSON.stringify(probe);
         };
-        assert.throws(() => stackSettings("local", withPlatforms(["linux/amd64", "linux/386"])), /arc-buildkit:probe\.buildEachPlatform: expected false, or only platforms .* in arc-buildkit:buildkit\.platforms: .* linux\/386/);
+        assert.throws(
+            () => stackSettings("local", withPlatforms(["linux/amd64", "linux/386"])),
+            /arc-buildkit:probe\.buildEachPlatform: expected false, or only platforms .* in arc-buildkit:buildkit\.platforms: .* linux\/386/,
+        );
         assert.doesNotThrow(() => stackSettings("local", withPlatforms(["linux/amd64", "linux/386"], { buildEachPlatform: false })));
-        assert.doesNotThrow(() => stackSettings("local", withPlatforms(["linux/amd64", "linux/arm/v7", "linux/s390x", "linux/ppc64le", "linux/riscv64", "linux/arm64"])));
+        assert.doesNotThrow(() =>
+            stackSettings("local", withPlatforms(["linux/amd64", "linux/arm/v7", "linux/s390x", "linux/ppc64le", "linux/riscv64", "linux/arm64"])),
+        );
     });
 
     /**
@@ -307,18 +334,30 @@ describe("probe: a build step per platform", () => {
             fs.writeFileSync(path.join(dir, "buildctl"), fake, { mode: 0o755 });
             const log = path.join(dir, "termination-log");
             const image = "moby/buildkit:v0.31.2@sha256:" + "d".repeat(64);
-            const r = spawnSync("/bin/sh", ["-c", probeScript({ addresses: ["tcp://a:1234", "tcp://b:1234"], platforms: ["linux/amd64", "linux/arm64", "linux/arm/v7"], build: { image } })], {
-                encoding: "utf8",
-                env: {
-                    PATH: `${dir}:${process.env.PATH}`,
-                    TERMINATION_LOG: log,
-                    TMPDIR: dir,
-                    FAKE_BROKEN: daemon.broken ?? "",
-                    FAKE_LYING: daemon.lying ?? "",
-                    [RUNNER_ENV.ca]: "/ca", [RUNNER_ENV.cert]: "/cert", [RUNNER_ENV.key]: "/key", [RUNNER_ENV.serverName]: "buildkitd.buildkit.svc.cluster.local",
+            const r = spawnSync(
+                "/bin/sh",
+                [
+                    "-c",
+                    probeScript({ addresses: ["tcp://a:1234", "tcp://b:1234"], platforms: ["linux/amd64", "linux/arm64", "linux/arm/v7"], build: { image } }),
+                ],
+                {
+                    encoding: "utf8",
+                    env: {
+                        PATH: `${dir}:${process.env.PATH}`,
+                        TERMINATION_LOG: log,
+                        TMPDIR: dir,
+                        FAKE_BROKEN: daemon.broken ?? "",
+                        FAKE_LYING: daemon.lying ?? "",
+                        [RUNNER_ENV.ca]: "/ca",
+                        [RUNNER_ENV.cert]: "/cert",
+                        [RUNNER_ENV.key]: "/key",
+                        [RUNNER_ENV.serverName]: "buildkitd.buildkit.svc.cluster.local",
+                    },
                 },
-            });
-            const dockerfiles = fs.existsSync(path.join(dir, "dockerfiles")) ? fs.readFileSync(path.join(dir, "dockerfiles"), "utf8").split(/(?=^FROM .* AS run$)/m) : [];
+            );
+            const dockerfiles = fs.existsSync(path.join(dir, "dockerfiles"))
+                ? fs.readFileSync(path.join(dir, "dockerfiles"), "utf8").split(/(?=^FROM .* AS run$)/m)
+                : [];
             return { status: r.status, stdout: r.stdout, terminationLog: fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "", dockerfiles };
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
@@ -331,7 +370,10 @@ describe("probe: a build step per platform", () => {
         assert.strictEqual((r.stdout.match(/a build step for \S+ ran on/g) ?? []).length, 6);
         assert.match(r.stdout, /a build step for linux\/arm\/v7 ran on tcp:\/\/b:1234 \(uname -m: armv7l\)/);
         assert.strictEqual(r.dockerfiles.length, 6);
-        assert.strictEqual(r.dockerfiles[0], `FROM moby/buildkit:v0.31.2@sha256:${"d".repeat(64)} AS run\nRUN uname -m > /probe-arch\nFROM scratch\nCOPY --from=run /probe-arch /probe-arch\n`);
+        assert.strictEqual(
+            r.dockerfiles[0],
+            `FROM moby/buildkit:v0.31.2@sha256:${"d".repeat(64)} AS run\nRUN uname -m > /probe-arch\nFROM scratch\nCOPY --from=run /probe-arch /probe-arch\n`,
+        );
         assert.match(r.stdout, /each ran a build step/);
     });
 
@@ -350,7 +392,11 @@ describe("probe: a build step per platform", () => {
 
     it("passes shellcheck as POSIX sh", function () {
         if (spawnSync("shellcheck", ["--version"]).status !== 0) this.skip();
-        const script = probeScript({ addresses: ["tcp://a:1234", "tcp://b:1234"], platforms: ["linux/amd64", "linux/arm/v7"], build: { image: "moby/buildkit:v0.31.2@sha256:" + "d".repeat(64) } });
+        const script = probeScript({
+            addresses: ["tcp://a:1234", "tcp://b:1234"],
+            platforms: ["linux/amd64", "linux/arm/v7"],
+            build: { image: "moby/buildkit:v0.31.2@sha256:" + "d".repeat(64) },
+        });
         // SC2020: the existing platform parsing maps ',' and ' ' to newlines with tr on purpose.
         const r = spawnSync("shellcheck", ["--norc", "-s", "sh", "-e", "SC2020", "-"], { input: script, encoding: "utf8" });
         assert.strictEqual(r.status, 0, r.stdout);

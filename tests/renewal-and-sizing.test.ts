@@ -36,7 +36,11 @@ describe("config: scheduled renewal and certificate thresholds", () => {
     });
 
     it("rejects a renewal interval that leaves fewer than two runs inside the early-renewal window", () => {
-        const line = problemFor("aks", merge("tls", (t) => (t.renewalIntervalHours = 400)), "arc-buildkit:tls.renewalIntervalHours");
+        const line = problemFor(
+            "aks",
+            merge("tls", (t) => (t.renewalIntervalHours = 400)),
+            "arc-buildkit:tls.renewalIntervalHours",
+        );
         assert.match(line, /at most half of the early-renewal window \(720 hours/);
         assert.match(line, /renew\.yml/);
         // Exactly half is still two runs.
@@ -48,28 +52,74 @@ describe("config: scheduled renewal and certificate thresholds", () => {
     });
 
     it("the CA's window counts too (caValidityHours - 1 when it is shorter than earlyRenewalHours)", () => {
-        const line = problemFor("aks", merge("tls", (t) => Object.assign(t, { caValidityHours: 100, validityHours: 90, earlyRenewalHours: 80, renewalIntervalHours: 60 })), "arc-buildkit:tls.renewalIntervalHours");
+        const line = problemFor(
+            "aks",
+            merge("tls", (t) => Object.assign(t, { caValidityHours: 100, validityHours: 90, earlyRenewalHours: 80, renewalIntervalHours: 60 })),
+            "arc-buildkit:tls.renewalIntervalHours",
+        );
         assert.match(line, /\(80 hours/);
     });
 
     it("rejects a probe minimum a healthy stack reaches between two scheduled runs", () => {
         // 720 h window - 168 h interval = 552 h = 23 days.
-        stackSettings("aks", merge("probe", (p) => (p.minCertificateDays = 23)));
-        const line = problemFor("aks", merge("probe", (p) => (p.minCertificateDays = 24)), "arc-buildkit:probe.minCertificateDays");
+        stackSettings(
+            "aks",
+            merge("probe", (p) => (p.minCertificateDays = 23)),
+        );
+        const line = problemFor(
+            "aks",
+            merge("probe", (p) => (p.minCertificateDays = 24)),
+            "arc-buildkit:probe.minCertificateDays",
+        );
         assert.match(line, /at most 23 days/);
     });
 
     it("the certificate alert threshold follows the same rule, when monitoring is on", () => {
-        const line = problemFor("aks", merge("monitoring", (m) => (m.certificateWarningDays = 30)), "arc-buildkit:monitoring.certificateWarningDays");
+        const line = problemFor(
+            "aks",
+            merge("monitoring", (m) => (m.certificateWarningDays = 30)),
+            "arc-buildkit:monitoring.certificateWarningDays",
+        );
         assert.match(line, /at most 23 days/);
-        stackSettings("local", merge("monitoring", (m) => Object.assign(m, { enabled: false, certificateWarningDays: 30 })));
+        stackSettings(
+            "local",
+            merge("monitoring", (m) => Object.assign(m, { enabled: false, certificateWarningDays: 30 })),
+        );
     });
 
     it("CA slots: the signer must be trusted, each slot at most once, at most two", () => {
-        assert.match(problemFor("aks", merge("tls", (t) => Object.assign(t, { caSlots: ["a"], caSigner: "b" })), "arc-buildkit:tls.caSigner"), /expected one of caSlots \(a\)/);
-        assert.match(problemFor("aks", merge("tls", (t) => (t.caSlots = ["a", "a"])), "arc-buildkit:tls.caSlots"), /each CA slot once/);
-        assert.match(problemFor("aks", merge("tls", (t) => (t.caSlots = ["c"])), "arc-buildkit:tls.caSlots[0]"), /expected CA slots from: a, b/);
-        assert.match(problemFor("aks", merge("tls", (t) => (t.caSlots = [])), "arc-buildkit:tls.caSlots"), /at least one/);
+        assert.match(
+            problemFor(
+                "aks",
+                merge("tls", (t) => Object.assign(t, { caSlots: ["a"], caSigner: "b" })),
+                "arc-buildkit:tls.caSigner",
+            ),
+            /expected one of caSlots \(a\)/,
+        );
+        assert.match(
+            problemFor(
+                "aks",
+                merge("tls", (t) => (t.caSlots = ["a", "a"])),
+                "arc-buildkit:tls.caSlots",
+            ),
+            /each CA slot once/,
+        );
+        assert.match(
+            problemFor(
+                "aks",
+                merge("tls", (t) => (t.caSlots = ["c"])),
+                "arc-buildkit:tls.caSlots[0]",
+            ),
+            /expected CA slots from: a, b/,
+        );
+        assert.match(
+            problemFor(
+                "aks",
+                merge("tls", (t) => (t.caSlots = [])),
+                "arc-buildkit:tls.caSlots",
+            ),
+            /at least one/,
+        );
     });
 
     it("monitoring defaults: off, kube-prometheus-stack's release label, the sidecar's label", () => {
@@ -82,7 +132,14 @@ describe("config: scheduled renewal and certificate thresholds", () => {
             certificateWarningDays: 21,
         });
         assert.strictEqual(stackSettings("aks").monitoring.enabled, true);
-        assert.match(problemFor("aks", merge("monitoring", (m) => (m.selectorLabels = { release: "x".repeat(64) })), "arc-buildkit:monitoring.selectorLabels.release"), /label value/);
+        assert.match(
+            problemFor(
+                "aks",
+                merge("monitoring", (m) => (m.selectorLabels = { release: "x".repeat(64) })),
+                "arc-buildkit:monitoring.selectorLabels.release",
+            ),
+            /label value/,
+        );
     });
 });
 
@@ -102,13 +159,21 @@ describe("config: sizing rules", () => {
     });
 
     it("rejects a memory limit too small for maxParallelism, naming both keys", () => {
-        const line = problemFor("aks", merge("buildkit", (b) => Object.assign(b, { maxParallelism: 16, resources: { requests: { cpu: "2", memory: "4Gi" }, limits: { memory: "6Gi" } } })), "arc-buildkit:buildkit.resources.limits.memory");
+        const line = problemFor(
+            "aks",
+            merge("buildkit", (b) => Object.assign(b, { maxParallelism: 16, resources: { requests: { cpu: "2", memory: "4Gi" }, limits: { memory: "6Gi" } } })),
+            "arc-buildkit:buildkit.resources.limits.memory",
+        );
         assert.match(line, /at least 8.5Gi for buildkit\.maxParallelism 16/);
         assert.match(line, /got "6Gi"/);
     });
 
     it("rejects a cache volume whose GC headroom cannot hold maxParallelism steps, naming both keys", () => {
-        const line = problemFor("local", merge("buildkit", (b) => (b.maxParallelism = 8)), "arc-buildkit:buildkit.cache.size");
+        const line = problemFor(
+            "local",
+            merge("buildkit", (b) => (b.maxParallelism = 8)),
+            "arc-buildkit:buildkit.cache.size",
+        );
         assert.match(line, /at least 26.7Gi for buildkit\.maxParallelism 8/);
         assert.match(line, /70% of the volume/);
     });
@@ -151,7 +216,11 @@ describe("probe: the deployed Job checks the stack's own certificates", () => {
         const run = await runStack("aks");
         const job = run.resources.find((r) => r.type === "kubernetes:batch/v1:Job")!;
         const script: string = reveal(job.inputs).spec.template.spec.containers[0].command[2];
-        for (const [certificate, output] of [["ca", run.outputs.caNotAfter], ["server", run.outputs.serverCertNotAfter], ["client", run.outputs.clientCertNotAfter]] as const) {
+        for (const [certificate, output] of [
+            ["ca", run.outputs.caNotAfter],
+            ["server", run.outputs.serverCertNotAfter],
+            ["client", run.outputs.clientCertNotAfter],
+        ] as const) {
             const epoch = Math.floor(Date.parse(await valueOf(output)) / 1000);
             assert.ok(script.includes(`days_left=$(( (${epoch} - $(date +%s)) / 86400 ))`), `${certificate}: ${epoch}`);
             assert.ok(script.includes(`certificate ${certificate}: $days_left days left (probe minimum 14)`));

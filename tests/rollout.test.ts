@@ -82,7 +82,10 @@ for (const stack of ["local", "aks"] as const) {
         it("gives the StatefulSet timeouts that outlast its own pods' drain and startup, and replaces it delete-first", () => {
             const settings = stackSettings(stack);
             const reg = registration(r, STS, "buildkitd");
-            assert.deepStrictEqual(reg.customTimeouts, rolloutTimeouts({ replicas: settings.buildkit.replicas, drainTimeoutSeconds: settings.buildkit.drainTimeoutSeconds }));
+            assert.deepStrictEqual(
+                reg.customTimeouts,
+                rolloutTimeouts({ replicas: settings.buildkit.replicas, drainTimeoutSeconds: settings.buildkit.drainTimeoutSeconds }),
+            );
             // The relation against what the declared pod really does, not against the function.
             const sts = reveal(findResource(r, STS, "buildkitd").inputs);
             const pod = sts.spec.template.spec;
@@ -98,7 +101,10 @@ for (const stack of ["local", "aks"] as const) {
         });
 
         it("follows drain time and replicas from config", async () => {
-            const changed = await run(stack, editJson("buildkit", (b) => ((b.replicas = 3), (b.drainTimeoutSeconds = 1800))));
+            const changed = await run(
+                stack,
+                editJson("buildkit", (b) => ((b.replicas = 3), (b.drainTimeoutSeconds = 1800))),
+            );
             const reg = registration(changed, STS, "buildkitd");
             assert.deepStrictEqual(reg.customTimeouts, rolloutTimeouts({ replicas: 3, drainTimeoutSeconds: 1800 }));
             assert.ok(seconds(reg.customTimeouts.update) > 3 * 1830);
@@ -123,7 +129,10 @@ for (const stack of ["local", "aks"] as const) {
 
 describe("declared rollout with native arm64 builders (aks)", () => {
     it("gives buildkitd-arm64 its own timeouts from its replica count, and orders its Services after it", async () => {
-        const r = await run("aks", editJson("cluster", (c) => ((c.arm64.enabled = true), (c.arm64.replicas = 2))));
+        const r = await run(
+            "aks",
+            editJson("cluster", (c) => ((c.arm64.enabled = true), (c.arm64.replicas = 2))),
+        );
         const reg = registration(r, STS, "buildkitd-arm64");
         assert.deepStrictEqual(reg.customTimeouts, rolloutTimeouts({ replicas: 2, drainTimeoutSeconds: 900 }));
         assert.strictEqual(reg.deleteBeforeReplace, true);
@@ -194,7 +203,10 @@ describe("zone-redundant cache disks on AKS", () => {
                 cls,
             );
         }
-        assert.throws(() => stackSettings("aks", zonal("managed-csi-premium", ["1"], { enabled: true, zones: ["1", "2"] })), /arc-buildkit:cluster\.arm64\.zones \(1, 2\)/);
+        assert.throws(
+            () => stackSettings("aks", zonal("managed-csi-premium", ["1"], { enabled: true, zones: ["1", "2"] })),
+            /arc-buildkit:cluster\.arm64\.zones \(1, 2\)/,
+        );
     });
 
     it("accepts a zonal class in one zone or a regional pool, and the ZRS class across zones", () => {

@@ -8,64 +8,71 @@ const root = path.join(__dirname, "..");
 const scripts = ["scripts/runbook/inspect-buildkit.sh", "scripts/runbook/probe-buildkit.sh", "scripts/ci/check-pulumi-settings.sh", "scripts/test.sh"];
 const shellcheck = spawnSync("shellcheck", ["--version"]).status === 0;
 const bash = spawnSync("sh", ["-c", "command -v bash"], { encoding: "utf8" }).stdout.trim();
-const run = (args: string[], env: NodeJS.ProcessEnv = { PATH: process.env.PATH }) =>
-  spawnSync(bash, args, { cwd: root, env, encoding: "utf8" });
+const run = (args: string[], env: NodeJS.ProcessEnv = { PATH: process.env.PATH }) => spawnSync(bash, args, { cwd: root, env, encoding: "utf8" });
 
 describe("runbook scripts", () => {
-  for (const s of scripts) {
-    it(`${s} parses (bash -n) and uses strict mode`, () => {
-      assert.equal(run(["-n", s]).status, 0);
-      assert.match(fs.readFileSync(path.join(root, s), "utf8"), /^set -euo pipefail$/m);
+    for (const s of scripts) {
+        it(`${s} parses (bash -n) and uses strict mode`, () => {
+            assert.equal(run(["-n", s]).status, 0);
+            assert.match(fs.readFileSync(path.join(root, s), "utf8"), /^set -euo pipefail$/m);
+        });
+        it(`${s} passes shellcheck`, function () {
+            if (!shellcheck) {
+                console.log("      shellcheck not installed: skipped (apt-get install -y shellcheck; .ci/run installs it)");
+                this.skip();
+            }
+            const r = spawnSync("shellcheck", ["--norc", path.join(root, s)], { encoding: "utf8" });
+            assert.equal(r.status, 0, r.stdout + r.stderr);
+        });
+    }
+
+    for (const s of scripts.slice(0, 2)) {
+        it(`${s} refuses to run without --context, before calling kubectl`, () => {
+            // PATH without kubectl: reaching kubectl would fail differently than the usage error.
+            const r = run([s], { PATH: "/nonexistent" });
+            assert.equal(r.status, 2);
+            assert.match(r.stderr, /--context/);
+        });
+    }
+
+    it("probe refuses an image that is not pinned by digest", () => {
+        const r = run(["scripts/runbook/probe-buildkit.sh", "--context", "x", "--image", "moby/buildkit:latest"], { PATH: "/nonexistent" });
+        assert.equal(r.status, 2);
+        assert.match(r.stderr, /pinned by digest/);
     });
-    it(`${s} passes shellcheck`, function () {
-      if (!shellcheck) {
-        console.log("      shellcheck not installed: skipped (apt-get install -y shellcheck; .ci/run installs it)");
-        this.skip();
-      }
-      const r = spawnSync("shellcheck", ["--norc", path.join(root, s)], { encoding: "utf8" });
-      assert.equal(r.status, 0, r.stdout + r.stderr);
+
+    it("inspect only reads: no kubectl verb other than get/describe/logs", () => {
+        const text = fs.readFileSync(path.join(root, scripts[0]), "utf8");
+        const verbs = [...text.matchAll(/\bk (?:-n "\$\w+" )?(\w+)/g)].map((m) => m[1]);
+        assert.ok(verbs.length > 10);
+        assert.deepEqual(
+            [...new Set(verbs)].filter((v) => !["get", "describe", "logs"].includes(v)),
+            [],
+        );
     });
-  }
 
-  for (const s of scripts.slice(0, 2)) {
-    it(`${s} refuses to run without --context, before calling kubectl`, () => {
-      // PATH without kubectl: reaching kubectl would fail differently than the usage error.
-      const r = run([s], { PATH: "/nonexistent" });
-      assert.equal(r.status, 2);
-      assert.match(r.stderr, /--context/);
+    it("probe creates exactly one pod, in arc-runners, and deletes it on exit", () => {
+        const text = fs.readFileSync(path.join(root, scripts[1]), "utf8");
+        assert.match(text, /^trap cleanup EXIT INT TERM$/m);
+        assert.match(text, /k -n "\$RUNNER_NS" delete pod "\$POD"/);
+        assert.equal([...text.matchAll(/ create -f -/g)].length, 1);
+        assert.match(text, /^RUNNER_NS=arc-runners$/m);
+        assert.match(text, /secretName: buildkitd-client-tls/);
     });
-  }
 
-  it("probe refuses an image that is not pinned by digest", () => {
-    const r = run(["scripts/runbook/probe-buildkit.sh", "--context", "x", "--image", "moby/buildkit:latest"], { PATH: "/nonexistent" });
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, /pinned by digest/);
-  });
-
-  it("inspect only reads: no kubectl verb other than get/describe/logs", () => {
-    const text = fs.readFileSync(path.join(root, scripts[0]), "utf8");
-    const verbs = [...text.matchAll(/\bk (?:-n "\$\w+" )?(\w+)/g)].map((m) => m[1]);
-    assert.ok(verbs.length > 10);
-    assert.deepEqual([...new Set(verbs)].filter((v) => !["get", "describe", "logs"].includes(v)), []);
-  });
-
-  it("probe creates exactly one pod, in arc-runners, and deletes it on exit", () => {
-    const text = fs.readFileSync(path.join(root, scripts[1]), "utf8");
-    assert.match(text, /^trap cleanup EXIT INT TERM$/m);
-    assert.match(text, /k -n "\$RUNNER_NS" delete pod "\$POD"/);
-    assert.equal([...text.matchAll(/ create -f -/g)].length, 1);
-    assert.match(text, /^RUNNER_NS=arc-runners$/m);
-    assert.match(text, /secretName: buildkitd-client-tls/);
-  });
-
-  it("check-pulumi-settings names what is missing", () => {
-    const r = run(["scripts/ci/check-pulumi-settings.sh"], { PATH: process.env.PATH });
-    assert.equal(r.status, 1);
-    assert.match(r.stdout, /AZURE_CLIENT_ID/);
-    assert.match(r.stdout, /PULUMI_BACKEND_URL .* PULUMI_ACCESS_TOKEN/);
-    const ok = run(["scripts/ci/check-pulumi-settings.sh"], {
-      PATH: process.env.PATH, ARM_CLIENT_ID: "c", ARM_TENANT_ID: "t", ARM_SUBSCRIPTION_ID: "s", PULUMI_BACKEND_URL: "azblob://state", AZURE_STORAGE_ACCOUNT: "acct",
+    it("check-pulumi-settings names what is missing", () => {
+        const r = run(["scripts/ci/check-pulumi-settings.sh"], { PATH: process.env.PATH });
+        assert.equal(r.status, 1);
+        assert.match(r.stdout, /AZURE_CLIENT_ID/);
+        assert.match(r.stdout, /PULUMI_BACKEND_URL .* PULUMI_ACCESS_TOKEN/);
+        const ok = run(["scripts/ci/check-pulumi-settings.sh"], {
+            PATH: process.env.PATH,
+            ARM_CLIENT_ID: "c",
+            ARM_TENANT_ID: "t",
+            ARM_SUBSCRIPTION_ID: "s",
+            PULUMI_BACKEND_URL: "azblob://state",
+            AZURE_STORAGE_ACCOUNT: "acct",
+        });
+        assert.equal(ok.status, 0, ok.stdout);
     });
-    assert.equal(ok.status, 0, ok.stdout);
-  });
 });

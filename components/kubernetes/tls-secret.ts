@@ -8,12 +8,7 @@ import type { TlsMaterial } from "../pki";
  * --tlsdir` and buildkitd's `[grpc.tls]` read. The whole payload is a Pulumi secret, so the key is
  * encrypted in state and never printed in a diff.
  */
-export function tlsSecret(
-    name: string,
-    namespace: pulumi.Input<string>,
-    material: TlsMaterial,
-    opts: pulumi.CustomResourceOptions,
-): k8s.core.v1.Secret {
+export function tlsSecret(name: string, namespace: pulumi.Input<string>, material: TlsMaterial, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret {
     return new k8s.core.v1.Secret(
         name,
         {

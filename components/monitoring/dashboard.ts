@@ -27,7 +27,14 @@ export function buildkitDashboard(): Record<string, unknown> {
         refresh: "1m",
         templating: { list: [{ name: "datasource", type: "datasource", query: "prometheus", label: "Data source" }] },
         panels: [
-            panel(1, "Builds per minute by status", [{ expr: `sum by (status) (rate(buildkit_builds_total{${ns}}[5m])) * 60`, legend: "{{status}}" }], "short", 0, 0),
+            panel(
+                1,
+                "Builds per minute by status",
+                [{ expr: `sum by (status) (rate(buildkit_builds_total{${ns}}[5m])) * 60`, legend: "{{status}}" }],
+                "short",
+                0,
+                0,
+            ),
             panel(
                 2,
                 "Build duration (p50, p95)",

@@ -1,11 +1,4 @@
-import {
-    BUILDKITD_ARM64_HEADLESS_NAME,
-    BUILDKITD_ARM64_NAME,
-    BUILDKITD_HEADLESS_NAME,
-    BUILDKITD_NAME,
-    BUILDKIT_NAMESPACE,
-    CLUSTER_DOMAIN,
-} from "../contracts";
+import { BUILDKITD_ARM64_HEADLESS_NAME, BUILDKITD_ARM64_NAME, BUILDKITD_HEADLESS_NAME, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN } from "../contracts";
 
 /** Every DNS form of a Service name a client may dial: `svc`, `svc.ns`, `svc.ns.svc`, `svc.ns.svc.cluster.local`. */
 export function serviceDnsForms(service: string, namespace: string = BUILDKIT_NAMESPACE): string[] {
@@ -24,7 +17,12 @@ export function podHostnames(replicas: number, statefulSet: string = BUILDKITD_N
 /** Pod names of one StatefulSet in every DNS form (`pod.headless` up to fully qualified). */
 function podDnsForms(replicas: number, statefulSet: string, headless: string): string[] {
     const pods = Array.from({ length: replicas }, (_, ordinal) => `${statefulSet}-${ordinal}.${headless}`);
-    return pods.flatMap((pod) => [pod, `${pod}.${BUILDKIT_NAMESPACE}`, `${pod}.${BUILDKIT_NAMESPACE}.svc`, `${pod}.${BUILDKIT_NAMESPACE}.svc.${CLUSTER_DOMAIN}`]);
+    return pods.flatMap((pod) => [
+        pod,
+        `${pod}.${BUILDKIT_NAMESPACE}`,
+        `${pod}.${BUILDKIT_NAMESPACE}.svc`,
+        `${pod}.${BUILDKIT_NAMESPACE}.svc.${CLUSTER_DOMAIN}`,
+    ]);
 }
 
 /**

@@ -10,7 +10,7 @@ type JobSpec = k8s.types.input.batch.v1.JobSpec;
 export const PROBE_TLS_DIR = CLIENT_TLS_DIR;
 export const PROBE_NAME = "buildkit-probe";
 /** README section the failure messages send the operator to. */
-export const RUNBOOK = "README, runbook section \"Triage\"";
+export const RUNBOOK = 'README, runbook section "Triage"';
 /** Unprivileged user the probe runs as (`nobody`). */
 const PROBE_UID = 65534;
 
@@ -31,7 +31,6 @@ export interface ProbeScriptInput {
     /** Fail when a certificate has fewer whole days left than this. Default: 14. */
     minCertificateDays?: number;
 }
-
 
 /**
  * What `uname -m` prints inside a container of each platform, as a `case` pattern: under QEMU or
@@ -75,7 +74,6 @@ function platformBuildLines(platforms: readonly string[], image: string, q: (s: 
         "  done",
     ];
 }
-
 
 /**
  * Shell lines that report each certificate's days left and fail below the threshold. The dates are
@@ -273,7 +271,10 @@ export class BuildkitProbe extends pulumi.ComponentResource {
             ])
             .apply(([namespace, endpoint, podEndpoints, serverName, revision, notAfters]) => {
                 const spec = probeJobSpec({
-                    certificates: (args.certificates ?? []).map((c, i) => ({ certificate: c.certificate, notAfterEpoch: Math.floor(Date.parse(notAfters[i]) / 1000) })),
+                    certificates: (args.certificates ?? []).map((c, i) => ({
+                        certificate: c.certificate,
+                        notAfterEpoch: Math.floor(Date.parse(notAfters[i]) / 1000),
+                    })),
                     minCertificateDays: args.minCertificateDays,
                     image: args.image,
                     endpoint,

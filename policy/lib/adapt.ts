@@ -6,9 +6,7 @@ import { asRecord, newBudget, toPlain } from "./plain";
 import type { Rule } from "./rules";
 
 /** A check judges either one resource at a time or the whole stack (when it must join resources). */
-export type Check =
-    | { scope: "resource"; run: (resource: ResourceLike) => Finding[] }
-    | { scope: "stack"; run: (resources: ResourceLike[]) => Finding[] };
+export type Check = { scope: "resource"; run: (resource: ResourceLike) => Finding[] } | { scope: "stack"; run: (resources: ResourceLike[]) => Finding[] };
 
 interface PolicyMeta {
     name: string;
@@ -71,7 +69,14 @@ async function withAssets(raw: { type?: unknown; props?: unknown }): Promise<unk
         if (files === undefined) {
             return raw.props;
         }
-        return { ...Object.fromEntries(Object.keys(props).filter((k) => k !== "valueYamlFiles").map((k) => [k, props[k]])), valueYamlFiles: await resolveAssets(files) };
+        return {
+            ...Object.fromEntries(
+                Object.keys(props)
+                    .filter((k) => k !== "valueYamlFiles")
+                    .map((k) => [k, props[k]]),
+            ),
+            valueYamlFiles: await resolveAssets(files),
+        };
     } catch {
         return raw.props;
     }
@@ -119,7 +124,12 @@ export function overflowFindings(resource: ResourceLike): Finding[] {
     }
     const message = `${resource.type.split(":").pop()} '${resource.name}' is larger than the policy pack's fixed budget (${resource.overflow}), so it was checked only up to that budget.`;
     return resource.relevant
-        ? [violation(`${message} It mentions BuildKit, TCP, Docker or privilege, so a plaintext listener or privileged runner may hide in the part that was not read: simplify it (no YAML anchors/aliases, smaller values) so it can be checked.`, resource.urn)]
+        ? [
+              violation(
+                  `${message} It mentions BuildKit, TCP, Docker or privilege, so a plaintext listener or privileged runner may hide in the part that was not read: simplify it (no YAML anchors/aliases, smaller values) so it can be checked.`,
+                  resource.urn,
+              ),
+          ]
         : [unverifiable(message, resource.urn)];
 }
 

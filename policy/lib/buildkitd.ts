@@ -43,7 +43,10 @@ export function daemonOf(ctx: ContainerContext): Daemon | undefined {
             runs.push({ flags: [...invocation.args, ...(isUnknown(extra) ? [extra as Unknown] : shellWords(extra ?? ""))], how: "buildkitd" });
         } else if (invocation.program === "buildctl-daemonless.sh") {
             const flags = invocation.env.get("BUILDKITD_FLAGS");
-            runs.push({ flags: [...(isUnknown(flags) ? [flags as Unknown] : shellWords(flags ?? "")), "--addr=unix:///run/buildkit/buildkitd.sock"], how: "buildctl-daemonless.sh with BUILDKITD_FLAGS" });
+            runs.push({
+                flags: [...(isUnknown(flags) ? [flags as Unknown] : shellWords(flags ?? "")), "--addr=unix:///run/buildkit/buildkitd.sock"],
+                how: "buildctl-daemonless.sh with BUILDKITD_FLAGS",
+            });
         } else if (invocation.program === "" && isBuildkitImage(ctx.container.image)) {
             unclear = "its command is unknown during preview";
         }
@@ -122,7 +125,12 @@ export function judgeDaemonRun(daemon: Daemon, run: DaemonRun): Finding[] {
     const rawAddresses = flagValues(flags, "addr");
     if (rawAddresses.some(isUnknown) || hasUnknownFlag(flags)) {
         run.tcp = "unknown";
-        return [unverifiable(`${subject} runs ${run.how} with arguments that are unknown during preview (possibly an --addr), so its listeners cannot be checked yet.`, urn)];
+        return [
+            unverifiable(
+                `${subject} runs ${run.how} with arguments that are unknown during preview (possibly an --addr), so its listeners cannot be checked yet.`,
+                urn,
+            ),
+        ];
     }
     const flagAddresses = rawAddresses as string[];
     const flagTls = { cert: flagValues(flags, "tlscert"), key: flagValues(flags, "tlskey"), ca: flagValues(flags, "tlscacert") };
@@ -144,12 +152,22 @@ export function judgeDaemonRun(daemon: Daemon, run: DaemonRun): Finding[] {
         if (file === undefined) {
             if (located.explicit && !tcpFromFlags) {
                 // A config baked into the image (or missing): its listeners cannot be seen.
-                return [unverifiable(`${subject} runs buildkitd with --config ${path}, which is not mounted from a ConfigMap or Secret (baked into the image?), so its listeners cannot be checked.`, urn)];
+                return [
+                    unverifiable(
+                        `${subject} runs buildkitd with --config ${path}, which is not mounted from a ConfigMap or Secret (baked into the image?), so its listeners cannot be checked.`,
+                        urn,
+                    ),
+                ];
             }
             continue;
         }
         if ("unreadable" in file) {
-            return [unverifiable(`${subject} runs buildkitd with its config at ${file.unreadable}, which the policy pack cannot read, so its listeners and TLS cannot be checked.`, urn)];
+            return [
+                unverifiable(
+                    `${subject} runs buildkitd with its config at ${file.unreadable}, which the policy pack cannot read, so its listeners and TLS cannot be checked.`,
+                    urn,
+                ),
+            ];
         }
         const parsed = parseBuildkitdToml(file.text);
         if (!parsed.ok) {
@@ -160,7 +178,7 @@ export function judgeDaemonRun(daemon: Daemon, run: DaemonRun): Finding[] {
         source = written !== undefined ? `${path} (written by its script)` : "source" in file && file.source ? `${file.source} (mounted at ${path})` : path;
         break;
     }
-    const addresses = flagAddresses.length > 0 ? flagAddresses : toml.addresses ?? [DEFAULT_ADDRESS];
+    const addresses = flagAddresses.length > 0 ? flagAddresses : (toml.addresses ?? [DEFAULT_ADDRESS]);
     const tcp = addresses.filter(isTcpAddress);
     run.tcp = tcp.length > 0;
     if (tcp.length === 0) {
@@ -171,7 +189,9 @@ export function judgeDaemonRun(daemon: Daemon, run: DaemonRun): Finding[] {
         "server key (--tlskey / [grpc.tls] key)": pick(flagTls.key, toml.key),
         "client CA (--tlscacert / [grpc.tls] ca)": pick(flagTls.ca, toml.ca),
     };
-    const missing = Object.entries(effective).filter(([, value]) => value === undefined).map(([what]) => what);
+    const missing = Object.entries(effective)
+        .filter(([, value]) => value === undefined)
+        .map(([what]) => what);
     if (missing.length === 0) {
         return [];
     }
@@ -197,7 +217,9 @@ export function judgeDaemon(daemon: Daemon): Finding[] {
     const subject = `${daemon.ctx.template.where} container '${daemon.ctx.container.name}'`;
     const findings: Finding[] = [];
     if (daemon.unclear && daemon.runs.length === 0) {
-        findings.push(unverifiable(`${subject} may run buildkitd, but ${daemon.unclear}, so its listeners cannot be checked yet.`, daemon.ctx.template.resource.urn));
+        findings.push(
+            unverifiable(`${subject} may run buildkitd, but ${daemon.unclear}, so its listeners cannot be checked yet.`, daemon.ctx.template.resource.urn),
+        );
     }
     for (const run of daemon.runs) {
         findings.push(...judgeDaemonRun(daemon, run));

@@ -27,7 +27,8 @@ export function parseBuildkitdToml(text: string): ParsedToml {
     return {
         ok: true,
         grpc: {
-            addresses: address === undefined ? undefined : (Array.isArray(address) ? asArray(address) : [address]).filter((a): a is string => typeof a === "string"),
+            addresses:
+                address === undefined ? undefined : (Array.isArray(address) ? asArray(address) : [address]).filter((a): a is string => typeof a === "string"),
             cert: nonEmpty(tls.cert),
             key: nonEmpty(tls.key),
             ca: nonEmpty(tls.ca),

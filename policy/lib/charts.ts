@@ -34,9 +34,17 @@ export function judgeBuildkitChart(resource: ResourceLike, rule: "daemon" | "exp
             return [];
         }
         if (isRelease(resource)) {
-            return [violation(`${label} installs chart '${chart}', which deploys BuildKit but is not in the policy pack's chart model (${MODELLED_CHARTS.join(", ")}); a Helm Release installs its objects itself, so the pack cannot see whether buildkitd listens on plaintext TCP or is exposed. Deploy it as a kubernetes:helm.sh/v4 Chart or kubernetes:yaml/v2 ConfigGroup of its rendered manifests (each object is then checked before it is created), or use a modelled chart with TLS enabled. ${DAEMON_FIX}`)];
+            return [
+                violation(
+                    `${label} installs chart '${chart}', which deploys BuildKit but is not in the policy pack's chart model (${MODELLED_CHARTS.join(", ")}); a Helm Release installs its objects itself, so the pack cannot see whether buildkitd listens on plaintext TCP or is exposed. Deploy it as a kubernetes:helm.sh/v4 Chart or kubernetes:yaml/v2 ConfigGroup of its rendered manifests (each object is then checked before it is created), or use a modelled chart with TLS enabled. ${DAEMON_FIX}`,
+                ),
+            ];
         }
-        return [unverifiable(`${label} installs chart '${chart}', which deploys BuildKit but is not in the policy pack's chart model; its rendered objects are checked one by one as Pulumi registers them.`)];
+        return [
+            unverifiable(
+                `${label} installs chart '${chart}', which deploys BuildKit but is not in the policy pack's chart model; its rendered objects are checked one by one as Pulumi registers them.`,
+            ),
+        ];
     }
     const { values, unknown } = helmValues(resource);
     const v = asRecord(values);
@@ -49,7 +57,11 @@ export function judgeBuildkitChart(resource: ResourceLike, rule: "daemon" | "exp
             return [unverifiable(`${label} (buildkit-service) has service.type unknown during preview.`)];
         }
         return type === "LoadBalancer" || type === "NodePort"
-            ? [violation(`${label} (buildkit-service) sets service.type ${String(type)}, which exposes BuildKit's port 1234 outside the cluster. ${EXPOSURE_FIX}`)]
+            ? [
+                  violation(
+                      `${label} (buildkit-service) sets service.type ${String(type)}, which exposes BuildKit's port 1234 outside the cluster. ${EXPOSURE_FIX}`,
+                  ),
+              ]
             : [];
     }
     const tlsEnabled = at(v, "tls", "enabled");
@@ -59,14 +71,20 @@ export function judgeBuildkitChart(resource: ResourceLike, rule: "daemon" | "exp
     if (truthy(tlsEnabled)) {
         return [];
     }
-    const args = asArray(v.daemonArgs).filter((a): a is string => typeof a === "string").flatMap((a) => a.split(/\s+/));
+    const args = asArray(v.daemonArgs)
+        .filter((a): a is string => typeof a === "string")
+        .flatMap((a) => a.split(/\s+/));
     const fromArgs = ["tlscert", "tlskey", "tlscacert"].every((f) => flagValues(args, f).some((x) => typeof x === "string" && x !== ""));
     const toml = typeof v.buildkitdToml === "string" ? parseBuildkitdToml(v.buildkitdToml) : undefined;
     const fromToml = toml?.ok === true && toml.grpc.cert !== undefined && toml.grpc.key !== undefined && toml.grpc.ca !== undefined;
     if (fromArgs || fromToml) {
         return [];
     }
-    return [violation(`${label} installs buildkit-service with tls.enabled not true: its buildkitd always listens on tcp://0.0.0.0:1234 and gets --tlscacert/--tlscert/--tlskey only when tls.enabled is true, so BuildKit would accept plaintext, unauthenticated clients. Set tls.enabled: true with tls.existingSecret (keys ca.crt, tls.crt, tls.key). ${DAEMON_FIX}`)];
+    return [
+        violation(
+            `${label} installs buildkit-service with tls.enabled not true: its buildkitd always listens on tcp://0.0.0.0:1234 and gets --tlscacert/--tlscert/--tlskey only when tls.enabled is true, so BuildKit would accept plaintext, unauthenticated clients. Set tls.enabled: true with tls.existingSecret (keys ca.crt, tls.crt, tls.key). ${DAEMON_FIX}`,
+        ),
+    ];
 }
 
 /** ingress-nginx chart values `tcp`/`udp`: "<port>": "<namespace>/<service>:<port>" exposes that Service on the controller. */

@@ -83,7 +83,19 @@ function buildxRemote(invocation: Invocation): { endpoint: string | Unknown; opt
             }
         }
     }
-    const valued = new Set(["--driver", "--driver-opt", "--name", "--platform", "--buildkitd-flags", "--buildkitd-config", "--config", "--node", "--builder", "--bootstrap-timeout", "--timeout"]);
+    const valued = new Set([
+        "--driver",
+        "--driver-opt",
+        "--name",
+        "--platform",
+        "--buildkitd-flags",
+        "--buildkitd-config",
+        "--config",
+        "--node",
+        "--builder",
+        "--bootstrap-timeout",
+        "--timeout",
+    ]);
     let endpoint: string | Unknown | undefined;
     for (let i = 0; i < rest.length; i++) {
         const w = rest[i];
@@ -109,7 +121,9 @@ function secrecyOf(ctx: ContainerContext, volume: Record<string, unknown>): "sec
         return own;
     }
     const volumes = asArray(ctx.template.spec.volumes).map(asRecord);
-    const others = [...asArray(ctx.template.spec.initContainers), ...asArray(ctx.template.spec.containers)].map(asRecord).filter((c) => c !== ctx.container.record);
+    const others = [...asArray(ctx.template.spec.initContainers), ...asArray(ctx.template.spec.containers)]
+        .map(asRecord)
+        .filter((c) => c !== ctx.container.record);
     const filled = others.some((c) => {
         const names = asArray(c.volumeMounts).map((m) => asRecord(m).name);
         return names.includes(volume.name) && names.some((n) => n !== volume.name && volumes.some((v) => v.name === n && volumeSecrecy(v) === "secret"));
@@ -151,7 +165,12 @@ function material(ctx: ContainerContext): Record<Exclude<Part, "dir">, boolean> 
     }
     for (const invocation of ctx.interpretation.invocations) {
         if (invocation.program.startsWith("buildctl")) {
-            const flags: [Part, string][] = [["ca", "tlscacert"], ["cert", "tlscert"], ["key", "tlskey"], ["dir", "tlsdir"]];
+            const flags: [Part, string][] = [
+                ["ca", "tlscacert"],
+                ["cert", "tlscert"],
+                ["key", "tlskey"],
+                ["dir", "tlsdir"],
+            ];
             for (const [part, flag] of flags) {
                 have[part] = have[part] || flagValues(invocation.args, flag).some((p) => inside(p, part));
             }
@@ -185,10 +204,11 @@ function dirHasMaterial(ctx: ContainerContext, dir: string): boolean {
         const has = (names: string[]) => names.some((n) => volumeHasPath(whole.volume, n));
         return secrecyOf(ctx, whole.volume) === "secret" && has(["ca.pem", "ca.crt"]) && has(["cert.pem", "tls.crt"]) && has(["key.pem", "tls.key"]);
     }
-    const secretFile = (names: string[]) => names.some((n) => {
-        const found = mountFor(ctx.mounts, `${base}/${n}`);
-        return found !== undefined && secrecyOf(ctx, found.volume) !== "none" && volumeHasPath(found.volume, found.relative);
-    });
+    const secretFile = (names: string[]) =>
+        names.some((n) => {
+            const found = mountFor(ctx.mounts, `${base}/${n}`);
+            return found !== undefined && secrecyOf(ctx, found.volume) !== "none" && volumeHasPath(found.volume, found.relative);
+        });
     return secretFile(["ca.pem", "ca.crt"]) && secretFile(["cert.pem", "tls.crt"]) && secretFile(["key.pem", "tls.key"]);
 }
 
@@ -259,15 +279,27 @@ export function judgeClient(ctx: ContainerContext): Finding[] {
         const missing = (Object.keys(PART_NAMES) as (keyof typeof PART_NAMES)[]).filter((part) => !have[part]).map((part) => PART_NAMES[part]);
         if (missing.length > 0) {
             const where = buildkit.map((a) => `${a.address} (${a.origin})`).join(", ");
-            findings.push(violation(`${subject} points a BuildKit client at ${where} without TLS material from a mounted Secret: missing ${missing.join(", ")}. ${CLIENT_FIX}`, urn));
+            findings.push(
+                violation(
+                    `${subject} points a BuildKit client at ${where} without TLS material from a mounted Secret: missing ${missing.join(", ")}. ${CLIENT_FIX}`,
+                    urn,
+                ),
+            );
         }
     }
     for (const docker of addresses.filter((a) => a.docker)) {
         const verify = ctx.env.get("DOCKER_TLS_VERIFY");
         const certPath = ctx.env.get("DOCKER_CERT_PATH");
-        const tls = (typeof verify === "string" && verify !== "" && verify !== "0" && typeof certPath === "string" && dirHasMaterial(ctx, certPath)) || isUnknown(verify);
+        const tls =
+            (typeof verify === "string" && verify !== "" && verify !== "0" && typeof certPath === "string" && dirHasMaterial(ctx, certPath)) ||
+            isUnknown(verify);
         if (!tls) {
-            findings.push(violation(`${subject} points Docker (and its BuildKit builder) at ${docker.address} (${docker.origin}) without DOCKER_TLS_VERIFY and a DOCKER_CERT_PATH mounted from a Secret, i.e. a remote build daemon over plaintext TCP. ${CLIENT_FIX}`, urn));
+            findings.push(
+                violation(
+                    `${subject} points Docker (and its BuildKit builder) at ${docker.address} (${docker.origin}) without DOCKER_TLS_VERIFY and a DOCKER_CERT_PATH mounted from a Secret, i.e. a remote build daemon over plaintext TCP. ${CLIENT_FIX}`,
+                    urn,
+                ),
+            );
         }
     }
     return findings;

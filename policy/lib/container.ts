@@ -28,7 +28,11 @@ export interface ContainerContext {
 
 /** True for images of BuildKit itself (moby/buildkit, mirrors of it, buildkit-rootless builds, ...). */
 export function isBuildkitImage(image: unknown): boolean {
-    return typeof image === "string" && /buildkit/.test(basename(imageRepository(image))) && !/buildkit-?(cache|mirror|registry|exporter|metrics)/.test(imageRepository(image));
+    return (
+        typeof image === "string" &&
+        /buildkit/.test(basename(imageRepository(image))) &&
+        !/buildkit-?(cache|mirror|registry|exporter|metrics)/.test(imageRepository(image))
+    );
 }
 
 const BUILDCTL_SUBCOMMANDS = new Set(["build", "b", "debug", "du", "prune", "prune-histories", "history", "help", "h", "dial-stdio"]);
@@ -48,8 +52,17 @@ function looksLikeBuildkitdArgs(args: (string | Unknown)[]): boolean {
 export function buildContext(template: PodTemplate, container: Container, view: View): ContainerContext {
     const from = template.resource;
     const ctx: ContainerContext = {
-        template, container, view, env: new Map(), deferred: [], unknowns: [], crossed: false, mounts: mountedVolumes(template.spec, container),
-        read: () => undefined, interpretation: { invocations: [], files: new Map(), unreadScripts: [] }, imageEntrypoint: false,
+        template,
+        container,
+        view,
+        env: new Map(),
+        deferred: [],
+        unknowns: [],
+        crossed: false,
+        mounts: mountedVolumes(template.spec, container),
+        read: () => undefined,
+        interpretation: { invocations: [], files: new Map(), unreadScripts: [] },
+        imageEntrypoint: false,
     };
     const find = (kind: string, name: unknown, why: string): KObject | undefined => {
         if (isUnknown(name)) {
@@ -77,7 +90,10 @@ export function buildContext(template: PodTemplate, container: Container, view: 
     // envFrom first: env entries override it.
     for (const source of asArray(container.record.envFrom).map(asRecord)) {
         const prefix = asString(source.prefix) ?? "";
-        for (const [kind, field] of [["ConfigMap", "configMapRef"], ["Secret", "secretRef"]] as const) {
+        for (const [kind, field] of [
+            ["ConfigMap", "configMapRef"],
+            ["Secret", "secretRef"],
+        ] as const) {
             if (!(field in source)) {
                 continue;
             }
@@ -99,7 +115,10 @@ export function buildContext(template: PodTemplate, container: Container, view: 
             value = value.includes("\u0000?\u0000") ? UNKNOWN : value;
         } else if (entry.valueFrom !== undefined) {
             const ref = entry.valueFrom;
-            for (const [kind, field] of [["ConfigMap", "configMapKeyRef"], ["Secret", "secretKeyRef"]] as const) {
+            for (const [kind, field] of [
+                ["ConfigMap", "configMapKeyRef"],
+                ["Secret", "secretKeyRef"],
+            ] as const) {
                 if (field in ref) {
                     const object = find(kind, at(ref, field, "name"), `env ${entry.name}`);
                     const key = at(ref, field, "key");
@@ -125,7 +144,9 @@ export function buildContext(template: PodTemplate, container: Container, view: 
         if (!Array.isArray(part)) {
             return undefined;
         }
-        return part.map((w) => (isUnknown(w) ? UNKNOWN : typeof w === "string" ? (k8sExpand(w, ctx.env).includes("\u0000?\u0000") ? UNKNOWN : k8sExpand(w, ctx.env)) : String(w)));
+        return part.map((w) =>
+            isUnknown(w) ? UNKNOWN : typeof w === "string" ? (k8sExpand(w, ctx.env).includes("\u0000?\u0000") ? UNKNOWN : k8sExpand(w, ctx.env)) : String(w),
+        );
     };
     const command = expand(container.record.command);
     const args = expand(container.record.args) ?? [];
@@ -146,7 +167,11 @@ export function buildContext(template: PodTemplate, container: Container, view: 
     }
     ctx.interpretation = interpretArgv(argv, ctx.env, ctx.read);
     // Lifecycle hooks and exec probes run in the same container, with the same environment and files.
-    const hooks = [at(container.record, "lifecycle", "postStart", "exec", "command"), at(container.record, "lifecycle", "preStop", "exec", "command"), ...["readinessProbe", "livenessProbe", "startupProbe"].map((p) => at(container.record, p, "exec", "command"))];
+    const hooks = [
+        at(container.record, "lifecycle", "postStart", "exec", "command"),
+        at(container.record, "lifecycle", "preStop", "exec", "command"),
+        ...["readinessProbe", "livenessProbe", "startupProbe"].map((p) => at(container.record, p, "exec", "command")),
+    ];
     for (const hook of hooks) {
         const words = expand(hook);
         if (words && words.length > 0) {
@@ -203,7 +228,9 @@ function readMounted(ctx: ContainerContext, path: string, find: Find): { text: s
         }
         const entry = entriesOf(object).find((e) => e.key === key || e.key === "*");
         if (entry) {
-            return isUnknown(entry.text) ? { unreadable: `${path} (key '${key}' of ${source.kind} '${String(source.name)}', unknown during preview)` } : { text: entry.text, source: `key '${entry.key}' of ${source.kind} '${String(source.name)}'` };
+            return isUnknown(entry.text)
+                ? { unreadable: `${path} (key '${key}' of ${source.kind} '${String(source.name)}', unknown during preview)` }
+                : { text: entry.text, source: `key '${entry.key}' of ${source.kind} '${String(source.name)}'` };
         }
     }
     return undefined;
@@ -250,7 +277,9 @@ export function volumeHasPath(volume: Record<string, unknown>, relative: string)
         return listed(at(volume, "configMap", "items"));
     }
     if ("projected" in volume) {
-        return asArray(at(volume, "projected", "sources")).map(asRecord).some((s) => listed(asRecord(s.secret ?? s.configMap).items));
+        return asArray(at(volume, "projected", "sources"))
+            .map(asRecord)
+            .some((s) => listed(asRecord(s.secret ?? s.configMap).items));
     }
     return true;
 }

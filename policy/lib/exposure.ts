@@ -21,7 +21,7 @@ export function isBuildkitPort(port: unknown): boolean {
  * not something merely named after it (`buildkit-registry-mirror`, `buildkit-cache`).
  */
 export function isBuildkitName(value: unknown): boolean {
-    return typeof value === "string" && /(^|[-_.\/])(moby-)?buildkitd?(-(service|svc|server|daemon|tcp|grpc|headless|lb|public|external))?$/i.test(value);
+    return typeof value === "string" && /(^|[-_./])(moby-)?buildkitd?(-(service|svc|server|daemon|tcp|grpc|headless|lb|public|external))?$/i.test(value);
 }
 
 function selects(selector: Record<string, unknown>, labels: Record<string, unknown>): boolean {
@@ -32,7 +32,11 @@ function selects(selector: Record<string, unknown>, labels: Record<string, unkno
 /** Why a Service (or ServicePatch) reaches BuildKit, or undefined. `daemons` are the daemon pods in view. */
 export function serviceReachesBuildkit(service: KObject, daemons: Daemon[], view: View, pods: PodTemplate[]): { reason: string; crossed: boolean } | undefined {
     const selector = asRecord(at(service.body, "spec", "selector"));
-    const daemon = daemons.find((d) => selects(selector, d.ctx.template.labels) && (service.namespace === undefined || d.ctx.template.namespace === undefined || service.namespace === d.ctx.template.namespace));
+    const daemon = daemons.find(
+        (d) =>
+            selects(selector, d.ctx.template.labels) &&
+            (service.namespace === undefined || d.ctx.template.namespace === undefined || service.namespace === d.ctx.template.namespace),
+    );
     if (daemon) {
         return { reason: `selects the BuildKit pods of ${daemon.ctx.template.where}`, crossed: daemon.ctx.template.resource !== service.resource };
     }
@@ -50,7 +54,9 @@ export function serviceReachesBuildkit(service: KObject, daemons: Daemon[], view
             return undefined;
         }
         const selectsOthers = Object.keys(selector).length > 0 && pods.some((p) => selects(selector, p.labels));
-        return selectsOthers ? undefined : { reason: `serves or targets BuildKit's port ${BUILDKIT_PORT} and selects no pods declared in this stack`, crossed: true };
+        return selectsOthers
+            ? undefined
+            : { reason: `serves or targets BuildKit's port ${BUILDKIT_PORT} and selects no pods declared in this stack`, crossed: true };
     }
     if (service.patch && isBuildkitName(service.name)) {
         return { reason: `patches the BuildKit Service '${String(service.name)}'`, crossed: false };
@@ -87,7 +93,11 @@ export function routeBackends(object: KObject): { name: unknown; port: unknown; 
             return backends
                 .map(asRecord)
                 .filter((b) => Object.keys(b).length > 0)
-                .map((b) => ({ name: at(b, "service", "name") ?? b.serviceName, port: at(b, "service", "port", "number") ?? at(b, "service", "port", "name") ?? b.servicePort, what: "Ingress" }));
+                .map((b) => ({
+                    name: at(b, "service", "name") ?? b.serviceName,
+                    port: at(b, "service", "port", "number") ?? at(b, "service", "port", "name") ?? b.servicePort,
+                    what: "Ingress",
+                }));
         }
         case "TCPRoute":
         case "TLSRoute":
@@ -95,18 +105,26 @@ export function routeBackends(object: KObject): { name: unknown; port: unknown; 
         case "HTTPRoute":
         case "UDPRoute":
             return asArray(spec.rules).flatMap((rule) =>
-                asArray(asRecord(rule).backendRefs).map(asRecord).filter((b) => b.kind === undefined || b.kind === "Service").map((b) => ({ name: b.name, port: b.port, namespace: asString(b.namespace), what: `Gateway API ${object.kind}` })),
+                asArray(asRecord(rule).backendRefs)
+                    .map(asRecord)
+                    .filter((b) => b.kind === undefined || b.kind === "Service")
+                    .map((b) => ({ name: b.name, port: b.port, namespace: asString(b.namespace), what: `Gateway API ${object.kind}` })),
             );
         case "IngressRouteTCP":
         case "IngressRoute":
         case "IngressRouteUDP":
             return asArray(spec.routes).flatMap((route) =>
-                asArray(asRecord(route).services).map(asRecord).map((s) => ({ name: s.name, port: s.port, namespace: asString(s.namespace), what: `Traefik ${object.kind}` })),
+                asArray(asRecord(route).services)
+                    .map(asRecord)
+                    .map((s) => ({ name: s.name, port: s.port, namespace: asString(s.namespace), what: `Traefik ${object.kind}` })),
             );
         case "ConfigMap": {
             // ingress-nginx tcp-services/udp-services: "<external port>": "<namespace>/<service>:<port>[:PROXY]".
             const data = asRecord(object.body.data);
-            const entries = Object.entries(data).filter(([key, value]) => /^\d+$/.test(key) && typeof value === "string" && /^[a-z0-9-]+\/[a-z0-9.-]+:[A-Za-z0-9-]+(:(PROXY)?(:PROXY)?)?$/.test(value.trim()));
+            const entries = Object.entries(data).filter(
+                ([key, value]) =>
+                    /^\d+$/.test(key) && typeof value === "string" && /^[a-z0-9-]+\/[a-z0-9.-]+:[A-Za-z0-9-]+(:(PROXY)?(:PROXY)?)?$/.test(value.trim()),
+            );
             if (entries.length === 0) {
                 return undefined;
             }
@@ -135,12 +153,20 @@ export function hostExposure(daemon: Daemon): Finding[] {
     }
     for (const port of asArray(daemon.ctx.container.record.ports).map(asRecord)) {
         if (port.hostPort !== undefined && port.hostPort !== null && !isUnknown(port.hostPort) && port.hostPort !== 0) {
-            findings.push(violation(`${template.where} container '${daemon.ctx.container.name}' publishes hostPort ${String(port.hostPort)}, which exposes buildkitd on the node. ${EXPOSURE_FIX}`, urn));
+            findings.push(
+                violation(
+                    `${template.where} container '${daemon.ctx.container.name}' publishes hostPort ${String(port.hostPort)}, which exposes buildkitd on the node. ${EXPOSURE_FIX}`,
+                    urn,
+                ),
+            );
         }
     }
     return findings;
 }
 
 export function unknownRoute(object: KObject, what: string): Finding {
-    return unverifiable(`${object.where} has a ${what} that is unknown during preview, so whether it reaches BuildKit cannot be checked yet.`, object.resource.urn);
+    return unverifiable(
+        `${object.where} has a ${what} that is unknown during preview, so whether it reaches BuildKit cannot be checked yet.`,
+        object.resource.urn,
+    );
 }

@@ -83,7 +83,9 @@ export function helmValues(resource: ResourceLike): HelmValues {
         result.text += `${text}\n`;
         const parsed = parseYaml(text, budget);
         if (parsed.error !== undefined) {
-            result.problems.push(budget.overflow ? `${source} exceed the policy pack's fixed budget (${budget.overflow})` : `${source} do not parse as YAML (${parsed.error})`);
+            result.problems.push(
+                budget.overflow ? `${source} exceed the policy pack's fixed budget (${budget.overflow})` : `${source} do not parse as YAML (${parsed.error})`,
+            );
         }
         return parsed.docs[0] ?? {};
     };
@@ -125,11 +127,15 @@ export function helmChart(resource: ResourceLike): string | Unknown | undefined 
         return undefined;
     }
     const base = name.replace(/\/+$/, "").split("/").pop() ?? name;
-    return base.replace(/-\d+\.\d+\.\d+.*\.tgz$/, "").replace(/\.tgz$/, "").toLowerCase();
+    return base
+        .replace(/-\d+\.\d+\.\d+.*\.tgz$/, "")
+        .replace(/\.tgz$/, "")
+        .toLowerCase();
 }
 
 /** Where the chart comes from (repositoryOpts.repo or the chart reference itself), for messages and matching. */
 export function helmRepository(resource: ResourceLike): string {
-    const repo = asString(asRecord(resource.props.repositoryOpts).repo) ?? asString(asRecord(resource.props.fetchOpts).repo) ?? asString(resource.props.repo) ?? "";
+    const repo =
+        asString(asRecord(resource.props.repositoryOpts).repo) ?? asString(asRecord(resource.props.fetchOpts).repo) ?? asString(resource.props.repo) ?? "";
     return `${repo} ${asString(resource.props.chart) ?? ""}`.toLowerCase();
 }

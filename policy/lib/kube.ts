@@ -73,7 +73,9 @@ function legacyRunnerTemplate(object: KObject): PodTemplate {
     const runnerSpec = asRecord(at(object.body, ...LEGACY_ARC_PATHS[kind]));
     // RunnerSet: runner settings at spec, pod spec at spec.template.spec.
     const podSpec = kind === "RunnerSet" ? asRecord(at(runnerSpec, "template", "spec")) : runnerSpec;
-    const labels = asRecord(kind === "RunnerSet" ? at(runnerSpec, "template", "metadata", "labels") : at(object.body, "spec", "template", "metadata", "labels"));
+    const labels = asRecord(
+        kind === "RunnerSet" ? at(runnerSpec, "template", "metadata", "labels") : at(object.body, "spec", "template", "metadata", "labels"),
+    );
     const dockerdInRunner = runnerSpec.dockerdWithinRunnerContainer === true || runnerSpec.dockerdWithinRunnerContainer === "true";
     const kubernetesMode = asString(runnerSpec.containerMode) === "kubernetes";
     const dockerEnabled = !(runnerSpec.dockerEnabled === false || runnerSpec.dockerEnabled === "false") && !kubernetesMode;
@@ -87,15 +89,27 @@ function legacyRunnerTemplate(object: KObject): PodTemplate {
         volumeMounts: [...asArray(runnerSpec.volumeMounts), ...asArray(runnerGiven?.volumeMounts)],
         command: runnerGiven?.command,
         args: runnerGiven?.args,
-        securityContext: dockerdInRunner ? { ...asRecord(runnerGiven?.securityContext ?? runnerSpec.securityContext), privileged: true } : runnerGiven?.securityContext ?? runnerSpec.containerSecurityContext,
+        securityContext: dockerdInRunner
+            ? { ...asRecord(runnerGiven?.securityContext ?? runnerSpec.securityContext), privileged: true }
+            : (runnerGiven?.securityContext ?? runnerSpec.containerSecurityContext),
     };
     const containers: unknown[] = [runner, ...given.filter((c) => c.name !== "runner"), ...asArray(runnerSpec.sidecarContainers)];
     if (dockerEnabled && !dockerdInRunner && !given.some((c) => c.name === "docker")) {
-        containers.push({ name: "docker", image: asString(runnerSpec.dockerImage) ?? "docker:dind", securityContext: { privileged: true }, added: "by ARC because dockerEnabled is not false" });
+        containers.push({
+            name: "docker",
+            image: asString(runnerSpec.dockerImage) ?? "docker:dind",
+            securityContext: { privileged: true },
+            added: "by ARC because dockerEnabled is not false",
+        });
     }
     return {
         where: object.where,
-        spec: { ...podSpec, volumes: [...asArray(podSpec.volumes), ...(kind === "RunnerSet" ? [] : asArray(runnerSpec.volumes))], containers, initContainers: podSpec.initContainers },
+        spec: {
+            ...podSpec,
+            volumes: [...asArray(podSpec.volumes), ...(kind === "RunnerSet" ? [] : asArray(runnerSpec.volumes))],
+            containers,
+            initContainers: podSpec.initContainers,
+        },
         labels,
         namespace: object.namespace,
         resource: object.resource,
@@ -135,7 +149,13 @@ export function helmPodTemplates(resource: ResourceLike): PodTemplate[] {
         }
         const record = asRecord(value);
         if ("containers" in record && (Array.isArray(record.containers) || isUnknown(record.containers))) {
-            found.push({ where: `${helmLabel(resource)} values.${path.join(".")}`, spec: record, labels: asRecord(at(parent, "metadata", "labels")), namespace, resource });
+            found.push({
+                where: `${helmLabel(resource)} values.${path.join(".")}`,
+                spec: record,
+                labels: asRecord(at(parent, "metadata", "labels")),
+                namespace,
+                resource,
+            });
             return;
         }
         for (const [key, child] of Object.entries(record)) {
@@ -182,7 +202,7 @@ export function mountedVolumes(spec: Record<string, unknown>, container: Contain
     for (const mount of asArray(container.record.volumeMounts).map(asRecord)) {
         const volume = volumes.find((v) => v.name !== undefined && v.name === mount.name);
         if (volume) {
-            const mountPath = isUnknown(mount.mountPath) ? UNKNOWN : asString(mount.mountPath) ?? "";
+            const mountPath = isUnknown(mount.mountPath) ? UNKNOWN : (asString(mount.mountPath) ?? "");
             result.push({ volume, mountPath, subPath: asString(mount.subPath) ?? asString(mount.subPathExpr) });
         }
     }

@@ -94,9 +94,23 @@ export function objectsOf(resource: ResourceLike): { objects: KObject[]; notes: 
     if (parts) {
         const body = resource.props;
         const name = metadataName(body);
-        const label = typeof name === "string" && name !== resource.name ? `${parts.kind}${parts.patch ? "Patch" : ""} '${resource.name}' (${name})` : `${parts.kind}${parts.patch ? "Patch" : ""} '${resource.name}'`;
+        const label =
+            typeof name === "string" && name !== resource.name
+                ? `${parts.kind}${parts.patch ? "Patch" : ""} '${resource.name}' (${name})`
+                : `${parts.kind}${parts.patch ? "Patch" : ""} '${resource.name}'`;
         return {
-            objects: [{ kind: parts.kind, apiVersion: parts.apiVersion, name, namespace: metadataNamespace(body, undefined), body, resource, where: label, patch: parts.patch }],
+            objects: [
+                {
+                    kind: parts.kind,
+                    apiVersion: parts.apiVersion,
+                    name,
+                    namespace: metadataNamespace(body, undefined),
+                    body,
+                    resource,
+                    where: label,
+                    patch: parts.patch,
+                },
+            ],
             notes: [],
         };
     }
@@ -112,9 +126,19 @@ export function objectsOf(resource: ResourceLike): { objects: KObject[]; notes: 
         const parsed = parseYaml(text, budget);
         docs.push(...parsed.docs);
         if (parsed.error !== undefined && budget.overflow && RELEVANT.test(text)) {
-            notes.push(violation(`${label} has ${source} that expands beyond the policy pack's fixed budget (${budget.overflow}) and mentions BuildKit, TCP, Docker or privilege, so a violation may hide in the part that was not read: simplify it (no YAML anchors/aliases) so it can be checked.`, resource.urn));
+            notes.push(
+                violation(
+                    `${label} has ${source} that expands beyond the policy pack's fixed budget (${budget.overflow}) and mentions BuildKit, TCP, Docker or privilege, so a violation may hide in the part that was not read: simplify it (no YAML anchors/aliases) so it can be checked.`,
+                    resource.urn,
+                ),
+            );
         } else if (parsed.error !== undefined) {
-            notes.push(unverifiable(`${label} has ${source} that cannot be read completely (${parsed.error}), so the objects in it cannot all be checked here; each object is still checked when Pulumi registers it.`, resource.urn));
+            notes.push(
+                unverifiable(
+                    `${label} has ${source} that cannot be read completely (${parsed.error}), so the objects in it cannot all be checked here; each object is still checked when Pulumi registers it.`,
+                    resource.urn,
+                ),
+            );
         }
     };
     const yaml = resource.props.yaml;
@@ -135,7 +159,12 @@ export function objectsOf(resource: ResourceLike): { objects: KObject[]; notes: 
     for (const file of files) {
         const text = readManifest(file);
         if (text === undefined) {
-            notes.push(unverifiable(`${label} reads '${file}', which the policy pack cannot read from where it runs; the objects in it are checked one by one when Pulumi registers them.`, resource.urn));
+            notes.push(
+                unverifiable(
+                    `${label} reads '${file}', which the policy pack cannot read from where it runs; the objects in it are checked one by one when Pulumi registers them.`,
+                    resource.urn,
+                ),
+            );
         } else {
             addText(text, `file '${file}'`);
         }
@@ -196,7 +225,16 @@ export function entriesOf(object: KObject): { key: string; text: string | Unknow
     }
     const entries: { key: string; text: string | Unknown }[] = [];
     entriesCache.set(object, entries);
-    const fields: [string, boolean][] = object.kind === "Secret" ? [["data", true], ["stringData", false]] : [["data", false], ["binaryData", true]];
+    const fields: [string, boolean][] =
+        object.kind === "Secret"
+            ? [
+                  ["data", true],
+                  ["stringData", false],
+              ]
+            : [
+                  ["data", false],
+                  ["binaryData", true],
+              ];
     for (const [field, base64] of fields) {
         const map = object.body[field];
         if (isUnknown(map)) {

@@ -26,7 +26,12 @@ export const daemonRule: Rule = (view, helm) => {
     for (const { template, contexts, unknownContainers } of containerContexts(view, helm)) {
         if (unknownContainers) {
             if (/buildkit/i.test(template.where) || Object.values(template.labels).some((v) => typeof v === "string" && /buildkit/i.test(v))) {
-                findings.push(unverifiable(`${template.where} has containers that are unknown during preview, so whether it runs buildkitd on tcp:// cannot be checked yet.`, template.resource.urn));
+                findings.push(
+                    unverifiable(
+                        `${template.where} has containers that are unknown during preview, so whether it runs buildkitd on tcp:// cannot be checked yet.`,
+                        template.resource.urn,
+                    ),
+                );
             }
             continue;
         }
@@ -51,7 +56,10 @@ const CONFIG_FIX =
 export { CONFIG_FIX };
 
 function looksLikeBuildkitdToml(key: string, text: string): boolean {
-    return /^\s*\[\s*grpc(\s*\.\s*tls)?\s*\]?\s*(#.*)?$|^\s*grpc\s*\.\s*[A-Za-z]+\s*=|^\s*grpc\s*=\s*\{/m.test(text) || (/buildkit/i.test(key) && /\.toml$/i.test(key));
+    return (
+        /^\s*\[\s*grpc(\s*\.\s*tls)?\s*\]?\s*(#.*)?$|^\s*grpc\s*\.\s*[A-Za-z]+\s*=|^\s*grpc\s*=\s*\{/m.test(text) ||
+        (/buildkit/i.test(key) && /\.toml$/i.test(key))
+    );
 }
 
 /** Rule 2: a buildkitd.toml in a ConfigMap or Secret (any key) whose [grpc] address includes tcp:// has [grpc.tls] cert, key and ca. */
@@ -62,7 +70,12 @@ export const configRule: Rule = (view) => {
             const subject = `${object.where} key '${entry.key}'`;
             if (isUnknown(entry.text)) {
                 if (entry.key === "*" || /\.toml$/i.test(entry.key)) {
-                    findings.push(unverifiable(`${subject} is unknown during preview, so a buildkitd.toml in it cannot be checked for a plaintext tcp:// listener yet.`, object.resource.urn));
+                    findings.push(
+                        unverifiable(
+                            `${subject} is unknown during preview, so a buildkitd.toml in it cannot be checked for a plaintext tcp:// listener yet.`,
+                            object.resource.urn,
+                        ),
+                    );
                 }
                 continue;
             }
@@ -72,13 +85,19 @@ export const configRule: Rule = (view) => {
             const parsed = parseBuildkitdToml(entry.text);
             if (!parsed.ok) {
                 const message = `${subject} does not parse as TOML (${parsed.error}), so its gRPC listeners and TLS cannot be verified.`;
-                findings.push(/tcp:\/\//i.test(entry.text) && /grpc/i.test(entry.text) ? violation(`${message} Fix the TOML syntax. ${CONFIG_FIX}`, object.resource.urn) : unverifiable(message, object.resource.urn));
+                findings.push(
+                    /tcp:\/\//i.test(entry.text) && /grpc/i.test(entry.text)
+                        ? violation(`${message} Fix the TOML syntax. ${CONFIG_FIX}`, object.resource.urn)
+                        : unverifiable(message, object.resource.urn),
+                );
                 continue;
             }
             const tcp = (parsed.grpc.addresses ?? []).filter(isTcpAddress);
             const missing = (["cert", "key", "ca"] as const).filter((field) => parsed.grpc[field] === undefined);
             if (tcp.length > 0 && missing.length > 0) {
-                findings.push(violation(`${subject} sets [grpc] address ${tcp.join(", ")} without [grpc.tls] ${missing.join(", ")}. ${CONFIG_FIX}`, object.resource.urn));
+                findings.push(
+                    violation(`${subject} sets [grpc] address ${tcp.join(", ")} without [grpc.tls] ${missing.join(", ")}. ${CONFIG_FIX}`, object.resource.urn),
+                );
             }
         }
     }
@@ -93,10 +112,19 @@ export const clientRule: Rule = (view, helm) => {
         for (const problem of problems) {
             const message = `${helmLabel(resource)}: ${problem}, so its values cannot be checked for tcp:// BuildKit addresses.`;
             const blocking = overflow ? RELEVANT.test(text) : /tcp:\/\//i.test(text);
-            findings.push(blocking ? violation(`${message} Fix the values${overflow ? " (no YAML anchors/aliases)" : ""}. ${CLIENT_FIX}`, resource.urn) : unverifiable(message, resource.urn));
+            findings.push(
+                blocking
+                    ? violation(`${message} Fix the values${overflow ? " (no YAML anchors/aliases)" : ""}. ${CLIENT_FIX}`, resource.urn)
+                    : unverifiable(message, resource.urn),
+            );
         }
         if (unknown) {
-            findings.push(unverifiable(`${helmLabel(resource)} has values that are unknown during preview, so they cannot be checked for tcp:// BuildKit addresses yet.`, resource.urn));
+            findings.push(
+                unverifiable(
+                    `${helmLabel(resource)} has values that are unknown during preview, so they cannot be checked for tcp:// BuildKit addresses yet.`,
+                    resource.urn,
+                ),
+            );
         }
     }
     for (const { contexts } of containerContexts(view, helm)) {
@@ -140,9 +168,20 @@ export const exposureRule: Rule = (view, helm) => {
             continue;
         }
         if (exposure === "unknown") {
-            findings.push(unverifiable(`${service.where} ${reach.reason}, but its type is unknown during preview, so whether it leaves the cluster cannot be checked yet.`, service.resource.urn));
+            findings.push(
+                unverifiable(
+                    `${service.where} ${reach.reason}, but its type is unknown during preview, so whether it leaves the cluster cannot be checked yet.`,
+                    service.resource.urn,
+                ),
+            );
         } else {
-            findings.push({ ...violation(`${service.where} ${exposure} and ${reach.reason}, which exposes BuildKit's API outside the cluster. ${EXPOSURE_FIX}`, service.resource.urn), crossed: reach.crossed });
+            findings.push({
+                ...violation(
+                    `${service.where} ${exposure} and ${reach.reason}, which exposes BuildKit's API outside the cluster. ${EXPOSURE_FIX}`,
+                    service.resource.urn,
+                ),
+                crossed: reach.crossed,
+            });
         }
     }
     for (const object of view.objects) {
@@ -166,7 +205,13 @@ export const exposureRule: Rule = (view, helm) => {
                 }
             }
             if (reason) {
-                findings.push({ ...violation(`${object.where}${backend.what === object.kind ? "" : ` (${backend.what})`} ${reason}, which exposes BuildKit's API outside the cluster. ${EXPOSURE_FIX}`, object.resource.urn), crossed });
+                findings.push({
+                    ...violation(
+                        `${object.where}${backend.what === object.kind ? "" : ` (${backend.what})`} ${reason}, which exposes BuildKit's API outside the cluster. ${EXPOSURE_FIX}`,
+                        object.resource.urn,
+                    ),
+                    crossed,
+                });
             } else if (isUnknown(backend.name) || isUnknown(backend.port)) {
                 findings.push(unknownRoute(object, "backend"));
             }
@@ -177,7 +222,13 @@ export const exposureRule: Rule = (view, helm) => {
         for (const entry of helmTcpServices(resource)) {
             const known = buildkitServices.get(entry.name);
             if (tcpServiceReachesBuildkit(entry) || known) {
-                findings.push({ ...violation(`${helmLabel(resource)} ${entry.what} exposes Service '${entry.name}' port ${entry.port} on the ingress controller, which exposes BuildKit's API outside the cluster. ${EXPOSURE_FIX}`, resource.urn), crossed: !tcpServiceReachesBuildkit(entry) });
+                findings.push({
+                    ...violation(
+                        `${helmLabel(resource)} ${entry.what} exposes Service '${entry.name}' port ${entry.port} on the ingress controller, which exposes BuildKit's API outside the cluster. ${EXPOSURE_FIX}`,
+                        resource.urn,
+                    ),
+                    crossed: !tcpServiceReachesBuildkit(entry),
+                });
             }
         }
     }

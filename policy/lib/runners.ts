@@ -16,7 +16,11 @@ export const RUNNER_FIX =
 export function isRunnerSetChart(resource: ResourceLike): boolean {
     const chart = helmChart(resource);
     const values = asRecord(helmValues(resource).values);
-    return (typeof chart === "string" && /gha-runner-scale-set(?!-controller)|actions-runner|github-runner|gha-runner/.test(chart)) || "githubConfigUrl" in values || "githubConfigSecret" in values;
+    return (
+        (typeof chart === "string" && /gha-runner-scale-set(?!-controller)|actions-runner|github-runner|gha-runner/.test(chart)) ||
+        "githubConfigUrl" in values ||
+        "githubConfigSecret" in values
+    );
 }
 
 /** Runner images: ARC's actions-runner, legacy summerwind images, myoung34/github-runner and look-alikes. */
@@ -24,7 +28,8 @@ function isRunnerImage(image: unknown): boolean {
     return typeof image === "string" && /(actions|github|gh|gha)[-_]?runner|^runner$|self-hosted-runner/.test(basename(imageRepository(image)));
 }
 
-const RUNNER_ENV = /^(RUNNER_TOKEN|RUNNER_NAME|RUNNER_SCOPE|RUNNER_WORKDIR|RUNNER_LABELS|RUNNER_GROUP|ACTIONS_RUNNER_[A-Z_]+|GITHUB_RUNNER_[A-Z_]+|REPO_URL|ORG_NAME)$/;
+const RUNNER_ENV =
+    /^(RUNNER_TOKEN|RUNNER_NAME|RUNNER_SCOPE|RUNNER_WORKDIR|RUNNER_LABELS|RUNNER_GROUP|ACTIONS_RUNNER_[A-Z_]+|GITHUB_RUNNER_[A-Z_]+|REPO_URL|ORG_NAME)$/;
 
 /** A container that is a GitHub Actions runner, whatever deploys it. */
 function isRunnerContainer(ctx: ContainerContext): boolean {
@@ -32,10 +37,17 @@ function isRunnerContainer(ctx: ContainerContext): boolean {
         return true;
     }
     const names = [...ctx.env.keys()];
-    if (names.filter((n) => RUNNER_ENV.test(n)).length >= 1 && names.some((n) => /^(RUNNER_TOKEN|ACCESS_TOKEN|RUNNER_SCOPE|REPO_URL|ORG_NAME|ACTIONS_RUNNER_INPUT_URL|GITHUB_RUNNER_[A-Z_]*)$/.test(n))) {
+    if (
+        names.filter((n) => RUNNER_ENV.test(n)).length >= 1 &&
+        names.some((n) => /^(RUNNER_TOKEN|ACCESS_TOKEN|RUNNER_SCOPE|REPO_URL|ORG_NAME|ACTIONS_RUNNER_INPUT_URL|GITHUB_RUNNER_[A-Z_]*)$/.test(n))
+    ) {
         return true;
     }
-    return ctx.interpretation.invocations.some((i) => /^(run\.sh|config\.sh|Runner\.Listener|run-helper\.sh)$/.test(i.program) || (i.program === "entrypoint.sh" && /runner/i.test(String(ctx.container.image))));
+    return ctx.interpretation.invocations.some(
+        (i) =>
+            /^(run\.sh|config\.sh|Runner\.Listener|run-helper\.sh)$/.test(i.program) ||
+            (i.program === "entrypoint.sh" && /runner/i.test(String(ctx.container.image))),
+    );
 }
 
 function isRunnerTemplate(template: PodTemplate, contexts: ContainerContext[], helmRunner: boolean): boolean {
@@ -53,7 +65,9 @@ function isDind(ctx: ContainerContext): boolean {
 
 function dockerHostTarget(ctx: ContainerContext): string | undefined {
     const value = ctx.env.get("DOCKER_HOST");
-    return typeof value === "string" && /^(tcp:\/\/(localhost|127\.0\.0\.1|\[::1\]|[^/:]*dind[^/:]*|docker)(:|\/|$)|unix:\/\/)/i.test(value) ? value : undefined;
+    return typeof value === "string" && /^(tcp:\/\/(localhost|127\.0\.0\.1|\[::1\]|[^/:]*dind[^/:]*|docker)(:|\/|$)|unix:\/\/)/i.test(value)
+        ? value
+        : undefined;
 }
 
 function judgeRunnerPod(template: PodTemplate, contexts: ContainerContext[]): Finding[] {
@@ -78,7 +92,12 @@ function judgeRunnerPod(template: PodTemplate, contexts: ContainerContext[]): Fi
         }
         const dockerHost = dockerHostTarget(ctx);
         if (dockerHost) {
-            findings.push(violation(`${subject} sets DOCKER_HOST=${dockerHost}, i.e. it builds with Docker-in-Docker (a Docker daemon inside the pod) or the node's Docker daemon. ${RUNNER_FIX}`, urn));
+            findings.push(
+                violation(
+                    `${subject} sets DOCKER_HOST=${dockerHost}, i.e. it builds with Docker-in-Docker (a Docker daemon inside the pod) or the node's Docker daemon. ${RUNNER_FIX}`,
+                    urn,
+                ),
+            );
         }
     }
     for (const volume of asArray(template.spec.volumes).map(asRecord)) {
@@ -100,16 +119,31 @@ export function runnerRule(view: View, helm: ResourceLike[]): Finding[] {
     for (const resource of runnerCharts) {
         const mode = at(helmValues(resource).values, "containerMode", "type");
         if (typeof mode === "string" && mode.toLowerCase() === "dind") {
-            findings.push(violation(`${helmLabel(resource)} sets containerMode.type 'dind', which runs a privileged Docker-in-Docker sidecar in every runner pod. ${RUNNER_FIX}`, resource.urn));
+            findings.push(
+                violation(
+                    `${helmLabel(resource)} sets containerMode.type 'dind', which runs a privileged Docker-in-Docker sidecar in every runner pod. ${RUNNER_FIX}`,
+                    resource.urn,
+                ),
+            );
         } else if (isUnknown(mode)) {
-            findings.push(unverifiable(`${helmLabel(resource)} has containerMode.type unknown during preview, so Docker-in-Docker cannot be ruled out yet.`, resource.urn));
+            findings.push(
+                unverifiable(
+                    `${helmLabel(resource)} has containerMode.type unknown during preview, so Docker-in-Docker cannot be ruled out yet.`,
+                    resource.urn,
+                ),
+            );
         }
     }
     for (const { template, contexts, unknownContainers } of containerContexts(view, helm)) {
         const helmRunner = runnerCharts.has(template.resource) && template.object === undefined;
         if (unknownContainers) {
             if (template.runner || helmRunner) {
-                findings.push(unverifiable(`${template.where} is a runner pod whose containers are unknown during preview, so privilege and Docker-in-Docker cannot be checked yet.`, template.resource.urn));
+                findings.push(
+                    unverifiable(
+                        `${template.where} is a runner pod whose containers are unknown during preview, so privilege and Docker-in-Docker cannot be checked yet.`,
+                        template.resource.urn,
+                    ),
+                );
             }
             continue;
         }
@@ -123,7 +157,12 @@ export function runnerRule(view: View, helm: ResourceLike[]): Finding[] {
             const target = asString(at(hra.body, "spec", "scaleTargetRef", "name"));
             const kind = asString(at(hra.body, "spec", "scaleTargetRef", "kind")) ?? "RunnerDeployment";
             if (target && !view.objects.some((o) => o.kind === kind && o.name === target)) {
-                findings.push(unverifiable(`${hra.where} scales ${kind} '${target}', which is not declared in this stack, so its runner pods cannot be checked for privilege or Docker-in-Docker.`, hra.resource.urn));
+                findings.push(
+                    unverifiable(
+                        `${hra.where} scales ${kind} '${target}', which is not declared in this stack, so its runner pods cannot be checked for privilege or Docker-in-Docker.`,
+                        hra.resource.urn,
+                    ),
+                );
             }
         }
     }

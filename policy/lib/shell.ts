@@ -98,7 +98,14 @@ export function interpretArgv(argv: (string | Unknown)[], env: Env, read: FileRe
     for (const [name, value] of env) {
         vars.set(name, { value, exported: true });
     }
-    const state: State = { depth: 0, vars, positional: [], result: { invocations: [], files: new Map(), unreadScripts: [] }, read, budget: { commands: LIMITS.commands } };
+    const state: State = {
+        depth: 0,
+        vars,
+        positional: [],
+        result: { invocations: [], files: new Map(), unreadScripts: [] },
+        read,
+        budget: { commands: LIMITS.commands },
+    };
     runCommand(argv, new Map(), state, 0);
     return state.result;
 }
@@ -152,7 +159,33 @@ function unwrap(words: (string | Unknown)[], assigns: Map<string, EnvValue>): (s
             rest = rest.slice(skipOptions(1, new Set(["-u"])) + 1);
         } else if (name === "rootlesskit") {
             // rootlesskit [flags] COMMAND: its flags are `--name=value`, booleans, or `--name value` for a known few.
-            rest = rest.slice(skipOptions(1, new Set(["--net", "--mtu", "--cidr", "--port-driver", "--copy-up", "--state-dir", "--propagation", "--subid-source", "--copy-up-mode", "--ifname", "--slirp4netns-sandbox", "--slirp4netns-seccomp", "--evacuate-cgroup2", "--pidns", "--cgroupns", "--utsns", "--ipcns", "--reaper", "--detach-netns", "--log-file"])));
+            rest = rest.slice(
+                skipOptions(
+                    1,
+                    new Set([
+                        "--net",
+                        "--mtu",
+                        "--cidr",
+                        "--port-driver",
+                        "--copy-up",
+                        "--state-dir",
+                        "--propagation",
+                        "--subid-source",
+                        "--copy-up-mode",
+                        "--ifname",
+                        "--slirp4netns-sandbox",
+                        "--slirp4netns-seccomp",
+                        "--evacuate-cgroup2",
+                        "--pidns",
+                        "--cgroupns",
+                        "--utsns",
+                        "--ipcns",
+                        "--reaper",
+                        "--detach-netns",
+                        "--log-file",
+                    ]),
+                ),
+            );
         } else {
             return rest;
         }
@@ -302,17 +335,25 @@ function executeWords(words: (string | Unknown)[], heredocs: Heredoc[], state: S
         state.vars.set(words[1], { value: chosen, exported: state.vars.get(words[1])?.exported ?? false });
         return;
     }
+    // `case WORD in`: the word is matched, never run. A pattern on the same line ends at `)`, which the
+    // tokenizer turns into a separator, so the branch's command is still read as a command of its own.
+    if (words[0] === "case") {
+        const inAt = words.indexOf("in");
+        if (inAt > 1) {
+            executeWords(words.slice(inAt + 1), heredocs, state, depth);
+        }
+        return;
+    }
     // Leading keywords and per-command assignments.
     let i = 0;
     while (i < words.length && typeof words[i] === "string" && KEYWORDS.has(words[i] as string)) {
         i++;
     }
     const assigns = new Map<string, EnvValue>();
-    let exportAll = false;
     let rest = words.slice(i);
     const first = rest[0];
     if (typeof first === "string" && ["export", "readonly", "local", "declare", "typeset"].includes(first)) {
-        exportAll = first === "export" || rest.includes("-x");
+        const exportAll = first === "export" || rest.includes("-x");
         for (const w of rest.slice(1)) {
             if (typeof w !== "string" || w.startsWith("-")) {
                 continue;
@@ -371,7 +412,10 @@ function executeWords(words: (string | Unknown)[], heredocs: Heredoc[], state: S
             content = rest2.length > 0 && /%s/.test(format ?? "") ? rest2.join(format?.includes("\\n") ? "\n" : "") : (format ?? "");
             content = content.replace(/\\n/g, "\n").replace(/\\t/g, "\t");
         } else {
-            content = parts.filter((p) => !/^-[neE]+$/.test(p)).join(" ").replace(/\\n/g, "\n");
+            content = parts
+                .filter((p) => !/^-[neE]+$/.test(p))
+                .join(" ")
+                .replace(/\\n/g, "\n");
         }
         state.result.files.set(target, `${state.result.files.get(target) ?? ""}${content}\n`);
     }

@@ -11,7 +11,8 @@ export const buildkitClientRequiresTls = policyFromCheck(
         description:
             "A container that points a BuildKit client at a tcp:// address (BUILDKIT_HOST, *_BUILDKIT_ADDR, BUILDX_* or similar env vars " +
             "from any source, DOCKER_HOST, buildctl --addr, or docker buildx create --driver remote in scripts) must carry a CA, a client " +
-            "certificate and a client key. " + CLIENT_FIX,
+            "certificate and a client key. " +
+            CLIENT_FIX,
         enforcementLevel: "mandatory",
     },
     buildkitClientRequiresTlsCheck,

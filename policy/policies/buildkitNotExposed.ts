@@ -11,7 +11,8 @@ export const buildkitNotExposed = policyFromCheck(
         description:
             "BuildKit's port must not be reachable from outside the cluster: no LoadBalancer or NodePort Service (or externalIPs, or a " +
             "ServicePatch turning one into that), no Ingress, Gateway API route, Traefik IngressRouteTCP or ingress-nginx tcp-services entry " +
-            "that reaches BuildKit, and no hostPort or hostNetwork on buildkitd. " + EXPOSURE_FIX,
+            "that reaches BuildKit, and no hostPort or hostNetwork on buildkitd. " +
+            EXPOSURE_FIX,
         enforcementLevel: "mandatory",
     },
     buildkitNotExposedCheck,

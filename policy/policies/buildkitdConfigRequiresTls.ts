@@ -7,7 +7,8 @@ export const buildkitdConfigRequiresTlsCheck: Check = resourceCheck(configRule);
 export const buildkitdConfigRequiresTls = policyFromCheck(
     {
         name: "buildkitd-config-tcp-requires-tls",
-        description: "A buildkitd.toml in a ConfigMap or Secret (under any key) whose [grpc] address includes tcp:// must enable TLS with a client CA. " + CONFIG_FIX,
+        description:
+            "A buildkitd.toml in a ConfigMap or Secret (under any key) whose [grpc] address includes tcp:// must enable TLS with a client CA. " + CONFIG_FIX,
         enforcementLevel: "mandatory",
     },
     buildkitdConfigRequiresTlsCheck,

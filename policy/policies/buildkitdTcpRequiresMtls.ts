@@ -14,7 +14,8 @@ export const buildkitdTcpRequiresMtls = policyFromCheck(
         name: "buildkitd-tcp-requires-mtls",
         description:
             "A BuildKit daemon (any container that ends up running buildkitd, whatever its image, in any workload, ARC resource, " +
-            "ConfigGroup or Helm values, or a BuildKit Helm chart) that listens on tcp:// must require mutual TLS. " + DAEMON_FIX,
+            "ConfigGroup or Helm values, or a BuildKit Helm chart) that listens on tcp:// must require mutual TLS. " +
+            DAEMON_FIX,
         enforcementLevel: "mandatory",
     },
     buildkitdTcpRequiresMtlsCheck,

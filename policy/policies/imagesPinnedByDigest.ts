@@ -28,7 +28,11 @@ export const imagesPinnedByDigestCheck: Check = {
                 const runner = template.runner !== undefined || /actions-runner|github-runner/.test(image);
                 if (daemon || isBuildkitImage(image) || runner) {
                     reported.add(key);
-                    findings.push(violation(`${template.where} container '${ctx.container.name}' uses ${daemon || isBuildkitImage(image) ? "BuildKit" : "runner pod"} image '${image}', which is not pinned by digest. ${FIX}`));
+                    findings.push(
+                        violation(
+                            `${template.where} container '${ctx.container.name}' uses ${daemon || isBuildkitImage(image) ? "BuildKit" : "runner pod"} image '${image}', which is not pinned by digest. ${FIX}`,
+                        ),
+                    );
                 }
             }
         }

@@ -15,7 +15,11 @@ export function unverifiableValuesPolicy(rules: { name: string; rule: Rule }[]):
         run: (resources) => {
             const findings: Finding[] = readingNotes(resources).map((f) => ({ ...f, message: `[reading] ${f.message}` }));
             for (const { name, rule } of rules) {
-                findings.push(...stackRule(rule, resources).filter((f) => f.verdict === "unverifiable").map((f) => ({ ...f, message: `[${name}] ${f.message}` })));
+                findings.push(
+                    ...stackRule(rule, resources)
+                        .filter((f) => f.verdict === "unverifiable")
+                        .map((f) => ({ ...f, message: `[${name}] ${f.message}` })),
+                );
             }
             return findings;
         },

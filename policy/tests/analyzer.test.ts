@@ -44,7 +44,7 @@ function nesting(value: unknown): number {
     return max;
 }
 
-describe("the pack as the Pulumi engine runs it (index.ts over gRPC)", function () {
+describe("the pack as the Pulumi engine runs it (index.ts over gRPC)", () => {
     let pack: ChildProcess;
     type Rpc = (request: unknown, callback: (error: Error | null, response: never) => void) => void;
     let client: { analyze: Rpc; analyzeStack: Rpc; close(): void };
@@ -71,14 +71,33 @@ describe("the pack as the Pulumi engine runs it (index.ts over gRPC)", function 
     });
 
     const call = (method: "analyze" | "analyzeStack", request: unknown) =>
-        new Promise<Diagnostic[]>((resolve, reject) => client[method](request, (error: Error | null, response: never) => (error ? reject(error) : resolve(toDiagnostics(response)))));
+        new Promise<Diagnostic[]>((resolve, reject) =>
+            client[method](request, (error: Error | null, response: never) => (error ? reject(error) : resolve(toDiagnostics(response)))),
+        );
 
     const analyze = async (resources: DeclaredResource[]) => {
         const perResource = await Promise.all(
-            resources.map((r) => call("analyze", new analyzerProto.AnalyzeRequest().setType(r.type).setName(r.name).setUrn(r.urn).setProperties(Struct.fromJavaScript(r.props)).setOptions(new analyzerProto.AnalyzerResourceOptions()))),
+            resources.map((r) =>
+                call(
+                    "analyze",
+                    new analyzerProto.AnalyzeRequest()
+                        .setType(r.type)
+                        .setName(r.name)
+                        .setUrn(r.urn)
+                        .setProperties(Struct.fromJavaScript(r.props))
+                        .setOptions(new analyzerProto.AnalyzerResourceOptions()),
+                ),
+            ),
         );
         const stackRequest = new analyzerProto.AnalyzeStackRequest().setResourcesList(
-            resources.map((r) => new analyzerProto.AnalyzerResource().setType(r.type).setName(r.name).setUrn(r.urn).setProperties(Struct.fromJavaScript(r.props)).setOptions(new analyzerProto.AnalyzerResourceOptions())),
+            resources.map((r) =>
+                new analyzerProto.AnalyzerResource()
+                    .setType(r.type)
+                    .setName(r.name)
+                    .setUrn(r.urn)
+                    .setProperties(Struct.fromJavaScript(r.props))
+                    .setOptions(new analyzerProto.AnalyzerResourceOptions()),
+            ),
         );
         return [...perResource.flat(), ...(await call("analyzeStack", stackRequest))];
     };
@@ -92,19 +111,48 @@ describe("the pack as the Pulumi engine runs it (index.ts over gRPC)", function 
     it("blocks a plaintext daemon (stack policy) and a plaintext client (resource policy)", async () => {
         const diagnostics = await analyze([
             configMap("plain", { "buildkitd.toml": '[grpc]\naddress = ["tcp://0.0.0.0:1234"]\n' }),
-            workload("StatefulSet", "bk", { containers: [buildkitd(["--config", "/etc/buildkit/buildkitd.toml"], { volumeMounts: [{ name: "c", mountPath: "/etc/buildkit" }] })], volumes: [{ name: "c", configMap: { name: "plain" } }] }),
-            workload("Deployment", "ci", { containers: [{ name: "ci", image: "ci:1", env: [{ name: "BUILDKIT_HOST", value: ENDPOINT }] }] }, { app: "ci" }, "ci"),
+            workload("StatefulSet", "bk", {
+                containers: [buildkitd(["--config", "/etc/buildkit/buildkitd.toml"], { volumeMounts: [{ name: "c", mountPath: "/etc/buildkit" }] })],
+                volumes: [{ name: "c", configMap: { name: "plain" } }],
+            }),
+            workload(
+                "Deployment",
+                "ci",
+                { containers: [{ name: "ci", image: "ci:1", env: [{ name: "BUILDKIT_HOST", value: ENDPOINT }] }] },
+                { app: "ci" },
+                "ci",
+            ),
         ]);
-        const mandatory = diagnostics.filter((d) => d.mandatory).map((d) => d.policy).sort();
+        const mandatory = diagnostics
+            .filter((d) => d.mandatory)
+            .map((d) => d.policy)
+            .sort();
         // The daemon's plaintext listener comes from a separate ConfigMap, so the stack policy reports it for its rule.
         assert.deepEqual(mandatory, ["buildkit-client-requires-tls", "buildkit-cross-resource-checks", "buildkitd-config-tcp-requires-tls"]);
-        assert.ok(diagnostics.some((d) => d.policy === "buildkit-cross-resource-checks" && d.message.includes("\n[buildkitd-tcp-requires-mtls] StatefulSet 'bk'")), JSON.stringify(diagnostics));
+        assert.ok(
+            diagnostics.some((d) => d.policy === "buildkit-cross-resource-checks" && d.message.includes("\n[buildkitd-tcp-requires-mtls] StatefulSet 'bk'")),
+            JSON.stringify(diagnostics),
+        );
     });
 
     it("turns preview unknowns into an advisory note instead of an error or a block", async () => {
-        const diagnostics = await analyze([workload("Deployment", "ci", { containers: [{ name: "ci", image: "ci:1", env: [{ name: "BUILDKIT_HOST", value: UNKNOWN_STRING }] }] }, { app: "ci" }, "ci")]);
-        assert.deepEqual(diagnostics.filter((d) => d.mandatory), []);
-        assert.ok(diagnostics.some((d) => d.policy === "buildkit-unverifiable-values" && d.message.includes("unknown during preview")), JSON.stringify(diagnostics));
+        const diagnostics = await analyze([
+            workload(
+                "Deployment",
+                "ci",
+                { containers: [{ name: "ci", image: "ci:1", env: [{ name: "BUILDKIT_HOST", value: UNKNOWN_STRING }] }] },
+                { app: "ci" },
+                "ci",
+            ),
+        ]);
+        assert.deepEqual(
+            diagnostics.filter((d) => d.mandatory),
+            [],
+        );
+        assert.ok(
+            diagnostics.some((d) => d.policy === "buildkit-unverifiable-values" && d.message.includes("unknown during preview")),
+            JSON.stringify(diagnostics),
+        );
     });
 
     it("judges the whole adversarial corpus (own and red-team cases) as runPolicies does, in this one analyzer process", async function () {
@@ -125,7 +173,9 @@ describe("the pack as the Pulumi engine runs it (index.ts over gRPC)", function 
                 continue;
             }
             // Over gRPC a diagnostic's message is the policy description, a newline, then the violation.
-            const mandatory = diagnostics.filter((d) => d.mandatory).map((d) => ({ policyName: d.policy, message: d.message.slice(d.message.indexOf("\n") + 1) }));
+            const mandatory = diagnostics
+                .filter((d) => d.mandatory)
+                .map((d) => ({ policyName: d.policy, message: d.message.slice(d.message.indexOf("\n") + 1) }));
             const problem = verdict(c, mandatory);
             if (problem) {
                 failures.push(`${c.id}: ${problem}`);

@@ -43,7 +43,10 @@ describe("valid TLS variants (no false positives)", () => {
     for (const variant of tlsCorpus) {
         it(`passes: ${variant.title}`, async () => {
             const violations = await runPolicies(variant.resources);
-            assert.deepEqual(violations.filter((v) => v.enforcementLevel === "mandatory"), []);
+            assert.deepEqual(
+                violations.filter((v) => v.enforcementLevel === "mandatory"),
+                [],
+            );
         });
     }
 });

@@ -12,7 +12,15 @@ describe("the program's own stacks", () => {
 
     it("would catch the program losing its client CA (the fixture is really checked)", async () => {
         const resources = programResources("local").map((r) =>
-            r.name === "buildkitd-config" ? { ...r, props: { ...r.props, data: { "buildkitd.toml": String((r.props.data as Record<string, string>)["buildkitd.toml"]).replace(/^ca = .*$/m, "") } } } : r,
+            r.name === "buildkitd-config"
+                ? {
+                      ...r,
+                      props: {
+                          ...r.props,
+                          data: { "buildkitd.toml": String((r.props.data as Record<string, string>)["buildkitd.toml"]).replace(/^ca = .*$/m, "") },
+                      },
+                  }
+                : r,
         );
         const names = (await runPolicies(resources)).map((v) => v.policyName).sort();
         // The listener is in the ConfigMap the StatefulSet mounts: the ConfigMap's own policy and the stack policy (for rule 1) report it.

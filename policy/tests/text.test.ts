@@ -5,7 +5,16 @@ import { SEPARATOR, flagValues, shellWords } from "../lib/text";
 describe("command-line and TOML parsing", () => {
     it("splits shell scripts into words and command separators", () => {
         assert.deepEqual(shellWords(`buildkitd --addr "tcp://0.0.0.0:1234" && buildctl --addr 'unix:///x y'; echo a\\ b`), [
-            "buildkitd", "--addr", "tcp://0.0.0.0:1234", SEPARATOR, "buildctl", "--addr", "unix:///x y", SEPARATOR, "echo", "a b",
+            "buildkitd",
+            "--addr",
+            "tcp://0.0.0.0:1234",
+            SEPARATOR,
+            "buildctl",
+            "--addr",
+            "unix:///x y",
+            SEPARATOR,
+            "echo",
+            "a b",
         ]);
     });
 

@@ -167,7 +167,9 @@ function privateKey(inputs: Record<string, any>): Record<string, any> {
 }
 
 /** A PEM private key as the WebCrypto key pair and signature algorithm the provider would use. */
-async function signingKeys(pem: string): Promise<{ privateKey: CryptoKey; publicKey: CryptoKey; algorithm: any; keyAlgorithm: string; publicKeyObject: KeyObject }> {
+async function signingKeys(
+    pem: string,
+): Promise<{ privateKey: CryptoKey; publicKey: CryptoKey; algorithm: any; keyAlgorithm: string; publicKeyObject: KeyObject }> {
     const keyObject = createPrivateKey(pem);
     const publicKeyObject = createPublicKey(keyObject);
     const pkcs8 = keyObject.export({ type: "pkcs8", format: "der" });
@@ -257,7 +259,13 @@ function usageExtensions(inputs: Record<string, any>): x509.Extension[] {
     if (extended.length > 0) {
         extensions.push(new x509.ExtendedKeyUsageExtension(extended, false));
     }
-    extensions.push(new x509.BasicConstraintsExtension(!!inputs.isCaCertificate, inputs.maxPathLength >= 0 && inputs.isCaCertificate ? inputs.maxPathLength : undefined, true));
+    extensions.push(
+        new x509.BasicConstraintsExtension(
+            !!inputs.isCaCertificate,
+            inputs.maxPathLength >= 0 && inputs.isCaCertificate ? inputs.maxPathLength : undefined,
+            true,
+        ),
+    );
     return extensions;
 }
 

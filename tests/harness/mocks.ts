@@ -7,12 +7,20 @@ import { realTlsState } from "./certificates";
  * for byte. `@pulumi/tls` resources get real keys and certificates (see ./certificates.ts), so
  * tests can run real TLS with what the program declares; pass `{ realTls: false }` for fakes.
  */
-export function mockResourceState(type: string, name: string, inputs: Record<string, any>, opts: { realTls?: boolean } = {}): Record<string, any> | Promise<Record<string, any>> {
+export function mockResourceState(
+    type: string,
+    name: string,
+    inputs: Record<string, any>,
+    opts: { realTls?: boolean } = {},
+): Record<string, any> | Promise<Record<string, any>> {
     const real = opts.realTls === false ? undefined : realTlsState(type, name, inputs);
     if (real) {
         return real;
     }
-    const digest = (label: string) => createHash("sha256").update(`${type}/${name}/${label}/${JSON.stringify(inputs)}`).digest("hex");
+    const digest = (label: string) =>
+        createHash("sha256")
+            .update(`${type}/${name}/${label}/${JSON.stringify(inputs)}`)
+            .digest("hex");
     switch (type) {
         case "tls:index/privateKey:PrivateKey":
             return { ...inputs, privateKeyPem: `MOCK PRIVATE KEY ${digest("key")}`, publicKeyPem: `MOCK PUBLIC KEY ${digest("pub")}` };
@@ -65,7 +73,10 @@ export const MOCK_AKS_AAD_EXEC_KUBECONFIG = [
  */
 export const MOCK_AKS_CLUSTERS: Record<string, { networkProfile: Record<string, string>; aad: boolean }> = {
     // The committed aks stack's cluster: Azure CNI overlay powered by Cilium, Entra ID with Azure RBAC.
-    "aks-ameide-ci": { networkProfile: { networkPlugin: "azure", networkPluginMode: "overlay", networkPolicy: "cilium", networkDataplane: "cilium" }, aad: true },
+    "aks-ameide-ci": {
+        networkProfile: { networkPlugin: "azure", networkPluginMode: "overlay", networkPolicy: "cilium", networkDataplane: "cilium" },
+        aad: true,
+    },
     // Local accounts and Calico.
     "aks-calico-local": { networkProfile: { networkPlugin: "azure", networkPolicy: "calico" }, aad: false },
     // No policy engine: NetworkPolicy objects are stored but not enforced.

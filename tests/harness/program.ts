@@ -53,9 +53,7 @@ export interface ProgramRun {
 export function stackConfig(stack: string): Record<string, string> {
     const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
     const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
-    return Object.fromEntries(
-        Object.entries(doc.config ?? {}).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
-    );
+    return Object.fromEntries(Object.entries(doc.config ?? {}).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
 }
 
 /**
@@ -147,7 +145,9 @@ export function reveal<T = any>(value: T): T {
 export function findResource(run: ProgramRun, type: string, name: string): DeclaredResource {
     const found = run.resources.filter((r) => r.type === type && r.name === name);
     if (found.length !== 1) {
-        throw new Error(`expected exactly one ${type} named ${name}, found ${found.length}; declared: ${run.resources.map((r) => `${r.type}/${r.name}`).join(", ")}`);
+        throw new Error(
+            `expected exactly one ${type} named ${name}, found ${found.length}; declared: ${run.resources.map((r) => `${r.type}/${r.name}`).join(", ")}`,
+        );
     }
     return found[0];
 }

@@ -149,7 +149,9 @@ export function openssl(args: (string | { pem: string })[]): string {
         });
         return execFileSync("openssl", argv, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     } catch (err: any) {
-        throw new Error(`openssl ${args.map((a) => (typeof a === "string" ? a : "<pem>")).join(" ")} failed: ${err.stdout ?? ""}${err.stderr ?? err.message}`, { cause: err });
+        throw new Error(`openssl ${args.map((a) => (typeof a === "string" ? a : "<pem>")).join(" ")} failed: ${err.stdout ?? ""}${err.stderr ?? err.message}`, {
+            cause: err,
+        });
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -167,7 +169,10 @@ export function opensslVerify(ca: string, cert: string, purpose: "sslserver" | "
 export function extendedKeyUsages(cert: string): string[] {
     const out = openssl(["x509", "-noout", "-ext", "extendedKeyUsage", "-in", { pem: cert }]);
     const lines = out.split("\n").slice(1).join(",");
-    return lines.split(",").map((s) => s.trim()).filter(Boolean);
+    return lines
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
 }
 
 /** notBefore/notAfter as Dates. */
