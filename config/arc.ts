@@ -45,6 +45,20 @@ const scaleSet = z
                 error: `expected at most ${MAX_SCALE_SET_NAME_LENGTH} characters (the gha-runner-scale-set chart rejects longer names)`,
             })
             .regex(SCALE_SET_NAME, { error: "expected lower-case letters, digits and '-', starting and ending with a letter or digit, such as arc-aks-v2" }),
+        /**
+         * More `runs-on` labels for the scale set (the chart's `scaleSetLabels`, ARC 0.14+), besides its
+         * name. `local:up` names each laptop's scale set after its user and keeps the contract label
+         * `arc-local` here, so two laptops never register the same scale set. Default: none.
+         */
+        labels: z
+            .array(
+                z
+                    .string({ error: "expected a runner label string" })
+                    .max(MAX_SCALE_SET_NAME_LENGTH, { error: `expected a label of at most ${MAX_SCALE_SET_NAME_LENGTH} characters` })
+                    .regex(SCALE_SET_NAME, { error: "expected a label of lower-case letters, digits and '-', such as arc-local" }),
+            )
+            .refine((labels) => new Set(labels).size === labels.length, { error: "expected every label once" })
+            .default([]),
         /** Idle runners kept warm. Default 0. */
         minRunners: runnerCount("minRunners").default(0),
         /** Most runners at once. Default 5. */
@@ -101,17 +115,17 @@ export type ScaleSetSettings = ArcSettings["scaleSets"][number];
 export function runnerWiringIssues(value: {
     cluster: { kind: string };
     runnerLabel: string;
-    arc: { scaleSets: readonly { name: string }[] };
+    arc: { scaleSets: readonly { name: string; labels?: readonly string[] }[] };
     github: { variables: { scope: string } };
 }): { code: "custom"; path: (string | number)[]; input: unknown; message: string }[] {
     const issues: { code: "custom"; path: (string | number)[]; input: unknown; message: string }[] = [];
-    const names = value.arc.scaleSets.map((s) => s.name);
+    const names = value.arc.scaleSets.flatMap((s) => [s.name, ...(s.labels ?? [])]);
     if (!names.includes(value.runnerLabel)) {
         issues.push({
             code: "custom",
             path: ["runnerLabel"],
             input: value.runnerLabel,
-            message: `expected the name of one of arc.scaleSets (${names.join(", ")}), because AMEIDE_RUNS_ON publishes it as the label to run on`,
+            message: `expected the name or one of the labels of one of arc.scaleSets (${names.join(", ")}), because AMEIDE_RUNS_ON publishes it as the label to run on`,
         });
     }
     if (value.cluster.kind === "k3d" && value.github.variables.scope !== "none") {

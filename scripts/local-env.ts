@@ -130,7 +130,7 @@ export const CREDENTIAL_ENV = {
     appPrivateKeyFile: "ARC_BUILDKIT_GITHUB_APP_PRIVATE_KEY_FILE",
     token: "ARC_BUILDKIT_GITHUB_TOKEN",
 } as const;
-/** Overrides the per-user runner label (default `arc-local-<user>`). */
+/** Overrides the per-user scale set name (default `arc-local-<user>`; the contract label `arc-local` stays on it). */
 export const RUNNER_LABEL_ENV = "ARC_BUILDKIT_RUNNER_LABEL";
 
 /** Where a secret's value comes from: an environment variable or a file, always on stdin. */
@@ -173,8 +173,10 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv): CredentialInput | un
 const RUNNER_LABEL = /^[a-z0-9]([-a-z0-9]{0,43}[a-z0-9])?$/;
 
 /**
- * The per-user runner label and scale set name: two laptops registering `arc-local` in one
- * organization would share one scale set and steal each other's jobs.
+ * The per-user scale set name: two laptops registering the same scale set name in one organization
+ * would share one scale set and steal each other's jobs. The contract label `arc-local` stays on every
+ * laptop's scale set as an extra label (`scaleSetLabels`), so `runs-on: arc-local` keeps working and
+ * `runs-on: arc-local-<user>` targets one laptop.
  */
 export function userRunnerLabel(env: NodeJS.ProcessEnv, accountName: string | null = osAccountName() ?? null): { label: string } | { error: string } {
     const explicit = env[RUNNER_LABEL_ENV]?.trim();
@@ -217,12 +219,16 @@ export function mergeUserConfig(trackedYaml: string, previousYaml: string | unde
     const config: Record<string, unknown> = JSON.parse(JSON.stringify(tracked.config ?? {}));
     const ns = "arc-buildkit:";
 
+    // The scale set named after the contract label gets this user's name; the contract label
+    // (`runnerLabel`, `arc-local`) stays on it as an extra runs-on label, and stays the stack's label.
     const trackedLabel = config[`${ns}runnerLabel`];
-    const arc = config[`${ns}arc`] as { scaleSets?: { name: string }[] } | undefined;
+    const arc = config[`${ns}arc`] as { scaleSets?: { name: string; labels?: string[] }[] } | undefined;
     for (const set of arc?.scaleSets ?? []) {
-        if (set.name === trackedLabel) set.name = runnerLabel;
+        if (set.name === trackedLabel && typeof trackedLabel === "string" && runnerLabel !== trackedLabel) {
+            set.name = runnerLabel;
+            set.labels = [trackedLabel, ...(set.labels ?? []).filter((l) => l !== trackedLabel)];
+        }
     }
-    config[`${ns}runnerLabel`] = runnerLabel;
 
     const methodOf = (key: string) => (key === GITHUB_CREDENTIAL_KEYS.token ? "token" : "app");
     let stored: "app" | "token" | undefined;
@@ -445,7 +451,7 @@ function main(argv: string[]): number {
         console.log(`State backend: ${penv.PULUMI_BACKEND_URL} (your global \`pulumi login\` is not changed)`);
     }
     if (mode === "up") {
-        const what = `${USER_CONFIG}: ${TRACKED_CONFIG} with runner label ${runnerLabel}, your encryptionsalt and secrets (git-ignored)`;
+        const what = `${USER_CONFIG}: ${TRACKED_CONFIG} with scale set ${runnerLabel} (label arc-local), your encryptionsalt and secrets (git-ignored)`;
         if (dryRun) {
             console.log(`\n==> Write ${what}`);
         } else {

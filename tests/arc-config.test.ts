@@ -65,7 +65,7 @@ describe("ARC and GitHub settings", () => {
                 (c) => (c["arc-buildkit:github"] = JSON.stringify({ configUrl: "https://github.com/ameideio" })),
             ),
         );
-        assert.deepStrictEqual(settings.arc.scaleSets, [{ name: "arc-aks-v2", minRunners: 0, maxRunners: 5, runnerGroup: "default" }]);
+        assert.deepStrictEqual(settings.arc.scaleSets, [{ name: "arc-aks-v2", labels: [], minRunners: 0, maxRunners: 5, runnerGroup: "default" }]);
         assert.match(settings.arc.runnerImage, /^ghcr\.io\/actions\/actions-runner:2\.331\.0@sha256:[a-f0-9]{64}$/);
         assert.strictEqual(settings.arc.selectorTimeoutSeconds, 5);
         assert.deepStrictEqual(settings.github.variables, { scope: "organization", visibility: "private", selectedRepositories: [], repositories: [] });

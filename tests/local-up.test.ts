@@ -4,6 +4,7 @@ import * as path from "node:path";
 import * as fs from "node:fs";
 import * as yaml from "js-yaml";
 import { parseSettings } from "../config";
+import { scaleSetValues } from "../components/arc/values";
 import {
     CLUSTER_NAME,
     K3S_IMAGE,
@@ -160,17 +161,52 @@ describe("local-env: per-user runner label and stack config", () => {
         assert.match((userRunnerLabel({}, null) as { error: string }).error, /cannot derive a runner label/);
     });
 
-    it("copies the tracked config with the user's label, and the program accepts it", () => {
+    it("names the user's scale set after the user and keeps the contract label arc-local on it, and the program accepts it", () => {
         const merged = yaml.load(mergeUserConfig(tracked, undefined, "arc-local-alice")) as { config: Record<string, any> };
-        assert.equal(merged.config["arc-buildkit:runnerLabel"], "arc-local-alice");
+        // CONTRACTS.md: the local stack's runner label is arc-local; only the scale set's name is per user.
+        assert.equal(merged.config["arc-buildkit:runnerLabel"], "arc-local");
         assert.deepEqual(
-            merged.config["arc-buildkit:arc"].scaleSets.map((s: { name: string }) => s.name),
-            ["arc-local-alice"],
+            merged.config["arc-buildkit:arc"].scaleSets.map((s: { name: string; labels: string[] }) => [s.name, s.labels]),
+            [["arc-local-alice", ["arc-local"]]],
         );
         const raw = Object.fromEntries(Object.entries(merged.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
         const settings = parseSettings(raw, "local");
-        assert.equal(settings.runnerLabel, "arc-local-alice");
+        assert.equal(settings.runnerLabel, "arc-local");
+        assert.deepEqual(settings.arc.scaleSets[0].labels, ["arc-local"]);
         assert.equal(settings.githubCredentials, undefined);
+        // Merging twice (every local:up run) gives the same file.
+        assert.equal(mergeUserConfig(tracked, undefined, "arc-local-alice"), mergeUserConfig(tracked, undefined, "arc-local-alice"));
+    });
+
+    it("gives the chart the contract label as scaleSetLabels, and only where labels are set", () => {
+        const base = {
+            githubConfigUrl: "https://github.com/acme",
+            minRunners: 0,
+            maxRunners: 2,
+            runnerGroup: "default",
+            runnerImage: "r",
+            buildkitImage: "b",
+            endpoint: "e",
+            serverName: "s",
+            builders: ["b0"],
+            selectorTimeoutSeconds: 5,
+        };
+        const labelled = scaleSetValues({ ...base, name: "arc-local-alice", labels: ["arc-local"] });
+        assert.equal(labelled.runnerScaleSetName, "arc-local-alice");
+        assert.deepEqual(labelled.scaleSetLabels, ["arc-local"]);
+        assert.equal("scaleSetLabels" in scaleSetValues({ ...base, name: "arc-aks-v2" }), false);
+        assert.equal("scaleSetLabels" in scaleSetValues({ ...base, name: "arc-aks-v2", labels: [] }), false);
+    });
+
+    it("rejects a runner label that is neither a scale set's name nor one of its labels", () => {
+        const raw = Object.fromEntries(
+            Object.entries((yaml.load(tracked) as { config: Record<string, unknown> }).config).map(([k, v]) => [
+                k,
+                typeof v === "string" ? v : JSON.stringify(v),
+            ]),
+        );
+        raw["arc-buildkit:runnerLabel"] = "arc-elsewhere";
+        assert.throws(() => parseSettings(raw, "local"), /arc-buildkit:runnerLabel: expected the name or one of the labels of one of arc.scaleSets/);
     });
 
     it("keeps this user's salt and encrypted credentials, and follows them with github.auth", () => {
@@ -270,7 +306,7 @@ describe("local-env: entry point", () => {
                     : planDown({ clusterExists: true, stackExists: true, force: false });
             assert.deepEqual(commands, plan.map(render));
             assert.match(r.stdout, new RegExp(`^export PULUMI_BACKEND_URL=file://${root.replace(/[/.]/g, "\\$&")}/\\.pulumi-state`, "m"));
-            if (mode === "up") assert.match(r.stdout, /runner label arc-local-alice/);
+            if (mode === "up") assert.match(r.stdout, /scale set arc-local-alice \(label arc-local\)/);
             assert.equal(spawnSync("git", ["status", "--porcelain", "--ignored"], { cwd: root, encoding: "utf8" }).stdout, before);
         });
     }

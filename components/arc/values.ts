@@ -215,6 +215,8 @@ export interface ScaleSetValuesInput extends RunnerPodInput {
     minRunners: number;
     maxRunners: number;
     runnerGroup: string;
+    /** More `runs-on` labels (the chart's `scaleSetLabels`); none by default. */
+    labels?: readonly string[];
 }
 
 /** Values of one gha-runner-scale-set release. Credentials are referenced by Secret name only. */
@@ -223,6 +225,8 @@ export function scaleSetValues(input: ScaleSetValuesInput): Record<string, unkno
         githubConfigUrl: input.githubConfigUrl,
         githubConfigSecret: GITHUB_CONFIG_SECRET,
         runnerScaleSetName: input.name,
+        // Only when set, so stacks without labels keep the values they always had.
+        ...(input.labels && input.labels.length > 0 ? { scaleSetLabels: [...input.labels] } : {}),
         runnerGroup: input.runnerGroup,
         minRunners: input.minRunners,
         maxRunners: input.maxRunners,
