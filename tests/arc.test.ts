@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as assert from "assert";
 import { spawnSync } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -158,6 +159,12 @@ for (const { stack, label, min, max } of STACKS) {
             assert.strictEqual(configMap.inputs.metadata.namespace, "arc-runners");
             const script = fs.readFileSync(path.join(__dirname, "..", "components", "arc", "select-buildkit.sh"), "utf8");
             assert.deepStrictEqual(configMap.inputs.data, { "select-buildkit.sh": script });
+            // The script's digest is on the runner pod template: ARC hashes the template, so a new script
+            // replaces idle runners instead of leaving them with the copy they made when they started.
+            const template = findResource(run, RELEASE, label).inputs.values.template;
+            assert.deepStrictEqual(template.metadata, {
+                annotations: { "arc-buildkit/select-buildkit-sha256": createHash("sha256").update(script).digest("hex") },
+            });
             const volume = spec.volumes.find((v: any) => v.configMap?.name === "arc-buildkit-selector");
             assert.strictEqual(volume.configMap.defaultMode, 0o555);
             const init = spec.initContainers.find((c: any) => c.name === "install-select-buildkit");

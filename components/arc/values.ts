@@ -1,7 +1,15 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { ARC_CONTROLLER_NAMESPACE, CLIENT_TLS_SECRET, RUNNER_ENV, TLS_KEYS } from "../contracts";
-import { SELECTOR_COMMAND, SELECTOR_CONFIGMAP, SELECTOR_CONFIGMAP_KEY, SELECTOR_SOURCE_DIR, SELECTOR_VOLUME } from "./selector";
+import {
+    SELECTOR_COMMAND,
+    SELECTOR_CONFIGMAP,
+    SELECTOR_CONFIGMAP_KEY,
+    SELECTOR_DIGEST_ANNOTATION,
+    SELECTOR_SOURCE_DIR,
+    SELECTOR_VOLUME,
+    selectorDigest,
+} from "./selector";
 
 /**
  * Helm values for ARC's two charts, as pure functions of the settings so they are asserted without
@@ -231,6 +239,6 @@ export function scaleSetValues(input: ScaleSetValuesInput): Record<string, unkno
         minRunners: input.minRunners,
         maxRunners: input.maxRunners,
         controllerServiceAccount: { namespace: ARC_CONTROLLER_NAMESPACE, name: CONTROLLER_SERVICE_ACCOUNT },
-        template: { spec: runnerPodSpec(input) },
+        template: { metadata: { annotations: { [SELECTOR_DIGEST_ANNOTATION]: selectorDigest() } }, spec: runnerPodSpec(input) },
     };
 }
