@@ -70,6 +70,8 @@ export async function runProgram(
         tamper?: (type: string, name: string, inputs: Record<string, any>) => Record<string, any>;
         /** Changes the validated settings (for benchmarks beyond the config limits). */
         settings?: (settings: Settings) => Settings;
+        /** Real keys and certificates (default), or deterministic fakes: byte-identical across processes. */
+        realTls?: boolean;
     } = {},
 ): Promise<ProgramRun> {
     const resources: DeclaredResource[] = [];
@@ -79,7 +81,7 @@ export async function runProgram(
             async newResource(args) {
                 const inputs = opts.tamper ? opts.tamper(args.type, args.name, args.inputs) : args.inputs;
                 resources.push({ type: args.type, name: args.name, inputs, provider: args.provider ?? "", custom: args.custom ?? true });
-                return { id: `${args.name}-id`, state: await mockResourceState(args.type, args.name, inputs) };
+                return { id: `${args.name}-id`, state: await mockResourceState(args.type, args.name, inputs, { realTls: opts.realTls }) };
             },
             call(args) {
                 calls.push({ token: args.token, inputs: args.inputs });
