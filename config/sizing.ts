@@ -1,5 +1,4 @@
 import type { z } from "zod";
-import { GC_FRACTIONS } from "../components/buildkit/gc";
 import { parseByteQuantity } from "./quantity";
 
 /**
@@ -19,6 +18,21 @@ import { parseByteQuantity } from "./quantity";
 
 const MIB = 2 ** 20;
 const GIB = 2 ** 30;
+
+/**
+ * The fractions of the cache volume BuildKit's GC thresholds are cut at (components/buildkit/gc.ts
+ * renders them; the sizing rules below need them too, so they live here, below both).
+ */
+export const GC_FRACTIONS = {
+    /** Cache that GC never touches, so a busy day never starts from a cold cache. */
+    reserved: 0.1,
+    /** Cache size above which GC deletes, oldest first. */
+    maxUsed: 0.7,
+    /** Free space GC tries to restore on every sweep. */
+    minFree: 0.2,
+    /** Cap on easily re-created data (local contexts, git checkouts, cache mounts). */
+    ephemeral: 0.05,
+} as const;
 
 /** The daemon itself: solver state, cache metadata (bbolt), gRPC and the session streams. */
 export const DAEMON_MEMORY_BYTES = 512 * MIB;

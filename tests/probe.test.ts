@@ -3,7 +3,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CLIENT_TLS_SECRET, RUNNER_ENV, RUNNER_NAMESPACE } from "../components/contracts";
+import { CLIENT_TLS_SECRET, RUNNER_ENV, RUNNER_NAMESPACE } from "../contracts";
 import { ProbeJobInput, probeJobName, probeJobSpec, probeScript, RUNBOOK } from "../components/probe";
 import { ProgramRun, reveal, runStack, stackSettings } from "./harness/program";
 import { fileInPod } from "./harness/tls-material";

@@ -1,5 +1,5 @@
 import { stringify } from "smol-toml";
-import { BUILDKIT_GRPC_PORT, BUILDKIT_METRICS_PORT, TLS_KEYS } from "../contracts";
+import { BUILDKIT_GRPC_PORT, BUILDKIT_METRICS_PORT, TLS_KEYS } from "../../contracts";
 import { gcPlan } from "./gc";
 import { daemonLayout, SERVER_TLS_DIR } from "./layout";
 

@@ -1,17 +1,14 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { BUILDKIT_GRPC_PORT, BUILDKIT_METRICS_PORT, BUILDKITD_POD_LABELS, SERVER_TLS_SECRET } from "../contracts";
+import { BUILDKIT_GRPC_PORT, BUILDKIT_METRICS_PORT, BUILDKITD_POD_LABELS, SERVER_TLS_SECRET } from "../../contracts";
 import { CONFIG_DIR, CONFIG_FILE, daemonLayout, SERVER_TLS_DIR } from "./layout";
+import type { Placement } from "../kubernetes/placement";
 
 type PodSpec = k8s.types.input.core.v1.PodSpec;
 type Container = k8s.types.input.core.v1.Container;
-type Toleration = k8s.types.input.core.v1.Toleration;
 
 /** Where builders may run: on AKS the dedicated, tainted pool; on k3d anywhere. */
-export interface Placement {
-    nodeSelector?: Record<string, string>;
-    tolerations?: Toleration[];
-}
+export type { Placement };
 
 export interface DaemonPodInput {
     image: string;

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseToml } from "smol-toml";
-import { RUNNER_ENV, RUNNER_NAMESPACE } from "../../components/contracts";
+import { RUNNER_ENV, RUNNER_NAMESPACE } from "../../contracts";
 import { DeclaredResource, ProgramRun, reveal } from "./program";
 
 /**
