@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "./config";
-import { parseByteQuantity } from "./config/quantity";
 import { BuildkitService } from "./components/buildkit";
 import { connectCluster } from "./components/cluster";
 import { ArcRunners } from "./components/arc";
@@ -59,7 +58,6 @@ export function createStack(settings: Settings): StackOutputs {
         {
             ...buildkit,
             cacheSize: buildkit.cache.size,
-            cacheBytes: parseByteQuantity(buildkit.cache.size)!,
             storageClass: buildkit.cache.storageClass,
             declareZoneRedundantStorageClass: settings.cluster.kind === "aks" && buildkit.cache.storageClass === ZRS_STORAGE_CLASS,
             monitoringNamespace: settings.network.monitoringNamespace,

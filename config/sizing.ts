@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { parseByteQuantity } from "./quantity";
+import { ByteQuantity, parseByteQuantity } from "./quantity";
 
 /**
  * Sizing rules of thumb for one builder, checked before anything is deployed. BuildKit itself
@@ -43,7 +43,7 @@ export const STEP_DISK_BYTES = 1 * GIB;
 
 export interface SizingInput {
     maxParallelism: number;
-    cache: { size: string };
+    cache: { size: ByteQuantity };
     resources: { limits: { memory: string } };
 }
 
@@ -68,7 +68,7 @@ const gib = (bytes: number) => `${Math.ceil((bytes / GIB) * 10) / 10}Gi`;
 export function sizingIssues(buildkit: SizingInput): z.core.$ZodRawIssue[] {
     const issues: z.core.$ZodRawIssue[] = [];
     const memory = parseByteQuantity(buildkit.resources.limits.memory);
-    const cache = parseByteQuantity(buildkit.cache.size);
+    const cache = buildkit.cache.size.bytes;
     const n = buildkit.maxParallelism;
     if (memory !== undefined && memory < minimumMemoryBytes(n)) {
         issues.push({
@@ -78,11 +78,11 @@ export function sizingIssues(buildkit: SizingInput): z.core.$ZodRawIssue[] {
             message: `expected at least ${gib(minimumMemoryBytes(n))} for buildkit.maxParallelism ${n} (512Mi for the daemon plus 512Mi per concurrent step, all in one cgroup: below that one OOM kill fails every running build); raise the limit or lower buildkit.maxParallelism`,
         });
     }
-    if (cache !== undefined && cache < minimumCacheBytes(n)) {
+    if (cache < minimumCacheBytes(n)) {
         issues.push({
             code: "custom",
             path: ["buildkit", "cache", "size"],
-            input: buildkit.cache.size,
+            input: buildkit.cache.size.quantity,
             message: `expected at least ${gib(minimumCacheBytes(n))} for buildkit.maxParallelism ${n}: GC lets the cache fill ${GC_FRACTIONS.maxUsed * 100}% of the volume, and the other ${Math.round((1 - GC_FRACTIONS.maxUsed) * 100)}% must hold 1Gi per concurrent step; raise the size or lower buildkit.maxParallelism`,
         });
     }

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
+import type { ByteQuantity } from "../../config/quantity";
 import {
     BUILDKIT_GRPC_PORT,
     BUILDKIT_METRICS_PORT,
@@ -42,10 +43,11 @@ export interface BuildkitServiceArgs {
     platforms: readonly string[];
     /** Build steps one builder runs at once. Default: 4. */
     maxParallelism: number;
-    /** Cache volume per builder, as a Kubernetes quantity (`64Gi`). Required. */
-    cacheSize: string;
-    /** Its size in bytes; the garbage-collection thresholds are derived from it. */
-    cacheBytes: number;
+    /**
+     * Cache volume per builder, parsed once by config: the claim requests `cacheSize.quantity` and the
+     * garbage-collection thresholds are cut from `cacheSize.bytes`, so the two cannot disagree. Required.
+     */
+    cacheSize: ByteQuantity;
     /** StorageClass of the cache volumes. Required (`local-path` on k3d, `buildkit-premium-zrs` on AKS). */
     storageClass: string;
     /** Declare `storageClass` as a Premium_ZRS class of the Azure Disk CSI driver (AKS). Default: false (it must exist). */
@@ -270,7 +272,7 @@ function declareBuilderSet(
                         spec: {
                             accessModes: ["ReadWriteOnce"],
                             storageClassName: args.storageClass,
-                            resources: { requests: { storage: args.cacheSize } },
+                            resources: { requests: { storage: args.cacheSize.quantity } },
                         },
                     },
                 ],
