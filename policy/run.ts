@@ -24,7 +24,7 @@ export interface DeclaredResource {
     type: string;
     name: string;
     urn: string;
-    props: Record<string, any>;
+    props: Record<string, unknown>;
 }
 
 export interface PolicyViolation {

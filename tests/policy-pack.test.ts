@@ -1,9 +1,9 @@
 import * as assert from "assert";
 import { DeclaredResource, runPolicies } from "../policy/run";
-import { ProgramRun, reveal, runStack } from "./harness/program";
+import { ProgramResource, ProgramRun, reveal, runStack } from "./harness/program";
 
 /** The program's declared resources, as the policy engine sees them during `pulumi preview` (one DeclaredResource type: the harness records them so). */
-function asPolicyResources(run: ProgramRun): DeclaredResource[] {
+function asPolicyResources(run: ProgramRun): Pick<ProgramResource, keyof DeclaredResource>[] {
     return run.resources.map(({ type, name, urn, props }) => ({ type, name, urn, props }));
 }
 

@@ -41,6 +41,7 @@ export const PROJECT = "arc-buildkit";
  * mocks see.
  */
 export interface ProgramResource extends DeclaredResource {
+    props: Record<string, any>;
     /** Inputs after serialization: secrets are `{ [specialSigKey]: specialSecretSig, value }` wrappers. */
     inputs: Record<string, any>;
     provider: string;
