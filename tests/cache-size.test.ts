@@ -2,6 +2,7 @@ import * as TOML from "@iarna/toml";
 import * as assert from "assert";
 import { gcPlan } from "../components/buildkit/gc";
 import { byteQuantity, parseByteQuantity } from "../config/quantity";
+import { setConfigPath } from "./harness/config-edit";
 import { kubernetesObjects, reveal, runStack, stackSettings } from "./harness/program";
 
 /**
@@ -26,13 +27,7 @@ describe("cache size: one parsed value for the volume and every GC threshold", (
     ];
     for (const [stack, size] of cases) {
         it(`${stack}${size ? ` with cache.size ${size}` : ""}: every builder's claim and its buildkitd.toml thresholds agree`, async () => {
-            const run = await runStack(stack, (config) => {
-                if (size) {
-                    const buildkit = JSON.parse(config["arc-buildkit:buildkit"]);
-                    buildkit.cache.size = size;
-                    config["arc-buildkit:buildkit"] = JSON.stringify(buildkit);
-                }
-            });
+            const run = await runStack(stack, size ? setConfigPath("buildkit", ["cache", "size"], size) : () => {});
             const objects = kubernetesObjects(run).map((r) => reveal(r.inputs));
             const statefulSets = objects.filter((o) => o.kind === "StatefulSet" || o.spec?.volumeClaimTemplates);
             assert.ok(statefulSets.length > 0);

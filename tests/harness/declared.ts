@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { allEdits, setConfigPath } from "./config-edit";
 import { ProgramRun, runProgram, runStack } from "./program";
 import { Registration, recordRegistrations } from "./registrations";
 
@@ -14,16 +15,7 @@ export const VARIANTS = {
     "local-without-credentials": (edit: (config: Record<string, string>) => void) => runProgram("local", edit, { realTls: false }),
     aks: (edit: (config: Record<string, string>) => void) => runStack("aks", edit, { realTls: false }),
     "aks-arm64": (edit: (config: Record<string, string>) => void) =>
-        runStack(
-            "aks",
-            (config) => {
-                const cluster = JSON.parse(config["arc-buildkit:cluster"]);
-                cluster.arm64.enabled = true;
-                config["arc-buildkit:cluster"] = JSON.stringify(cluster);
-                edit(config);
-            },
-            { realTls: false },
-        ),
+        runStack("aks", allEdits(setConfigPath("cluster", ["arm64", "enabled"], true), edit), { realTls: false }),
 } as const;
 export type Variant = keyof typeof VARIANTS;
 
