@@ -77,7 +77,8 @@ export class ArcRunners extends pulumi.ComponentResource {
         const child = { parent: this };
 
         const runnerNs = namespaceWithPodSecurity(RUNNER_NAMESPACE, "baseline", child);
-        const inRunners = { parent: this, dependsOn: [runnerNs] };
+        // Objects in arc-runners take their namespace from `runnerNs.metadata.name`, which orders them after it.
+        const inRunners = { parent: this };
 
         const clientTls = tlsSecret(CLIENT_TLS_SECRET, runnerNs.metadata.name, args.clientTls, inRunners);
         this.runnerNamespace = runnerNs.metadata.name;
@@ -126,7 +127,7 @@ export class ArcRunners extends pulumi.ComponentResource {
                 atomic: true,
                 cleanupOnFail: true,
             },
-            { parent: this, dependsOn: [controllerNs] },
+            { parent: this },
         );
 
         this.scaleSetNames = args.scaleSets.map((set) => {

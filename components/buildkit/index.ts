@@ -105,7 +105,8 @@ export class BuildkitService extends pulumi.ComponentResource {
 
         const ns = namespaceWithPodSecurity(BUILDKIT_NAMESPACE, "privileged", child);
         const namespace = ns.metadata.name;
-        const inNamespace = { parent: this, dependsOn: [ns] };
+        // Namespaced objects take their namespace from `ns.metadata.name`, which orders them after it.
+        const inNamespace = { parent: this };
 
         const serverSecret = tlsSecret(SERVER_TLS_SECRET, namespace, args.serverTls, inNamespace);
 
@@ -154,7 +155,8 @@ export class BuildkitService extends pulumi.ComponentResource {
                     metadata: { name: "binfmt", namespace, labels: { "app.kubernetes.io/name": "binfmt" } },
                     spec: binfmtDaemonSetSpec({ ...args.binfmt, verifyImage: args.image }, args.platforms, args.binfmtPlacement ?? args.placement),
                 },
-                { ...inNamespace, dependsOn: [ns, ...(args.nodePools ?? [])] },
+                // No value of the node pools reaches the DaemonSet: the order is explicit.
+                { ...inNamespace, dependsOn: [...(args.nodePools ?? [])] },
             );
         }
 
@@ -242,7 +244,7 @@ function declareBuilderSet(
     },
 ): DeclaredBuilderSet {
     const namespace = shared.ns.metadata.name;
-    const inNamespace = { parent, dependsOn: [shared.ns] };
+    const inNamespace = { parent };
     const config = new k8s.core.v1.ConfigMap(
         `${set.name}-config`,
         { metadata: { name: `${set.name}-config`, namespace, labels: { ...set.labels } }, data: { [CONFIG_FILE]: set.toml } },
@@ -264,14 +266,20 @@ function declareBuilderSet(
                         labels: { ...set.labels },
                         annotations: { "arc-buildkit/config-sha256": sha256(set.toml), "arc-buildkit/tls-sha256": shared.tlsChecksum },
                     },
-                    spec: daemonPodSpec({ ...args, placement: set.placement, podLabels: set.labels, configMapName: config.metadata.name }),
+                    spec: daemonPodSpec({
+                        ...args,
+                        placement: set.placement,
+                        podLabels: set.labels,
+                        configMapName: config.metadata.name,
+                        serverTlsSecretName: shared.serverSecret.metadata.name,
+                    }),
                 },
                 volumeClaimTemplates: [
                     {
                         metadata: { name: CACHE_VOLUME, labels: { ...set.labels } },
                         spec: {
                             accessModes: ["ReadWriteOnce"],
-                            storageClassName: args.storageClass,
+                            storageClassName: shared.storageClass?.metadata.name ?? args.storageClass,
                             resources: { requests: { storage: args.cacheSize.quantity } },
                         },
                     },
@@ -280,7 +288,9 @@ function declareBuilderSet(
         },
         {
             parent,
-            dependsOn: [shared.ns, config, shared.serverSecret, ...(shared.storageClass ? [shared.storageClass] : []), ...(args.nodePools ?? [])],
+            // The namespace, ConfigMap, server Secret and (declared) StorageClass are ordered by the
+            // references above; no value of the node pools reaches the StatefulSet, so that is explicit.
+            dependsOn: [...(args.nodePools ?? [])],
             // A drain may hold each builder for drainTimeoutSeconds, far beyond the provider's 10 minutes.
             customTimeouts: rolloutTimeouts({ replicas: set.replicas, drainTimeoutSeconds: args.drainTimeoutSeconds }),
             // volumeClaimTemplates are immutable, so a new cache size replaces the StatefulSet; its name
@@ -291,7 +301,8 @@ function declareBuilderSet(
     );
     // The client Service is awaited until it has ready endpoints (the headless one is not): created
     // after the builders are ready, it never waits for a node pool that is still being created.
-    const afterBuilders = { parent, dependsOn: [shared.ns, statefulSet, ...(args.nodePools ?? [])] };
+    // Explicit: a Service selects pods by label, so no value of the StatefulSet reaches it.
+    const afterBuilders = { parent, dependsOn: [statefulSet, ...(args.nodePools ?? [])] };
 
     const service = new k8s.core.v1.Service(
         set.name,
