@@ -1,10 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "./config";
-import { parseByteQuantity } from "./config/quantity";
 import { BuildkitService } from "./components/buildkit";
 import { connectCluster } from "./components/cluster";
 import { ArcRunners } from "./components/arc";
-import { BUILDKIT_ARM64_ENDPOINT, CLIENT_TLS_SECRET, SERVER_TLS_SECRET } from "./components/contracts";
+import { CLIENT_TLS_SECRET, SERVER_TLS_SECRET } from "./contracts";
 import { GithubVariables } from "./components/github";
 import { BuildkitMonitoring } from "./components/monitoring";
 import { BuildkitPki } from "./components/pki";
@@ -59,7 +58,6 @@ export function createStack(settings: Settings): StackOutputs {
         {
             ...buildkit,
             cacheSize: buildkit.cache.size,
-            cacheBytes: parseByteQuantity(buildkit.cache.size)!,
             storageClass: buildkit.cache.storageClass,
             declareZoneRedundantStorageClass: settings.cluster.kind === "aks" && buildkit.cache.storageClass === ZRS_STORAGE_CLASS,
             monitoringNamespace: settings.network.monitoringNamespace,
@@ -86,7 +84,7 @@ export function createStack(settings: Settings): StackOutputs {
             clientTls: pki.client,
             builders: service.builderHosts,
             arm64: service.arm64Builders
-                ? { endpoint: BUILDKIT_ARM64_ENDPOINT, serverName: service.arm64Builders.serverName, builders: service.arm64Builders.hosts }
+                ? { endpoint: service.arm64Builders.endpoint, serverName: service.arm64Builders.serverName, builders: service.arm64Builders.hosts }
                 : undefined,
         },
         k8sOpts,
@@ -111,7 +109,7 @@ export function createStack(settings: Settings): StackOutputs {
             credentials: settings.githubCredentials,
             endpoint: service.endpoint,
             // A new organization variable beside the contract's, only where native arm64 builders exist.
-            arm64Endpoint: service.arm64Builders ? BUILDKIT_ARM64_ENDPOINT : undefined,
+            arm64Endpoint: service.arm64Builders?.endpoint,
             runsOn: settings.runnerLabel,
         });
     }
@@ -138,7 +136,10 @@ export function createStack(settings: Settings): StackOutputs {
     }
 
     if (settings.probe.enabled) {
-        // Depending on the service component waits for all of it: the StatefulSet rolled out, the NetworkPolicy in place.
+        // The endpoints, server name and client Secret name are references, so the Job waits for the
+        // Services, the StatefulSets and the client Secret through them. Depending on the whole service
+        // component also waits for what no value of the probe's comes from: the NetworkPolicies (the
+        // default-deny without the buildkitd one would fail the probe) and binfmt (platform builds).
         new BuildkitProbe(
             "buildkit",
             {
@@ -148,7 +149,7 @@ export function createStack(settings: Settings): StackOutputs {
                 serverName: service.serverName,
                 platforms: buildkit.platforms,
                 namespace: runners.runnerNamespace,
-                clientSecretName: CLIENT_TLS_SECRET,
+                clientSecretName: runners.clientTlsSecret.metadata.name,
                 revision: [service.configToml, pki.caCertPem, pki.server.certPem, pki.client.certPem, String(buildkit.rootless)],
                 timeoutSeconds: settings.probe.timeoutSeconds,
                 keepFinishedSeconds: settings.probe.keepFinishedSeconds,
@@ -156,7 +157,7 @@ export function createStack(settings: Settings): StackOutputs {
                 certificates,
                 minCertificateDays: settings.probe.minCertificateDays,
             },
-            { ...k8sOpts, dependsOn: [service, runners.clientTlsSecret] },
+            { ...k8sOpts, dependsOn: [service] },
         );
     }
 

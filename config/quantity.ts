@@ -21,6 +21,29 @@ export function parseByteQuantity(quantity: string): number | undefined {
     return Number(digits) * multiplier;
 }
 
+declare const PARSED: unique symbol;
+
+/**
+ * A byte quantity parsed once: the Kubernetes form as written (for manifests) and its bytes (for
+ * arithmetic), carried together so no consumer can pair one with a different other. Only
+ * {@link byteQuantity} makes one (the brand keeps object literals out).
+ */
+export interface ByteQuantity {
+    /** As written in config, such as `64Gi`: what Kubernetes objects get. */
+    readonly quantity: string;
+    readonly bytes: number;
+    readonly [PARSED]: true;
+}
+
+/** Parses `quantity`; throws on anything {@link isByteQuantity} rejects (config validation runs first). */
+export function byteQuantity(quantity: string): ByteQuantity {
+    const bytes = parseByteQuantity(quantity);
+    if (bytes === undefined) {
+        throw new Error(`not a byte quantity: ${JSON.stringify(quantity)}`);
+    }
+    return Object.freeze({ quantity, bytes }) as ByteQuantity;
+}
+
 export function isByteQuantity(quantity: string): boolean {
     return parseByteQuantity(quantity) !== undefined;
 }

@@ -1,11 +1,11 @@
 import { z } from "zod";
-import { BUILDKIT_GRPC_PORT, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN } from "../components/contracts";
+import { BUILDKIT_GRPC_PORT, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN } from "../contracts";
 import { aksCluster, zonalCacheIssues } from "./aks";
 import { arcSchema, runnerWiringIssues } from "./arc";
 import { GithubCredentials, githubSchema } from "./github";
 import { monitoringSchema } from "./monitoring";
 import { probeBuildIssues, probeSchema } from "./probe";
-import { cpuMillicores, isByteQuantity, isCpuQuantity, parseByteQuantity } from "./quantity";
+import { byteQuantity as parsedByteQuantity, cpuMillicores, isByteQuantity, isCpuQuantity, parseByteQuantity } from "./quantity";
 import { sizingIssues } from "./sizing";
 
 /**
@@ -108,9 +108,12 @@ const buildkit = z
             .default(["linux/amd64", "linux/arm64"]),
         maxParallelism: wholeNumber(1, 64).default(4),
         cache: z.strictObject({
-            size: byteQuantity.refine((q) => (parseByteQuantity(q) ?? 0) >= MIN_CACHE_BYTES, {
-                error: "expected a cache volume of at least 5Gi (garbage collection keeps a fifth of it free)",
-            }),
+            // Parsed here, once: the volume's size and every GC threshold come from this one value.
+            size: byteQuantity
+                .refine((q) => (parseByteQuantity(q) ?? 0) >= MIN_CACHE_BYTES, {
+                    error: "expected a cache volume of at least 5Gi (garbage collection keeps a fifth of it free)",
+                })
+                .transform(parsedByteQuantity),
             storageClass: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: "expected a StorageClass name" }),
         }),
         resources: resources.prefault({

@@ -1,6 +1,5 @@
 import type { z } from "zod";
-import { GC_FRACTIONS } from "../components/buildkit/gc";
-import { parseByteQuantity } from "./quantity";
+import { ByteQuantity, parseByteQuantity } from "./quantity";
 
 /**
  * Sizing rules of thumb for one builder, checked before anything is deployed. BuildKit itself
@@ -20,6 +19,21 @@ import { parseByteQuantity } from "./quantity";
 const MIB = 2 ** 20;
 const GIB = 2 ** 30;
 
+/**
+ * The fractions of the cache volume BuildKit's GC thresholds are cut at (components/buildkit/gc.ts
+ * renders them; the sizing rules below need them too, so they live here, below both).
+ */
+export const GC_FRACTIONS = {
+    /** Cache that GC never touches, so a busy day never starts from a cold cache. */
+    reserved: 0.1,
+    /** Cache size above which GC deletes, oldest first. */
+    maxUsed: 0.7,
+    /** Free space GC tries to restore on every sweep. */
+    minFree: 0.2,
+    /** Cap on easily re-created data (local contexts, git checkouts, cache mounts). */
+    ephemeral: 0.05,
+} as const;
+
 /** The daemon itself: solver state, cache metadata (bbolt), gRPC and the session streams. */
 export const DAEMON_MEMORY_BYTES = 512 * MIB;
 /** Memory each concurrently running step may need before the pod's limit is at risk. */
@@ -29,7 +43,7 @@ export const STEP_DISK_BYTES = 1 * GIB;
 
 export interface SizingInput {
     maxParallelism: number;
-    cache: { size: string };
+    cache: { size: ByteQuantity };
     resources: { limits: { memory: string } };
 }
 
@@ -54,7 +68,7 @@ const gib = (bytes: number) => `${Math.ceil((bytes / GIB) * 10) / 10}Gi`;
 export function sizingIssues(buildkit: SizingInput): z.core.$ZodRawIssue[] {
     const issues: z.core.$ZodRawIssue[] = [];
     const memory = parseByteQuantity(buildkit.resources.limits.memory);
-    const cache = parseByteQuantity(buildkit.cache.size);
+    const cache = buildkit.cache.size.bytes;
     const n = buildkit.maxParallelism;
     if (memory !== undefined && memory < minimumMemoryBytes(n)) {
         issues.push({
@@ -64,11 +78,11 @@ export function sizingIssues(buildkit: SizingInput): z.core.$ZodRawIssue[] {
             message: `expected at least ${gib(minimumMemoryBytes(n))} for buildkit.maxParallelism ${n} (512Mi for the daemon plus 512Mi per concurrent step, all in one cgroup: below that one OOM kill fails every running build); raise the limit or lower buildkit.maxParallelism`,
         });
     }
-    if (cache !== undefined && cache < minimumCacheBytes(n)) {
+    if (cache < minimumCacheBytes(n)) {
         issues.push({
             code: "custom",
             path: ["buildkit", "cache", "size"],
-            input: buildkit.cache.size,
+            input: buildkit.cache.size.quantity,
             message: `expected at least ${gib(minimumCacheBytes(n))} for buildkit.maxParallelism ${n}: GC lets the cache fill ${GC_FRACTIONS.maxUsed * 100}% of the volume, and the other ${Math.round((1 - GC_FRACTIONS.maxUsed) * 100)}% must hold 1Gi per concurrent step; raise the size or lower buildkit.maxParallelism`,
         });
     }

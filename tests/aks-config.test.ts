@@ -1,25 +1,17 @@
 import * as assert from "assert";
 import { AKS_POOL_NAME, isArm64VmSize, VM_SIZE } from "../config/aks";
-import { ConfigError } from "../config";
 import { parseWithCredentials, stackConfig } from "./harness/program";
+import { configProblems, editConfig } from "./harness/config-edit";
 
 /** The committed aks stack config with `arc-buildkit:cluster` changed by `edit`. */
 function aksConfig(edit: (cluster: any) => void): Record<string, string> {
     const config = stackConfig("aks");
-    const cluster = JSON.parse(config["arc-buildkit:cluster"]);
-    edit(cluster);
-    config["arc-buildkit:cluster"] = JSON.stringify(cluster);
+    editConfig("cluster", edit)(config);
     return config;
 }
 
 function problems(edit: (cluster: any) => void): string[] {
-    try {
-        parseWithCredentials(aksConfig(edit), "aks");
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
-        return err.problems;
-    }
-    assert.fail("expected the config to be rejected");
+    return configProblems(() => parseWithCredentials(aksConfig(edit), "aks"));
 }
 
 describe("config: aks cluster", () => {

@@ -4,8 +4,9 @@ import { parseGithubConfigUrl } from "../config/github";
 import { CREDENTIAL_ENV } from "../scripts/local-env";
 import { runProgram, stackConfig } from "./harness/program";
 import { ALL_FAKE_SECRETS, APP_SECRET_KEYS, FAKE_TOKEN, TOKEN_SECRET_KEYS, withAppCredentials, withTokenCredentials } from "./fixtures/github-credentials";
+import { allEdits, ConfigEdit, configProblems, editConfig } from "./harness/config-edit";
 
-type Edit = (config: Record<string, string>) => void;
+type Edit = ConfigEdit;
 
 /** Parses a committed stack file after `edit`, with the given keys stored as secrets. */
 function parse(stack: string, edit: Edit, secretKeys: string[] = APP_SECRET_KEYS) {
@@ -16,27 +17,11 @@ function parse(stack: string, edit: Edit, secretKeys: string[] = APP_SECRET_KEYS
 
 /** The problems a bad config is rejected with (fails if it is accepted). */
 function problems(stack: string, edit: Edit, secretKeys?: string[]): string[] {
-    try {
-        parse(stack, edit, secretKeys);
-    } catch (error) {
-        assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
-        return error.problems;
-    }
-    assert.fail("expected the config to be rejected");
+    return configProblems(() => parse(stack, edit, secretKeys));
 }
 
-function setJson(key: string, change: (value: any) => void): Edit {
-    return (config) => {
-        const value = JSON.parse(config[`arc-buildkit:${key}`]);
-        change(value);
-        config[`arc-buildkit:${key}`] = JSON.stringify(value);
-    };
-}
-
-const both =
-    (...edits: Edit[]): Edit =>
-    (config) =>
-        edits.forEach((edit) => edit(config));
+const setJson = editConfig;
+const both = allEdits;
 
 function assertOneProblem(found: string[], key: string, pattern: RegExp): void {
     assert.strictEqual(found.length, 1, `expected one problem, got:\n${found.join("\n")}`);

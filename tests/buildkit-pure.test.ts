@@ -1,6 +1,6 @@
 import * as TOML from "@iarna/toml";
 import * as assert from "assert";
-import { parseByteQuantity } from "../config/quantity";
+import { byteQuantity, parseByteQuantity } from "../config/quantity";
 import { gcPlan, mebibytes } from "../components/buildkit/gc";
 import { renderBuildkitdToml } from "../components/buildkit/toml";
 import { disruptionBudget, drainCommand, emulatorArchitectures } from "../components/buildkit/workload";
@@ -16,7 +16,7 @@ function diskBytes(text: string): number {
     return Number(match[1]) * MiB;
 }
 
-const base = { rootless: false, platforms: ["linux/amd64", "linux/arm64"], maxParallelism: 4, cacheBytes: 64 * GiB, registryMirrors: {} };
+const base = { rootless: false, platforms: ["linux/amd64", "linux/arm64"], maxParallelism: 4, cacheSize: byteQuantity("64Gi"), registryMirrors: {} };
 
 describe("buildkitd.toml", () => {
     // @iarna/toml is an independent TOML 0.5 parser: the file is rendered by smol-toml.

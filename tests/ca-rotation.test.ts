@@ -4,7 +4,7 @@ import { realTlsState, TLS_TYPES } from "./harness/certificates";
 import { callOverTls, startMtlsServer } from "./harness/grpc";
 import { findResource, ProgramRun, reveal, runStack, valueOf } from "./harness/program";
 import { opensslVerify, RunnerView, runnerViews, ServerView, serverView, validityOf } from "./harness/tls-material";
-import { RUNNER_ENV } from "../components/contracts";
+import { RUNNER_ENV } from "../contracts";
 import { caBundle, caSlotResourceName, earliest } from "../components/pki";
 
 /**

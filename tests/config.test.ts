@@ -2,25 +2,10 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../config";
 import { runStack, stackSettings } from "./harness/program";
+import { ConfigEdit, setConfigPath } from "./harness/config-edit";
 
-type Edit = (config: Record<string, string>) => void;
-
-/** Changes one field of a structured key, as `pulumi config set --path` would. */
-function setPath(key: string, path: string[], value: unknown): Edit {
-    return (config) => {
-        const doc = JSON.parse(config[`arc-buildkit:${key}`]);
-        let node = doc;
-        for (const part of path.slice(0, -1)) {
-            node = node[part] ??= {};
-        }
-        if (value === undefined) {
-            delete node[path[path.length - 1]];
-        } else {
-            node[path[path.length - 1]] = value;
-        }
-        config[`arc-buildkit:${key}`] = JSON.stringify(doc);
-    };
-}
+type Edit = ConfigEdit;
+const setPath = setConfigPath;
 
 const parse = stackSettings;
 

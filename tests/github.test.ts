@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import { findResource, isSecretInput, reveal, runProgram } from "./harness/program";
 import { mockRepositoryId } from "./harness/mocks";
+import { editConfig } from "./harness/config-edit";
 import {
     appCredentials,
     FAKE_APP_ID,
@@ -17,11 +18,7 @@ const PROVIDER = "pulumi:providers:github";
 const ENDPOINT = "tcp://buildkitd.buildkit.svc.cluster.local:1234";
 
 function editVariables(change: (variables: Record<string, unknown>) => void) {
-    return (config: Record<string, string>) => {
-        const github = JSON.parse(config["arc-buildkit:github"]);
-        change(github.variables);
-        config["arc-buildkit:github"] = JSON.stringify(github);
-    };
+    return editConfig("github", (github) => change(github.variables));
 }
 
 describe("GitHub variables on stack aks", () => {

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { ConfigError } from "../config";
-import { CLIENT_TLS_SECRET, RUNNER_NAMESPACE } from "../components/contracts";
+import { CLIENT_TLS_SECRET, RUNNER_NAMESPACE } from "../contracts";
 import { runnersSkippedMessage } from "../program";
 import { reveal, runProgram, runStack } from "./harness/program";
 import log = require("@pulumi/pulumi/log");

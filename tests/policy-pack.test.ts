@@ -1,10 +1,10 @@
 import * as assert from "assert";
-import { runPolicies } from "../policy/policies";
-import { ProgramRun, reveal, runStack } from "./harness/program";
+import { DeclaredResource, runPolicies } from "../policy/run";
+import { ProgramResource, ProgramRun, reveal, runStack } from "./harness/program";
 
-/** The program's declared resources, as the policy engine sees them during `pulumi preview`. */
-function asPolicyResources(run: ProgramRun) {
-    return run.resources.map((r) => ({ type: r.type, name: r.name, urn: `urn:pulumi:test::arc-buildkit::${r.type}::${r.name}`, props: reveal(r.inputs) }));
+/** The program's declared resources, as the policy engine sees them during `pulumi preview` (one DeclaredResource type: the harness records them so). */
+function asPolicyResources(run: ProgramRun): Pick<ProgramResource, keyof DeclaredResource>[] {
+    return run.resources.map(({ type, name, urn, props }) => ({ type, name, urn, props }));
 }
 
 describe("policy pack against the program's own stacks", () => {

@@ -3,10 +3,11 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CLIENT_TLS_SECRET, RUNNER_ENV, RUNNER_NAMESPACE } from "../components/contracts";
+import { CLIENT_TLS_SECRET, RUNNER_ENV, RUNNER_NAMESPACE } from "../contracts";
 import { ProbeJobInput, probeJobName, probeJobSpec, probeScript, RUNBOOK } from "../components/probe";
 import { ProgramRun, reveal, runStack, stackSettings } from "./harness/program";
 import { fileInPod } from "./harness/tls-material";
+import { editConfig } from "./harness/config-edit";
 
 const JOB = "kubernetes:batch/v1:Job";
 
@@ -20,11 +21,7 @@ function onlyProbe(run: ProgramRun) {
     return jobs[0];
 }
 
-const withBuildkit = (change: (b: any) => void) => (config: Record<string, string>) => {
-    const buildkit = JSON.parse(config["arc-buildkit:buildkit"]);
-    change(buildkit);
-    config["arc-buildkit:buildkit"] = JSON.stringify(buildkit);
-};
+const withBuildkit = (change: (b: any) => void) => editConfig("buildkit", change);
 
 describe("deploy-time probe Job", () => {
     for (const stack of ["local", "aks"]) {

@@ -6,17 +6,12 @@ import { certificateExpiryLines } from "../components/probe";
 import { gcPlan } from "../components/buildkit/gc";
 import { parseByteQuantity } from "../config/quantity";
 import { reveal, runStack, stackSettings, valueOf } from "./harness/program";
+import { editConfig } from "./harness/config-edit";
 
 type Edit = (config: Record<string, string>) => void;
 
 /** Merges `patch` into the structured key `key`, as `pulumi config set --path` would. */
-const merge =
-    (key: string, patch: (doc: any) => void): Edit =>
-    (config) => {
-        const doc = JSON.parse(config[`arc-buildkit:${key}`] ?? "{}");
-        patch(doc);
-        config[`arc-buildkit:${key}`] = JSON.stringify(doc);
-    };
+const merge = (key: string, patch: (doc: any) => void): Edit => editConfig(key, patch);
 
 function problemFor(stack: string, edit: Edit, key: string): string {
     try {

@@ -11,6 +11,7 @@ import { PROVIDER_DEFAULT_SECONDS, STARTUP_SECONDS } from "../components/buildki
 import { SHUTDOWN_MARGIN_SECONDS } from "../components/buildkit/workload";
 import { findResource, ProgramRun, REPO_ROOT, reveal, runStack, stackSettings } from "./harness/program";
 import { Registration, recordRegistrations } from "./harness/registrations";
+import { editConfig } from "./harness/config-edit";
 
 const STS = "kubernetes:apps/v1:StatefulSet";
 const DS = "kubernetes:apps/v1:DaemonSet";
@@ -29,11 +30,7 @@ async function run(stack: string, edit: (config: Record<string, string>) => void
     return { ...result, registrations };
 }
 
-const editJson = (key: string, change: (value: any) => void) => (config: Record<string, string>) => {
-    const value = JSON.parse(config[`arc-buildkit:${key}`]);
-    change(value);
-    config[`arc-buildkit:${key}`] = JSON.stringify(value);
-};
+const editJson = editConfig;
 
 function registration(r: Run, type: string, name: string): Registration {
     const found = r.registrations.filter((x) => x.type === type && x.name === name);

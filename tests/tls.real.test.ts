@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { RUNNER_ENV } from "../components/contracts";
+import { RUNNER_ENV } from "../contracts";
 import { SERVICE_HOSTS } from "../config";
 import { realTlsState, TLS_TYPES } from "./harness/certificates";
 import { callOverTls, startMtlsServer, TlsServer } from "./harness/grpc";

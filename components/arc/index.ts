@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { GithubCredentials } from "../../config/github";
-import { ARC_CONTROLLER_NAMESPACE, CLIENT_TLS_SECRET, RUNNER_NAMESPACE } from "../contracts";
+import { ARC_CONTROLLER_NAMESPACE, CLIENT_TLS_SECRET, RUNNER_NAMESPACE } from "../../contracts";
 import { namespaceWithPodSecurity } from "../kubernetes/namespace";
 import { tlsSecret } from "../kubernetes/tls-secret";
 import type { TlsMaterial } from "../pki";
@@ -77,7 +77,8 @@ export class ArcRunners extends pulumi.ComponentResource {
         const child = { parent: this };
 
         const runnerNs = namespaceWithPodSecurity(RUNNER_NAMESPACE, "baseline", child);
-        const inRunners = { parent: this, dependsOn: [runnerNs] };
+        // Objects in arc-runners take their namespace from `runnerNs.metadata.name`, which orders them after it.
+        const inRunners = { parent: this };
 
         const clientTls = tlsSecret(CLIENT_TLS_SECRET, runnerNs.metadata.name, args.clientTls, inRunners);
         this.runnerNamespace = runnerNs.metadata.name;
@@ -126,7 +127,7 @@ export class ArcRunners extends pulumi.ComponentResource {
                 atomic: true,
                 cleanupOnFail: true,
             },
-            { parent: this, dependsOn: [controllerNs] },
+            { parent: this },
         );
 
         this.scaleSetNames = args.scaleSets.map((set) => {
@@ -148,13 +149,18 @@ export class ArcRunners extends pulumi.ComponentResource {
                         builders: args.builders,
                         arm64: args.arm64,
                         selectorTimeoutSeconds: args.selectorTimeoutSeconds,
+                        // By reference: the release waits for the Secret and ConfigMap its runner pods mount.
+                        githubConfigSecretName: githubSecret.metadata.name,
+                        clientTlsSecretName: clientTls.metadata.name,
+                        selectorConfigMapName: selector.metadata.name,
                     }),
                     atomic: true,
                     cleanupOnFail: true,
                 },
-                // The AutoscalingRunnerSet needs the controller's CRDs, the credentials Secret it names
-                // and the TLS Secret and selector ConfigMap its runner pods mount.
-                { parent: this, dependsOn: [controller, githubSecret, clientTls, selector] },
+                // The AutoscalingRunnerSet needs the controller's CRDs: no value of the controller release
+                // reaches these values, so that order is explicit. The credentials Secret, the TLS Secret
+                // and the selector ConfigMap are ordered by the references above.
+                { parent: this, dependsOn: [controller] },
             );
             return set.name;
         });

@@ -1,15 +1,8 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { ARC_CONTROLLER_NAMESPACE, CLIENT_TLS_SECRET, RUNNER_ENV, TLS_KEYS } from "../contracts";
-import {
-    SELECTOR_COMMAND,
-    SELECTOR_CONFIGMAP,
-    SELECTOR_CONFIGMAP_KEY,
-    SELECTOR_DIGEST_ANNOTATION,
-    SELECTOR_SOURCE_DIR,
-    SELECTOR_VOLUME,
-    selectorDigest,
-} from "./selector";
+import { ARC_CONTROLLER_NAMESPACE } from "../../contracts";
+import { CLIENT_TLS_DIR, CLIENT_TLS_VOLUME, clientTlsMount, clientTlsVolume, runnerBuildkitEnv } from "../kubernetes/buildkit-client";
+import { SELECTOR_COMMAND, SELECTOR_CONFIGMAP_KEY, SELECTOR_DIGEST_ANNOTATION, SELECTOR_SOURCE_DIR, SELECTOR_VOLUME, selectorDigest } from "./selector";
 
 /**
  * Helm values for ARC's two charts, as pure functions of the settings so they are asserted without
@@ -36,9 +29,8 @@ export const CONTROLLER_SERVICE_ACCOUNT = "arc-gha-rs-controller";
 /** The Kubernetes Secret (in `arc-runners`) holding the keys ARC reads: github_app_* or github_token. */
 export const GITHUB_CONFIG_SECRET = "arc-github-config";
 
-/** Where the client TLS secret is mounted; the `AMEIDE_BUILDKIT_TLS_*` paths point into it. */
-export const CLIENT_TLS_DIR = "/etc/buildkit/tls";
-export const CLIENT_TLS_VOLUME = "buildkit-client-tls";
+// The client side of mTLS (mount and variables) is shared with the probe: ../kubernetes/buildkit-client.ts.
+export { CLIENT_TLS_DIR, CLIENT_TLS_VOLUME, runnerBuildkitEnv };
 
 /**
  * Where the init container puts `buildctl`. A directory of its own, placed first on PATH: mounting
@@ -114,6 +106,10 @@ export interface RunnerPodInput {
     arm64?: { endpoint: pulumi.Input<string>; serverName: pulumi.Input<string>; builders: readonly string[] };
     /** Seconds `select-buildkit` waits for one builder to answer before trying the next. */
     selectorTimeoutSeconds: number;
+    /** Name of the client TLS Secret the pods mount: the declared Secret's `metadata.name`, so the release waits for it. */
+    clientTlsSecretName: pulumi.Input<string>;
+    /** Name of the ConfigMap holding `select-buildkit`: the declared ConfigMap's `metadata.name`, likewise. */
+    selectorConfigMapName: pulumi.Input<string>;
 }
 
 /**
@@ -142,17 +138,6 @@ export function runnerSelectorEnv(
                   { name: SELECTOR_ENV.arm64Builders, value: input.arm64.builders.join(" ") },
               ]
             : []),
-    ];
-}
-
-/** The five contract variables, pointing at the mounted client certificate. */
-export function runnerBuildkitEnv(input: Pick<RunnerPodInput, "endpoint" | "serverName">): { name: string; value: pulumi.Input<string> }[] {
-    return [
-        { name: RUNNER_ENV.addr, value: input.endpoint },
-        { name: RUNNER_ENV.ca, value: `${CLIENT_TLS_DIR}/${TLS_KEYS.ca}` },
-        { name: RUNNER_ENV.cert, value: `${CLIENT_TLS_DIR}/${TLS_KEYS.cert}` },
-        { name: RUNNER_ENV.key, value: `${CLIENT_TLS_DIR}/${TLS_KEYS.key}` },
-        { name: RUNNER_ENV.serverName, value: input.serverName },
     ];
 }
 
@@ -201,24 +186,23 @@ export function runnerPodSpec(input: RunnerPodInput): PodSpec {
                 command: ["/home/runner/run.sh"],
                 env: [...runnerBuildkitEnv(input), ...runnerSelectorEnv(input), { name: "PATH", value: `${TOOLS_DIR}:${RUNNER_IMAGE_PATH}` }],
                 securityContext: UNPRIVILEGED_CONTAINER,
-                volumeMounts: [
-                    { name: CLIENT_TLS_VOLUME, mountPath: CLIENT_TLS_DIR, readOnly: true },
-                    { name: TOOLS_VOLUME, mountPath: TOOLS_DIR, readOnly: true },
-                ],
+                volumeMounts: [clientTlsMount(CLIENT_TLS_VOLUME), { name: TOOLS_VOLUME, mountPath: TOOLS_DIR, readOnly: true }],
             },
         ],
         volumes: [
             // 0440 + fsGroup: the key is readable by the runner's group and nobody else.
-            { name: CLIENT_TLS_VOLUME, secret: { secretName: CLIENT_TLS_SECRET, defaultMode: 0o440 } },
+            clientTlsVolume(CLIENT_TLS_VOLUME, input.clientTlsSecretName),
             { name: TOOLS_VOLUME, emptyDir: { sizeLimit: "256Mi" } },
             // 0555: the copy keeps the execute bits (cp applies only the umask).
-            { name: SELECTOR_VOLUME, configMap: { name: SELECTOR_CONFIGMAP, defaultMode: 0o555 } },
+            { name: SELECTOR_VOLUME, configMap: { name: input.selectorConfigMapName, defaultMode: 0o555 } },
         ],
     };
 }
 
 export interface ScaleSetValuesInput extends RunnerPodInput {
     name: string;
+    /** The Secret with the GitHub credentials: the declared Secret's `metadata.name`, so the release waits for it. */
+    githubConfigSecretName: pulumi.Input<string>;
     githubConfigUrl: string;
     minRunners: number;
     maxRunners: number;
@@ -231,7 +215,7 @@ export interface ScaleSetValuesInput extends RunnerPodInput {
 export function scaleSetValues(input: ScaleSetValuesInput): Record<string, unknown> {
     return {
         githubConfigUrl: input.githubConfigUrl,
-        githubConfigSecret: GITHUB_CONFIG_SECRET,
+        githubConfigSecret: input.githubConfigSecretName,
         runnerScaleSetName: input.name,
         // Only when set, so stacks without labels keep the values they always had.
         ...(input.labels && input.labels.length > 0 ? { scaleSetLabels: [...input.labels] } : {}),

@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
-import { emulatorArchitectures, Placement } from "./workload";
+import type { Placement } from "../kubernetes/placement";
+import { emulatorArchitectures } from "./workload";
 
 const LABELS = { "app.kubernetes.io/name": "binfmt" };
 

@@ -9,19 +9,12 @@
  * builds before the disk can fill.
  */
 
+import { GC_FRACTIONS } from "../../config/sizing";
+
 const MIB = 2 ** 20;
 
-/** The fractions of the volume that the thresholds are cut at. */
-export const GC_FRACTIONS = {
-    /** Cache that GC never touches, so a busy day never starts from a cold cache. */
-    reserved: 0.1,
-    /** Cache size above which GC deletes, oldest first. */
-    maxUsed: 0.7,
-    /** Free space GC tries to restore on every sweep. */
-    minFree: 0.2,
-    /** Cap on easily re-created data (local contexts, git checkouts, cache mounts). */
-    ephemeral: 0.05,
-} as const;
+/** The fractions of the volume that the thresholds are cut at (config/sizing.ts checks sizes against them too). */
+export { GC_FRACTIONS };
 
 export interface GcThresholds {
     reservedSpace: string;

@@ -1,22 +1,20 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
+import type { ByteQuantity } from "../../config/quantity";
 import {
-    BUILDKIT_ARM64_ENDPOINT,
-    BUILDKIT_ENDPOINT,
     BUILDKIT_GRPC_PORT,
     BUILDKIT_METRICS_PORT,
     BUILDKIT_NAMESPACE,
-    BUILDKIT_SERVICE_FQDN,
+    CLUSTER_DOMAIN,
     BUILDKITD_ARM64_HEADLESS_NAME,
     BUILDKITD_ARM64_NAME,
     BUILDKITD_ARM64_POD_LABELS,
-    BUILDKIT_ARM64_SERVICE_FQDN,
     BUILDKITD_HEADLESS_NAME,
     BUILDKITD_NAME,
     BUILDKITD_POD_LABELS,
     SERVER_TLS_SECRET,
-} from "../contracts";
+} from "../../contracts";
 import { namespaceWithPodSecurity } from "../kubernetes/namespace";
 import { tlsSecret } from "../kubernetes/tls-secret";
 import { podHostnames, TlsMaterial } from "../pki";
@@ -26,12 +24,13 @@ import { buildkitdIngressPolicy, DENY_ALL_INGRESS } from "./network";
 import { renderBuildkitdToml } from "./toml";
 import { rolloutTimeouts } from "./rollout";
 import { zoneRedundantStorageClass } from "./storage";
-import { CACHE_VOLUME, daemonPodSpec, disruptionBudget, Placement } from "./workload";
+import type { Placement } from "../kubernetes/placement";
+import { CACHE_VOLUME, daemonPodSpec, disruptionBudget } from "./workload";
 
 export { renderBuildkitdToml } from "./toml";
 export { gcPlan } from "./gc";
 export { rolloutSeconds, rolloutTimeouts } from "./rollout";
-export type { Placement } from "./workload";
+export type { Placement } from "../kubernetes/placement";
 
 export interface BuildkitServiceArgs {
     /** BuildKit image pinned by digest (`...@sha256:...`). Required. */
@@ -44,10 +43,11 @@ export interface BuildkitServiceArgs {
     platforms: readonly string[];
     /** Build steps one builder runs at once. Default: 4. */
     maxParallelism: number;
-    /** Cache volume per builder, as a Kubernetes quantity (`64Gi`). Required. */
-    cacheSize: string;
-    /** Its size in bytes; the garbage-collection thresholds are derived from it. */
-    cacheBytes: number;
+    /**
+     * Cache volume per builder, parsed once by config: the claim requests `cacheSize.quantity` and the
+     * garbage-collection thresholds are cut from `cacheSize.bytes`, so the two cannot disagree. Required.
+     */
+    cacheSize: ByteQuantity;
     /** StorageClass of the cache volumes. Required (`local-path` on k3d, `buildkit-premium-zrs` on AKS). */
     storageClass: string;
     /** Declare `storageClass` as a Premium_ZRS class of the Azure Disk CSI driver (AKS). Default: false (it must exist). */
@@ -93,8 +93,8 @@ export class BuildkitService extends pulumi.ComponentResource {
     public readonly podEndpoints: pulumi.Output<string[]>;
     /** Each x86-64 builder's stable DNS name (also its TLS server name), known at declaration. */
     public readonly builderHosts: string[];
-    /** The native arm64 builders' Service server name and pod DNS names, when they exist. */
-    public readonly arm64Builders?: { serverName: string; hosts: string[] };
+    /** The native arm64 builders' Service address and server name, and their pod DNS names, when they exist. */
+    public readonly arm64Builders?: { endpoint: pulumi.Output<string>; serverName: pulumi.Output<string>; hosts: string[] };
     /** The rendered `buildkitd.toml`. */
     public readonly configToml: pulumi.Output<string>;
     public readonly namespace: pulumi.Output<string>;
@@ -105,7 +105,8 @@ export class BuildkitService extends pulumi.ComponentResource {
 
         const ns = namespaceWithPodSecurity(BUILDKIT_NAMESPACE, "privileged", child);
         const namespace = ns.metadata.name;
-        const inNamespace = { parent: this, dependsOn: [ns] };
+        // Namespaced objects take their namespace from `ns.metadata.name`, which orders them after it.
+        const inNamespace = { parent: this };
 
         const serverSecret = tlsSecret(SERVER_TLS_SECRET, namespace, args.serverTls, inNamespace);
 
@@ -120,7 +121,7 @@ export class BuildkitService extends pulumi.ComponentResource {
 
         // The contract path: StatefulSet, Services and ConfigMap named `buildkitd`.
         const toml = renderBuildkitdToml(args);
-        builders({
+        const contract = builders({
             name: BUILDKITD_NAME,
             headless: BUILDKITD_HEADLESS_NAME,
             labels: BUILDKITD_POD_LABELS,
@@ -130,16 +131,17 @@ export class BuildkitService extends pulumi.ComponentResource {
         });
         // Native arm64 builders (AKS with an arm64 pool): a second, independent set with its own
         // Service, so the contract Service keeps routing to x86-64 builders and their caches only.
-        if (args.arm64) {
-            builders({
+        const arm64 = args.arm64 && {
+            replicas: args.arm64.replicas,
+            declared: builders({
                 name: BUILDKITD_ARM64_NAME,
                 headless: BUILDKITD_ARM64_HEADLESS_NAME,
                 labels: BUILDKITD_ARM64_POD_LABELS,
                 replicas: args.arm64.replicas,
                 placement: args.arm64.placement,
                 toml: renderBuildkitdToml({ ...args, platforms: nativeFirst(args.platforms, "linux/arm64") }),
-            });
-        }
+            }),
+        };
 
         new k8s.networking.v1.NetworkPolicy(
             "default-deny-ingress",
@@ -153,21 +155,30 @@ export class BuildkitService extends pulumi.ComponentResource {
                     metadata: { name: "binfmt", namespace, labels: { "app.kubernetes.io/name": "binfmt" } },
                     spec: binfmtDaemonSetSpec({ ...args.binfmt, verifyImage: args.image }, args.platforms, args.binfmtPlacement ?? args.placement),
                 },
-                { ...inNamespace, dependsOn: [ns, ...(args.nodePools ?? [])] },
+                // No value of the node pools reaches the DaemonSet: the order is explicit.
+                { ...inNamespace, dependsOn: [...(args.nodePools ?? [])] },
             );
         }
 
         this.namespace = namespace;
         this.configToml = pulumi.output(toml);
-        this.endpoint = pulumi.output(args.endpoint ?? BUILDKIT_ENDPOINT);
-        this.serverName = pulumi.output(BUILDKIT_SERVICE_FQDN);
-        this.arm64Endpoint = pulumi.output(args.arm64 ? BUILDKIT_ARM64_ENDPOINT : undefined);
+        // Addresses come from the declared Services and StatefulSets (by reference, not by name): whatever
+        // uses them waits for those objects, and renaming one cannot leave a stale address behind.
+        this.endpoint = args.endpoint === undefined ? serviceEndpoint(contract.service) : pulumi.output(args.endpoint);
+        this.serverName = serviceFqdn(contract.service);
+        this.arm64Endpoint = arm64 ? serviceEndpoint(arm64.declared.service) : pulumi.output(undefined);
+        // Known at declaration: they go into the server certificate and the runners' selector.
         this.builderHosts = podHostnames(args.replicas);
-        this.arm64Builders = args.arm64
-            ? { serverName: BUILDKIT_ARM64_SERVICE_FQDN, hosts: podHostnames(args.arm64.replicas, BUILDKITD_ARM64_NAME, BUILDKITD_ARM64_HEADLESS_NAME) }
+        this.arm64Builders = arm64
+            ? {
+                  endpoint: serviceEndpoint(arm64.declared.service),
+                  serverName: serviceFqdn(arm64.declared.service),
+                  hosts: podHostnames(arm64.replicas, BUILDKITD_ARM64_NAME, BUILDKITD_ARM64_HEADLESS_NAME),
+              }
             : undefined;
-        const pods = [...this.builderHosts, ...(this.arm64Builders?.hosts ?? [])];
-        this.podEndpoints = pulumi.output(pods.map((host) => `tcp://${host}:${BUILDKIT_GRPC_PORT}`));
+        this.podEndpoints = pulumi
+            .all([podEndpoints(contract, args.replicas), arm64 ? podEndpoints(arm64.declared, arm64.replicas) : []])
+            .apply(([x86, arm]) => [...x86, ...arm]);
         this.registerOutputs({
             endpoint: this.endpoint,
             arm64Endpoint: this.arm64Endpoint,
@@ -193,6 +204,34 @@ export function nativeFirst(platforms: readonly string[], native: string): strin
     return [native, ...platforms.filter((p) => p !== native)];
 }
 
+/** What callers address of one builder set. */
+interface DeclaredBuilderSet {
+    statefulSet: k8s.apps.v1.StatefulSet;
+    service: k8s.core.v1.Service;
+    headless: k8s.core.v1.Service;
+}
+
+/** `name.namespace.svc.cluster.local` of a declared Service: the name clients dial and verify. */
+function serviceFqdn(service: k8s.core.v1.Service): pulumi.Output<string> {
+    return pulumi.interpolate`${service.metadata.name}.${service.metadata.namespace}.svc.${CLUSTER_DOMAIN}`;
+}
+
+function serviceEndpoint(service: k8s.core.v1.Service): pulumi.Output<string> {
+    return pulumi.interpolate`tcp://${serviceFqdn(service)}:${BUILDKIT_GRPC_PORT}`;
+}
+
+/** `tcp://` address of each StatefulSet pod through the headless Service. */
+function podEndpoints(set: DeclaredBuilderSet, replicas: number): pulumi.Output<string[]> {
+    return pulumi
+        .all([set.statefulSet.metadata.name, set.headless.metadata.name, set.headless.metadata.namespace])
+        .apply(([statefulSet, headless, namespace]) =>
+            Array.from(
+                { length: replicas },
+                (_, ordinal) => `tcp://${statefulSet}-${ordinal}.${headless}.${namespace}.svc.${CLUSTER_DOMAIN}:${BUILDKIT_GRPC_PORT}`,
+            ),
+        );
+}
+
 function declareBuilderSet(
     parent: pulumi.Resource,
     set: BuilderSet,
@@ -203,9 +242,9 @@ function declareBuilderSet(
         tlsChecksum: pulumi.Output<string>;
         storageClass?: k8s.storage.v1.StorageClass;
     },
-): void {
+): DeclaredBuilderSet {
     const namespace = shared.ns.metadata.name;
-    const inNamespace = { parent, dependsOn: [shared.ns] };
+    const inNamespace = { parent };
     const config = new k8s.core.v1.ConfigMap(
         `${set.name}-config`,
         { metadata: { name: `${set.name}-config`, namespace, labels: { ...set.labels } }, data: { [CONFIG_FILE]: set.toml } },
@@ -227,15 +266,21 @@ function declareBuilderSet(
                         labels: { ...set.labels },
                         annotations: { "arc-buildkit/config-sha256": sha256(set.toml), "arc-buildkit/tls-sha256": shared.tlsChecksum },
                     },
-                    spec: daemonPodSpec({ ...args, placement: set.placement, podLabels: set.labels, configMapName: config.metadata.name }),
+                    spec: daemonPodSpec({
+                        ...args,
+                        placement: set.placement,
+                        podLabels: set.labels,
+                        configMapName: config.metadata.name,
+                        serverTlsSecretName: shared.serverSecret.metadata.name,
+                    }),
                 },
                 volumeClaimTemplates: [
                     {
                         metadata: { name: CACHE_VOLUME, labels: { ...set.labels } },
                         spec: {
                             accessModes: ["ReadWriteOnce"],
-                            storageClassName: args.storageClass,
-                            resources: { requests: { storage: args.cacheSize } },
+                            storageClassName: shared.storageClass?.metadata.name ?? args.storageClass,
+                            resources: { requests: { storage: args.cacheSize.quantity } },
                         },
                     },
                 ],
@@ -243,7 +288,9 @@ function declareBuilderSet(
         },
         {
             parent,
-            dependsOn: [shared.ns, config, shared.serverSecret, ...(shared.storageClass ? [shared.storageClass] : []), ...(args.nodePools ?? [])],
+            // The namespace, ConfigMap, server Secret and (declared) StorageClass are ordered by the
+            // references above; no value of the node pools reaches the StatefulSet, so that is explicit.
+            dependsOn: [...(args.nodePools ?? [])],
             // A drain may hold each builder for drainTimeoutSeconds, far beyond the provider's 10 minutes.
             customTimeouts: rolloutTimeouts({ replicas: set.replicas, drainTimeoutSeconds: args.drainTimeoutSeconds }),
             // volumeClaimTemplates are immutable, so a new cache size replaces the StatefulSet; its name
@@ -254,9 +301,10 @@ function declareBuilderSet(
     );
     // The client Service is awaited until it has ready endpoints (the headless one is not): created
     // after the builders are ready, it never waits for a node pool that is still being created.
-    const afterBuilders = { parent, dependsOn: [shared.ns, statefulSet, ...(args.nodePools ?? [])] };
+    // Explicit: a Service selects pods by label, so no value of the StatefulSet reaches it.
+    const afterBuilders = { parent, dependsOn: [statefulSet, ...(args.nodePools ?? [])] };
 
-    new k8s.core.v1.Service(
+    const service = new k8s.core.v1.Service(
         set.name,
         {
             metadata: { name: set.name, namespace, labels: { ...set.labels } },
@@ -269,7 +317,7 @@ function declareBuilderSet(
         },
         afterBuilders,
     );
-    new k8s.core.v1.Service(
+    const headless = new k8s.core.v1.Service(
         set.headless,
         {
             metadata: { name: set.headless, namespace, labels: { ...set.labels } },
@@ -297,6 +345,7 @@ function declareBuilderSet(
         { metadata: { name: set.name, namespace }, spec: buildkitdIngressPolicy(args.monitoringNamespace, set.labels) },
         inNamespace,
     );
+    return { statefulSet, service, headless };
 }
 
 function sha256(text: string): string {

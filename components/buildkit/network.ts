@@ -1,5 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes";
-import { BUILDKIT_GRPC_PORT, BUILDKIT_METRICS_PORT, BUILDKIT_NAMESPACE, BUILDKITD_POD_LABELS, RUNNER_NAMESPACE } from "../contracts";
+import { BUILDKIT_GRPC_PORT, BUILDKIT_METRICS_PORT, BUILDKIT_NAMESPACE, BUILDKITD_POD_LABELS, RUNNER_NAMESPACE } from "../../contracts";
 
 type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
 

@@ -1,5 +1,6 @@
 import { stringify } from "smol-toml";
-import { BUILDKIT_GRPC_PORT, BUILDKIT_METRICS_PORT, TLS_KEYS } from "../contracts";
+import type { ByteQuantity } from "../../config/quantity";
+import { BUILDKIT_GRPC_PORT, BUILDKIT_METRICS_PORT, TLS_KEYS } from "../../contracts";
 import { gcPlan } from "./gc";
 import { daemonLayout, SERVER_TLS_DIR } from "./layout";
 
@@ -7,8 +8,8 @@ export interface BuildkitdConfigInput {
     rootless: boolean;
     platforms: readonly string[];
     maxParallelism: number;
-    /** Size of the cache volume in bytes; GC thresholds are derived from it. */
-    cacheBytes: number;
+    /** The cache volume's size, parsed once by config; GC thresholds are derived from it. */
+    cacheSize: ByteQuantity;
     /** Registry host → mirror hosts, for example `{ "docker.io": ["mirror.gcr.io"] }`. */
     registryMirrors: Readonly<Record<string, readonly string[]>>;
 }
@@ -20,7 +21,7 @@ export interface BuildkitdConfigInput {
  */
 export function renderBuildkitdToml(input: BuildkitdConfigInput): string {
     const layout = daemonLayout(input.rootless);
-    const gc = gcPlan(input.cacheBytes);
+    const gc = gcPlan(input.cacheSize.bytes);
     const registry = Object.fromEntries(
         Object.keys(input.registryMirrors)
             .sort()

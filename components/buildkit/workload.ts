@@ -1,17 +1,14 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { BUILDKIT_GRPC_PORT, BUILDKIT_METRICS_PORT, BUILDKITD_POD_LABELS, SERVER_TLS_SECRET } from "../contracts";
+import { BUILDKIT_GRPC_PORT, BUILDKIT_METRICS_PORT, BUILDKITD_POD_LABELS } from "../../contracts";
 import { CONFIG_DIR, CONFIG_FILE, daemonLayout, SERVER_TLS_DIR } from "./layout";
+import type { Placement } from "../kubernetes/placement";
 
 type PodSpec = k8s.types.input.core.v1.PodSpec;
 type Container = k8s.types.input.core.v1.Container;
-type Toleration = k8s.types.input.core.v1.Toleration;
 
 /** Where builders may run: on AKS the dedicated, tainted pool; on k3d anywhere. */
-export interface Placement {
-    nodeSelector?: Record<string, string>;
-    tolerations?: Toleration[];
-}
+export type { Placement };
 
 export interface DaemonPodInput {
     image: string;
@@ -20,6 +17,8 @@ export interface DaemonPodInput {
     /** How long a stopping pod waits for running builds before buildkitd is told to stop. */
     drainTimeoutSeconds: number;
     configMapName: pulumi.Input<string>;
+    /** The server TLS Secret's name: the declared Secret's `metadata.name`, so the StatefulSet waits for it. */
+    serverTlsSecretName: pulumi.Input<string>;
     placement: Placement;
     /** Labels of this builder set's pods (spread constraint). Default: `app.kubernetes.io/name=buildkitd`. */
     podLabels?: Readonly<Record<string, string>>;
@@ -114,7 +113,7 @@ export function daemonPodSpec(input: DaemonPodInput): PodSpec {
         volumes: [
             { name: "config", configMap: { name: input.configMapName } },
             // 0440: readable by the owner and, in rootless mode, by fsGroup 1000; never world-readable.
-            { name: "server-tls", secret: { secretName: SERVER_TLS_SECRET, defaultMode: 0o440 } },
+            { name: "server-tls", secret: { secretName: input.serverTlsSecretName, defaultMode: 0o440 } },
         ],
     };
 }

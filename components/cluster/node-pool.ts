@@ -1,7 +1,7 @@
 import * as containerservice from "@pulumi/azure-native/containerservice";
 import * as pulumi from "@pulumi/pulumi";
 import type { AksPoolSettings } from "../../config/aks";
-import { BUILDKIT_ARCH_LABEL_KEY, BUILDKIT_POOL_LABEL, BUILDKIT_POOL_TAINT } from "../contracts";
+import { BUILDKIT_ARCH_LABEL_KEY, BUILDKIT_POOL_LABEL, BUILDKIT_POOL_TAINT } from "../../contracts";
 import type { NodeArch } from "./placement";
 
 /** `ameide.io/pool=buildkit:NoSchedule`, as AKS spells node taints. */

@@ -1,7 +1,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { BUILDKIT_POOL_LABEL, BUILDKIT_POOL_TAINT } from "../contracts";
-import type { Placement } from "../buildkit/workload";
+import { BUILDKIT_POOL_LABEL, BUILDKIT_POOL_TAINT } from "../../contracts";
+import type { Placement } from "../kubernetes/placement";
 
 /** Where every Kubernetes resource of the stack goes, and where the builders may run. */
 export interface ClusterConnection {

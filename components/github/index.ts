@@ -1,7 +1,7 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import type { GithubCredentials } from "../../config/github";
-import { GITHUB_VARIABLES } from "../contracts";
+import { GITHUB_VARIABLES } from "../../contracts";
 
 export interface GithubVariablesArgs {
     /** The organization that owns the variables (from the config URL). */

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { TLS_KEYS } from "../contracts";
+import { TLS_KEYS } from "../../contracts";
 import type { TlsMaterial } from "../pki";
 
 /**

@@ -1,4 +1,4 @@
-import { BUILDKIT_NAMESPACE, BUILDKITD_NAME } from "../contracts";
+import { BUILDKIT_NAMESPACE, BUILDKITD_NAME } from "../../contracts";
 import { CACHE_PVC_PATTERN } from "./rules";
 
 /**

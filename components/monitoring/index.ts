@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { BUILDKIT_NAMESPACE, BUILDKITD_ARM64_POD_LABELS, BUILDKITD_POD_LABELS } from "../contracts";
+import { BUILDKIT_NAMESPACE, BUILDKITD_ARM64_POD_LABELS, BUILDKITD_POD_LABELS } from "../../contracts";
 import { buildkitDashboard } from "./dashboard";
 import { alertRuleGroups, CertificateExpiry } from "./rules";
 

@@ -1,4 +1,4 @@
-import { BUILDKIT_NAMESPACE, BUILDKITD_NAME, RUNNER_NAMESPACE } from "../contracts";
+import { BUILDKIT_NAMESPACE, BUILDKITD_NAME, RUNNER_NAMESPACE } from "../../contracts";
 import { CACHE_VOLUME } from "../buildkit/workload";
 
 /**

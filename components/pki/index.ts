@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { BUILDKIT_SERVICE_FQDN } from "../contracts";
+import { BUILDKIT_SERVICE_FQDN } from "../../contracts";
 import { serverCertificateNames } from "./names";
 
 export { podHostname, podHostnames, serverCertificateNames, serviceDnsForms } from "./names";

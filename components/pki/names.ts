@@ -1,4 +1,11 @@
-import { BUILDKITD_ARM64_HEADLESS_NAME, BUILDKITD_ARM64_NAME, BUILDKITD_HEADLESS_NAME, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN } from "../contracts";
+import {
+    BUILDKITD_ARM64_HEADLESS_NAME,
+    BUILDKITD_ARM64_NAME,
+    BUILDKITD_HEADLESS_NAME,
+    BUILDKITD_NAME,
+    BUILDKIT_NAMESPACE,
+    CLUSTER_DOMAIN,
+} from "../../contracts";
 
 /** Every DNS form of a Service name a client may dial: `svc`, `svc.ns`, `svc.ns.svc`, `svc.ns.svc.cluster.local`. */
 export function serviceDnsForms(service: string, namespace: string = BUILDKIT_NAMESPACE): string[] {

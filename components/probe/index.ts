@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { CLIENT_TLS_DIR, runnerBuildkitEnv } from "../arc/values";
-import { RUNNER_ENV } from "../contracts";
+import { CLIENT_TLS_DIR, clientTlsMount, clientTlsVolume, runnerBuildkitEnv } from "../kubernetes/buildkit-client";
+import { RUNNER_ENV } from "../../contracts";
 
 type JobSpec = k8s.types.input.batch.v1.JobSpec;
 
@@ -202,16 +202,10 @@ export function probeJobSpec(input: ProbeJobInput): JobSpec {
                             capabilities: { drop: ["ALL"] },
                         },
                         terminationMessagePolicy: "FallbackToLogsOnError",
-                        volumeMounts: [
-                            { name: "client-tls", mountPath: PROBE_TLS_DIR, readOnly: true },
-                            { name: "tmp", mountPath: "/tmp" },
-                        ],
+                        volumeMounts: [clientTlsMount("client-tls"), { name: "tmp", mountPath: "/tmp" }],
                     },
                 ],
-                volumes: [
-                    { name: "client-tls", secret: { secretName: input.clientSecretName, defaultMode: 0o440 } },
-                    { name: "tmp", emptyDir: { sizeLimit: "16Mi" } },
-                ],
+                volumes: [clientTlsVolume("client-tls", input.clientSecretName), { name: "tmp", emptyDir: { sizeLimit: "16Mi" } }],
             },
         },
     };
@@ -230,8 +224,8 @@ export interface BuildkitProbeArgs {
     platforms: readonly string[];
     /** Namespace the probe runs in: the runners', so it takes their network path. Required. */
     namespace: pulumi.Input<string>;
-    /** The runners' client TLS Secret, mounted as runner pods mount it. Required. */
-    clientSecretName: string;
+    /** The runners' client TLS Secret, mounted as runner pods mount it: the declared Secret's `metadata.name`, so the Job waits for it. Required. */
+    clientSecretName: pulumi.Input<string>;
     /** Everything whose change must rerun the probe (daemon config, image, certificates). Required. */
     revision: pulumi.Input<string>[];
     /** Deadline of the probe Job. Default in config: 300. */
@@ -268,8 +262,9 @@ export class BuildkitProbe extends pulumi.ComponentResource {
                 args.serverName,
                 pulumi.all(args.revision),
                 pulumi.all((args.certificates ?? []).map((c) => c.notAfter)),
+                args.clientSecretName,
             ])
-            .apply(([namespace, endpoint, podEndpoints, serverName, revision, notAfters]) => {
+            .apply(([namespace, endpoint, podEndpoints, serverName, revision, notAfters, clientSecretName]) => {
                 const spec = probeJobSpec({
                     certificates: (args.certificates ?? []).map((c, i) => ({
                         certificate: c.certificate,
@@ -282,7 +277,7 @@ export class BuildkitProbe extends pulumi.ComponentResource {
                     addresses: [endpoint, ...podEndpoints],
                     platforms: args.platforms,
                     ...(args.buildEachPlatform ? { build: { image: args.image } } : {}),
-                    clientSecretName: args.clientSecretName,
+                    clientSecretName,
                     timeoutSeconds: args.timeoutSeconds,
                     keepFinishedSeconds: args.keepFinishedSeconds,
                 });

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { PolicyViolation, runPolicies } from "../policies";
+import { PolicyViolation, runPolicies } from "../run";
 import { allCases, verdict } from "./fixtures/judge";
 
 describe("adversarial corpus through runPolicies", () => {

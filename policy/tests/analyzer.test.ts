@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { ChildProcess, spawn } from "child_process";
 import { join } from "path";
-import { DeclaredResource } from "../policies";
+import { DeclaredResource } from "../run";
 import { programResources } from "./fixtures/program";
 import { ENDPOINT, configMap, workload, buildkitd } from "./fixtures/build";
 import { allCases, verdict } from "./fixtures/judge";

@@ -1,7 +1,8 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import { join } from "path";
-import { policies, runPolicies } from "../policies";
+import { policies } from "../policies";
+import { runPolicies } from "../run";
 import { budgetCorpus } from "./fixtures/bombs";
 import { verdict } from "./fixtures/judge";
 

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { PolicyViolation, runPolicies } from "../policies";
+import { PolicyViolation, runPolicies } from "../run";
 import { FIX_HINTS, plaintextCorpus } from "./fixtures/plaintextCorpus";
 import { tlsCorpus } from "./fixtures/tlsCorpus";
 

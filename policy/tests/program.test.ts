@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
-import { policies, runPolicies } from "../policies";
+import { policies } from "../policies";
+import { runPolicies } from "../run";
 import { programResources } from "./fixtures/program";
 
 describe("the program's own stacks", () => {

@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { DeclaredResource, policies, runPolicies } from "../policies";
+import { policies } from "../policies";
+import { DeclaredResource, runPolicies } from "../run";
 import { ENDPOINT, TLS_FLAGS, buildkitd, configMap, resource, runnerRelease, service, workload } from "./fixtures/build";
 
 // What the engine sends for values not known during preview (see @pulumi/policy's proxy).

@@ -26,12 +26,23 @@ export function mockResourceState(
             return { ...inputs, privateKeyPem: `MOCK PRIVATE KEY ${digest("key")}`, publicKeyPem: `MOCK PUBLIC KEY ${digest("pub")}` };
         case "tls:index/selfSignedCert:SelfSignedCert":
         case "tls:index/locallySignedCert:LocallySignedCert":
-            return { ...inputs, certPem: `MOCK CERTIFICATE ${digest("cert")}` };
+            return { ...inputs, certPem: `MOCK CERTIFICATE ${digest("cert")}`, ...fakeValidity(inputs) };
         case "tls:index/certRequest:CertRequest":
             return { ...inputs, certRequestPem: `MOCK CSR ${digest("csr")}` };
         default:
             return { ...inputs };
     }
+}
+
+/** A fixed issue time for fake certificates, so their validity (and whatever reads it) is the same in every process. */
+const FAKE_ISSUED_AT = Date.parse("2026-01-01T00:00:00Z");
+
+function fakeValidity(inputs: Record<string, any>): { validityStartTime: string; validityEndTime: string } {
+    const hours = Number(inputs.validityPeriodHours ?? 0);
+    return {
+        validityStartTime: new Date(FAKE_ISSUED_AT).toISOString().replace(".000Z", "Z"),
+        validityEndTime: new Date(FAKE_ISSUED_AT + hours * 3_600_000).toISOString().replace(".000Z", "Z"),
+    };
 }
 
 /** A user kubeconfig as AKS returns it: base64 of YAML. Clearly not a real cluster. */

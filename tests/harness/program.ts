@@ -9,7 +9,9 @@ import * as path from "path";
 import { loadSettings, parseSettings, Settings } from "../../config";
 import { createStack, StackOutputs } from "../../program";
 import { APP_SECRET_KEYS, appCredentials, withAppCredentials } from "../fixtures/github-credentials";
+import type { DeclaredResource } from "../../policy/run";
 import { mockCall, mockResourceState } from "./mocks";
+import { recordRegistrations } from "./registrations";
 
 /**
  * The SDK stamps every promise it creates with `new Error().stack`, which it reads only to name
@@ -32,18 +34,23 @@ debuggable.debuggablePromise = (p, ctx) => {
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 export const PROJECT = "arc-buildkit";
 
-/** One resource the program asked the engine for, exactly as the engine would receive it. */
-export interface DeclaredResource {
-    type: string;
-    name: string;
+/**
+ * One resource the program asked the engine for, exactly as the engine would receive it: the policy
+ * pack's {@link DeclaredResource} (type, name, real URN, and `props`: the inputs with secrets revealed,
+ * as the pack sees them), so the program's resources go to `runPolicies` as they are, plus what the
+ * mocks see.
+ */
+export interface ProgramResource extends DeclaredResource {
+    props: Record<string, any>;
     /** Inputs after serialization: secrets are `{ [specialSigKey]: specialSecretSig, value }` wrappers. */
     inputs: Record<string, any>;
     provider: string;
     custom: boolean;
 }
+export type { DeclaredResource };
 
 export interface ProgramRun {
-    resources: DeclaredResource[];
+    resources: ProgramResource[];
     outputs: StackOutputs;
     /** The engine calls the program made (function invokes), in order. */
     calls: { token: string; inputs: Record<string, any> }[];
@@ -70,16 +77,18 @@ export async function runProgram(
         tamper?: (type: string, name: string, inputs: Record<string, any>) => Record<string, any>;
         /** Changes the validated settings (for benchmarks beyond the config limits). */
         settings?: (settings: Settings) => Settings;
+        /** Real keys and certificates (default), or deterministic fakes: byte-identical across processes. */
+        realTls?: boolean;
     } = {},
 ): Promise<ProgramRun> {
-    const resources: DeclaredResource[] = [];
+    const resources: Omit<ProgramResource, "urn" | "props">[] = [];
     const calls: ProgramRun["calls"] = [];
     await pulumi.runtime.setMocks(
         {
             async newResource(args) {
                 const inputs = opts.tamper ? opts.tamper(args.type, args.name, args.inputs) : args.inputs;
                 resources.push({ type: args.type, name: args.name, inputs, provider: args.provider ?? "", custom: args.custom ?? true });
-                return { id: `${args.name}-id`, state: await mockResourceState(args.type, args.name, inputs) };
+                return { id: `${args.name}-id`, state: await mockResourceState(args.type, args.name, inputs, { realTls: opts.realTls }) };
             },
             call(args) {
                 calls.push({ token: args.token, inputs: args.inputs });
@@ -90,6 +99,9 @@ export async function runProgram(
         stack,
         opts.preview ?? false,
     );
+    // Registration requests carry the URN (parent included) the mocks' callback does not see; they are
+    // recorded in the same order as the callback's resources (one synchronous call each).
+    const registrations = recordRegistrations();
     const config = stackConfig(stack);
     edit(config);
     pulumi.runtime.setAllConfig(config, opts.secretKeys);
@@ -103,10 +115,25 @@ export async function runProgram(
         const settings = loadSettings();
         const outputs = createStack(opts.settings ? opts.settings(settings) : settings);
         await settle();
-        return { resources, outputs, calls };
+        return { resources: resources.map((resource, i) => withUrn(resource, registrations[i])), outputs, calls };
     } finally {
         process.setSourceMapsEnabled(sourceMaps);
     }
+}
+
+function withUrn(resource: Omit<ProgramResource, "urn" | "props">, registration: { type: string; name: string; urn: string } | undefined): ProgramResource {
+    if (registration?.type !== resource.type || registration.name !== resource.name) {
+        throw new Error(`registration order differs from the mocks' at ${resource.type}/${resource.name}`);
+    }
+    let props: Record<string, any> | undefined;
+    return {
+        ...resource,
+        urn: registration.urn,
+        // Revealed on first use: most tests never hand resources to the pack.
+        get props() {
+            return (props ??= reveal(resource.inputs));
+        },
+    };
 }
 
 /** Waits until every registration, including those made inside `apply`, has reached the mock monitor. */
@@ -142,7 +169,7 @@ export function reveal<T = any>(value: T): T {
     return value;
 }
 
-export function findResource(run: ProgramRun, type: string, name: string): DeclaredResource {
+export function findResource(run: ProgramRun, type: string, name: string): ProgramResource {
     const found = run.resources.filter((r) => r.type === type && r.name === name);
     if (found.length !== 1) {
         throw new Error(
@@ -153,7 +180,7 @@ export function findResource(run: ProgramRun, type: string, name: string): Decla
 }
 
 /** Kubernetes objects by `kind/namespace/name`, revealed, for assertions on manifests. */
-export function kubernetesObjects(run: ProgramRun): DeclaredResource[] {
+export function kubernetesObjects(run: ProgramRun): ProgramResource[] {
     return run.resources.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm") && r.type !== "pulumi:providers:kubernetes");
 }
 

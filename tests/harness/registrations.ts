@@ -1,3 +1,4 @@
+import { deserializeProperties } from "@pulumi/pulumi/runtime/rpc";
 import { getMonitor } from "@pulumi/pulumi/runtime/settings";
 /**
  * Resource options the mock `newResource` callback does not see (explicit dependencies,
@@ -9,12 +10,23 @@ export interface Registration {
     type: string;
     name: string;
     urn: string;
+    /** URN of the parent (a component, or the stack); empty for the stack itself. */
+    parent: string;
+    /** The inputs as the engine receives them (secrets stay wrapped), as the mocks' `newResource` sees them. */
+    inputs: Record<string, any>;
+    /** The provider reference (`urn::id`), empty for the default provider and components. */
+    provider: string;
+    custom: boolean;
     /** URNs of the resources this one waits for (`dependsOn`, expanded to custom resources). */
     dependencies: string[];
     ignoreChanges: string[];
     /** `customTimeouts` as the engine receives them (Go duration strings; empty when unset). */
     customTimeouts: { create: string; update: string; delete: string };
     deleteBeforeReplace: boolean;
+    protect: boolean;
+    retainOnDelete: boolean;
+    replaceOnChanges: string[];
+    additionalSecretOutputs: string[];
 }
 
 export function recordRegistrations(): Registration[] {
@@ -26,6 +38,10 @@ export function recordRegistrations(): Registration[] {
             type: req.getType(),
             name: req.getName(),
             urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
+            parent: req.getParent(),
+            inputs: deserializeProperties(req.getObject()),
+            provider: req.getProvider(),
+            custom: req.getCustom(),
             dependencies: req.getDependenciesList(),
             ignoreChanges: req.getIgnorechangesList(),
             customTimeouts: {
@@ -34,6 +50,10 @@ export function recordRegistrations(): Registration[] {
                 delete: req.getCustomtimeouts()?.getDelete() ?? "",
             },
             deleteBeforeReplace: req.getDeletebeforereplace(),
+            protect: req.getProtect() ?? false,
+            retainOnDelete: req.getRetainondelete() ?? false,
+            replaceOnChanges: req.getReplaceonchangesList(),
+            additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         });
         return original(req, callback);
     };

@@ -3,8 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseToml } from "smol-toml";
-import { RUNNER_ENV, RUNNER_NAMESPACE } from "../../components/contracts";
-import { DeclaredResource, ProgramRun, reveal } from "./program";
+import { RUNNER_ENV, RUNNER_NAMESPACE } from "../../contracts";
+import { ProgramResource, ProgramRun, reveal } from "./program";
 
 /**
  * What each side of BuildKit's mTLS actually holds, resolved from the declared Kubernetes objects
@@ -73,7 +73,7 @@ export function fileInPod(run: ProgramRun, namespace: string, podSpec: any, cont
     return secret[key];
 }
 
-function only(run: ProgramRun, type: string, name: string): DeclaredResource {
+function only(run: ProgramRun, type: string, name: string): ProgramResource {
     const found = run.resources.filter((r) => r.type === type && reveal(r.inputs).metadata?.name === name);
     if (found.length !== 1) {
         throw new Error(`expected one ${type} named ${name}, found ${found.length}`);

@@ -1,0 +1,59 @@
+import * as TOML from "@iarna/toml";
+import * as assert from "assert";
+import { gcPlan } from "../components/buildkit/gc";
+import { byteQuantity, parseByteQuantity } from "../config/quantity";
+import { setConfigPath } from "./harness/config-edit";
+import { kubernetesObjects, reveal, runStack, stackSettings } from "./harness/program";
+
+/**
+ * `buildkit.cache.size` is parsed once, by the config schema, into one value that carries both the
+ * Kubernetes quantity and its bytes; the claim's size and every GC threshold come from that value.
+ * A program that handed the BuildKit config a different size than the volume (the regression this
+ * guards: GC cut for 10Gi on a 64Gi volume) fails here, whatever size the stack sets.
+ */
+describe("cache size: one parsed value for the volume and every GC threshold", () => {
+    it("config parses the size once into its quantity and bytes", () => {
+        const size = stackSettings("aks").buildkit.cache.size;
+        assert.deepStrictEqual({ ...size }, { quantity: "64Gi", bytes: 64 * 2 ** 30 });
+        assert.ok(Object.isFrozen(size));
+        assert.throws(() => byteQuantity("64GB"), /not a byte quantity: "64GB"/);
+    });
+
+    const cases: [string, string | undefined][] = [
+        ["aks", undefined],
+        ["local", undefined],
+        ["aks", "100Gi"],
+        ["local", "7Gi"],
+    ];
+    for (const [stack, size] of cases) {
+        it(`${stack}${size ? ` with cache.size ${size}` : ""}: every builder's claim and its buildkitd.toml thresholds agree`, async () => {
+            const run = await runStack(stack, size ? setConfigPath("buildkit", ["cache", "size"], size) : () => {});
+            const objects = kubernetesObjects(run).map((r) => reveal(r.inputs));
+            const statefulSets = objects.filter((o) => o.kind === "StatefulSet" || o.spec?.volumeClaimTemplates);
+            assert.ok(statefulSets.length > 0);
+            for (const sts of statefulSets) {
+                const claims = sts.spec.volumeClaimTemplates;
+                assert.strictEqual(claims.length, 1);
+                const requested = claims[0].spec.resources.requests.storage;
+                if (size) {
+                    assert.strictEqual(requested, size);
+                }
+                const volumeBytes = parseByteQuantity(requested)!;
+                const config = objects.find((o) => o.metadata?.name === `${sts.metadata.name}-config`)!;
+                const toml = TOML.parse(config.data["buildkitd.toml"]) as any;
+                const expected = gcPlan(volumeBytes);
+                const { thresholds } = expected;
+                assert.deepStrictEqual(
+                    { reservedSpace: toml.worker.oci.reservedSpace, maxUsedSpace: toml.worker.oci.maxUsedSpace, minFreeSpace: toml.worker.oci.minFreeSpace },
+                    thresholds,
+                    `${sts.metadata.name}: GC thresholds not cut from the ${requested} volume`,
+                );
+                assert.deepStrictEqual(
+                    toml.worker.oci.gcpolicy.map((rule: Record<string, unknown>) => Object.fromEntries(Object.entries(rule).filter(([k]) => /Space$/.test(k)))),
+                    expected.rules.map((rule) => Object.fromEntries(Object.entries(rule).filter(([k]) => /Space$/.test(k)))),
+                    `${sts.metadata.name}: GC rules not cut from the ${requested} volume`,
+                );
+            }
+        });
+    }
+});
