@@ -190,6 +190,9 @@ describe("local-env: per-user runner label and stack config", () => {
             serverName: "s",
             builders: ["b0"],
             selectorTimeoutSeconds: 5,
+            githubConfigSecretName: "gh",
+            clientTlsSecretName: "tls",
+            selectorConfigMapName: "sel",
         };
         const labelled = scaleSetValues({ ...base, name: "arc-local-alice", labels: ["arc-local"] });
         assert.equal(labelled.runnerScaleSetName, "arc-local-alice");
