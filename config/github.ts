@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { GITHUB_CREDENTIAL_KEYS, GITHUB_CREDENTIAL_KEY_LIST } from "./credential-keys";
 
 /**
  * GitHub settings: where the runner scale sets register, how the program authenticates, and where
@@ -104,17 +105,8 @@ export const githubSchema = z.strictObject({
 
 export type GithubSettings = z.output<typeof githubSchema>;
 
-/**
- * Secret config keys (top level of `arc-buildkit:`), never written to a stack file in clear text.
- * They are not part of the zod schema so that no error message can ever echo their values.
- */
-export const GITHUB_CREDENTIAL_KEYS = {
-    appId: "githubAppId",
-    appInstallationId: "githubAppInstallationId",
-    appPrivateKey: "githubAppPrivateKey",
-    token: "githubToken",
-} as const;
-export const GITHUB_CREDENTIAL_KEY_LIST: readonly string[] = Object.values(GITHUB_CREDENTIAL_KEYS);
+// In a module of their own, without the Pulumi SDK, for `npm run local:up` (scripts/local-env.ts).
+export { GITHUB_CREDENTIAL_KEYS, GITHUB_CREDENTIAL_KEY_LIST } from "./credential-keys";
 
 /** The keys each auth method needs, in the order the README tells you to set them. */
 export const REQUIRED_CREDENTIAL_KEYS: Record<GithubAuthMethod, readonly string[]> = {

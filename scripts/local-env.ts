@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { GITHUB_CREDENTIAL_KEY_LIST, GITHUB_CREDENTIAL_KEYS } from "../config/github";
+import { GITHUB_CREDENTIAL_KEY_LIST, GITHUB_CREDENTIAL_KEYS } from "../config/credential-keys";
 
 export const CLUSTER_NAME = "buildkit";
 export const KUBE_CONTEXT = `k3d-${CLUSTER_NAME}`;

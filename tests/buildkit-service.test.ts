@@ -233,7 +233,7 @@ for (const stack of ["local", "aks"] as const) {
         });
 
         it("declares byte-identical inputs when evaluated twice", async () => {
-            const again = await runStack(stack);
+            const again = await runStack(stack, undefined, { fresh: true });
             const canonical = (r: ProgramRun) => JSON.stringify(r.resources.map((x) => [x.type, x.name, x.inputs]).sort());
             assert.strictEqual(canonical(again), canonical(run));
             assert.strictEqual(again.resources.length, run.resources.length);

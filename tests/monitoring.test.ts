@@ -72,6 +72,12 @@ interface Case {
     input: { series: string; values: string }[];
     evalTime: string;
     fires?: Record<string, string>;
+    /**
+     * How often promtool evaluates the rules up to evalTime (default 1m, the scrape interval the
+     * `for:` clauses assume). Cases days long under a rule without `for:` use a coarser step:
+     * promtool evaluates every rule at every step, and 10 days at 1m is 14400 steps (over 30 s).
+     */
+    evaluationInterval?: string;
 }
 
 /** Each alert once with series that fire it and once with series that must not. */
@@ -176,21 +182,36 @@ const CASES: Case[] = [
         input: [{ series: series("kube_job_status_failed", { ...probeJob, job_name: "other-job" }), values: "1x5" }],
     },
     // notAfter is 30 days after the epoch and the warning 21 days: it fires from day 9 on.
-    { name: "a certificate 20 days before expiry", alert: "BuildkitCertificateExpiresSoon", evalTime: "10d", fires: { certificate: "server" }, input: [] },
-    { name: "a certificate 22 days before expiry", alert: "BuildkitCertificateExpiresSoon", evalTime: "8d", input: [] },
+    // The rule has no `for:`, so a coarse step gives the same verdict at evalTime.
+    {
+        name: "a certificate 20 days before expiry",
+        alert: "BuildkitCertificateExpiresSoon",
+        evalTime: "10d",
+        evaluationInterval: "12h",
+        fires: { certificate: "server" },
+        input: [],
+    },
+    { name: "a certificate 22 days before expiry", alert: "BuildkitCertificateExpiresSoon", evalTime: "8d", evaluationInterval: "12h", input: [] },
 ];
 
 function promtoolTest(groups: RuleGroup[], cases: Case[]): { status: number | null; output: string } {
-    const tests = cases.map((c) => ({
-        name: c.name,
-        interval: "1m",
-        input_series: c.input,
-        alert_rule_test: [{ eval_time: c.evalTime, alertname: c.alert, exp_alerts: c.fires ? [expected(c.alert, c.fires)] : [] }],
-    }));
-    return runPromtool(["test", "rules", "tests.yml"], {
-        "rules.yml": yaml.dump({ groups }),
-        "tests.yml": yaml.dump({ rule_files: ["rules.yml"], evaluation_interval: "1m", tests }),
-    });
+    // One test file per evaluation interval (promtool sets it per file), all in one promtool run.
+    const byInterval = new Map<string, Case[]>();
+    for (const c of cases) {
+        const interval = c.evaluationInterval ?? "1m";
+        byInterval.set(interval, [...(byInterval.get(interval) ?? []), c]);
+    }
+    const files: Record<string, string> = { "rules.yml": yaml.dump({ groups }) };
+    for (const [interval, group] of byInterval) {
+        const tests = group.map((c) => ({
+            name: c.name,
+            interval: "1m",
+            input_series: c.input,
+            alert_rule_test: [{ eval_time: c.evalTime, alertname: c.alert, exp_alerts: c.fires ? [expected(c.alert, c.fires)] : [] }],
+        }));
+        files[`tests-${interval}.yml`] = yaml.dump({ rule_files: ["rules.yml"], evaluation_interval: interval, tests });
+    }
+    return runPromtool(["test", "rules", ...Object.keys(files).filter((f) => f.startsWith("tests-"))], files);
 }
 
 describe("monitoring: objects for the Prometheus Operator", () => {

@@ -66,6 +66,7 @@ export function stackConfig(stack: string): Record<string, string> {
 /**
  * Runs the real program (config loading included) against Pulumi's mock monitor and returns every
  * resource it declared. `edit` may change the stack's config first, as `pulumi config set` would.
+ * Runs of the same config are evaluated once (see `runs`).
  */
 export async function runProgram(
     stack: string,
@@ -79,6 +80,8 @@ export async function runProgram(
         settings?: (settings: Settings) => Settings;
         /** Real keys and certificates (default), or deterministic fakes: byte-identical across processes. */
         realTls?: boolean;
+        /** Evaluates the program again even if a run of the same config is cached (tests of determinism). */
+        fresh?: boolean;
     } = {},
 ): Promise<ProgramRun> {
     const resources: Omit<ProgramResource, "urn" | "props">[] = [];
@@ -103,9 +106,57 @@ export async function runProgram(
     // recorded in the same order as the callback's resources (one synchronous call each).
     const registrations = recordRegistrations();
     const config = stackConfig(stack);
+    const monitor = runtimeSettings.getMonitor() as unknown as Record<string, unknown>;
+    const registerResource = monitor.registerResource;
     edit(config);
     pulumi.runtime.setAllConfig(config, opts.secretKeys);
 
+    // A run depends only on the stack, its config, preview, which keys are secret and real or fake TLS. Runs with
+    // tamper or settings (functions), and runs whose edit hooked the mock monitor (see
+    // recordRegistrations) to watch this very evaluation, are never shared.
+    const shareable = !opts.tamper && !opts.settings && monitor.registerResource === registerResource;
+    if (!shareable) return evaluate(resources, registrations, calls, opts);
+    const key = JSON.stringify([stack, config, opts.preview ?? false, opts.secretKeys ?? [], opts.realTls ?? true]);
+    let run = opts.fresh ? undefined : runs.get(key);
+    if (!run) {
+        run = evaluate(resources, registrations, calls, opts);
+        runs.set(key, run);
+        // A failed run (a config the schema refuses) is not kept: the next caller sees its own error.
+        run.catch(() => runs.delete(key));
+    }
+    return copyRun(await run);
+}
+
+/**
+ * Program runs by config: about 90 runs in the suite, 50 of them of the two committed stacks as they
+ * are, each 100-300 ms of CPU. Every caller gets its own copy of the declared resources and calls
+ * (tests may edit them); outputs are Pulumi Outputs, which no test can change, and are shared.
+ */
+const runs = new Map<string, Promise<ProgramRun>>();
+
+function copyRun(run: ProgramRun): ProgramRun {
+    return { resources: copyPlain(run.resources), outputs: run.outputs, calls: copyPlain(run.calls) };
+}
+
+/** Copies arrays and plain objects (secret wrappers included); anything else (assets) is shared. */
+function copyPlain<T>(value: T): T {
+    if (Array.isArray(value)) return value.map(copyPlain) as T;
+    if (typeof value === "object" && value !== null) {
+        const proto = Object.getPrototypeOf(value);
+        if (proto === Object.prototype || proto === null) {
+            return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, copyPlain(v)])) as T;
+        }
+    }
+    return value;
+}
+
+/** Evaluates the program under the mocks `runProgram` has just set, with the config it has just set. */
+async function evaluate(
+    resources: Omit<ProgramResource, "urn" | "props">[],
+    registrations: { type: string; name: string; urn: string }[],
+    calls: ProgramRun["calls"],
+    opts: NonNullable<Parameters<typeof runProgram>[2]>,
+): Promise<ProgramRun> {
     // Pulumi records `new Error().stack` for every promise and resource it creates; with the TypeScript
     // loader's source maps on, each of those maps every frame back to TypeScript, which was a third of
     // the suite's CPU. Off while the program runs; a stack formatted later (a failing assertion) is mapped.
