@@ -250,9 +250,13 @@ function lastValue(values: (string | Unknown)[]): string | Unknown | undefined {
     return last === undefined || (typeof last === "string" && last.trim() === "") ? undefined : last;
 }
 
-/** A flag that is set replaces the TOML field, even when set to "" (as buildkitd does). */
+/**
+ * A TLS flag replaces the TOML field only when its (last) value is not empty: buildkitd's applyMainFlags
+ * (cmd/buildkitd/main.go) sets cfg.GRPC.TLS.* from --tlscert/--tlskey/--tlscacert only `if value != ""`,
+ * so `--tlscacert=` keeps the CA of the buildkitd.toml rather than clearing it.
+ */
 function pick(flag: (string | Unknown)[], toml: string | undefined): string | Unknown | undefined {
-    return flag.length > 0 ? lastValue(flag) : toml;
+    return lastValue(flag) ?? toml;
 }
 
 export { basename };

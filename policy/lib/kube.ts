@@ -126,6 +126,10 @@ export function podTemplatesOfObject(object: KObject): PodTemplate[] {
     if (ARC_PATHS[object.kind]) {
         return [podTemplate(object, ARC_PATHS[object.kind], `ARC ${object.kind}`)];
     }
+    if (isHelm(object.resource)) {
+        // A Flux HelmRelease's values are judged as Helm values (helmPodTemplates), not walked twice.
+        return [];
+    }
     const known = POD_SPEC_PATHS[object.kind];
     if (known) {
         return known.map((path) => podTemplate(object, path));
