@@ -76,8 +76,8 @@ export function judgeBuildkitChart(resource: ResourceLike, rule: "daemon" | "exp
     const toml = typeof v.buildkitdToml === "string" ? parseBuildkitdToml(v.buildkitdToml) : undefined;
     const tomlTls = toml?.ok === true ? toml.grpc : {};
     const effective = (flag: string, fromToml: string | undefined) => {
-        const values = flagValues(args, flag);
-        const last = values[values.length - 1];
+        const given = flagValues(args, flag);
+        const last = given[given.length - 1];
         return typeof last === "string" && last.trim() !== "" ? last : fromToml;
     };
     const missing = [
