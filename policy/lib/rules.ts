@@ -85,8 +85,11 @@ export const configRule: Rule = (view) => {
             const parsed = parseBuildkitdToml(entry.text);
             if (!parsed.ok) {
                 const message = `${subject} does not parse as TOML (${parsed.error}), so its gRPC listeners and TLS cannot be verified.`;
+                // Only a key named like a TOML file is blocked for not parsing: any other key (a RUNBOOK.md
+                // quoting a config, a script) may legitimately not be TOML. A daemon that really reads such a
+                // key as its config is still blocked by buildkitd-tcp-requires-mtls, which parses what it reads.
                 findings.push(
-                    /tcp:\/\//i.test(entry.text) && /grpc/i.test(entry.text)
+                    /tcp:\/\//i.test(entry.text) && /grpc/i.test(entry.text) && /\.toml$/i.test(entry.key)
                         ? violation(`${message} Fix the TOML syntax. ${CONFIG_FIX}`, object.resource.urn)
                         : unverifiable(message, object.resource.urn),
                 );
