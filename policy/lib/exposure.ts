@@ -80,8 +80,8 @@ function endpointsReachBuildkit(service: KObject, daemons: Daemon[], view: View)
         if (object.patch || (object.namespace !== undefined && service.namespace !== undefined && object.namespace !== service.namespace)) {
             continue;
         }
-        let targets: Record<string, unknown>[] = [];
-        let ports: Record<string, unknown>[] = [];
+        let targets: Record<string, unknown>[];
+        let ports: Record<string, unknown>[];
         if (object.kind === "EndpointSlice" && at(object.body, "metadata", "labels", "kubernetes.io/service-name") === service.name) {
             targets = asArray(object.body.endpoints).map((e) => asRecord(asRecord(e).targetRef));
             ports = asArray(object.body.ports).map(asRecord);
