@@ -74,7 +74,7 @@ export function judgeBuildkitChart(resource: ResourceLike, rule: "daemon" | "exp
     const daemonArgs = asArray(v.daemonArgs).filter((a): a is string => typeof a === "string");
     const args = [...(truthy(tlsEnabled) ? ["--tlscacert", "/certs/ca.crt", "--tlscert", "/certs/tls.crt", "--tlskey", "/certs/tls.key"] : []), ...daemonArgs];
     const toml = typeof v.buildkitdToml === "string" ? parseBuildkitdToml(v.buildkitdToml) : undefined;
-    const tomlTls = toml?.ok === true ? toml.grpc : {};
+    const tomlTls: { cert?: string; key?: string; ca?: string } = toml?.ok === true ? toml.grpc : {};
     const effective = (flag: string, fromToml: string | undefined) => {
         const given = flagValues(args, flag);
         const last = given[given.length - 1];
