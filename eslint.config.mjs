@@ -6,7 +6,7 @@ import tseslint from "typescript-eslint";
 
 export default defineConfig(
     // The red team's corpus is kept byte for byte as its authors wrote it.
-    globalIgnores(["**/node_modules/", "**/bin/", ".pulumi/", ".pulumi-state/", "policy/tests/fixtures/redteam/"]),
+    globalIgnores(["**/node_modules/", "**/bin/", ".pulumi/", ".pulumi-state/", "policy/tests/fixtures/redteam/", "policy/tests/fixtures/redteam2/"]),
     js.configs.recommended,
     tseslint.configs.recommended,
     {

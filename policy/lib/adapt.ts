@@ -1,7 +1,7 @@
 import { EnforcementLevel, ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
 import { isHelm } from "./helm";
-import { objectsOf, viewOf } from "./objects";
+import { View, objectsOf, viewOf } from "./objects";
 import { asRecord, newBudget, toPlain } from "./plain";
 import type { Rule } from "./rules";
 
@@ -88,15 +88,47 @@ export function plainResource(input: unknown, props?: unknown): ResourceLike {
     const type = typeof raw.type === "string" ? raw.type : "";
     const name = typeof raw.name === "string" ? raw.name : "";
     const urn = typeof raw.urn === "string" ? raw.urn : `urn:pulumi:unknown::unknown::${type}::${name}`;
+    const source = proxyTarget(props === undefined ? raw.props : props);
+    const cached = source !== null && typeof source === "object" ? plainCache.get(source) : undefined;
+    if (cached && cached.type === type && cached.name === name && cached.urn === urn) {
+        return cached;
+    }
     const budget = newBudget();
     let copied: Record<string, unknown>;
     try {
-        copied = asRecord(toPlain(props === undefined ? raw.props : props, budget));
+        copied = asRecord(toPlain(source, budget));
     } catch (error) {
         budget.overflow ??= error instanceof Error ? error.message : String(error);
         copied = {};
     }
-    return { type, name, urn, props: copied, overflow: budget.overflow, relevant: budget.relevant };
+    const plain: ResourceLike = { type, name, urn, props: copied, overflow: budget.overflow, relevant: budget.relevant };
+    if (source !== null && typeof source === "object") {
+        plainCache.set(source, plain);
+    }
+    return plain;
+}
+
+/**
+ * The engine wraps a resource's props in a fresh unknown-checking proxy for every policy; the object
+ * behind it is the same. Copying that object directly (its unknowns are the same wire sentinels the
+ * proxy checks for, which `toPlain` turns into UNKNOWN) and once per resource instead of once per
+ * policy keeps a stack of thousands of resources within the time budget.
+ */
+const plainCache = new WeakMap<object, ResourceLike>();
+
+/** The key under which @pulumi/policy's proxy (proxy.js, `getSpecialProxyTarget`) hands out the object it wraps. */
+const getSpecialProxyTarget = "__getSpecialProxyTarget";
+
+function proxyTarget(value: unknown): unknown {
+    if (value === null || typeof value !== "object") {
+        return value;
+    }
+    try {
+        const target = (value as Record<string, unknown>)[getSpecialProxyTarget];
+        return target !== null && typeof target === "object" ? target : value;
+    } catch {
+        return value;
+    }
 }
 
 export async function preparedResource(input: unknown): Promise<ResourceLike> {
@@ -139,14 +171,43 @@ export function resourceCheck(rule: Rule, withOverflow = false): Check {
         scope: "resource",
         run: (resource) => [
             ...(withOverflow ? [...overflowFindings(resource), ...objectsOf(resource).notes.filter((f) => f.verdict === "violation")] : []),
-            ...rule(viewOf([resource], "resource"), isHelm(resource) ? [resource] : []),
+            ...rule(resourceView(resource), isHelm(resource) ? [resource] : []),
         ],
     };
 }
 
+/**
+ * One view per resource (resource policies) and per list of resources (one stack policy's rules), so
+ * the containers, scripts and mounts in it are resolved once, not once per rule.
+ */
+const viewCache = new WeakMap<object, View>();
+
+export function resourceView(resource: ResourceLike): View {
+    let view = viewCache.get(resource);
+    if (!view) {
+        view = viewOf([resource], "resource");
+        viewCache.set(resource, view);
+    }
+    return view;
+}
+
 /** The same rule over the whole stack (used by the cross-resource and the advisory stack policies). */
 export function stackRule(rule: Rule, resources: ResourceLike[]): Finding[] {
-    return rule(viewOf(resources, "stack"), resources.filter(isHelm));
+    return rule(stackView(resources), resources.filter(isHelm));
+}
+
+/** Stack policies each get their own list of the same (cached) resources: one stack view serves them all. */
+const stackViews = new WeakMap<object, { resources: ResourceLike[]; view: View }>();
+
+function stackView(resources: ResourceLike[]): View {
+    const key = resources[0] ?? stackViews;
+    const cached = stackViews.get(key);
+    if (cached && cached.resources.length === resources.length && cached.resources.every((r, i) => r === resources[i])) {
+        return cached.view;
+    }
+    const view = viewOf(resources, "stack");
+    stackViews.set(key, { resources: [...resources], view });
+    return view;
 }
 
 /** Notes about objects a ConfigFile/ConfigGroup declares that could not be read, and about budget overflows. */

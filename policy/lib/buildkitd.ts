@@ -1,9 +1,9 @@
 import { parseBuildkitdToml } from "./buildkitdToml";
-import { ContainerContext, buildContext, isBuildkitImage } from "./container";
+import { ContainerContext, buildContext, isBuildkitImage, mountFor, mountedTexts } from "./container";
 import { Finding, unverifiable, violation } from "./findings";
-import { PodTemplate, containersOf, podTemplates } from "./kube";
+import { PodTemplate, containersOf, imageRepository, podTemplates } from "./kube";
 import { View } from "./objects";
-import { Unknown, isUnknown } from "./plain";
+import { UNKNOWN, Unknown, asArray, asRecord, isUnknown } from "./plain";
 import { basename } from "./shell";
 import { ResourceLike } from "./findings";
 import { flagValues, isTcpAddress, shellWords } from "./text";
@@ -35,8 +35,15 @@ export interface Daemon {
 export function daemonOf(ctx: ContainerContext): Daemon | undefined {
     const runs: DaemonRun[] = [];
     let unclear: string | undefined;
+    const earthly = earthlyRun(ctx);
+    if (earthly) {
+        return { ctx, runs: [earthly] };
+    }
     for (const invocation of ctx.interpretation.invocations) {
-        if (invocation.program === "buildkitd") {
+        if (invocation.program !== "buildkitd" && invocation.program !== "buildctl" && hasBuildkitdOnlyFlags(invocation.args)) {
+            // A renamed or wrapped buildkitd binary: --addr together with flags only buildkitd takes.
+            runs.push({ flags: invocation.args, how: `'${invocation.program}' (buildkitd by its flags)` });
+        } else if (invocation.program === "buildkitd") {
             // buildkitd itself does not read BUILDKITD_FLAGS, but the image's buildctl-daemonless.sh does and
             // anyone exec-ing into the pod may: flags declared there count too (erring on the safe side).
             const extra = invocation.env.get("BUILDKITD_FLAGS");
@@ -54,10 +61,69 @@ export function daemonOf(ctx: ContainerContext): Daemon | undefined {
     if (runs.length === 0 && ctx.interpretation.unreadScripts.length > 0 && (isBuildkitImage(ctx.container.image) || /buildkit/i.test(ctx.container.name))) {
         unclear = `it runs ${ctx.interpretation.unreadScripts.join(", ")}, which the policy pack cannot read`;
     }
+    if (runs.length === 0) {
+        runs.push(...mountedCommandLines(ctx));
+    }
     if (runs.length === 0 && !unclear) {
         return undefined;
     }
     return { ctx, runs, unclear };
+}
+
+/** `--addr` together with a flag only buildkitd has (its worker flags): buildctl and other clients take neither. */
+function hasBuildkitdOnlyFlags(args: (string | Unknown)[]): boolean {
+    const words = args.filter((a): a is string => typeof a === "string");
+    const worker = words.some((w) => /^--?(oci-worker|containerd-worker)[a-z-]*(=|$)/.test(w));
+    const addr = words.some((w) => /^--?addr(=|$)/.test(w));
+    return worker && addr;
+}
+
+/**
+ * earthly/buildkitd (Earthly's BuildKit image) is configured by environment: its entrypoint adds a TCP
+ * listener on port 8372 when BUILDKIT_TCP_TRANSPORT_ENABLED is exactly "true", and the [grpc.tls]
+ * section (server certificate, key and client CA under /etc/.earthly/certs) only when
+ * BUILDKIT_TLS_ENABLED is exactly "true" (earthly/earthly buildkitd/entrypoint.sh; docs/docker-images/
+ * buildkit-standalone.md).
+ */
+function earthlyRun(ctx: ContainerContext): DaemonRun | undefined {
+    const image = ctx.container.image;
+    if (typeof image !== "string" || !/(^|\/)(earthly|earthbuild)\/buildkitd$/.test(imageRepository(image)) || !ctx.imageEntrypoint) {
+        return undefined;
+    }
+    const tcp = ctx.env.get("BUILDKIT_TCP_TRANSPORT_ENABLED");
+    const tls = ctx.env.get("BUILDKIT_TLS_ENABLED");
+    if (isUnknown(tcp) || isUnknown(tls)) {
+        return { flags: ["--addr", UNKNOWN], how: "earthly/buildkitd's entrypoint (BUILDKIT_TCP_TRANSPORT_ENABLED/BUILDKIT_TLS_ENABLED unknown)" };
+    }
+    if (tcp !== "true") {
+        return { flags: ["--addr", "unix:///run/buildkit/buildkitd.sock"], how: "earthly/buildkitd's entrypoint" };
+    }
+    const certs = "/etc/.earthly/certs";
+    const tlsFlags =
+        tls === "true" ? ["--tlscert", `${certs}/buildkit_cert.pem`, "--tlskey", `${certs}/buildkit_key.pem`, "--tlscacert", `${certs}/ca_cert.pem`] : [];
+    return {
+        flags: ["--addr", "tcp://0.0.0.0:8372", ...tlsFlags],
+        how: `earthly/buildkitd's entrypoint (BUILDKIT_TCP_TRANSPORT_ENABLED=true, BUILDKIT_TLS_ENABLED=${tls === undefined ? "unset" : `'${tls}'`})`,
+    };
+}
+
+/**
+ * A buildkitd command line with a tcp:// address in a ConfigMap or Secret the container mounts (a
+ * supervisord `command=`, a runit or s6 run file, a Procfile): the pack cannot know what reads that
+ * file, so it is taken as a daemon the container runs (erring on the safe side).
+ */
+function mountedCommandLines(ctx: ContainerContext): DaemonRun[] {
+    const runs: DaemonRun[] = [];
+    for (const { text, source } of mountedTexts(ctx)) {
+        const joined = text.slice(0, 256_000).replace(/\\\r?\n/g, " ");
+        for (const line of joined.split("\n").slice(0, 5_000)) {
+            const match = /(?:^|[\s="'/])buildkitd(?:\s+(.*))?$/.exec(line);
+            if (match && /tcp:\/\//i.test(match[1] ?? "")) {
+                runs.push({ flags: shellWords(match[1] ?? ""), how: `buildkitd as written in ${source}` });
+            }
+        }
+    }
+    return runs;
 }
 
 /** Every pod template and container of the view, with their resolved contexts. */
@@ -147,7 +213,7 @@ export function judgeDaemonRun(daemon: Daemon, run: DaemonRun): Finding[] {
     let toml: { addresses?: string[]; cert?: string; key?: string; ca?: string } = {};
     let source = "";
     for (const path of located.paths) {
-        const written = ctx.interpretation.files.get(path);
+        const written = ctx.interpretation.files.get(path) ?? writtenBySibling(ctx, path);
         const file = written !== undefined ? { text: written } : ctx.read(path);
         if (file === undefined) {
             if (located.explicit && !tcpFromFlags) {
@@ -197,6 +263,38 @@ export function judgeDaemonRun(daemon: Daemon, run: DaemonRun): Finding[] {
     }
     const origin = flagAddresses.length > 0 ? `--addr of ${run.how}` : `[grpc] address in ${source}`;
     return [violation(`${subject} listens on ${tcp.join(", ")} (from ${origin}) without a ${missing.join(", a ")}. ${DAEMON_FIX}`, urn)];
+}
+
+/**
+ * A file in an emptyDir that another container of the pod (typically an init container) writes with its
+ * script (`cat > /cfg/buildkitd.toml <<EOF`, `printf ... > ...`): what buildkitd reads there.
+ */
+function writtenBySibling(ctx: ContainerContext, path: string): string | undefined {
+    const mount = mountFor(ctx.mounts, path);
+    if (!mount || !("emptyDir" in mount.volume)) {
+        return undefined;
+    }
+    const containers = containersOf(ctx.template.spec);
+    if (isUnknown(containers)) {
+        return undefined;
+    }
+    for (const sibling of containers.slice(0, 50)) {
+        if (sibling.record === ctx.container.record) {
+            continue;
+        }
+        const siblingMount = asArray(sibling.record.volumeMounts)
+            .map(asRecord)
+            .find((m) => m.name === mount.volume.name && typeof m.mountPath === "string" && m.subPath === undefined);
+        if (!siblingMount) {
+            continue;
+        }
+        const siblingPath = `${String(siblingMount.mountPath).replace(/\/+$/, "")}/${mount.relative}`;
+        const text = buildContext(ctx.template, sibling, ctx.view).interpretation.files.get(siblingPath);
+        if (text !== undefined) {
+            return text;
+        }
+    }
+    return undefined;
 }
 
 /** Whether any buildkitd of the container listens on tcp:// (true also when that cannot be told). */
@@ -250,9 +348,13 @@ function lastValue(values: (string | Unknown)[]): string | Unknown | undefined {
     return last === undefined || (typeof last === "string" && last.trim() === "") ? undefined : last;
 }
 
-/** A flag that is set replaces the TOML field, even when set to "" (as buildkitd does). */
+/**
+ * A TLS flag replaces the TOML field only when its (last) value is not empty: buildkitd's applyMainFlags
+ * (cmd/buildkitd/main.go) sets cfg.GRPC.TLS.* from --tlscert/--tlskey/--tlscacert only `if value != ""`,
+ * so `--tlscacert=` keeps the CA of the buildkitd.toml rather than clearing it.
+ */
 function pick(flag: (string | Unknown)[], toml: string | undefined): string | Unknown | undefined {
-    return flag.length > 0 ? lastValue(flag) : toml;
+    return lastValue(flag) ?? toml;
 }
 
 export { basename };

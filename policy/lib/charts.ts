@@ -68,17 +68,34 @@ export function judgeBuildkitChart(resource: ResourceLike, rule: "daemon" | "exp
     if (isUnknown(tlsEnabled)) {
         return [unverifiable(`${label} (buildkit-service) has tls.enabled unknown during preview.`)];
     }
-    if (truthy(tlsEnabled)) {
+    // The template's argument order: the two --addr flags, the TLS flags when tls.enabled, then daemonArgs.
+    // Repeated flags keep their last value, and buildkitd (cmd/buildkitd/main.go, applyMainFlags) lets a
+    // TLS flag replace the buildkitdToml field only when that value is not empty.
+    const daemonArgs = asArray(v.daemonArgs).filter((a): a is string => typeof a === "string");
+    const args = [...(truthy(tlsEnabled) ? ["--tlscacert", "/certs/ca.crt", "--tlscert", "/certs/tls.crt", "--tlskey", "/certs/tls.key"] : []), ...daemonArgs];
+    const toml = typeof v.buildkitdToml === "string" ? parseBuildkitdToml(v.buildkitdToml) : undefined;
+    const tomlTls: { cert?: string; key?: string; ca?: string } = toml?.ok === true ? toml.grpc : {};
+    const effective = (flag: string, fromToml: string | undefined) => {
+        const given = flagValues(args, flag);
+        const last = given[given.length - 1];
+        return typeof last === "string" && last.trim() !== "" ? last : fromToml;
+    };
+    const missing = [
+        ["--tlscert", effective("tlscert", tomlTls.cert)],
+        ["--tlskey", effective("tlskey", tomlTls.key)],
+        ["--tlscacert", effective("tlscacert", tomlTls.ca)],
+    ]
+        .filter(([, value]) => value === undefined)
+        .map(([flag]) => flag);
+    if (missing.length === 0) {
         return [];
     }
-    const args = asArray(v.daemonArgs)
-        .filter((a): a is string => typeof a === "string")
-        .flatMap((a) => a.split(/\s+/));
-    const fromArgs = ["tlscert", "tlskey", "tlscacert"].every((f) => flagValues(args, f).some((x) => typeof x === "string" && x !== ""));
-    const toml = typeof v.buildkitdToml === "string" ? parseBuildkitdToml(v.buildkitdToml) : undefined;
-    const fromToml = toml?.ok === true && toml.grpc.cert !== undefined && toml.grpc.key !== undefined && toml.grpc.ca !== undefined;
-    if (fromArgs || fromToml) {
-        return [];
+    if (truthy(tlsEnabled)) {
+        return [
+            violation(
+                `${label} installs buildkit-service with tls.enabled, but its daemonArgs (appended after the chart's TLS flags) leave buildkitd without ${missing.join(", ")}: an empty value wins over the chart's, and buildkitd then has no such setting unless buildkitdToml gives one, so it would accept clients without a certificate or serve without one. Remove those daemonArgs. ${DAEMON_FIX}`,
+            ),
+        ];
     }
     return [
         violation(

@@ -247,7 +247,37 @@ function clientAddresses(ctx: ContainerContext): { addresses: ClientAddress[]; u
         if (remote) {
             consider("BUILDKIT_HOST", remote.endpoint, "docker buildx create --driver remote");
         }
+        // nerdctl build --buildkit-host tcp://... (or its BUILDKIT_HOST).
+        if (invocation.program === "nerdctl") {
+            const host = flagValues(invocation.args, "buildkit-host").pop();
+            if (host !== undefined) {
+                consider("BUILDKIT_HOST", host, "nerdctl --buildkit-host");
+            }
+        }
+        // A Docker client pointed at a daemon: `docker -H tcp://...` / `--host`, and `docker context create
+        // NAME --docker host=tcp://...` without ca, cert and key in the same --docker value.
+        if (invocation.program === "docker") {
+            for (const host of [...flagValues(invocation.args, "H"), ...flagValues(invocation.args, "host")]) {
+                consider("DOCKER_HOST", host, "docker --host");
+            }
+            if (invocation.args[0] === "context" && (invocation.args[1] === "create" || invocation.args[1] === "update")) {
+                for (const spec of flagValues(invocation.args, "docker")) {
+                    if (typeof spec !== "string") {
+                        consider("DOCKER_HOST", spec, "docker context create --docker");
+                        continue;
+                    }
+                    const fields = new Map(spec.split(",").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)] as const));
+                    const host = fields.get("host");
+                    if (host !== undefined && !(fields.get("ca") && fields.get("cert") && fields.get("key"))) {
+                        consider("DOCKER_HOST", host, "docker context create --docker host=");
+                    }
+                }
+            }
+        }
         for (const [name, value] of invocation.env) {
+            if (ctx.serviceLinks?.has(name)) {
+                continue;
+            }
             if (!ctx.env.has(name) || ctx.env.get(name) !== value) {
                 consider(name, value, `env ${name} set by its script`);
             }

@@ -24,6 +24,61 @@ export interface ContainerContext {
     interpretation: Interpretation;
     /** The image runs its own entrypoint (no `command`). */
     imageEntrypoint: boolean;
+    /** Service link variables (`<SERVICE>_PORT=tcp://...`) the container's command line uses. */
+    serviceLinks?: Set<string>;
+}
+
+const serviceIndex = new WeakMap<View, Map<string, KObject>>();
+
+/**
+ * Kubernetes gives every container (unless the pod sets `enableServiceLinks: false`) variables for each
+ * Service of its namespace: `<NAME>_SERVICE_HOST`, `<NAME>_SERVICE_PORT`, `<NAME>_PORT=tcp://<ip>:<port>`
+ * and `<NAME>_PORT_<port>_TCP=tcp://<ip>:<port>` (NAME upper-cased, dashes as underscores). Only the ones
+ * its command line refers to are added, with the Service's name standing in for its cluster IP.
+ */
+function serviceLinks(template: PodTemplate, container: Container, view: View, env: Env, resources: Set<unknown>): Map<string, string> {
+    const links = new Map<string, string>();
+    if (template.spec.enableServiceLinks === false || template.spec.enableServiceLinks === "false") {
+        return links;
+    }
+    const words = [...asArray(container.record.command), ...asArray(container.record.args)].filter((w): w is string => typeof w === "string");
+    const names = new Set<string>();
+    for (const word of words) {
+        for (const match of word.slice(0, 256_000).matchAll(/\$\{?([A-Z][A-Z0-9_]*?)_(PORT|SERVICE_HOST|SERVICE_PORT)(_[A-Z0-9_]+)?\}?/g)) {
+            if (!env.has(match[0].replace(/^\$\{?|\}$/g, ""))) {
+                names.add(match[1]);
+            }
+        }
+    }
+    if (names.size === 0) {
+        return links;
+    }
+    let index = serviceIndex.get(view);
+    if (!index) {
+        index = new Map();
+        for (const object of view.objects) {
+            if (object.kind === "Service" && !object.patch && typeof object.name === "string" && /^v1$|^$/.test(object.apiVersion)) {
+                index.set(`${object.namespace ?? ""}/${object.name.toUpperCase().replace(/-/g, "_")}`, object);
+            }
+        }
+        serviceIndex.set(view, index);
+    }
+    for (const name of names) {
+        const service = index.get(`${template.namespace ?? ""}/${name}`);
+        const port = asRecord(asArray(at(service?.body ?? {}, "spec", "ports"))[0]).port;
+        if (!service || (typeof port !== "number" && typeof port !== "string")) {
+            continue;
+        }
+        const address = `tcp://${String(service.name)}:${port}`;
+        if (service.resource !== template.resource) {
+            resources.add(service.resource);
+        }
+        links.set(`${name}_SERVICE_HOST`, String(service.name));
+        links.set(`${name}_SERVICE_PORT`, String(port));
+        links.set(`${name}_PORT`, address);
+        links.set(`${name}_PORT_${port}_TCP`, address);
+    }
+    return links;
 }
 
 /** True for images of BuildKit itself (moby/buildkit, mirrors of it, buildkit-rootless builds, ...). */
@@ -165,7 +220,16 @@ export function buildContext(template: PodTemplate, container: Container, view: 
             argv = args;
         }
     }
-    ctx.interpretation = interpretArgv(argv, ctx.env, ctx.read);
+    const linkedFromElsewhere = new Set<unknown>();
+    const links = serviceLinks(template, container, view, ctx.env, linkedFromElsewhere);
+    if (links.size > 0) {
+        ctx.serviceLinks = new Set(links.keys());
+        ctx.crossed ||= linkedFromElsewhere.size > 0;
+        const withLinks = new Map([...links, ...ctx.env]);
+        ctx.interpretation = interpretArgv(argv, withLinks, ctx.read);
+    } else {
+        ctx.interpretation = interpretArgv(argv, ctx.env, ctx.read);
+    }
     // Lifecycle hooks and exec probes run in the same container, with the same environment and files.
     const hooks = [
         at(container.record, "lifecycle", "postStart", "exec", "command"),
@@ -301,4 +365,47 @@ export function volumeSecrecy(volume: Record<string, unknown>): "secret" | "conf
         return sources.some((s) => "configMap" in s || "clusterTrustBundle" in s) ? "configmap" : "none";
     }
     return "configMap" in volume ? "configmap" : "none";
+}
+
+/**
+ * The texts of the ConfigMaps and Secrets a container mounts (only the `subPath` key when it mounts one),
+ * as far as they are in view. A text found in another resource of the stack marks the context crossed.
+ */
+export function mountedTexts(ctx: ContainerContext): { text: string; source: string }[] {
+    const out: { text: string; source: string }[] = [];
+    for (const mount of ctx.mounts) {
+        const sources: { kind: string; name: unknown }[] = [];
+        const volume = mount.volume;
+        if ("configMap" in volume) {
+            sources.push({ kind: "ConfigMap", name: at(volume, "configMap", "name") });
+        } else if ("secret" in volume) {
+            sources.push({ kind: "Secret", name: at(volume, "secret", "secretName") });
+        } else if ("projected" in volume) {
+            for (const s of asArray(at(volume, "projected", "sources")).map(asRecord)) {
+                if ("configMap" in s) {
+                    sources.push({ kind: "ConfigMap", name: at(s, "configMap", "name") });
+                } else if ("secret" in s) {
+                    sources.push({ kind: "Secret", name: at(s, "secret", "name") });
+                }
+            }
+        }
+        for (const source of sources) {
+            if (typeof source.name !== "string") {
+                continue;
+            }
+            const result = lookup(ctx.view, source.kind, source.name, ctx.template.namespace);
+            if (!("found" in result)) {
+                continue;
+            }
+            if (result.found.resource !== ctx.template.resource) {
+                ctx.crossed = true;
+            }
+            for (const entry of entriesOf(result.found)) {
+                if (typeof entry.text === "string" && (mount.subPath === undefined || mount.subPath === entry.key)) {
+                    out.push({ text: entry.text, source: `key '${entry.key}' of ${source.kind} '${source.name}'` });
+                }
+            }
+        }
+    }
+    return out;
 }

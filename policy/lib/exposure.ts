@@ -40,6 +40,12 @@ export function serviceReachesBuildkit(service: KObject, daemons: Daemon[], view
     if (daemon) {
         return { reason: `selects the BuildKit pods of ${daemon.ctx.template.where}`, crossed: daemon.ctx.template.resource !== service.resource };
     }
+    if (Object.keys(selector).length === 0 && !service.patch && typeof service.name === "string") {
+        const fed = endpointsReachBuildkit(service, daemons, view);
+        if (fed) {
+            return fed;
+        }
+    }
     if (Object.values(selector).some(isBuildkitName)) {
         return { reason: `selects pods labelled as BuildKit (${JSON.stringify(selector)})`, crossed: false };
     }
@@ -60,6 +66,45 @@ export function serviceReachesBuildkit(service: KObject, daemons: Daemon[], view
     }
     if (service.patch && isBuildkitName(service.name)) {
         return { reason: `patches the BuildKit Service '${String(service.name)}'`, crossed: false };
+    }
+    return undefined;
+}
+
+/**
+ * A Service without a selector sends traffic to the endpoints someone writes for it: EndpointSlices labelled
+ * `kubernetes.io/service-name: <service>` and the legacy Endpoints object of the same name. They reach
+ * BuildKit when they target a BuildKit pod (targetRef) or BuildKit's port 1234.
+ */
+function endpointsReachBuildkit(service: KObject, daemons: Daemon[], view: View): { reason: string; crossed: boolean } | undefined {
+    for (const object of view.objects) {
+        if (object.patch || (object.namespace !== undefined && service.namespace !== undefined && object.namespace !== service.namespace)) {
+            continue;
+        }
+        let targets: Record<string, unknown>[];
+        let ports: Record<string, unknown>[];
+        if (object.kind === "EndpointSlice" && at(object.body, "metadata", "labels", "kubernetes.io/service-name") === service.name) {
+            targets = asArray(object.body.endpoints).map((e) => asRecord(asRecord(e).targetRef));
+            ports = asArray(object.body.ports).map(asRecord);
+        } else if (object.kind === "Endpoints" && object.name === service.name) {
+            const subsets = asArray(object.body.subsets).map(asRecord);
+            targets = subsets.flatMap((s) => asArray(s.addresses).map((a) => asRecord(asRecord(a).targetRef)));
+            ports = subsets.flatMap((s) => asArray(s.ports).map(asRecord));
+        } else {
+            continue;
+        }
+        const pod = targets.find(
+            (t) =>
+                t.kind === "Pod" &&
+                typeof t.name === "string" &&
+                daemons.some((d) => {
+                    const owner = d.ctx.template.object?.name;
+                    return typeof owner === "string" && (t.name === owner || (t.name as string).startsWith(`${owner}-`));
+                }),
+        );
+        if (pod || ports.some((p) => isBuildkitPort(p.port))) {
+            const what = pod ? `BuildKit pod '${String(pod.name)}'` : `BuildKit's port ${BUILDKIT_PORT}`;
+            return { reason: `has no selector and is fed by ${object.where}, which targets ${what}`, crossed: object.resource !== service.resource };
+        }
     }
     return undefined;
 }
@@ -109,6 +154,32 @@ export function routeBackends(object: KObject): { name: unknown; port: unknown; 
                     .map(asRecord)
                     .filter((b) => b.kind === undefined || b.kind === "Service")
                     .map((b) => ({ name: b.name, port: b.port, namespace: asString(b.namespace), what: `Gateway API ${object.kind}` })),
+            );
+        case "VirtualService": {
+            // Istio: routes bound to a Gateway (anything but the sidecar-only "mesh") come from outside the mesh.
+            const gateways = asArray(spec.gateways).filter((g) => g !== "mesh");
+            if (!/istio\.io/.test(object.apiVersion) || gateways.length === 0) {
+                return undefined;
+            }
+            return ["tcp", "tls", "http"].flatMap((kind) =>
+                asArray(spec[kind]).flatMap((route) =>
+                    asArray(asRecord(route).route)
+                        .map((r) => asRecord(asRecord(r).destination))
+                        .filter((d) => typeof d.host === "string" || isUnknown(d.host))
+                        .map((d) => ({
+                            name: typeof d.host === "string" ? d.host.split(".")[0] : d.host,
+                            port: at(d, "port", "number"),
+                            what: `Istio VirtualService ${kind} route`,
+                        })),
+                ),
+            );
+        }
+        case "HTTPProxy":
+            // Contour: tcpproxy (TLS passthrough or terminated TCP) and HTTP routes to Services.
+            return [asRecord(spec.tcpproxy), ...asArray(spec.routes).map(asRecord)].flatMap((r) =>
+                asArray(r.services)
+                    .map(asRecord)
+                    .map((svc) => ({ name: svc.name, port: svc.port, what: `Contour HTTPProxy ${r === spec.tcpproxy ? "tcpproxy" : "route"}` })),
             );
         case "IngressRouteTCP":
         case "IngressRoute":

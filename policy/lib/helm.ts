@@ -3,17 +3,28 @@ import { UNKNOWN, Unknown, asArray, asRecord, asString, isUnknown, newBudget } f
 import { readManifest } from "./objects";
 import { parseYaml } from "./yaml";
 
+/** A Flux `HelmRelease` (helm.toolkit.fluxcd.io): the helm-controller installs `spec.chart.spec.chart` with `spec.values`. */
+export function isFluxHelmRelease(resource: ResourceLike): boolean {
+    return /^kubernetes:helm\.toolkit\.fluxcd\.io\/v[0-9a-z]+:HelmRelease$/.test(resource.type);
+}
+
 export function isHelm(resource: ResourceLike): boolean {
-    return /^kubernetes:helm\.sh\/v\d+:(Release|Chart)$/.test(resource.type);
+    return /^kubernetes:helm\.sh\/v\d+:(Release|Chart)$/.test(resource.type) || isFluxHelmRelease(resource);
 }
 
 export function helmLabel(resource: ResourceLike): string {
+    if (isFluxHelmRelease(resource)) {
+        return `Flux HelmRelease '${resource.name}'`;
+    }
     return `Helm ${resource.type.endsWith(":Release") ? "Release" : "Chart"} '${resource.name}'`;
 }
 
-/** True for a `kubernetes:helm.sh/v3:Release`: Helm installs its objects, so Pulumi never registers them one by one. */
+/**
+ * True for a `kubernetes:helm.sh/v3:Release` or a Flux HelmRelease: Helm installs its objects, so Pulumi
+ * never registers them one by one.
+ */
 export function isRelease(resource: ResourceLike): boolean {
-    return /^kubernetes:helm\.sh\/v\d+:Release$/.test(resource.type);
+    return /^kubernetes:helm\.sh\/v\d+:Release$/.test(resource.type) || isFluxHelmRelease(resource);
 }
 
 export interface HelmValues {
@@ -103,7 +114,9 @@ export function helmValues(resource: ResourceLike): HelmValues {
             result.problems.push(`${unreadable} is not readable by the policy pack`);
         }
     }
-    const values = resource.props.values;
+    const flux = isFluxHelmRelease(resource);
+    const spec = asRecord(resource.props.spec);
+    const values = flux ? (isUnknown(resource.props.spec) ? UNKNOWN : spec.values) : resource.props.values;
     if (isUnknown(values)) {
         result.unknown = true;
     } else if (typeof values === "string") {
@@ -118,7 +131,9 @@ export function helmValues(resource: ResourceLike): HelmValues {
 
 /** The chart a Helm resource installs, by its base name: `oci://ghcr.io/x/charts/buildkit-service` -> `buildkit-service`. */
 export function helmChart(resource: ResourceLike): string | Unknown | undefined {
-    const chart = resource.props.chart;
+    const spec = isUnknown(resource.props.spec) ? UNKNOWN : asRecord(resource.props.spec);
+    const fluxChart = isUnknown(spec) ? UNKNOWN : isUnknown(spec.chart) ? UNKNOWN : asRecord(asRecord(spec.chart).spec).chart;
+    const chart = isFluxHelmRelease(resource) ? fluxChart : resource.props.chart;
     if (isUnknown(chart)) {
         return UNKNOWN;
     }

@@ -126,7 +126,104 @@ export function podTemplatesOfObject(object: KObject): PodTemplate[] {
     if (ARC_PATHS[object.kind]) {
         return [podTemplate(object, ARC_PATHS[object.kind], `ARC ${object.kind}`)];
     }
-    return (POD_SPEC_PATHS[object.kind] ?? []).map((path) => podTemplate(object, path));
+    if (isHelm(object.resource)) {
+        // A Flux HelmRelease's values are judged as Helm values (helmPodTemplates), not walked twice.
+        return [];
+    }
+    const known = POD_SPEC_PATHS[object.kind];
+    if (known) {
+        return known.map((path) => podTemplate(object, path));
+    }
+    // A Knative Service is a `Service` too: only core and *.k8s.io kinds are known not to hold pods.
+    const group = object.apiVersion.includes("/") ? object.apiVersion.split("/")[0] : "";
+    return NOT_POD_KINDS.has(object.kind) && (group === "" || group.endsWith("k8s.io")) ? [] : embeddedPodSpecs(object);
+}
+
+/** Core kinds that never hold a pod spec: the generic walker skips them (they are most of a large stack). */
+const NOT_POD_KINDS = new Set([
+    "ConfigMap",
+    "Secret",
+    "Service",
+    "Endpoints",
+    "EndpointSlice",
+    "Ingress",
+    "Namespace",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "NetworkPolicy",
+    "PersistentVolumeClaim",
+    "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
+    "CustomResourceDefinition",
+]);
+
+function isContainerList(value: unknown): boolean {
+    return Array.isArray(value) && value.length > 0 && value.some((c) => c !== null && typeof c === "object" && "image" in (c as object));
+}
+
+function isContainer(value: unknown): boolean {
+    return value !== null && typeof value === "object" && !Array.isArray(value) && "image" in (value as object);
+}
+
+/** Tekton steps and Argo scripts run `script`/`source` text as a shell script in the step's image. */
+function asScriptContainer(value: unknown, scriptField: "script" | "source"): unknown {
+    const record = asRecord(value);
+    const script = record[scriptField];
+    if (typeof script !== "string" || record.command !== undefined) {
+        return value;
+    }
+    return { ...record, command: ["sh", "-c", script] };
+}
+
+/**
+ * Pod specs inside any other object (custom resources: Knative Services, KEDA ScaledJobs, Tekton Tasks,
+ * Argo Workflows, operators' own kinds): a bounded walk that takes as a pod spec every object with a
+ * `containers`/`initContainers` list of objects with an `image`, Tekton's `steps`/`sidecars`, and
+ * Argo's `container`/`script` templates. Their containers are judged like any workload's.
+ */
+export function embeddedPodSpecs(object: KObject): PodTemplate[] {
+    const found: PodTemplate[] = [];
+    let budget = 20_000;
+    const visit = (value: unknown, path: string[], labels: unknown, volumes: unknown) => {
+        if (budget-- <= 0 || path.length > 30 || found.length >= 100 || value === null || typeof value !== "object") {
+            return;
+        }
+        if (Array.isArray(value)) {
+            value.forEach((item, i) => visit(item, [...path, String(i)], labels, volumes));
+            return;
+        }
+        const record = value as Record<string, unknown>;
+        const here = {
+            where: `${object.where} ${path.join(".")}`,
+            labels: asRecord(labels),
+            namespace: object.namespace,
+            resource: object.resource,
+            object,
+        };
+        const ownVolumes = record.volumes ?? volumes;
+        if (isContainerList(record.containers) || isContainerList(record.initContainers)) {
+            found.push({ ...here, spec: record });
+            return;
+        }
+        if (isContainerList(record.steps) || isContainerList(record.sidecars)) {
+            const containers = [...asArray(record.steps), ...asArray(record.sidecars)].filter(isContainer).map((c) => asScriptContainer(c, "script"));
+            found.push({ ...here, spec: { volumes: ownVolumes, containers } });
+        } else if (isContainer(record.container) || isContainer(record.script)) {
+            const containers = [record.container, asScriptContainer(record.script, "source")].filter(isContainer);
+            found.push({ ...here, spec: { volumes: ownVolumes, containers } });
+        }
+        const childLabels = at(record, "metadata", "labels") ?? labels;
+        for (const [key, child] of Object.entries(record)) {
+            if (key !== "metadata" && key !== "status") {
+                visit(child, [...path, key], childLabels, ownVolumes);
+            }
+        }
+    };
+    visit(at(object.body, "spec"), ["spec"], at(object.body, "metadata", "labels"), undefined);
+    return found;
 }
 
 /** Every pod spec the view's objects and the Helm resources among `helmResources` declare. */

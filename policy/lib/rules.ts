@@ -1,12 +1,13 @@
 import { parseBuildkitdToml } from "./buildkitdToml";
-import { DAEMON_FIX, containerContexts, daemonOf, judgeDaemon, Daemon } from "./buildkitd";
+import { DAEMON_FIX, containerContexts, daemonOf, judgeDaemon, Daemon, mayListenOnTcp } from "./buildkitd";
 import { judgeBuildkitChart, helmTcpServices, tcpServiceReachesBuildkit } from "./charts";
 import { CLIENT_FIX, judgeClient } from "./clientTls";
 import { EXPOSURE_FIX, hostExposure, isBuildkitName, isBuildkitPort, routeBackends, serviceExposure, serviceReachesBuildkit, unknownRoute } from "./exposure";
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
 import { helmLabel, helmValues, isHelm } from "./helm";
 import { View, entriesOf } from "./objects";
-import { RELEVANT, isUnknown } from "./plain";
+import { RELEVANT, asArray, asRecord, isUnknown } from "./plain";
+import { podTemplatesOfObject } from "./kube";
 import { isTcpAddress } from "./text";
 
 /** A rule judges what a view shows; in resource scope it leaves out whatever needs another resource. */
@@ -85,8 +86,11 @@ export const configRule: Rule = (view) => {
             const parsed = parseBuildkitdToml(entry.text);
             if (!parsed.ok) {
                 const message = `${subject} does not parse as TOML (${parsed.error}), so its gRPC listeners and TLS cannot be verified.`;
+                // Only a key named like a TOML file is blocked for not parsing: any other key (a RUNBOOK.md
+                // quoting a config, a script) may legitimately not be TOML. A daemon that really reads such a
+                // key as its config is still blocked by buildkitd-tcp-requires-mtls, which parses what it reads.
                 findings.push(
-                    /tcp:\/\//i.test(entry.text) && /grpc/i.test(entry.text)
+                    /tcp:\/\//i.test(entry.text) && /grpc/i.test(entry.text) && /\.toml$/i.test(entry.key)
                         ? violation(`${message} Fix the TOML syntax. ${CONFIG_FIX}`, object.resource.urn)
                         : unverifiable(message, object.resource.urn),
                 );
@@ -215,6 +219,42 @@ export const exposureRule: Rule = (view, helm) => {
             } else if (isUnknown(backend.name) || isUnknown(backend.port)) {
                 findings.push(unknownRoute(object, "backend"));
             }
+        }
+    }
+    // A DeploymentPatch/StatefulSetPatch/DaemonSetPatch that adds hostNetwork or a hostPort to a workload running buildkitd on tcp://.
+    for (const patch of view.objects.filter((o) => o.patch && typeof o.name === "string")) {
+        const spec = podTemplatesOfObject(patch)[0]?.spec;
+        if (!spec) {
+            continue;
+        }
+        const hostNetwork = spec.hostNetwork === true || spec.hostNetwork === "true";
+        const hostPorts = asArray(spec.containers).flatMap((c) =>
+            asArray(asRecord(c).ports)
+                .map(asRecord)
+                .filter((p) => p.hostPort !== undefined && p.hostPort !== null && p.hostPort !== 0),
+        );
+        if (!hostNetwork && hostPorts.length === 0) {
+            continue;
+        }
+        const target = daemons.find((d) => {
+            const object = d.ctx.template.object;
+            return (
+                object !== undefined &&
+                !object.patch &&
+                object.kind === patch.kind &&
+                object.name === patch.name &&
+                (object.namespace === undefined || patch.namespace === undefined || object.namespace === patch.namespace) &&
+                mayListenOnTcp(d)
+            );
+        });
+        if (target) {
+            findings.push({
+                ...violation(
+                    `${patch.where} adds ${hostNetwork ? "hostNetwork: true" : `hostPort ${hostPorts.map((p) => String(p.hostPort)).join(", ")}`} to ${target.ctx.template.where}, which runs buildkitd on tcp://, so BuildKit's API is on the node's network. ${EXPOSURE_FIX}`,
+                    patch.resource.urn,
+                ),
+                crossed: target.ctx.template.resource !== patch.resource,
+            });
         }
     }
     for (const resource of helm.filter(isHelm)) {

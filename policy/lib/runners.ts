@@ -58,9 +58,47 @@ function isRunnerTemplate(template: PodTemplate, contexts: ContainerContext[], h
     return labelled || template.namespace === "arc-runners" || contexts.some(isRunnerContainer);
 }
 
+/**
+ * The official `docker` image's bare tags (`docker:27.3.1`, `docker:27`, `docker:latest`, no tag) are
+ * the dind variant: Docker Hub lists them with `-dind`, and its entrypoint starts dockerd. Only the
+ * `-cli` tags (and `-git`, `-windowsservercore`) are client-only.
+ */
+function isOfficialDockerDind(image: string): boolean {
+    const repository = imageRepository(image);
+    if (!/^((docker\.io|index\.docker\.io|mirror\.gcr\.io)\/)?(library\/)?docker$/.test(repository)) {
+        return false;
+    }
+    const withoutDigest = image.split("@")[0];
+    const tag = withoutDigest.lastIndexOf(":") > withoutDigest.lastIndexOf("/") ? withoutDigest.slice(withoutDigest.lastIndexOf(":") + 1) : "latest";
+    return /^(latest|\d+(\.\d+)*(-rc\d*)?(-alpine[\d.]*)?)$/.test(tag);
+}
+
 function isDind(ctx: ContainerContext): boolean {
-    const image = typeof ctx.container.image === "string" ? imageRepository(ctx.container.image) + ":" + (ctx.container.image.split(":").pop() ?? "") : "";
-    return /dind/.test(image) || ctx.interpretation.invocations.some((i) => /^(dockerd|dockerd-entrypoint\.sh|dockerd-rootless\.sh|dind)$/.test(i.program));
+    const raw = ctx.container.image;
+    const image = typeof raw === "string" ? imageRepository(raw) + ":" + (raw.split(":").pop() ?? "") : "";
+    return (
+        /dind/.test(image) ||
+        (typeof raw === "string" && isOfficialDockerDind(raw) && ctx.imageEntrypoint) ||
+        ctx.interpretation.invocations.some((i) => /^(dockerd|dockerd-entrypoint\.sh|dockerd-rootless\.sh|dind)$/.test(i.program))
+    );
+}
+
+/** The node's container runtime sockets: mounting one of them, or any directory above one, hands out the node. */
+const RUNTIME_SOCKETS = [
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/var/run/containerd/containerd.sock",
+    "/run/containerd/containerd.sock",
+    "/run/k3s/containerd/containerd.sock",
+    "/var/run/crio/crio.sock",
+    "/run/crio/crio.sock",
+    "/run/podman/podman.sock",
+    "/var/run/cri-dockerd.sock",
+];
+
+function exposesRuntimeSocket(hostPath: string): boolean {
+    const path = hostPath.replace(/\/+/g, "/").replace(/(.)\/$/, "$1");
+    return /(docker|containerd|crio|podman|cri-dockerd)\.sock$/.test(path) || RUNTIME_SOCKETS.some((socket) => path === "/" || socket.startsWith(`${path}/`));
 }
 
 function dockerHostTarget(ctx: ContainerContext): string | undefined {
@@ -102,7 +140,7 @@ function judgeRunnerPod(template: PodTemplate, contexts: ContainerContext[]): Fi
     }
     for (const volume of asArray(template.spec.volumes).map(asRecord)) {
         const hostPath = asString(at(volume, "hostPath", "path"));
-        if (hostPath && /(docker|containerd|crio|podman)\.sock$|^\/var\/run\/docker\/?$|^\/run\/containerd\/?$/.test(hostPath)) {
+        if (hostPath && (exposesRuntimeSocket(hostPath) || /^\/var\/run\/docker\/?$/.test(hostPath))) {
             findings.push(violation(`${template.where} mounts the node's container runtime socket (${hostPath}). ${RUNNER_FIX}`, urn));
         }
     }

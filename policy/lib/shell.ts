@@ -243,6 +243,15 @@ function runCommand(rawWords: (string | Unknown)[], inheritedAssigns: Map<string
         }
         return;
     }
+    // `eval WORDS`: the words, joined by spaces, are read again as a script.
+    if (program === "eval") {
+        if (args.some(isUnknown)) {
+            state.result.invocations.push({ program: "", args: [], env: exportedEnv(state.vars, assigns) });
+            return;
+        }
+        runScript(args.join(" "), state.positional, assigns, state, depth + 1);
+        return;
+    }
     if ((program === "." || program === "source") && typeof args[0] === "string") {
         runFile(args[0], args.slice(1), assigns, state, depth + 1);
         return;
@@ -299,6 +308,20 @@ function extractHeredocs(script: string): { text: string; heredocs: Heredoc[] } 
     return { text: out.join("\n"), heredocs };
 }
 
+/**
+ * Bash arrays as plain words: `flags=(--addr tcp://x --debug)` (and `+=`) becomes a string of the items,
+ * and `"${flags[@]}"`/`${flags[*]}` an unquoted `$flags`, so the items reach the command as separate
+ * words the way bash passes them.
+ */
+function flattenArrays(script: string): string {
+    return script
+        .replace(/(^|[\s;])([A-Za-z_][A-Za-z0-9_]*)(\+?)=\(([^()]*)\)/g, (_m, lead: string, name: string, append: string, items: string) => {
+            const words = items.replace(/\\\n/g, " ").replace(/["']/g, "").replace(/\s+/g, " ").trim();
+            return `${lead}${name}="${append ? `$${name} ` : ""}${words}"`;
+        })
+        .replace(/"?\$\{([A-Za-z_][A-Za-z0-9_]*)\[[@*]\]\}"?/g, (_m, name: string) => `$${name}`);
+}
+
 const SEP = "\u0001;";
 const REDIRECT = "\u0001>";
 
@@ -306,7 +329,8 @@ function runScript(script: string, positional: (string | Unknown)[], assigns: Ma
     const text = script.length > LIMITS.scriptChars ? script.slice(0, LIMITS.scriptChars) : script;
     const savedDepth = state.depth;
     state.depth = depth;
-    const { text: body, heredocs } = extractHeredocs(text);
+    const { text: withArrays, heredocs } = extractHeredocs(text);
+    const body = flattenArrays(withArrays);
     const saved = state.positional;
     state.positional = positional;
     for (const [name, value] of assigns) {
@@ -460,6 +484,15 @@ function readExpansion(text: string, i: number, state: State): { value: string; 
                 if (depthCount === 0) {
                     break;
                 }
+            }
+        }
+        // `$(cat FILE)` / `$(< FILE)`: the text of a file the script wrote or a ConfigMap/Secret mounted there.
+        const cat = rest === "(" ? /^\s*(?:cat\s+|<\s*)(['"]?)([^\s'"$;|&<>()]+)\1\s*$/.exec(text.slice(i + 2, k)) : null;
+        if (cat) {
+            const written = state.result.files.get(cat[2]);
+            const file = written !== undefined ? { text: written } : state.read(cat[2]);
+            if (file && "text" in file) {
+                return { value: capped(file.text.replace(/\n+$/, "")), next: k + 1 };
             }
         }
         // The commands inside still run (in a subshell): a daemon or client hidden in `$(...)` counts.

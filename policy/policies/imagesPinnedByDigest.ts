@@ -1,9 +1,8 @@
-import { Check, policyFromCheck } from "../lib/adapt";
+import { Check, policyFromCheck, resourceView } from "../lib/adapt";
 import { containerContexts, daemonOf, isBuildkitImage } from "../lib/buildkitd";
 import { Finding, violation } from "../lib/findings";
 import { isHelm } from "../lib/helm";
 import { isPinnedByDigest } from "../lib/kube";
-import { viewOf } from "../lib/objects";
 
 const FIX =
     "Pin the image as repository@sha256:<digest> (for example from `docker buildx imagetools inspect <image>`), so a moved tag " +
@@ -15,7 +14,7 @@ export const imagesPinnedByDigestCheck: Check = {
     run: (resource) => {
         const findings: Finding[] = [];
         const reported = new Set<string>();
-        const view = viewOf([resource], "resource");
+        const view = resourceView(resource);
         const helm = isHelm(resource) ? [resource] : [];
         for (const { template, contexts } of containerContexts(view, helm)) {
             for (const ctx of contexts) {

@@ -161,8 +161,10 @@ describe("the pack as the Pulumi engine runs it (index.ts over gRPC)", () => {
         // Cases nested deeper than google-protobuf's JavaScript (de)serializer can recurse never reach the
         // pack's code (the harness cannot even encode them; from the Go engine the SDK's decoder would fail
         // and the engine reports an analyzer error). The budget test runs those through runPolicies instead.
-        const sendable = allCases.filter((c) => nesting(c.resources) <= 200);
-        assert.ok(allCases.length - sendable.length <= 2, `${allCases.length - sendable.length} cases skipped`);
+        // The 6,000-resource scale case is timed through runPolicies (adversarial.test.ts): here it would be
+        // 6,000 Analyze round trips of this test harness, which measure gRPC on a shared machine, not the pack.
+        const sendable = allCases.filter((c) => nesting(c.resources) <= 200 && c.resources.length <= 2_000);
+        assert.ok(allCases.length - sendable.length <= 3, `${allCases.length - sendable.length} cases skipped`);
         for (const c of sendable) {
             const started = Date.now();
             let diagnostics: Diagnostic[];
