@@ -11,7 +11,12 @@ import { rankBuilders, rendezvousWeight, selectBuilder } from "../components/arc
 import { SELECTOR_SCRIPT_PATH } from "../components/arc/selector";
 
 const shellcheck = spawnSync("shellcheck", ["--version"]).status === 0;
-const which = (tool: string) => spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
+/** Where `tool` is on this machine's PATH ("" if absent), looked up once per tool: every run of the script needs its shell's path. */
+const whichCache = new Map<string, string>();
+const which = (tool: string): string => {
+    if (!whichCache.has(tool)) whichCache.set(tool, spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim());
+    return whichCache.get(tool)!;
+};
 const SHELLS = ["dash", "bash"].filter((s) => which(s) !== "");
 
 const SERVICE = "tcp://buildkitd.buildkit.svc.cluster.local:1234";
