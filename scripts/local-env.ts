@@ -427,15 +427,15 @@ function main(argv: string[]): number {
     const penv = pulumiEnv(repoRoot, process.env);
     const childEnv = { ...process.env, ...penv };
     // A dry run on a machine without the tools assumes nothing exists yet, so it shows every command.
-    const canProbe = missing.length === 0;
-    const clusterExists = canProbe && quiet("k3d", ["cluster", "get", CLUSTER_NAME], childEnv).ok;
-    const ls = canProbe && fs.existsSync(path.join(repoRoot, STATE_DIR)) ? quiet("pulumi", ["stack", "ls", "--json"], childEnv) : undefined;
+    const canQuery = missing.length === 0;
+    const clusterExists = canQuery && quiet("k3d", ["cluster", "get", CLUSTER_NAME], childEnv).ok;
+    const ls = canQuery && fs.existsSync(path.join(repoRoot, STATE_DIR)) ? quiet("pulumi", ["stack", "ls", "--json"], childEnv) : undefined;
     const stackExists = ls?.ok === true && stackNames(ls.stdout).includes(STACK);
     let steps: Step[];
     if (mode === "up") {
         steps = planUp({ repoRoot, clusterExists, stackExists, assumeYes: flags.includes("--yes") || !process.stdin.isTTY, credentials });
     } else {
-        const assumeAll = dryRun && !canProbe;
+        const assumeAll = dryRun && !canQuery;
         steps = planDown({ clusterExists: clusterExists || assumeAll, stackExists: stackExists || assumeAll, force: flags.includes("--force") });
     }
 

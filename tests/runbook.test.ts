@@ -3,9 +3,10 @@ import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { PROBE_NAME } from "../components/probe";
 
 const root = path.join(__dirname, "..");
-const scripts = ["scripts/runbook/inspect-buildkit.sh", "scripts/runbook/probe-buildkit.sh", "scripts/ci/check-pulumi-settings.sh", "scripts/test.sh"];
+const scripts = ["scripts/runbook/inspect-buildkit.sh", "scripts/runbook/reach-buildkit.sh", "scripts/ci/check-pulumi-settings.sh", "scripts/test.sh"];
 const shellcheck = spawnSync("shellcheck", ["--version"]).status === 0;
 const bash = spawnSync("sh", ["-c", "command -v bash"], { encoding: "utf8" }).stdout.trim();
 const run = (args: string[], env: NodeJS.ProcessEnv = { PATH: process.env.PATH }) => spawnSync(bash, args, { cwd: root, env, encoding: "utf8" });
@@ -35,8 +36,8 @@ describe("runbook scripts", () => {
         });
     }
 
-    it("probe refuses an image that is not pinned by digest", () => {
-        const r = run(["scripts/runbook/probe-buildkit.sh", "--context", "x", "--image", "moby/buildkit:latest"], { PATH: "/nonexistent" });
+    it("reach-buildkit refuses an image that is not pinned by digest", () => {
+        const r = run(["scripts/runbook/reach-buildkit.sh", "--context", "x", "--image", "moby/buildkit:latest"], { PATH: "/nonexistent" });
         assert.equal(r.status, 2);
         assert.match(r.stderr, /pinned by digest/);
     });
@@ -51,13 +52,16 @@ describe("runbook scripts", () => {
         );
     });
 
-    it("probe creates exactly one pod, in arc-runners, and deletes it on exit", () => {
+    it("reach-buildkit creates exactly one pod, in arc-runners, and deletes it on exit", () => {
         const text = fs.readFileSync(path.join(root, scripts[1]), "utf8");
         assert.match(text, /^trap cleanup EXIT INT TERM$/m);
         assert.match(text, /k -n "\$RUNNER_NS" delete pod "\$POD"/);
         assert.equal([...text.matchAll(/ create -f -/g)].length, 1);
         assert.match(text, /^RUNNER_NS=arc-runners$/m);
         assert.match(text, /secretName: buildkitd-client-tls/);
+        // Its pod is not mistaken for the deploy-time probe: neither the Job's name prefix nor its label.
+        assert.doesNotMatch(text, new RegExp(`${PROBE_NAME}-|app.kubernetes.io/name: ${PROBE_NAME}$`, "m"));
+        assert.match(text, /^POD="buildkit-reach-/m);
     });
 
     it("check-pulumi-settings names what is missing", () => {

@@ -6,7 +6,7 @@
 export interface DaemonLayout {
     /** BuildKit's state directory; the cache PVC is mounted here. */
     stateDir: string;
-    /** The local gRPC socket the probes and the preStop hook use. */
+    /** The local gRPC socket the health checks and the preStop hook use. */
     socket: string;
 }
 

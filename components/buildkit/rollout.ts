@@ -1,4 +1,4 @@
-import { READINESS_PROBE, SHUTDOWN_MARGIN_SECONDS, STARTUP_PROBE } from "./workload";
+import { READINESS_CHECK, SHUTDOWN_MARGIN_SECONDS, STARTUP_CHECK } from "./workload";
 
 /**
  * How long `pulumi up` and `pulumi destroy` may wait for a builder StatefulSet.
@@ -14,8 +14,8 @@ import { READINESS_PROBE, SHUTDOWN_MARGIN_SECONDS, STARTUP_PROBE } from "./workl
 
 /** Scheduling a replacement pod and pulling the image: allows one cluster-autoscaler scale-up on AKS. */
 export const SCHEDULE_AND_PULL_SECONDS = 300;
-/** Longest a started buildkitd may take to answer its startup probe before the kubelet restarts it. */
-export const STARTUP_SECONDS = STARTUP_PROBE.periodSeconds * STARTUP_PROBE.failureThreshold;
+/** Longest a started buildkitd may take to answer its startup check before the kubelet restarts it. */
+export const STARTUP_SECONDS = STARTUP_CHECK.periodSeconds * STARTUP_CHECK.failureThreshold;
 /** Slack for the provider's own watch and status updates after the last pod is ready or gone. */
 export const AWAIT_MARGIN_SECONDS = 120;
 /** The provider's default for every operation; derived timeouts never go below it. */
@@ -46,7 +46,7 @@ export interface RolloutSeconds {
 /** The seconds each operation on a builder StatefulSet may take. Pure, so the relation is tested directly. */
 export function rolloutSeconds(input: RolloutInput): RolloutSeconds {
     const stop = input.drainTimeoutSeconds + SHUTDOWN_MARGIN_SECONDS;
-    const start = SCHEDULE_AND_PULL_SECONDS + STARTUP_SECONDS + READINESS_PROBE.periodSeconds;
+    const start = SCHEDULE_AND_PULL_SECONDS + STARTUP_SECONDS + READINESS_CHECK.periodSeconds;
     const perPod = stop + start;
     const atLeastDefault = (seconds: number) => Math.max(PROVIDER_DEFAULT_SECONDS, seconds);
     return {

@@ -26,14 +26,18 @@ export interface DaemonPodInput {
 
 /** Extra time after the drain for buildkitd's own graceful stop. */
 export const SHUTDOWN_MARGIN_SECONDS = 30;
-/** Startup probe: buildkitd has `periodSeconds × failureThreshold` seconds to answer before the kubelet restarts it. */
-export const STARTUP_PROBE = { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 } as const;
-/** Readiness probe: a started pod joins the Service's endpoints at its next successful check. */
-export const READINESS_PROBE = { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 } as const;
+// The kubelet's health checks of buildkitd (the container's startupProbe, readinessProbe and
+// livenessProbe fields). Called "checks" here: in this program "the probe" is the deploy-time Job.
+/** Startup check: buildkitd has `periodSeconds × failureThreshold` seconds to answer before the kubelet restarts it. */
+export const STARTUP_CHECK = { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 } as const;
+/** Readiness check: a started pod joins the Service's endpoints at its next successful check. */
+export const READINESS_CHECK = { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 } as const;
+/** Liveness check: a daemon that stops answering for 2.5 minutes is restarted. */
+export const LIVENESS_CHECK = { periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 5 } as const;
 export const CACHE_VOLUME = "cache";
 
-/** A probe that asks the daemon itself, over its local socket, whether it has a usable worker. */
-export function buildctlProbeCommand(socket: string): string[] {
+/** The health checks' command: asks the daemon itself, over its local socket, whether it has a usable worker. */
+export function workerCheckCommand(socket: string): string[] {
     return ["buildctl", "--addr", socket, "debug", "workers"];
 }
 
@@ -55,7 +59,7 @@ export function drainCommand(socket: string, timeoutSeconds: number): string[] {
 
 export function daemonContainer(input: DaemonPodInput): Container {
     const layout = daemonLayout(input.rootless);
-    const probe = { exec: { command: buildctlProbeCommand(layout.socket) } };
+    const check = { exec: { command: workerCheckCommand(layout.socket) } };
     return {
         name: "buildkitd",
         image: input.image,
@@ -78,9 +82,9 @@ export function daemonContainer(input: DaemonPodInput): Container {
             requests: { ...input.resources.requests },
             limits: { ...input.resources.limits },
         },
-        startupProbe: { ...probe, ...STARTUP_PROBE },
-        readinessProbe: { ...probe, ...READINESS_PROBE },
-        livenessProbe: { ...probe, periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 5 },
+        startupProbe: { ...check, ...STARTUP_CHECK },
+        readinessProbe: { ...check, ...READINESS_CHECK },
+        livenessProbe: { ...check, ...LIVENESS_CHECK },
         lifecycle: { preStop: { exec: { command: drainCommand(layout.socket, input.drainTimeoutSeconds) } } },
         volumeMounts: [
             { name: "config", mountPath: CONFIG_DIR, readOnly: true },

@@ -230,7 +230,8 @@ export function buildContext(template: PodTemplate, container: Container, view: 
     } else {
         ctx.interpretation = interpretArgv(argv, ctx.env, ctx.read);
     }
-    // Lifecycle hooks and exec probes run in the same container, with the same environment and files.
+    // Lifecycle hooks and exec health checks (startupProbe, readinessProbe, livenessProbe) run in the same
+    // container, with the same environment and files.
     const hooks = [
         at(container.record, "lifecycle", "postStart", "exec", "command"),
         at(container.record, "lifecycle", "preStop", "exec", "command"),

@@ -55,7 +55,7 @@ if [ -z "$not_ready" ]; then pass "all buildkitd pods Ready"; else
   done
 fi
 
-gate "3. Reachability from the runner namespace: run scripts/runbook/probe-buildkit.sh --context $CTX (creates one probe pod)"
+gate "3. Reachability from the runner namespace: run scripts/runbook/reach-buildkit.sh --context $CTX (creates one short-lived pod)"
 
 gate "4. mTLS material (key names only, never contents)"
 check_tls_secret() {
@@ -80,7 +80,7 @@ if [ -z "$ds" ]; then warn "DaemonSet $NS/binfmt not found (fine if arc-buildkit
 else read -r desired readyn <<<"$ds"
   if [ "$desired" = "$readyn" ]; then pass "binfmt ready on $readyn/$desired nodes"; else fail "binfmt ready on $readyn/$desired nodes"; fi
 fi
-echo "      platforms reported by the workers: see probe-buildkit.sh (buildctl debug workers -v)"
+echo "      platforms reported by the workers: see reach-buildkit.sh (buildctl debug workers -v)"
 
 gate "6. Scheduling on the BuildKit pool ($POOL_LABEL)"
 pool_nodes="$(k get nodes -l "$POOL_LABEL" -o jsonpath='{range .items[*]}{.metadata.name}{" "}{end}')"
@@ -111,4 +111,4 @@ else fail "NetworkPolicy $NS/buildkitd missing or not selecting app.kubernetes.i
 
 echo
 if [ "$failures" -gt 0 ]; then echo "$failures gate check(s) failed (symptom map: README.md, section Runbook)"; exit 1; fi
-echo "All read-only gates passed. Next: probe-buildkit.sh --context $CTX"
+echo "All read-only gates passed. Next: reach-buildkit.sh --context $CTX"

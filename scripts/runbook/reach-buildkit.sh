@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Reachability probe from the runner namespace: one short-lived pod in arc-runners mounts the client
+# Reachability check from the runner namespace, run by hand (the deploy-time probe Job is the program's
+# own, automatic check): one short-lived pod in arc-runners mounts the client
 # certificate (Secret buildkitd-client-tls) and runs `buildctl debug workers -v` with the contract values,
 # then the required platforms are checked. The pod is always deleted (trap). No other writes.
-#   usage: probe-buildkit.sh --context <kube-context> (--image <buildkit-image@sha256:...> | --stack <stack>)
+#   usage: reach-buildkit.sh --context <kube-context> (--image <buildkit-image@sha256:...> | --stack <stack>)
 #                            [--platforms linux/amd64,linux/arm64] [--timeout 120]
 set -euo pipefail
 
@@ -39,7 +40,8 @@ if [[ "$IMAGE" != *@sha256:* ]]; then echo "image must be pinned by digest (…@
 if [[ ! "$PLATFORMS" =~ ^[a-z0-9/_,]+$ ]] || [[ ! "$TIMEOUT" =~ ^[0-9]+$ ]]; then usage; exit 2; fi
 
 k() { kubectl --context "$CTX" --request-timeout=20s "$@"; }
-POD="buildkit-probe-$(date +%s)-$RANDOM"
+# Its own name and label: the deploy-time probe Jobs (and their alert) own the probe's.
+POD="buildkit-reach-$(date +%s)-$RANDOM"
 cleanup() { k -n "$RUNNER_NS" delete pod "$POD" --ignore-not-found --wait=false >/dev/null 2>&1 || true; }
 trap cleanup EXIT INT TERM
 
@@ -50,8 +52,8 @@ kind: Pod
 metadata:
   name: $POD
   labels:
-    app.kubernetes.io/name: buildkit-probe
-    app.kubernetes.io/managed-by: probe-buildkit.sh
+    app.kubernetes.io/name: buildkit-reach-check
+    app.kubernetes.io/managed-by: reach-buildkit.sh
 spec:
   restartPolicy: Never
   activeDeadlineSeconds: $TIMEOUT
@@ -81,7 +83,7 @@ spec:
     - name: tls
       secret: { secretName: buildkitd-client-tls, defaultMode: 0440 }
 YAML
-echo "probe pod $RUNNER_NS/$POD created (image $IMAGE); waiting up to ${TIMEOUT}s"
+echo "check pod $RUNNER_NS/$POD created (image $IMAGE); waiting up to ${TIMEOUT}s"
 
 phase=""
 for _ in $(seq 1 "$TIMEOUT"); do
@@ -94,7 +96,7 @@ echo "$out"
 
 if [ "$phase" != "Succeeded" ]; then
   echo
-  echo "FAIL  probe pod ended in phase '${phase:-unknown}'"
+  echo "FAIL  check pod ended in phase '${phase:-unknown}'"
   case "$out" in
     *"connection refused"*) echo "      connection refused: Service buildkitd has no ready endpoint listening on 1234 (run inspect-buildkit.sh, gate 2)" ;;
     *"i/o timeout"*|*"context deadline exceeded"*) echo "      timeout: NetworkPolicy buildkitd / DNS / routing (inspect-buildkit.sh, gate 8)" ;;
