@@ -3,6 +3,7 @@ import * as assert from "assert";
 import { ConfigError, loadSettings } from "../config";
 import { createStack } from "../program";
 import { mockCall, mockResourceState } from "./harness/mocks";
+import { editConfig } from "./harness/config-edit";
 import { isSecretInput, kubernetesObjects, ProgramRun, reveal, runStack, stackConfig, valueOf } from "./harness/program";
 import { Registration, recordRegistrations } from "./harness/registrations";
 import { APP_SECRET_KEYS, withAppCredentials } from "./fixtures/github-credentials";
@@ -16,9 +17,7 @@ async function run(stack: string, editCluster: (cluster: any) => void = () => {}
     let registrations: Registration[] = [];
     const result = await runStack(stack, (config) => {
         registrations = recordRegistrations();
-        const cluster = JSON.parse(config["arc-buildkit:cluster"]);
-        editCluster(cluster);
-        config["arc-buildkit:cluster"] = JSON.stringify(cluster);
+        editConfig("cluster", editCluster)(config);
     });
     return { ...result, registrations };
 }
@@ -283,9 +282,9 @@ describe("program: aks stack, NetworkPolicy engine required but missing", () => 
             false,
         );
         const config = stackConfig("aks");
-        const cluster = JSON.parse(config["arc-buildkit:cluster"]);
-        Object.assign(cluster, { clusterName: "aks-no-policy", kubelogin: { login: "none" }, networkPolicyEngine: "require" });
-        config["arc-buildkit:cluster"] = JSON.stringify(cluster);
+        editConfig("cluster", (cluster) =>
+            Object.assign(cluster, { clusterName: "aks-no-policy", kubelogin: { login: "none" }, networkPolicyEngine: "require" }),
+        )(config);
         withAppCredentials(config);
         pulumi.runtime.setAllConfig(config, APP_SECRET_KEYS);
         const quiet = console.error; // the runtime also prints the error for the operator

@@ -7,6 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { rankBuilders } from "../components/arc/rendezvous";
 import { serverCertificateNames } from "../components/pki";
+import { configValue, editConfig } from "./harness/config-edit";
 import { findResource, isSecretInput, ProgramRun, reveal, runProgram, stackConfig } from "./harness/program";
 import {
     ALL_FAKE_SECRETS,
@@ -37,7 +38,7 @@ const STACKS = [
 ];
 
 function stackSetting(stack: string, key: string): any {
-    return JSON.parse(stackConfig(stack)[`arc-buildkit:${key}`]);
+    return configValue(stackConfig(stack), key);
 }
 
 /** Every object in a JSON-like tree, for "nowhere in the values" assertions. */
@@ -291,11 +292,7 @@ describe("ARC with several scale sets", () => {
     it("declares one release per scale set, each with its own name and counts", async () => {
         const run = await runProgram(
             "aks",
-            ...appCredentials((config) => {
-                const arc = JSON.parse(config["arc-buildkit:arc"]);
-                arc.scaleSets.push({ name: "arc-aks-large", minRunners: 0, maxRunners: 3, runnerGroup: "builders" });
-                config["arc-buildkit:arc"] = JSON.stringify(arc);
-            }),
+            ...appCredentials(editConfig("arc", (arc) => arc.scaleSets.push({ name: "arc-aks-large", minRunners: 0, maxRunners: 3, runnerGroup: "builders" }))),
         );
         const large = findResource(run, RELEASE, "arc-aks-large");
         assert.strictEqual(large.inputs.values.runnerScaleSetName, "arc-aks-large");

@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import { DeclaredResource, runPolicies } from "../policy/run";
+import { setConfigPath } from "./harness/config-edit";
 import { ProgramResource, ProgramRun, reveal, runStack } from "./harness/program";
 
 /** The program's declared resources, as the policy engine sees them during `pulumi preview` (one DeclaredResource type: the harness records them so). */
@@ -17,11 +18,7 @@ describe("policy pack against the program's own stacks", () => {
     }
 
     it("reports nothing for aks with native arm64 builders (the runners then get AMEIDE_BUILDKIT_ARM64_ADDR too)", async () => {
-        const run = await runStack("aks", (config) => {
-            const cluster = JSON.parse(config["arc-buildkit:cluster"]);
-            cluster.arm64.enabled = true;
-            config["arc-buildkit:cluster"] = JSON.stringify(cluster);
-        });
+        const run = await runStack("aks", setConfigPath("cluster", ["arm64", "enabled"], true));
         const env = reveal(run.resources.find((r) => r.name === "arc-aks-v2")!.inputs).values.template.spec.containers[0].env;
         assert.ok(env.some((e: { name: string }) => e.name === "AMEIDE_BUILDKIT_ARM64_ADDR"));
         assert.deepStrictEqual(await runPolicies(asPolicyResources(run)), []);

@@ -3,6 +3,7 @@ import { RUNNER_ENV } from "../contracts";
 import { SERVICE_HOSTS } from "../config";
 import { realTlsState, TLS_TYPES } from "./harness/certificates";
 import { callOverTls, startMtlsServer, TlsServer } from "./harness/grpc";
+import { allEdits, configValue, setConfig, setConfigPath } from "./harness/config-edit";
 import { findResource, ProgramRun, reveal, runStack, stackConfig, valueOf } from "./harness/program";
 import { extendedKeyUsages, hostOf, opensslVerify, RunnerView, runnerViews, ServerView, serverView, validityOf } from "./harness/tls-material";
 
@@ -187,7 +188,7 @@ for (const stack of ["local", "aks"]) {
         });
 
         it("issues certificates with the configured validity and early renewal", () => {
-            const tls = JSON.parse(stackConfig(stack)["arc-buildkit:tls"] ?? "{}");
+            const tls = configValue(stackConfig(stack), "tls");
             const hours = (cert: string) => {
                 const { notBefore, notAfter } = validityOf(cert);
                 assert.ok(notBefore.getTime() <= Date.now() + 1000, "valid from now");
@@ -207,12 +208,14 @@ for (const stack of ["local", "aks"]) {
 
 describe("real mTLS follows the config", () => {
     it("issues certificates for a changed validity, and for every pod when there are three", async () => {
-        const run = await runStack("local", (config) => {
-            config["arc-buildkit:tls"] = JSON.stringify({ caValidityHours: 720, validityHours: 48, earlyRenewalHours: 36, renewalIntervalHours: 6 });
-            config["arc-buildkit:probe"] = JSON.stringify({ minCertificateDays: 1 });
-            const buildkit = JSON.parse(config["arc-buildkit:buildkit"]);
-            config["arc-buildkit:buildkit"] = JSON.stringify({ ...buildkit, replicas: 3 });
-        });
+        const run = await runStack(
+            "local",
+            allEdits(
+                setConfig("tls", { caValidityHours: 720, validityHours: 48, earlyRenewalHours: 36, renewalIntervalHours: 6 }),
+                setConfig("probe", { minCertificateDays: 1 }),
+                setConfigPath("buildkit", ["replicas"], 3),
+            ),
+        );
         const server = serverView(run);
         const { notBefore, notAfter } = validityOf(server.cert);
         assert.strictEqual((notAfter.getTime() - notBefore.getTime()) / 3_600_000, 48);

@@ -7,12 +7,24 @@ import { ConfigError } from "../../config";
  */
 export type ConfigEdit = (config: Record<string, string>) => void;
 
+/** The structured (JSON) value of `arc-buildkit:<key>` in a stack's config map; a key the stack lacks is `{}`. */
+export function configValue(config: Record<string, string>, key: string): any {
+    return JSON.parse(config[`arc-buildkit:${key}`] ?? "{}");
+}
+
 /** Changes the structured (JSON) key `arc-buildkit:<key>` in place; a key the stack lacks starts as `{}`. */
 export function editConfig(key: string, change: (value: any) => void): ConfigEdit {
     return (config) => {
-        const value = JSON.parse(config[`arc-buildkit:${key}`] ?? "{}");
+        const value = configValue(config, key);
         change(value);
         config[`arc-buildkit:${key}`] = JSON.stringify(value);
+    };
+}
+
+/** Sets `arc-buildkit:<key>` whole, as `pulumi config set` would: a string as it is (a scalar key), anything else as JSON. */
+export function setConfig(key: string, value: unknown): ConfigEdit {
+    return (config) => {
+        config[`arc-buildkit:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
     };
 }
 
