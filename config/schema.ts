@@ -5,7 +5,7 @@ import { arcSchema, runnerWiringIssues } from "./arc";
 import { GithubCredentials, githubSchema } from "./github";
 import { monitoringSchema } from "./monitoring";
 import { probeBuildIssues, probeSchema } from "./probe";
-import { byteQuantity as parsedByteQuantity, cpuMillicores, isByteQuantity, isCpuQuantity, parseByteQuantity } from "./quantity";
+import { byteQuantity as parsedByteQuantity, cpuMillicores, isByteQuantity, isCpuQuantity } from "./quantity";
 import { sizingIssues } from "./sizing";
 
 /**
@@ -78,9 +78,11 @@ const cluster = z.discriminatedUnion("kind", [k3dCluster, aksCluster], {
     error: 'expected an object with kind "k3d" (with kubeContext) or "aks" (with resourceGroup, clusterName and pool)',
 });
 
+// Memory is parsed here, once: the container gets its Kubernetes form and the sizing rules its bytes.
+const memoryQuantity = byteQuantity.transform(parsedByteQuantity);
 const resources = z.strictObject({
-    requests: z.strictObject({ cpu: cpuQuantity, memory: byteQuantity }),
-    limits: z.strictObject({ cpu: cpuQuantity.optional(), memory: byteQuantity }),
+    requests: z.strictObject({ cpu: cpuQuantity, memory: memoryQuantity }),
+    limits: z.strictObject({ cpu: cpuQuantity.optional(), memory: memoryQuantity }),
 });
 
 const registryMirrors = z.record(
@@ -109,11 +111,9 @@ const buildkit = z
         maxParallelism: wholeNumber(1, 64).default(4),
         cache: z.strictObject({
             // Parsed here, once: the volume's size and every GC threshold come from this one value.
-            size: byteQuantity
-                .refine((q) => (parseByteQuantity(q) ?? 0) >= MIN_CACHE_BYTES, {
-                    error: "expected a cache volume of at least 5Gi (garbage collection keeps a fifth of it free)",
-                })
-                .transform(parsedByteQuantity),
+            size: byteQuantity.transform(parsedByteQuantity).refine((q) => q.bytes >= MIN_CACHE_BYTES, {
+                error: "expected a cache volume of at least 5Gi (garbage collection keeps a fifth of it free)",
+            }),
             storageClass: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { error: "expected a StorageClass name" }),
         }),
         resources: resources.prefault({
@@ -132,11 +132,11 @@ const buildkit = z
     })
     .check((ctx) => {
         const { resources: r, rootless, image: ref } = ctx.value;
-        if ((parseByteQuantity(r.requests.memory) ?? 0) > (parseByteQuantity(r.limits.memory) ?? 0)) {
+        if (r.requests.memory.bytes > r.limits.memory.bytes) {
             ctx.issues.push({
                 code: "custom",
                 path: ["resources", "requests", "memory"],
-                input: r.requests.memory,
+                input: r.requests.memory.quantity,
                 message: "expected a memory request no larger than the memory limit",
             });
         }

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { ByteQuantity, parseByteQuantity } from "./quantity";
+import { ByteQuantity } from "./quantity";
 
 /**
  * Sizing rules of thumb for one builder, checked before anything is deployed. BuildKit itself
@@ -44,7 +44,7 @@ export const STEP_DISK_BYTES = 1 * GIB;
 export interface SizingInput {
     maxParallelism: number;
     cache: { size: ByteQuantity };
-    resources: { limits: { memory: string } };
+    resources: { limits: { memory: ByteQuantity } };
 }
 
 /** Smallest memory limit for `maxParallelism` concurrent steps. */
@@ -67,14 +67,14 @@ const gib = (bytes: number) => `${Math.ceil((bytes / GIB) * 10) / 10}Gi`;
 /** One issue per rule broken, each naming the keys involved (paths relative to the settings root). */
 export function sizingIssues(buildkit: SizingInput): z.core.$ZodRawIssue[] {
     const issues: z.core.$ZodRawIssue[] = [];
-    const memory = parseByteQuantity(buildkit.resources.limits.memory);
+    const memory = buildkit.resources.limits.memory.bytes;
     const cache = buildkit.cache.size.bytes;
     const n = buildkit.maxParallelism;
-    if (memory !== undefined && memory < minimumMemoryBytes(n)) {
+    if (memory < minimumMemoryBytes(n)) {
         issues.push({
             code: "custom",
             path: ["buildkit", "resources", "limits", "memory"],
-            input: buildkit.resources.limits.memory,
+            input: buildkit.resources.limits.memory.quantity,
             message: `expected at least ${gib(minimumMemoryBytes(n))} for buildkit.maxParallelism ${n} (512Mi for the daemon plus 512Mi per concurrent step, all in one cgroup: below that one OOM kill fails every running build); raise the limit or lower buildkit.maxParallelism`,
         });
     }

@@ -2,6 +2,7 @@ import * as TOML from "@iarna/toml";
 import * as assert from "assert";
 import { gcPlan } from "../components/buildkit/gc";
 import { byteQuantity, parseByteQuantity } from "../config/quantity";
+import { sizingIssues } from "../config/sizing";
 import { setConfigPath } from "./harness/config-edit";
 import { kubernetesObjects, reveal, runStack, stackSettings } from "./harness/program";
 
@@ -56,4 +57,32 @@ describe("cache size: one parsed value for the volume and every GC threshold", (
             }
         });
     }
+});
+
+/**
+ * buildkitd's memory, parsed once the same way: the container's request and limit are the quantities
+ * the stack wrote, and the sizing rule (memory for `maxParallelism` steps) reads the bytes of that
+ * same value, so the two cannot disagree.
+ */
+describe("memory: one parsed value for the container and the sizing rule", () => {
+    it("the container gets the quantities as written; the sizing rule judges their bytes", async () => {
+        const resources = { requests: { cpu: "1", memory: "1536Mi" }, limits: { memory: "3G" } };
+        const run = await runStack("aks", setConfigPath("buildkit", ["resources"], resources));
+        const statefulSets = kubernetesObjects(run)
+            .map((r) => reveal(r.inputs))
+            .filter((o) => o.kind === "StatefulSet" && o.metadata.name.startsWith("buildkitd"));
+        assert.ok(statefulSets.length > 0);
+        for (const sts of statefulSets) {
+            const daemon = sts.spec.template.spec.containers.find((c: { name: string }) => c.name === "buildkitd");
+            assert.deepStrictEqual(daemon.resources, resources);
+        }
+        const parsed = stackSettings("aks", setConfigPath("buildkit", ["resources"], resources)).buildkit.resources;
+        assert.deepStrictEqual(parsed.limits.memory, byteQuantity("3G"));
+        // 3G = 3e9 bytes: enough for 4 steps (2.5Gi = 2684354560 bytes), not for 5 (3Gi = 3221225472).
+        assert.deepStrictEqual(sizingIssues({ ...stackSettings("aks").buildkit, maxParallelism: 4, resources: parsed }), []);
+        assert.match(
+            String(sizingIssues({ ...stackSettings("aks").buildkit, maxParallelism: 5, resources: parsed })[0]?.message),
+            /expected at least 3Gi for buildkit.maxParallelism 5/,
+        );
+    });
 });

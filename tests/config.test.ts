@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../config";
+import { byteQuantity } from "../config/quantity";
 import { runStack, stackSettings } from "./harness/program";
 import { ConfigEdit, setConfigPath } from "./harness/config-edit";
 
@@ -160,7 +161,12 @@ describe("config validation", () => {
         assert.strictEqual(settings.buildkit.rootless, false, "privileged rootful is the default, rootless is opt-in");
         assert.strictEqual(settings.buildkit.binfmt.enabled, true);
         assert.match(settings.buildkit.binfmt.image, /@sha256:[0-9a-f]{64}$/);
-        assert.deepStrictEqual(settings.buildkit.resources, { requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "4Gi" } });
+        // Memory parsed once, into its Kubernetes form and bytes.
+        assert.deepStrictEqual(settings.buildkit.resources, {
+            requests: { cpu: "500m", memory: byteQuantity("1Gi") },
+            limits: { memory: byteQuantity("4Gi") },
+        });
+        assert.strictEqual(settings.buildkit.resources.limits.memory.bytes, 4 * 2 ** 30);
     });
 
     it("fails the program before any resource is declared", async () => {

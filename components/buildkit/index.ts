@@ -25,7 +25,7 @@ import { renderBuildkitdToml } from "./toml";
 import { rolloutTimeouts } from "./rollout";
 import { zoneRedundantStorageClass } from "./storage";
 import type { Placement } from "../kubernetes/placement";
-import { CACHE_VOLUME, daemonPodSpec, disruptionBudget } from "./workload";
+import { CACHE_VOLUME, DaemonResources, daemonPodSpec, disruptionBudget } from "./workload";
 
 export { renderBuildkitdToml } from "./toml";
 export { gcPlan } from "./gc";
@@ -53,7 +53,7 @@ export interface BuildkitServiceArgs {
     /** Declare `storageClass` as a Premium_ZRS class of the Azure Disk CSI driver (AKS). Default: false (it must exist). */
     declareZoneRedundantStorageClass?: boolean;
     /** Container resources. Default: requests 500m / 1Gi, memory limit 4Gi, no CPU limit. */
-    resources: { requests: { cpu: string; memory: string }; limits: { cpu?: string; memory: string } };
+    resources: DaemonResources;
     /** Seconds a stopping builder waits for running builds. Default: 900. */
     drainTimeoutSeconds: number;
     /** Registry host → mirror hosts. Default: none. */

@@ -2,6 +2,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { BUILDKIT_GRPC_PORT, BUILDKIT_METRICS_PORT, BUILDKITD_POD_LABELS } from "../../contracts";
 import { CONFIG_DIR, CONFIG_FILE, daemonLayout, SERVER_TLS_DIR } from "./layout";
+import type { ByteQuantity } from "../../config/quantity";
 import type { Placement } from "../kubernetes/placement";
 
 type PodSpec = k8s.types.input.core.v1.PodSpec;
@@ -10,10 +11,16 @@ type Container = k8s.types.input.core.v1.Container;
 /** Where builders may run: on AKS the dedicated, tainted pool; on k3d anywhere. */
 export type { Placement };
 
+/** buildkitd's container resources, memory parsed once by the config schema (the sizing rules use its bytes). */
+export interface DaemonResources {
+    requests: { cpu: string; memory: ByteQuantity };
+    limits: { cpu?: string; memory: ByteQuantity };
+}
+
 export interface DaemonPodInput {
     image: string;
     rootless: boolean;
-    resources: { requests: { cpu: string; memory: string }; limits: { cpu?: string; memory: string } };
+    resources: DaemonResources;
     /** How long a stopping pod waits for running builds before buildkitd is told to stop. */
     drainTimeoutSeconds: number;
     configMapName: pulumi.Input<string>;
@@ -79,8 +86,8 @@ export function daemonContainer(input: DaemonPodInput): Container {
               }
             : { privileged: true },
         resources: {
-            requests: { ...input.resources.requests },
-            limits: { ...input.resources.limits },
+            requests: { cpu: input.resources.requests.cpu, memory: input.resources.requests.memory.quantity },
+            limits: { ...(input.resources.limits.cpu ? { cpu: input.resources.limits.cpu } : {}), memory: input.resources.limits.memory.quantity },
         },
         startupProbe: { ...check, ...STARTUP_CHECK },
         readinessProbe: { ...check, ...READINESS_CHECK },
