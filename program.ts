@@ -121,17 +121,17 @@ export function createStack(settings: Settings): StackOutputs {
     ];
     const { monitoring } = settings;
     if (monitoring.enabled) {
-        // After the service: the PodMonitor and rules live in its namespace.
         new BuildkitMonitoring(
             "buildkit",
             {
+                namespace: service.namespace,
                 selectorLabels: monitoring.selectorLabels,
                 dashboardNamespace: monitoring.dashboardNamespace,
                 dashboardLabel: monitoring.dashboardLabel,
                 certificates,
                 certificateWarningDays: monitoring.certificateWarningDays,
             },
-            { ...k8sOpts, dependsOn: [service] },
+            k8sOpts,
         );
     }
 

@@ -33,7 +33,13 @@ const REQUIRED: Record<string, string[]> = {
         "kubernetes:core/v1:Namespace::buildkit",
     ],
     "kubernetes:core/v1:Secret::buildkitd-client-tls": ["kubernetes:core/v1:Namespace::arc-runners"],
+    // The PodMonitor and the alert rules live in the builders' namespace (monitoring is on for aks).
+    "kubernetes:monitoring.coreos.com/v1:PodMonitor::buildkit-podmonitor": ["kubernetes:core/v1:Namespace::buildkit"],
+    "kubernetes:monitoring.coreos.com/v1:PrometheusRule::buildkit-rules": ["kubernetes:core/v1:Namespace::buildkit"],
 };
+
+/** Stacks whose committed config turns monitoring on. */
+const MONITORED: Variant[] = ["aks", "aks-arm64"];
 
 const SCALE_SETS: Record<Variant, string[]> = { local: ["arc-local"], "local-without-credentials": [], aks: ["arc-aks-v2"], "aks-arm64": ["arc-aks-v2"] };
 
@@ -68,6 +74,7 @@ describe("wiring: what must exist before what", () => {
                         if (urn === undefined) {
                             // Only where the stack declares it (no runners without credentials).
                             assert.ok(!(variant !== "local-without-credentials" && name.includes("Release")), `${name} missing`);
+                            assert.ok(!(MONITORED.includes(variant) && name.includes("monitoring.coreos.com")), `${name} missing`);
                             continue;
                         }
                         const waitsFor = new Set([...transitiveDependencies(stack.resources, urn)].map(short));

@@ -12,9 +12,9 @@ export const PROMETHEUS_RULE_NAME = "arc-buildkit";
 export const DASHBOARD_CONFIGMAP_NAME = "arc-buildkit-dashboard";
 
 /** PodMonitor spec: the `metrics` port (6060, `/metrics`) of both builder sets, in the BuildKit namespace only. */
-export function podMonitorSpec(): Record<string, unknown> {
+export function podMonitorSpec(namespace: string = BUILDKIT_NAMESPACE): Record<string, unknown> {
     return {
-        namespaceSelector: { matchNames: [BUILDKIT_NAMESPACE] },
+        namespaceSelector: { matchNames: [namespace] },
         selector: {
             matchExpressions: [
                 {
@@ -30,6 +30,11 @@ export function podMonitorSpec(): Record<string, unknown> {
 }
 
 export interface BuildkitMonitoringArgs {
+    /**
+     * The builders' namespace, from the declared Namespace (`metadata.name`): the PodMonitor and the
+     * rules live there, and the reference orders them after it. Required.
+     */
+    namespace: pulumi.Input<string>;
     /** Labels the Prometheus resource selects PodMonitors and PrometheusRules by. Required. */
     selectorLabels: Record<string, string>;
     /** Grafana's namespace, where its sidecar looks for dashboards. Required. */
@@ -56,8 +61,8 @@ export class BuildkitMonitoring extends pulumi.ComponentResource {
             {
                 apiVersion: "monitoring.coreos.com/v1",
                 kind: "PodMonitor",
-                metadata: { name: POD_MONITOR_NAME, namespace: BUILDKIT_NAMESPACE, labels },
-                spec: podMonitorSpec(),
+                metadata: { name: POD_MONITOR_NAME, namespace: args.namespace, labels },
+                spec: pulumi.output(args.namespace).apply(podMonitorSpec),
             },
             { parent: this },
         );
@@ -69,7 +74,7 @@ export class BuildkitMonitoring extends pulumi.ComponentResource {
             {
                 apiVersion: "monitoring.coreos.com/v1",
                 kind: "PrometheusRule",
-                metadata: { name: PROMETHEUS_RULE_NAME, namespace: BUILDKIT_NAMESPACE, labels },
+                metadata: { name: PROMETHEUS_RULE_NAME, namespace: args.namespace, labels },
                 spec: certificates.apply((list) => ({ groups: alertRuleGroups({ certificates: list, warningDays: args.certificateWarningDays }) })),
             },
             { parent: this },
