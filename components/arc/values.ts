@@ -1,7 +1,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { ARC_CONTROLLER_NAMESPACE } from "../../contracts";
-import { CLIENT_TLS_DIR, CLIENT_TLS_VOLUME, clientTlsMount, clientTlsVolume, runnerBuildkitEnv } from "../kubernetes/buildkit-client";
+import { CLIENT_TLS_VOLUME, clientTlsMount, clientTlsVolume, runnerBuildkitEnv } from "../kubernetes/buildkit-client";
 import { SELECTOR_COMMAND, SELECTOR_CONFIGMAP_KEY, SELECTOR_DIGEST_ANNOTATION, SELECTOR_SOURCE_DIR, SELECTOR_VOLUME, selectorDigest } from "./selector";
 
 /**
@@ -30,7 +30,6 @@ export const CONTROLLER_SERVICE_ACCOUNT = "arc-gha-rs-controller";
 export const GITHUB_CONFIG_SECRET = "arc-github-config";
 
 // The client side of mTLS (mount and variables) is shared with the probe: ../kubernetes/buildkit-client.ts.
-export { CLIENT_TLS_DIR, CLIENT_TLS_VOLUME, runnerBuildkitEnv };
 
 /**
  * Where the init container puts `buildctl`. A directory of its own, placed first on PATH: mounting

@@ -1,13 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { CLIENT_TLS_DIR, clientTlsMount, clientTlsVolume, runnerBuildkitEnv } from "../kubernetes/buildkit-client";
+import { clientTlsMount, clientTlsVolume, runnerBuildkitEnv } from "../kubernetes/buildkit-client";
 import { RUNNER_ENV } from "../../contracts";
 
 type JobSpec = k8s.types.input.batch.v1.JobSpec;
 
-/** Where the probe mounts the runners' client secret: the same place runner pods have it. */
-export const PROBE_TLS_DIR = CLIENT_TLS_DIR;
 export const PROBE_NAME = "buildkit-probe";
 /** README section the failure messages send the operator to. */
 export const RUNBOOK = 'README, runbook section "Triage"';
