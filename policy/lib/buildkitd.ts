@@ -4,7 +4,6 @@ import { Finding, unverifiable, violation } from "./findings";
 import { PodTemplate, containersOf, imageRepository, podTemplates } from "./kube";
 import { View } from "./objects";
 import { UNKNOWN, Unknown, asArray, asRecord, isUnknown } from "./plain";
-import { basename } from "./shell";
 import { ResourceLike } from "./findings";
 import { flagValues, isTcpAddress, shellWords } from "./text";
 
@@ -357,4 +356,3 @@ function pick(flag: (string | Unknown)[], toml: string | undefined): string | Un
     return lastValue(flag) ?? toml;
 }
 
-export { basename };

@@ -1,9 +1,11 @@
-import { UNKNOWN, Unknown, isUnknown } from "./plain";
+import { Unknown, isUnknown } from "./plain";
 
 /**
- * Splits a command line the way a POSIX shell would for our purposes: whitespace separates words,
- * quotes group them, and `;`, `&&`, `||`, `|`, `&` and newlines become separate tokens so a flag
- * never leaks from one command into the next (`sh -c "buildkitd --addr ... && buildctl ..."`).
+ * Splits a flag string (`BUILDKITD_FLAGS`, a chart's `daemonArgs`, a supervisor's command line) into
+ * words: whitespace separates words, quotes group them, and `;`, `&&`, `||`, `|`, `&` and newlines
+ * become separate tokens so a flag never leaks from one command into the next. Nothing is expanded
+ * or run: scripts go through the interpreter in ./shell.ts, which also expands variables and follows
+ * heredocs, substitutions and sourced files.
  */
 export function shellWords(line: string): string[] {
     const words: string[] = [];
@@ -56,36 +58,6 @@ export function shellWords(line: string): string[] {
 
 /** Token that ends one shell command inside a tokenised command line. */
 export const SEPARATOR = "\u0000;";
-
-/**
- * Tokens of a container's `command` followed by `args`. Unknown elements become UNKNOWN tokens;
- * non-string elements are ignored (Kubernetes would reject them anyway).
- */
-export function commandTokens(command: unknown, args: unknown): (string | Unknown)[] {
-    const tokens: (string | Unknown)[] = [];
-    for (const part of [command, args]) {
-        if (isUnknown(part)) {
-            tokens.push(UNKNOWN);
-            continue;
-        }
-        if (!Array.isArray(part)) {
-            continue;
-        }
-        for (const element of part) {
-            if (isUnknown(element)) {
-                tokens.push(UNKNOWN);
-            } else if (typeof element === "string") {
-                tokens.push(...shellWords(element));
-            }
-        }
-    }
-    return tokens;
-}
-
-/** `/usr/bin/buildkitd` -> `buildkitd`. */
-export function basename(token: string): string {
-    return token.slice(token.lastIndexOf("/") + 1);
-}
 
 /**
  * Values of one command-line flag in Go `flag`/urfave-cli style: `--name value`, `--name=value`,
