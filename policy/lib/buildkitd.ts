@@ -355,4 +355,3 @@ function lastValue(values: (string | Unknown)[]): string | Unknown | undefined {
 function pick(flag: (string | Unknown)[], toml: string | undefined): string | Unknown | undefined {
     return lastValue(flag) ?? toml;
 }
-
