@@ -61,7 +61,9 @@ function isRunnerTemplate(template: PodTemplate, contexts: ContainerContext[], h
 /**
  * The official `docker` image's bare tags (`docker:27.3.1`, `docker:27`, `docker:latest`, no tag) are
  * the dind variant: Docker Hub lists them with `-dind`, and its entrypoint starts dockerd. Only the
- * `-cli` tags (and `-git`, `-windowsservercore`) are client-only.
+ * `-cli` tags (and `-git`, `-windowsservercore`) are client-only. That holds from 22.06 on:
+ * docker-library/docker#369 moved the bare tags from the CLI to the dind variant, so `docker:20.10`
+ * and older bare versions are the CLI (their daemon was `-dind`).
  */
 function isOfficialDockerDind(image: string): boolean {
     const repository = imageRepository(image);
@@ -70,7 +72,13 @@ function isOfficialDockerDind(image: string): boolean {
     }
     const withoutDigest = image.split("@")[0];
     const tag = withoutDigest.lastIndexOf(":") > withoutDigest.lastIndexOf("/") ? withoutDigest.slice(withoutDigest.lastIndexOf(":") + 1) : "latest";
-    return /^(latest|\d+(\.\d+)*(-rc\d*)?(-alpine[\d.]*)?)$/.test(tag);
+    const version = /^(\d+)(?:\.(\d+))?(?:\.\d+)*(-rc\d*)?(-alpine[\d.]*)?$/.exec(tag);
+    if (version) {
+        const [major, minor] = [Number(version[1]), Number(version[2] ?? 0)];
+        return major > 22 || (major === 22 && minor >= 6);
+    }
+    // `rc` moved with the numbered tags; the long-retired `edge`, `test` and `stable` aliases were CLI images.
+    return tag === "latest" || tag === "rc";
 }
 
 function isDind(ctx: ContainerContext): boolean {
