@@ -1,4 +1,6 @@
 import { strict as assert } from "assert";
+import { readFileSync } from "fs";
+import { join } from "path";
 import { DeclaredResource, runPolicies } from "../run";
 import { AdversarialCase } from "./fixtures/adversarialCorpus";
 import { allCases, verdict } from "./fixtures/judge";
@@ -52,6 +54,23 @@ describe("adversarial corpus, judged as the Pulumi engine runs the pack", () => 
     before(async function () {
         this.timeout(60000);
         await engine();
+    });
+
+    it("matches the counts policy/README.md gives", () => {
+        const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8").replace(/\s+/g, " ");
+        const stated =
+            /(\d+) cases, (\d+) that must be flagged, (\d+) that must pass \((\d+) of them with a preview unknown[^)]*\) and (\d+) that must only finish/.exec(
+                readme,
+            );
+        assert.ok(stated, "policy/README.md no longer states the corpus counts");
+        const count = (expect: AdversarialCase["expect"]) => allCases.filter((c) => c.expect === expect).length;
+        assert.deepEqual(stated.slice(1).map(Number), [
+            allCases.length,
+            count("flag"),
+            count("pass"),
+            allCases.filter((c) => c.note).length,
+            count("no-crash"),
+        ]);
     });
 
     it("sends all but a few cases over gRPC, as the engine does", () => {
