@@ -3,7 +3,8 @@ import * as assert from "assert";
 import { ConfigError, loadSettings } from "../config";
 import { createStack } from "../program";
 import { mockCall, mockResourceState } from "./harness/mocks";
-import { editConfig } from "./harness/config-edit";
+import { allEdits, editConfig, setConfigPath } from "./harness/config-edit";
+import { disruptionBudget } from "../components/buildkit/workload";
 import { isSecretInput, kubernetesObjects, ProgramRun, reveal, runStack, stackConfig, valueOf } from "./harness/program";
 import { Registration, recordRegistrations } from "./harness/registrations";
 import { APP_SECRET_KEYS, withAppCredentials } from "./fixtures/github-credentials";
@@ -213,6 +214,58 @@ describe("program: aks stack", () => {
         const serverCsr = reveal(r.resources.find((x) => x.type === "tls:index/certRequest:CertRequest" && x.name === "buildkit-server")!.inputs);
         for (const host of env.AMEIDE_BUILDKIT_ARM64_BUILDERS.split(" ")) assert.ok(serverCsr.dnsNames.includes(host), host);
     });
+
+    // The arm64 set has its own replica count: every object of a set must take that set's count, never
+    // the x86-64 one (equal counts would hide the mix-up, so these differ both ways).
+    for (const [amd64, arm64] of [
+        [3, 1],
+        [1, 2],
+    ]) {
+        it(`with ${amd64} x86-64 and ${arm64} arm64 builders: each set's StatefulSet, budget, pod endpoints, runner list, certificate and probe use its own count`, async () => {
+            const r = await runStack(
+                "aks",
+                allEdits(
+                    editConfig("cluster", (cluster) => {
+                        withArm64(cluster);
+                        cluster.arm64.replicas = arm64;
+                    }),
+                    setConfigPath("buildkit", ["replicas"], amd64),
+                ),
+            );
+            const counts = { buildkitd: amd64, "buildkitd-arm64": arm64 };
+            const objects = kubernetesObjects(r).map((x) => ({ kind: x.type.split(":").pop(), name: x.name, inputs: reveal(x.inputs) }));
+            const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.name === name)!.inputs;
+            const podEndpoints: string[] = await valueOf(r.outputs.podEndpoints);
+            const release = r.resources.find((x) => x.type === "kubernetes:helm.sh/v3:Release" && x.name === "arc-aks-v2")!;
+            const runner = reveal(release.inputs).values.template.spec.containers.find((c: any) => c.name === "runner");
+            const env = Object.fromEntries(runner.env.map((e: any) => [e.name, e.value]));
+            const runnerLists = { buildkitd: env.AMEIDE_BUILDKIT_BUILDERS, "buildkitd-arm64": env.AMEIDE_BUILDKIT_ARM64_BUILDERS };
+            const serverCsr = reveal(r.resources.find((x) => x.type === "tls:index/certRequest:CertRequest" && x.name === "buildkit-server")!.inputs);
+            const probeJob = JSON.stringify(objects.find((o) => o.kind === "Job")!.inputs);
+            for (const [set, n] of Object.entries(counts)) {
+                const pods = Array.from({ length: n }, (_, i) => `${set}-${i}.${set}-headless.buildkit.svc.cluster.local`);
+                const beyond = `${set}-${n}.${set}-headless.buildkit.svc.cluster.local`;
+                assert.strictEqual(find("StatefulSet", set).spec.replicas, n, `${set} replicas`);
+                assert.deepStrictEqual(
+                    Object.fromEntries(Object.entries(find("PodDisruptionBudget", set).spec).filter(([k]) => k !== "selector")),
+                    disruptionBudget(n),
+                    `${set} disruption budget`,
+                );
+                assert.deepStrictEqual(
+                    podEndpoints.filter((e) => e.startsWith(`tcp://${set}-`) && e.includes(`.${set}-headless.`)),
+                    pods.map((p) => `tcp://${p}:1234`),
+                    `${set} pod endpoints`,
+                );
+                assert.strictEqual(runnerLists[set as keyof typeof runnerLists], pods.join(" "), `${set} builders in the runner pods`);
+                for (const pod of pods) {
+                    assert.ok(serverCsr.dnsNames.includes(pod), `${pod} in the server certificate`);
+                    assert.ok(probeJob.includes(`tcp://${pod}:1234`), `the probe dials ${pod}`);
+                }
+                assert.ok(!serverCsr.dnsNames.includes(beyond), `${beyond} is not a builder`);
+                assert.ok(!probeJob.includes(beyond), `the probe does not dial ${beyond}`);
+            }
+        });
+    }
 
     it("without the arm64 pool: no arm64 objects, the binfmt emulation path stays", async () => {
         const r = await run("aks");
