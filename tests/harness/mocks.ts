@@ -26,7 +26,7 @@ export function mockResourceState(
             return { ...inputs, privateKeyPem: `MOCK PRIVATE KEY ${digest("key")}`, publicKeyPem: `MOCK PUBLIC KEY ${digest("pub")}` };
         case "tls:index/selfSignedCert:SelfSignedCert":
         case "tls:index/locallySignedCert:LocallySignedCert":
-            return { ...inputs, certPem: `MOCK CERTIFICATE ${digest("cert")}`, ...fakeValidity(inputs) };
+            return { ...inputs, certPem: `MOCK CERTIFICATE ${digest("cert")}`, ...fakeValidity(name, inputs) };
         case "tls:index/certRequest:CertRequest":
             return { ...inputs, certRequestPem: `MOCK CSR ${digest("csr")}` };
         default:
@@ -34,14 +34,20 @@ export function mockResourceState(
     }
 }
 
-/** A fixed issue time for fake certificates, so their validity (and whatever reads it) is the same in every process. */
-const FAKE_ISSUED_AT = Date.parse("2026-01-01T00:00:00Z");
+/** A fixed day for fake certificates, so their validity (and whatever reads it) is the same in every process. */
+const FAKE_ISSUED_ON = Date.parse("2026-01-01T00:00:00Z");
 
-function fakeValidity(inputs: Record<string, any>): { validityStartTime: string; validityEndTime: string } {
+/**
+ * Each fake certificate is issued at its own minute of that day (from its resource name), as
+ * certificates of one `pulumi up` are created at different moments: so a program that reported one
+ * certificate's expiry for another's is caught, which equal dates would hide.
+ */
+function fakeValidity(name: string, inputs: Record<string, any>): { validityStartTime: string; validityEndTime: string } {
     const hours = Number(inputs.validityPeriodHours ?? 0);
+    const issuedAt = FAKE_ISSUED_ON + (parseInt(createHash("sha256").update(name).digest("hex").slice(0, 8), 16) % 1440) * 60_000;
     return {
-        validityStartTime: new Date(FAKE_ISSUED_AT).toISOString().replace(".000Z", "Z"),
-        validityEndTime: new Date(FAKE_ISSUED_AT + hours * 3_600_000).toISOString().replace(".000Z", "Z"),
+        validityStartTime: new Date(issuedAt).toISOString().replace(".000Z", "Z"),
+        validityEndTime: new Date(issuedAt + hours * 3_600_000).toISOString().replace(".000Z", "Z"),
     };
 }
 
