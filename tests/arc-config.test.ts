@@ -4,7 +4,7 @@ import { parseGithubConfigUrl } from "../config/github";
 import { CREDENTIAL_ENV } from "../scripts/local-env";
 import { runProgram, stackConfig } from "./harness/program";
 import { ALL_FAKE_SECRETS, APP_SECRET_KEYS, FAKE_TOKEN, TOKEN_SECRET_KEYS, withAppCredentials, withTokenCredentials } from "./fixtures/github-credentials";
-import { allEdits, ConfigEdit, configProblems, editConfig } from "./harness/config-edit";
+import { allEdits, ConfigEdit, configProblems, editConfig, setConfig } from "./harness/config-edit";
 
 type Edit = ConfigEdit;
 
@@ -46,8 +46,8 @@ describe("ARC and GitHub settings", () => {
             "aks",
             both(
                 withAppCredentials,
-                (c) => (c["arc-buildkit:arc"] = JSON.stringify({ scaleSets: [{ name: "arc-aks-v2" }] })),
-                (c) => (c["arc-buildkit:github"] = JSON.stringify({ configUrl: "https://github.com/ameideio" })),
+                setConfig("arc", { scaleSets: [{ name: "arc-aks-v2" }] }),
+                setConfig("github", { configUrl: "https://github.com/ameideio" }),
             ),
         );
         assert.deepStrictEqual(settings.arc.scaleSets, [{ name: "arc-aks-v2", labels: [], minRunners: 0, maxRunners: 5, runnerGroup: "default" }]);
@@ -64,7 +64,7 @@ describe("ARC and GitHub settings", () => {
                 both(
                     withAppCredentials,
                     setJson("arc", (a) => (a.scaleSets[0].name = name)),
-                    (c) => (c["arc-buildkit:runnerLabel"] = "arc-aks-v2"),
+                    setConfig("runnerLabel", "arc-aks-v2"),
                 ),
             );
             assert.ok(
@@ -203,11 +203,7 @@ describe("ARC and GitHub settings", () => {
                 found.every((p) => p.includes("`pulumi config set --secret --stack aks arc-buildkit:")),
                 found.join("\n"),
             );
-            const unused = problems(
-                "aks",
-                both(withAppCredentials, (c) => (c["arc-buildkit:githubToken"] = FAKE_TOKEN)),
-                [...APP_SECRET_KEYS, ...TOKEN_SECRET_KEYS],
-            );
+            const unused = problems("aks", both(withAppCredentials, setConfig("githubToken", FAKE_TOKEN)), [...APP_SECRET_KEYS, ...TOKEN_SECRET_KEYS]);
             assert.match(unused[0], /`pulumi config rm --stack aks arc-buildkit:githubToken`/);
         });
 
@@ -216,7 +212,7 @@ describe("ARC and GitHub settings", () => {
         });
 
         it("some credentials on local: the rest are still required, with the same message", () => {
-            const found = problems("local", (c) => (c["arc-buildkit:githubAppId"] = "123456"));
+            const found = problems("local", setConfig("githubAppId", "123456"));
             assert.strictEqual(found.length, 3, found.join("\n"));
             assert.ok(found.slice(0, 2).every((p) => p.includes("pulumi config set --secret --stack local")));
             // The local:up way, with the variables it really reads.
@@ -245,11 +241,7 @@ describe("ARC and GitHub settings", () => {
         });
 
         it("credentials of the other auth method, which would be silently ignored", () => {
-            const found = problems(
-                "aks",
-                both(withAppCredentials, (c) => (c["arc-buildkit:githubToken"] = FAKE_TOKEN)),
-                [...APP_SECRET_KEYS, ...TOKEN_SECRET_KEYS],
-            );
+            const found = problems("aks", both(withAppCredentials, setConfig("githubToken", FAKE_TOKEN)), [...APP_SECRET_KEYS, ...TOKEN_SECRET_KEYS]);
             assertOneProblem(found, "arc-buildkit:githubToken", /not used because github\.auth is "app"/);
         });
 
@@ -337,11 +329,7 @@ describe("ARC and GitHub settings", () => {
                 ),
             ),
             ...problems("aks", withAppCredentials, []),
-            ...problems(
-                "aks",
-                both(withAppCredentials, (c) => (c["arc-buildkit:githubToken"] = FAKE_TOKEN)),
-                [],
-            ),
+            ...problems("aks", both(withAppCredentials, setConfig("githubToken", FAKE_TOKEN)), []),
         ];
         for (const secret of ALL_FAKE_SECRETS) {
             assert.ok(

@@ -3,6 +3,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { findResource, isSecretInput, kubernetesObjects, ProgramRun, reveal, runStack, valueOf } from "./harness/program";
+import { editConfig, setConfigPath } from "./harness/config-edit";
 
 const STS = "kubernetes:apps/v1:StatefulSet";
 const SVC = "kubernetes:core/v1:Service";
@@ -243,10 +244,7 @@ for (const stack of ["local", "aks"] as const) {
 
 describe("BuildKit service options", () => {
     it("keeps a builder up through disruptions with two or more replicas, and names every pod in the certificate", async () => {
-        const run = await runStack("aks", (c) => {
-            const buildkit = JSON.parse(c["arc-buildkit:buildkit"]);
-            c["arc-buildkit:buildkit"] = JSON.stringify({ ...buildkit, replicas: 3 });
-        });
+        const run = await runStack("aks", setConfigPath("buildkit", ["replicas"], 3));
         const pdb = reveal(findResource(run, "kubernetes:policy/v1:PodDisruptionBudget", "buildkitd").inputs);
         assert.deepStrictEqual(pdb.spec.minAvailable, 1);
         const csr = reveal(findResource(run, "tls:index/certRequest:CertRequest", "buildkit-server").inputs);
@@ -256,15 +254,24 @@ describe("BuildKit service options", () => {
         assert.strictEqual((await valueOf(run.outputs.podEndpoints)).length, 3);
     });
 
+    it("mounts the server key read-only and never world-readable (mode 0440; root reads it in a rootful pod)", async () => {
+        for (const stack of ["local", "aks"]) {
+            const pod = reveal(findResource(await runStack(stack), STS, "buildkitd").inputs).spec.template.spec;
+            assert.strictEqual(pod.volumes.find((v: any) => v.name === "server-tls").secret.defaultMode, 0o440, stack);
+            assert.strictEqual(pod.containers[0].volumeMounts.find((m: any) => m.name === "server-tls").readOnly, true, stack);
+        }
+    });
+
     it("runs rootless as UID 1000 with unconfined seccomp and AppArmor and its own state path", async () => {
-        const run = await runStack("aks", (c) => {
-            const buildkit = JSON.parse(c["arc-buildkit:buildkit"]);
-            c["arc-buildkit:buildkit"] = JSON.stringify({
-                ...buildkit,
-                rootless: true,
-                image: "moby/buildkit:v0.31.2-rootless@sha256:0eeb84626c0cd01aecae7848c5ed8f095aec279dd936d0cdb5a64110f42ca65b",
-            });
-        });
+        const run = await runStack(
+            "aks",
+            editConfig("buildkit", (buildkit) =>
+                Object.assign(buildkit, {
+                    rootless: true,
+                    image: "moby/buildkit:v0.31.2-rootless@sha256:0eeb84626c0cd01aecae7848c5ed8f095aec279dd936d0cdb5a64110f42ca65b",
+                }),
+            ),
+        );
         const pod = reveal(findResource(run, STS, "buildkitd").inputs).spec.template.spec;
         const daemon = pod.containers[0];
         assert.deepStrictEqual(daemon.securityContext, {
@@ -275,15 +282,14 @@ describe("BuildKit service options", () => {
             appArmorProfile: { type: "Unconfined" },
         });
         assert.strictEqual(pod.securityContext.fsGroup, 1000);
+        // UID 1000 reads the server key through the group (fsGroup), never as a world-readable file.
+        assert.strictEqual(pod.volumes.find((v: any) => v.name === "server-tls").secret.defaultMode, 0o440);
         assert.strictEqual(daemon.volumeMounts.find((m: any) => m.name === "cache").mountPath, "/home/user/.local/share/buildkit");
         assert.deepStrictEqual(daemon.readinessProbe.exec.command.slice(0, 3), ["buildctl", "--addr", "unix:///run/user/1000/buildkit/buildkitd.sock"]);
     });
 
     it("drops the binfmt DaemonSet when emulation is off", async () => {
-        const run = await runStack("local", (c) => {
-            const buildkit = JSON.parse(c["arc-buildkit:buildkit"]);
-            c["arc-buildkit:buildkit"] = JSON.stringify({ ...buildkit, binfmt: { enabled: false } });
-        });
+        const run = await runStack("local", setConfigPath("buildkit", ["binfmt"], { enabled: false }));
         assert.ok(!run.resources.some((r) => r.type === "kubernetes:apps/v1:DaemonSet"));
     });
 });

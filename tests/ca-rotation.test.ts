@@ -6,6 +6,7 @@ import { findResource, ProgramRun, reveal, runStack, valueOf } from "./harness/p
 import { opensslVerify, RunnerView, runnerViews, ServerView, serverView, validityOf } from "./harness/tls-material";
 import { RUNNER_ENV } from "../contracts";
 import { caBundle, caSlotResourceName, earliest } from "../components/pki";
+import { editConfig } from "./harness/config-edit";
 
 /**
  * CA rotation without a cliff, proven with real certificates and real gRPC mTLS handshakes
@@ -27,10 +28,10 @@ interface Stage {
 }
 
 async function stage(caSlots: string[], caSigner: string): Promise<Stage> {
-    const run = await runStack("local", (c) => {
-        const tls = JSON.parse(c["arc-buildkit:tls"]);
-        c["arc-buildkit:tls"] = JSON.stringify({ ...tls, caSlots, caSigner });
-    });
+    const run = await runStack(
+        "local",
+        editConfig("tls", (tls) => Object.assign(tls, { caSlots, caSigner })),
+    );
     return { run, server: serverView(run), client: (await runnerViews(run))[0] };
 }
 
@@ -66,6 +67,14 @@ describe("CA key rotation through two slots (real mTLS handshakes)", () => {
         assert.strictEqual(slotA.match(PEM_BLOCK)?.length, 1);
         assert.strictEqual(caSlotResourceName("buildkit", "a"), "buildkit-ca");
         assert.strictEqual(caSlotResourceName("buildkit", "b"), "buildkit-ca-b");
+    });
+
+    it("the probe reruns at every step, including those that change only the trusted bundle (1 and 3)", () => {
+        const probeName = (s: Stage) =>
+            s.run.resources.filter((r) => r.type === "kubernetes:batch/v1:Job").map((r) => reveal(r.inputs).metadata.name as string);
+        const names = [s0, s1, s2, s3].map(probeName);
+        for (const n of names) assert.strictEqual(n.length, 1);
+        assert.strictEqual(new Set(names.flat()).size, 4, `probe Jobs: ${names.join(", ")}`);
     });
 
     it("while rotating, both sides' ca.crt hold both CA certificates and the same bundle is the stack output", async () => {

@@ -7,7 +7,8 @@ import * as path from "path";
 import { alertRuleGroups, AlertRule, RuleGroup } from "../components/monitoring/rules";
 import { buildkitDashboard } from "../components/monitoring/dashboard";
 import { podMonitorSpec } from "../components/monitoring";
-import { ProgramRun, reveal, runStack } from "./harness/program";
+import { allEdits, setConfigPath } from "./harness/config-edit";
+import { ProgramRun, reveal, runStack, valueOf } from "./harness/program";
 import { declaredObjectProblems } from "./harness/kubernetes-schema";
 
 /**
@@ -254,6 +255,49 @@ describe("monitoring: objects for the Prometheus Operator", () => {
         const policy = ofType(aks, "kubernetes:networking.k8s.io/v1:NetworkPolicy").find((p) => p.metadata.name === "buildkitd")!;
         const metricsRule = policy.spec.ingress.find((r: any) => r.ports[0].port === 6060);
         assert.deepStrictEqual(metricsRule.from[0].namespaceSelector.matchExpressions[0].values, ["monitoring"]);
+    });
+
+    it("Prometheus's namespace (network.monitoringNamespace) reaches the metrics port, Grafana's (monitoring.dashboardNamespace) gets the dashboard", async () => {
+        // Different namespaces, so a program that took one for the other is caught (the committed stacks use "monitoring" for both).
+        const run = await runStack(
+            "aks",
+            allEdits(setConfigPath("network", ["monitoringNamespace"], "prometheus"), setConfigPath("monitoring", ["dashboardNamespace"], "grafana")),
+        );
+        const policies = ofType(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy").filter((p) => p.metadata.name.startsWith("buildkitd"));
+        assert.ok(policies.length > 0);
+        for (const policy of policies) {
+            const metricsRule = policy.spec.ingress.find((r: any) => r.ports[0].port === 6060);
+            assert.deepStrictEqual(metricsRule.from[0].namespaceSelector.matchExpressions[0].values, ["prometheus"], policy.metadata.name);
+        }
+        assert.strictEqual(ofType(run, KINDS.configMap).find((c) => c.metadata.name === "arc-buildkit-dashboard")!.metadata.namespace, "grafana");
+    });
+
+    it("with native arm64 builders, the PodMonitor selects every builder set's pods", async () => {
+        const run = await runStack("aks", setConfigPath("cluster", ["arm64", "enabled"], true));
+        const [monitor] = ofType(run, KINDS.podMonitor);
+        const statefulSets = ofType(run, "kubernetes:apps/v1:StatefulSet");
+        assert.deepStrictEqual(statefulSets.map((s) => s.metadata.name).sort(), ["buildkitd", "buildkitd-arm64"]);
+        const [selector] = monitor.spec.selector.matchExpressions;
+        for (const sts of statefulSets) {
+            assert.strictEqual(selector.key, "app.kubernetes.io/name");
+            assert.ok(selector.values.includes(sts.spec.template.metadata.labels["app.kubernetes.io/name"]), `${sts.metadata.name} is not scraped`);
+        }
+    });
+
+    it("each certificate's expiry alert is that certificate's own notAfter (distinct dates, so a mix-up shows)", async () => {
+        const run = await runStack("aks", undefined, { realTls: false });
+        const notAfter = {
+            ca: await valueOf(run.outputs.caNotAfter),
+            server: await valueOf(run.outputs.serverCertNotAfter),
+            client: await valueOf(run.outputs.clientCertNotAfter),
+        };
+        assert.strictEqual(new Set(Object.values(notAfter)).size, 3, JSON.stringify(notAfter));
+        const [rules] = ofType(run, KINDS.rule);
+        const expiry = rules.spec.groups.flatMap((g: RuleGroup) => g.rules).filter((r: AlertRule) => r.alert === "BuildkitCertificateExpiresSoon");
+        for (const [certificate, date] of Object.entries(notAfter)) {
+            const alert = expiry.find((r: AlertRule) => r.labels.certificate === certificate);
+            assert.ok(alert.expr.includes(`vector((${Date.parse(date as string) / 1000} - time())`), `${certificate}: ${alert.expr}`);
+        }
     });
 
     it("the dashboard is a ConfigMap in Grafana's namespace with the sidecar's label, and its JSON parses", () => {

@@ -5,9 +5,9 @@ import * as os from "os";
 import * as path from "path";
 import { CLIENT_TLS_SECRET, RUNNER_ENV, RUNNER_NAMESPACE } from "../contracts";
 import { ProbeJobInput, probeJobName, probeJobSpec, probeScript, RUNBOOK } from "../components/probe";
-import { ProgramRun, reveal, runStack, stackSettings } from "./harness/program";
+import { ProgramRun, reveal, runStack, stackSettings, valueOf } from "./harness/program";
 import { fileInPod } from "./harness/tls-material";
-import { editConfig } from "./harness/config-edit";
+import { editConfig, setConfig, setConfigPath } from "./harness/config-edit";
 
 const JOB = "kubernetes:batch/v1:Job";
 
@@ -94,8 +94,7 @@ describe("deploy-time probe Job", () => {
             image: withBuildkit((b) => (b.image = "moby/buildkit:v0.31.1@sha256:" + "a".repeat(64))),
             platforms: withBuildkit((b) => (b.platforms = ["linux/amd64"])),
             replicas: withBuildkit((b) => (b.replicas = 2)),
-            certificates: (c: Record<string, string>) =>
-                (c["arc-buildkit:tls"] = JSON.stringify({ caValidityHours: 43800, validityHours: 2000, earlyRenewalHours: 720 })),
+            certificates: setConfig("tls", { caValidityHours: 43800, validityHours: 2000, earlyRenewalHours: 720 }),
         };
         for (const [what, edit] of Object.entries(changed)) {
             assert.notStrictEqual(await name(edit), base, `a change of ${what} reruns the probe`);
@@ -103,13 +102,13 @@ describe("deploy-time probe Job", () => {
     });
 
     it("is off when arc-buildkit:probe.enabled is false", async () => {
-        const run = await runStack("local", (c) => (c["arc-buildkit:probe"] = JSON.stringify({ enabled: false })));
+        const run = await runStack("local", setConfig("probe", { enabled: false }));
         assert.strictEqual(probeJobs(run).length, 0);
     });
 
     it("rejects an unusable timeout in config", () => {
         assert.throws(
-            () => stackSettings("local", (c) => (c["arc-buildkit:probe"] = JSON.stringify({ timeoutSeconds: 5 }))),
+            () => stackSettings("local", setConfig("probe", { timeoutSeconds: 5 })),
             /arc-buildkit:probe\.timeoutSeconds: expected a whole number of seconds from 30 to 3600/,
         );
     });
@@ -269,8 +268,30 @@ describe("probe Job identity", () => {
         const first = await name();
         assert.strictEqual(await name(), first);
         for (const probe of [{ timeoutSeconds: 301 }, { keepFinishedSeconds: 60 }, { buildEachPlatform: false }]) {
-            assert.notStrictEqual(await name((c) => (c["arc-buildkit:probe"] = JSON.stringify(probe))), first, JSON.stringify(probe));
+            assert.notStrictEqual(await name(setConfig("probe", probe)), first, JSON.stringify(probe));
         }
+    });
+});
+
+describe("probe: certificate days left", () => {
+    it("checks each certificate against its own notAfter, with the configured minimum", async () => {
+        // Fake certificates, each issued at its own minute, so the three dates differ; a non-default minimum.
+        const run = await runStack("aks", setConfigPath("probe", ["minCertificateDays"], 7), { realTls: false });
+        const script = onlyProbe(run).spec.template.spec.containers[0].command[2] as string;
+        const notAfter = {
+            ca: await valueOf(run.outputs.caNotAfter),
+            server: await valueOf(run.outputs.serverCertNotAfter),
+            client: await valueOf(run.outputs.clientCertNotAfter),
+        };
+        assert.strictEqual(new Set(Object.values(notAfter)).size, 3, JSON.stringify(notAfter));
+        for (const [certificate, date] of Object.entries(notAfter)) {
+            const epoch = Date.parse(date as string) / 1000;
+            assert.ok(
+                script.includes(`days_left=$(( (${epoch} - $(date +%s)) / 86400 ))\necho "certificate ${certificate}: $days_left days left (probe minimum 7)"`),
+                `${certificate}: ${epoch}`,
+            );
+        }
+        assert.strictEqual(script.match(/\[ "\$days_left" -ge 7 \]/g)?.length, 3);
     });
 });
 
@@ -286,7 +307,7 @@ describe("probe: a build step per platform", () => {
     });
 
     it("is off with probe.buildEachPlatform false (clusters without registry egress)", async () => {
-        const run = await runStack("local", (c) => (c["arc-buildkit:probe"] = JSON.stringify({ buildEachPlatform: false })));
+        const run = await runStack("local", setConfig("probe", { buildEachPlatform: false }));
         const script = onlyProbe(run).spec.template.spec.containers[0].command[2] as string;
         assert.doesNotMatch(script, / build /);
         assert.match(script, /debug workers -v/);
@@ -295,7 +316,7 @@ describe("probe: a build step per platform", () => {
     it("rejects platforms the BuildKit image is not published for while the build step is on, naming the keys", () => {
         const withPlatforms = (platforms: string[], probe?: object) => (c: Record<string, string>) => {
             withBuildkit((b) => (b.platforms = platforms))(c);
-            if (probe) c["arc-buildkit:probe"] = JSON.stringify(probe);
+            if (probe) setConfig("probe", probe)(c);
         };
         assert.throws(
             () => stackSettings("local", withPlatforms(["linux/amd64", "linux/386"])),
