@@ -51,29 +51,18 @@ async function start(): Promise<{ engine: Engine; stop(): void }> {
     const connected: Engine = {
         async analyze(resources) {
             // Each resource's properties are encoded once and sent in both requests, as the engine sends them.
+            // AnalyzeRequest and AnalyzerResource carry a resource with the same fields.
             const structs = resources.map((r) => Struct.fromJavaScript(r.props));
-            const perResource = await Promise.all(
-                resources.map((r, i) =>
-                    call(
-                        "analyze",
-                        new analyzerProto.AnalyzeRequest()
-                            .setType(r.type)
-                            .setName(r.name)
-                            .setUrn(r.urn)
-                            .setProperties(structs[i])
-                            .setOptions(new analyzerProto.AnalyzerResourceOptions()),
-                    ),
-                ),
-            );
+            const describe = (message: any, i: number) =>
+                message
+                    .setType(resources[i].type)
+                    .setName(resources[i].name)
+                    .setUrn(resources[i].urn)
+                    .setProperties(structs[i])
+                    .setOptions(new analyzerProto.AnalyzerResourceOptions());
+            const perResource = await Promise.all(resources.map((_, i) => call("analyze", describe(new analyzerProto.AnalyzeRequest(), i))));
             const stackRequest = new analyzerProto.AnalyzeStackRequest().setResourcesList(
-                resources.map((r, i) =>
-                    new analyzerProto.AnalyzerResource()
-                        .setType(r.type)
-                        .setName(r.name)
-                        .setUrn(r.urn)
-                        .setProperties(structs[i])
-                        .setOptions(new analyzerProto.AnalyzerResourceOptions()),
-                ),
+                resources.map((_, i) => describe(new analyzerProto.AnalyzerResource(), i)),
             );
             return [...perResource.flat(), ...(await call("analyzeStack", stackRequest))];
         },
