@@ -132,11 +132,24 @@ describe("probe script", () => {
     } {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "probe-"));
         try {
+            // buildctl's TLS as moby/buildkit's cmd/buildctl/common and client/client.go implement it
+            // (v0.11 to v0.32): TLS only when a CA, certificate or key is given; the server certificate is
+            // verified against --tlscacert (a private CA is not in the system roots) for --tlsservername;
+            // a certificate needs its key. Then the daemon decides: with mTLS, no certificate is refused.
             const fake = [
                 "#!/bin/sh",
-                'has_cert=no; for a in "$@"; do [ "$a" = --tlscert ] && has_cert=yes; done',
+                'addr=""; ca=""; cert=""; key=""; name=""',
+                'while [ $# -gt 0 ]; do case "$1" in',
+                '  --addr) addr="$2"; shift ;; --tlscacert) ca="$2"; shift ;; --tlscert) cert="$2"; shift ;;',
+                '  --tlskey) key="$2"; shift ;; --tlsservername) name="$2"; shift ;;',
+                "esac; shift; done",
                 `[ "${daemon.down ? "yes" : "no"}" = yes ] && { echo 'error: connection refused' >&2; exit 1; }`,
-                `if [ "$has_cert" = no ] && [ "${daemon.mtls ? "yes" : "no"}" = yes ]; then echo 'error: remote error: tls: certificate required' >&2; exit 1; fi`,
+                'if [ -z "$ca$cert$key" ]; then echo "error: plaintext client: connection closed before server preface received" >&2; exit 1; fi',
+                'if [ "$ca" != "$FAKE_CA" ]; then echo "error: tls: failed to verify certificate: x509: certificate signed by unknown authority" >&2; exit 1; fi',
+                'host="${addr#tcp://}"; host="${host%:*}"; [ -n "$name" ] || name="$host"',
+                'case " $FAKE_SERVER_NAMES " in *" $name "*) ;; *) echo "error: x509: certificate is valid for $FAKE_SERVER_NAMES, not $name" >&2; exit 1 ;; esac',
+                'if [ -n "$cert$key" ] && { [ -z "$cert" ] || [ -z "$key" ]; }; then echo "error: could not read certificate/key" >&2; exit 1; fi',
+                `if [ -z "$cert" ] && [ "${daemon.mtls ? "yes" : "no"}" = yes ]; then echo 'error: remote error: tls: certificate required' >&2; exit 1; fi`,
                 'printf "ID:\\t\\tw1\\nPlatforms:\\t%s\\nBuildKit:\\tgithub.com/moby/buildkit v0.31.2\\n" "$FAKE_PLATFORMS"',
             ].join("\n");
             fs.writeFileSync(path.join(dir, "buildctl"), fake, { mode: 0o755 });
@@ -146,6 +159,8 @@ describe("probe script", () => {
                 env: {
                     PATH: `${dir}:${process.env.PATH}`,
                     FAKE_PLATFORMS: daemon.platforms,
+                    FAKE_CA: "/etc/buildkit/tls/ca.crt",
+                    FAKE_SERVER_NAMES: "buildkitd.buildkit.svc.cluster.local buildkitd-0.buildkitd-headless.buildkit.svc.cluster.local",
                     TERMINATION_LOG: log,
                     [RUNNER_ENV.ca]: "/etc/buildkit/tls/ca.crt",
                     [RUNNER_ENV.cert]: "/etc/buildkit/tls/tls.crt",
@@ -192,6 +207,12 @@ describe("probe script", () => {
             /no BuildKit worker at tcp:\/\/buildkitd\.buildkit\.svc\.cluster\.local:1234 lists the required platform linux\/arm\/v7/,
         );
         assert.ok(r.terminationLog.includes(RUNBOOK));
+    });
+
+    it("matches platforms exactly: linux/amd64/v2 listed does not stand for a required linux/amd64", () => {
+        const r = runScript({ mtls: true, platforms: "linux/amd64/v2,linux/arm64,linux/arm/v7" });
+        assert.notStrictEqual(r.status, 0);
+        assert.match(r.terminationLog, /lists the required platform linux\/amd64 \(listed: linux\/amd64\/v2 /);
     });
 
     it("fails, saying which call, when the certificate call itself fails", () => {
