@@ -373,7 +373,7 @@ function quiet(cmd: string, args: string[], env: NodeJS.ProcessEnv): { ok: boole
     return { ok: r.status === 0, stdout: r.stdout ?? "" };
 }
 
-function ensureLocalState(repoRoot: string, env: Record<string, string>): void {
+export function ensureLocalState(repoRoot: string, env: Record<string, string>): void {
     const dir = path.join(repoRoot, STATE_DIR);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = env.PULUMI_CONFIG_PASSPHRASE_FILE;
@@ -384,7 +384,7 @@ function ensureLocalState(repoRoot: string, env: Record<string, string>): void {
 }
 
 /** Writes the per-user project directory: a copy of Pulumi.yaml and the merged per-user stack config. */
-function writeUserConfig(repoRoot: string, runnerLabel: string, incoming?: "app" | "token"): void {
+export function writeUserConfig(repoRoot: string, runnerLabel: string, incoming?: "app" | "token"): void {
     const dir = path.join(repoRoot, USER_STACK_DIR);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.copyFileSync(path.join(repoRoot, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));

@@ -61,6 +61,14 @@ describe("aks: node pool inputs", () => {
         assert.strictEqual(args.minCount, 0);
         assert.strictEqual(args.count, 1);
     });
+
+    it("pins a pool to its zones, a single zone too (zones cannot change once AKS has created the pool)", () => {
+        const cluster = committedAks();
+        for (const zones of [["2"], ["1", "3"], ["1", "2", "3"]] as ("1" | "2" | "3")[][]) {
+            const args = agentPoolArgs({ resourceGroup: "rg", clusterName: "c" }, { ...cluster.pool, zones }, "amd64");
+            assert.deepStrictEqual(args.availabilityZones, zones);
+        }
+    });
 });
 
 describe("aks: placement", () => {

@@ -254,9 +254,11 @@ describe("BuildKit service options", () => {
         assert.strictEqual((await valueOf(run.outputs.podEndpoints)).length, 3);
     });
 
-    it("mounts the server key read-only and never world-readable (mode 0440; root reads it in a rootful pod)", async () => {
+    it("mounts the server key read-only and never world-readable (mode 0440; root reads it in a rootful pod), and no API token", async () => {
         for (const stack of ["local", "aks"]) {
             const pod = reveal(findResource(await runStack(stack), STS, "buildkitd").inputs).spec.template.spec;
+            // A privileged daemon that runs other people's build steps gets no Kubernetes API credentials.
+            assert.strictEqual(pod.automountServiceAccountToken, false, stack);
             assert.strictEqual(pod.volumes.find((v: any) => v.name === "server-tls").secret.defaultMode, 0o440, stack);
             assert.strictEqual(pod.containers[0].volumeMounts.find((m: any) => m.name === "server-tls").readOnly, true, stack);
         }

@@ -103,6 +103,14 @@ describe("config validation", () => {
             "arc-buildkit:tls.earlyRenewalHours",
             /fewer hours than validityHours/,
         ],
+        [
+            // The boundary: a window as long as the validity makes every certificate due at once, so every up re-issues.
+            "renewal window equal to the validity",
+            "aks",
+            setPath("tls", ["earlyRenewalHours"], 2160),
+            "arc-buildkit:tls.earlyRenewalHours",
+            /fewer hours than validityHours \(2160\)/,
+        ],
         ["certificate outliving its CA", "aks", setPath("tls", ["caValidityHours"], 1000), "arc-buildkit:tls.validityHours", /cannot outlive its CA/],
         [
             "invalid monitoring namespace",

@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { findResource, isSecretInput, reveal, runProgram } from "./harness/program";
 import { mockRepositoryId } from "./harness/mocks";
-import { editConfig } from "./harness/config-edit";
+import { allEdits, editConfig, setConfig } from "./harness/config-edit";
 import {
     appCredentials,
     FAKE_APP_ID,
@@ -39,6 +39,20 @@ describe("GitHub variables on stack aks", () => {
         for (const variable of [addr, runsOn]) {
             assert.ok(variable.provider.includes(`${PROVIDER}::github`), `${variable.name} uses the program's GitHub provider, got ${variable.provider}`);
         }
+    });
+
+    it("publishes the stack's runner label as AMEIDE_RUNS_ON, also when it is not the first scale set's name", async () => {
+        // A second scale set and a label of its own: the variable must follow arc-buildkit:runnerLabel, not a scale set's name.
+        const run = await runProgram(
+            "aks",
+            ...appCredentials(
+                allEdits(
+                    editConfig("arc", (arc) => arc.scaleSets.push({ name: "arc-aks-large", minRunners: 0, maxRunners: 3, labels: ["arc-aks-big"] })),
+                    setConfig("runnerLabel", "arc-aks-big"),
+                ),
+            ),
+        );
+        assert.strictEqual(findResource(run, ORG_VARIABLE, "AMEIDE_RUNS_ON").inputs.value, "arc-aks-big");
     });
 
     it("authenticates its provider as the GitHub App, with every credential a secret", async () => {

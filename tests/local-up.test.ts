@@ -13,6 +13,7 @@ import {
     USER_CONFIG,
     USER_STACK_DIR,
     credentialsFromEnv,
+    ensureLocalState,
     mergeUserConfig,
     userRunnerLabel,
     PREREQUISITES,
@@ -25,7 +26,9 @@ import {
     pulumiEnv,
     render,
     stackNames,
+    writeUserConfig,
 } from "../scripts/local-env";
+import * as os from "node:os";
 
 const repoRoot = "/src/arc-buildkit";
 
@@ -272,6 +275,39 @@ describe("local-env: command plan for local:down", () => {
     it("reads stack names from `pulumi stack ls --json`", () => {
         assert.deepEqual(stackNames('[{"name":"local","current":true},{"name":"aks"}]'), ["local", "aks"]);
         assert.deepEqual(stackNames("{}"), []);
+    });
+});
+
+describe("local-env: files it writes (in a scratch repository)", () => {
+    const mode = (file: string) => fs.statSync(file).mode & 0o777;
+    let scratch: string;
+    beforeEach(() => {
+        scratch = fs.mkdtempSync(path.join(os.tmpdir(), "local-env-"));
+        for (const file of ["Pulumi.yaml", TRACKED_CONFIG]) fs.copyFileSync(path.join(__dirname, "..", file), path.join(scratch, file));
+    });
+    afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+    it("generates the passphrase file readable by its owner only, even in a state directory that already existed world-readable, and never replaces it", () => {
+        fs.mkdirSync(path.join(scratch, STATE_DIR), { mode: 0o755 });
+        const env = pulumiEnv(scratch, {});
+        ensureLocalState(scratch, env);
+        const file = env.PULUMI_CONFIG_PASSPHRASE_FILE;
+        assert.equal(mode(file), 0o600);
+        const passphrase = fs.readFileSync(file, "utf8");
+        assert.match(passphrase, /^[A-Za-z0-9_-]{32}\n$/);
+        ensureLocalState(scratch, env);
+        assert.equal(fs.readFileSync(file, "utf8"), passphrase, "a second up keeps the passphrase that encrypts the stack's secrets");
+    });
+
+    it("creates the state directory for its owner only", () => {
+        ensureLocalState(scratch, pulumiEnv(scratch, {}));
+        assert.equal(mode(path.join(scratch, STATE_DIR)), 0o700);
+    });
+
+    it("writes the per-user stack config (it holds the encrypted credentials) readable by its owner only", () => {
+        writeUserConfig(scratch, "arc-local-alice");
+        assert.equal(mode(path.join(scratch, USER_CONFIG)), 0o600);
+        assert.equal(mode(path.join(scratch, USER_STACK_DIR)), 0o700);
     });
 });
 

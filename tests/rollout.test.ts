@@ -200,6 +200,8 @@ describe("zone-redundant cache disks on AKS", () => {
                 cls,
             );
         }
+        // Two zones are already enough for a builder to land where its disk is not.
+        assert.throws(() => stackSettings("aks", zonal("managed-csi", ["1", "3"])), /arc-buildkit:cluster\.pool\.zones \(1, 3\)/);
         assert.throws(
             () => stackSettings("aks", zonal("managed-csi-premium", ["1"], { enabled: true, zones: ["1", "2"] })),
             /arc-buildkit:cluster\.arm64\.zones \(1, 2\)/,

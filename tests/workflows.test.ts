@@ -154,6 +154,21 @@ describe("workflows: delivery rules", () => {
         assert.equal(w.concurrency?.["cancel-in-progress"], false);
     });
 
+    it("deploy restores no dependency cache: a cache written by another ref must not feed a production update", () => {
+        const w = load("deploy.yml");
+        const setupNode = steps(w).filter((s) => s.uses?.startsWith("actions/setup-node@"));
+        assert.ok(setupNode.length > 0);
+        for (const step of setupNode) {
+            assert.strictEqual(step.with?.["package-manager-cache"], false, "setup-node caches by default when package.json names a package manager");
+            assert.strictEqual(step.with?.cache, undefined);
+        }
+        assert.ok(!steps(w).some((s) => s.uses?.startsWith("actions/cache")), "no actions/cache step");
+    });
+
+    it("preview runs only for pull requests from this repository (fork PRs get no secrets or OIDC token)", () => {
+        assert.strictEqual(load("preview.yml").jobs.preview.if, "github.event.pull_request.head.repo.full_name == github.repository");
+    });
+
     it("preview has a per-PR concurrency group", () => {
         assert.match(String(load("preview.yml").concurrency?.group), /pull_request\.number/);
     });
