@@ -12,6 +12,25 @@ import { kubernetesObjects, reveal, runStack, stackSettings } from "./harness/pr
  * A program that handed the BuildKit config a different size than the volume (the regression this
  * guards: GC cut for 10Gi on a 64Gi volume) fails here, whatever size the stack sets.
  */
+describe("byte quantities as Kubernetes reads them", () => {
+    it("binary suffixes are powers of 1024, decimal ones of 1000 (k is 1000, as in Kubernetes' resource.Quantity)", () => {
+        const cases: [string, number][] = [
+            ["7", 7],
+            ["1k", 1e3],
+            ["1Ki", 2 ** 10],
+            ["500M", 5e8],
+            ["512Mi", 512 * 2 ** 20],
+            ["3G", 3e9],
+            ["64Gi", 64 * 2 ** 30],
+            ["2T", 2e12],
+            ["1Ti", 2 ** 40],
+        ];
+        for (const [quantity, bytes] of cases) assert.strictEqual(parseByteQuantity(quantity), bytes, quantity);
+        // What a stack file should not say is refused: a typo Kubernetes would misread (64GB), or one it accepts but nobody writes by hand (1e3).
+        for (const quantity of ["64GB", "1.5Gi", "0", "-1", "1e3", "1K", "1 Gi", ""]) assert.strictEqual(parseByteQuantity(quantity), undefined, quantity);
+    });
+});
+
 describe("cache size: one parsed value for the volume and every GC threshold", () => {
     it("config parses the size once into its quantity and bytes", () => {
         const size = stackSettings("aks").buildkit.cache.size;

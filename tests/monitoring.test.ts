@@ -278,7 +278,13 @@ describe("monitoring: objects for the Prometheus Operator", () => {
         const statefulSets = ofType(run, "kubernetes:apps/v1:StatefulSet");
         assert.deepStrictEqual(statefulSets.map((s) => s.metadata.name).sort(), ["buildkitd", "buildkitd-arm64"]);
         const [selector] = monitor.spec.selector.matchExpressions;
+        // The cache alert watches every builder's claim (volumeClaimTemplate "cache", pod <set>-<n>).
+        const [rules] = ofType(run, KINDS.rule);
+        const cacheAlert = rules.spec.groups.flatMap((g: RuleGroup) => g.rules).find((r: AlertRule) => r.alert === "BuildkitCacheVolumeAlmostFull");
+        const claimPattern = new RegExp(`^(?:${/persistentvolumeclaim=~"([^"]+)"/.exec(cacheAlert.expr)![1]})$`);
         for (const sts of statefulSets) {
+            const claim = `${sts.spec.volumeClaimTemplates[0].metadata.name}-${sts.metadata.name}-0`;
+            assert.match(claim, claimPattern, `${claim} is not watched by the cache alert`);
             assert.strictEqual(selector.key, "app.kubernetes.io/name");
             assert.ok(selector.values.includes(sts.spec.template.metadata.labels["app.kubernetes.io/name"]), `${sts.metadata.name} is not scraped`);
         }

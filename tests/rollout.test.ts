@@ -11,7 +11,7 @@ import { PROVIDER_DEFAULT_SECONDS, STARTUP_SECONDS } from "../components/buildki
 import { SHUTDOWN_MARGIN_SECONDS } from "../components/buildkit/workload";
 import { findResource, ProgramRun, REPO_ROOT, reveal, runStack, stackSettings } from "./harness/program";
 import { Registration, recordRegistrations } from "./harness/registrations";
-import { editConfig } from "./harness/config-edit";
+import { editConfig, setConfigPath } from "./harness/config-edit";
 
 const STS = "kubernetes:apps/v1:StatefulSet";
 const DS = "kubernetes:apps/v1:DaemonSet";
@@ -93,6 +93,9 @@ for (const stack of ["local", "aks"] as const) {
             assert.ok(seconds(reg.customTimeouts.update) > sts.spec.replicas * (grace + startup), "update: every pod drains and starts in turn");
             assert.ok(seconds(reg.customTimeouts.delete) > sts.spec.replicas * grace, "delete: every pod drains");
             assert.ok(seconds(reg.customTimeouts.create) > startup, "create: a pod starts");
+            // That create timeout allows one pod's start because the pods start together; OrderedReady
+            // would start them one after another (and let one broken pod hold back the rest).
+            assert.strictEqual(sts.spec.podManagementPolicy, "Parallel");
             // volumeClaimTemplates are immutable: a cache size change replaces the fixed-name StatefulSet.
             assert.strictEqual(reg.deleteBeforeReplace, true);
         });
@@ -139,6 +142,19 @@ describe("declared rollout with native arm64 builders (aks)", () => {
             const svc = registration(r, SVC, name);
             assert.ok(svc.dependencies.includes(reg.urn));
             for (const pool of pools) assert.ok(svc.dependencies.includes(pool));
+        }
+    });
+});
+
+describe("pulumi up waits for the probe Job past its deadline", () => {
+    it("by 120 s, for the image pull before the deadline starts counting", async () => {
+        for (const timeoutSeconds of [300, 900]) {
+            const r = await run("local", setConfigPath("probe", ["timeoutSeconds"], timeoutSeconds));
+            const jobs = r.registrations.filter((x) => x.type === "kubernetes:batch/v1:Job");
+            assert.strictEqual(jobs.length, 1);
+            assert.strictEqual(reveal(findResource(r, "kubernetes:batch/v1:Job", jobs[0].name).inputs).spec.activeDeadlineSeconds, timeoutSeconds);
+            assert.strictEqual(jobs[0].customTimeouts.create, `${timeoutSeconds + 120}s`);
+            assert.strictEqual(jobs[0].customTimeouts.update, `${timeoutSeconds + 120}s`);
         }
     });
 });

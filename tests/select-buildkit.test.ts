@@ -22,7 +22,7 @@ const SHELLS = ["dash", "bash"].filter((s) => which(s) !== "");
 const SERVICE = "tcp://buildkitd.buildkit.svc.cluster.local:1234";
 const SERVICE_NAME = "buildkitd.buildkit.svc.cluster.local";
 
-type Behaviour = "ok" | "hang" | "refuse" | "no-workers" | "no-dns";
+type Behaviour = "ok" | "hang" | "refuse" | "no-workers" | "no-dns" | "dns-hang";
 
 /**
  * A PATH with exactly what the runner image provides to the script (coreutils' sha256sum, sort,
@@ -64,7 +64,7 @@ esac
     if (opts.getent !== false) {
         fs.writeFileSync(
             path.join(bin, "getent"),
-            `#!/bin/sh\n[ "$1" = hosts ] || exit 2\n[ "$(/bin/cat "${dir}/state/$2" 2>/dev/null)" = no-dns ] && exit 2\necho "10.0.0.1 $2"\n`,
+            `#!/bin/sh\n[ "$1" = hosts ] || exit 2\nstate="$(/bin/cat "${dir}/state/$2" 2>/dev/null)"\n[ "$state" = no-dns ] && exit 2\n[ "$state" = dns-hang ] && exec /bin/sleep 30\necho "10.0.0.1 $2"\n`,
             { mode: 0o755 },
         );
     }
@@ -173,6 +173,8 @@ for (const shell of SHELLS) {
                 { states: ["no-dns", "no-workers", "ok", "ok", "ok"], rank: 3, maxSeconds: 2 },
                 // A hanging builder costs the timeout (1 s here), no more.
                 { states: ["hang", "refuse", "no-dns", "ok", "ok"], rank: 4, minSeconds: 0.9, maxSeconds: 4 },
+                // A DNS lookup that never returns (a resolver timing out) is bounded by the same timeout.
+                { states: ["dns-hang", "ok", "ok", "ok", "ok"], rank: 2, minSeconds: 0.9, maxSeconds: 4 },
             ];
             for (const c of cases) {
                 const { bin } = sandbox(Object.fromEntries(ranked.map((h, i) => [h, c.states[i]])));
