@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { wholeNumber } from "./numbers";
 
 /**
  * The `aks` variant of `arc-buildkit:cluster`: the existing cluster, how the program logs in to it,
@@ -41,13 +42,6 @@ export type KubeloginMode = (typeof KUBELOGIN_MODES)[number];
 export const NETWORK_POLICY_ENGINE_CHECKS = ["warn", "require"] as const;
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-
-const wholeNumber = (min: number, max: number) =>
-    z
-        .number({ error: `expected a whole number from ${min} to ${max}` })
-        .int({ error: `expected a whole number from ${min} to ${max}` })
-        .min(min, { error: `expected a whole number from ${min} to ${max}` })
-        .max(max, { error: `expected a whole number from ${min} to ${max}` });
 
 const poolName = z.string({ error: "expected a node pool name" }).regex(AKS_POOL_NAME, {
     error: "expected an AKS node pool name: lower-case letters and digits, starting with a letter, at most 12 characters (such as buildkit)",

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { wholeNumber } from "./numbers";
 
 /**
  * Actions Runner Controller (ARC) settings: the pinned charts, the runner image and the runner
@@ -91,12 +92,7 @@ export const arcSchema = z.strictObject({
      * Seconds `select-buildkit` gives one builder to answer `buildctl debug workers` before it tries the
      * next-ranked one (runner env AMEIDE_BUILDKIT_SELECT_TIMEOUT; a job can still pass --timeout). Default 5.
      */
-    selectorTimeoutSeconds: z
-        .number({ error: "expected selectorTimeoutSeconds as a whole number of seconds from 1 to 60" })
-        .int({ error: "expected selectorTimeoutSeconds as a whole number of seconds from 1 to 60" })
-        .min(1, { error: "expected selectorTimeoutSeconds as a whole number of seconds from 1 to 60" })
-        .max(60, { error: "expected selectorTimeoutSeconds as a whole number of seconds from 1 to 60" })
-        .default(5),
+    selectorTimeoutSeconds: wholeNumber(1, 60, "seconds").default(5),
     /** One gha-runner-scale-set release per entry, all in `arc-runners`. */
     scaleSets: z
         .array(scaleSet)

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { wholeNumber } from "./numbers";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
@@ -27,12 +28,7 @@ export const monitoringSchema = z.strictObject({
     /** Label (key and value) the Grafana sidecar picks dashboards by (chart default `grafana_dashboard: "1"`). */
     dashboardLabel: labels.default({ grafana_dashboard: "1" }),
     /** Alert when a certificate has fewer days left than this. Default: 21 (the weekly up renews at 30). */
-    certificateWarningDays: z
-        .number({ error: "expected a whole number of days from 1 to 365" })
-        .int({ error: "expected a whole number of days from 1 to 365" })
-        .min(1, { error: "expected a whole number of days from 1 to 365" })
-        .max(365, { error: "expected a whole number of days from 1 to 365" })
-        .default(21),
+    certificateWarningDays: wholeNumber(1, 365, "days").default(21),
 });
 
 export type MonitoringSettings = z.output<typeof monitoringSchema>;

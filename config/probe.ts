@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { wholeNumber } from "./numbers";
 
 /**
  * `arc-buildkit:probe`: the deploy-time check that `pulumi up` waits for. From the runner namespace,
@@ -9,19 +10,9 @@ export const probeSchema = z.strictObject({
     /** Run the probe on every deployment that changes the daemon, its config or the certificates. Default: true. */
     enabled: z.boolean({ error: "expected true or false" }).default(true),
     /** Seconds the probe Job may run (image pull and scheduling included) before it counts as failed. Default: 300. */
-    timeoutSeconds: z
-        .number({ error: "expected a whole number of seconds from 30 to 3600" })
-        .int({ error: "expected a whole number of seconds from 30 to 3600" })
-        .min(30, { error: "expected a whole number of seconds from 30 to 3600" })
-        .max(3600, { error: "expected a whole number of seconds from 30 to 3600" })
-        .default(300),
+    timeoutSeconds: wholeNumber(30, 3600, "seconds").default(300),
     /** Seconds a finished probe Job (and its pod and logs) is kept before Kubernetes deletes it. Default: 3600. */
-    keepFinishedSeconds: z
-        .number({ error: "expected a whole number of seconds from 0 to 604800" })
-        .int({ error: "expected a whole number of seconds from 0 to 604800" })
-        .min(0, { error: "expected a whole number of seconds from 0 to 604800" })
-        .max(604800, { error: "expected a whole number of seconds from 0 to 604800" })
-        .default(3600),
+    keepFinishedSeconds: wholeNumber(0, 604800, "seconds").default(3600),
     /**
      * Prove every platform by running a one-step build for it on every builder, `FROM` the BuildKit
      * image (so builders need to pull from its registry or a mirror). Turn off on clusters without
@@ -32,12 +23,7 @@ export const probeSchema = z.strictObject({
      * The probe fails when a certificate (CA, server or client) has fewer days left than this, long
      * before any client would fail. Default: 14 (a healthy stack never drops below 23 with the defaults).
      */
-    minCertificateDays: z
-        .number({ error: "expected a whole number of days from 1 to 365" })
-        .int({ error: "expected a whole number of days from 1 to 365" })
-        .min(1, { error: "expected a whole number of days from 1 to 365" })
-        .max(365, { error: "expected a whole number of days from 1 to 365" })
-        .default(14),
+    minCertificateDays: wholeNumber(1, 365, "days").default(14),
 });
 
 /**

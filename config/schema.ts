@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { wholeNumber } from "./numbers";
 import { BUILDKIT_GRPC_PORT, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN } from "../contracts";
 import { aksCluster, zonalCacheIssues } from "./aks";
 import { arcSchema, runnerWiringIssues } from "./arc";
@@ -58,13 +59,6 @@ const cpuQuantity = z
     .string({ error: 'expected a CPU quantity string such as "500m" or "2"' })
     .refine(isCpuQuantity, { error: 'expected a CPU quantity such as "500m" or "2"', abort: true });
 
-const wholeNumber = (min: number, max: number) =>
-    z
-        .number({ error: `expected a whole number from ${min} to ${max}` })
-        .int({ error: `expected a whole number from ${min} to ${max}` })
-        .min(min, { error: `expected a whole number from ${min} to ${max}` })
-        .max(max, { error: `expected a whole number from ${min} to ${max}` });
-
 const namespaceName = z.string().regex(DNS_LABEL, { error: "expected a Kubernetes namespace name (lower-case letters, digits and '-')" });
 
 const k3dCluster = z.strictObject({
@@ -120,7 +114,7 @@ const buildkit = z
             requests: { cpu: "500m", memory: "1Gi" },
             limits: { memory: "4Gi" },
         }),
-        drainTimeoutSeconds: wholeNumber(0, 86400).default(900),
+        drainTimeoutSeconds: wholeNumber(0, 86400, "seconds").default(900),
         registryMirrors: registryMirrors.default({}),
         binfmt: binfmt.prefault({}),
         endpoint: z
@@ -165,16 +159,16 @@ export const CA_SLOTS = ["a", "b"] as const;
 const tlsSchema = z
     .strictObject({
         /** Lifetime of each CA certificate. Its renewal keeps the CA key, so it breaks nothing (see the README). */
-        caValidityHours: wholeNumber(24, 24 * 365 * 20).default(24 * 365 * 5),
+        caValidityHours: wholeNumber(24, 24 * 365 * 20, "hours").default(24 * 365 * 5),
         /** Lifetime of the server and client certificates. */
-        validityHours: wholeNumber(24, 24 * 365 * 5).default(24 * 90),
+        validityHours: wholeNumber(24, 24 * 365 * 5, "hours").default(24 * 90),
         /** How long before expiry `pulumi up` re-issues a certificate (and the CA). */
-        earlyRenewalHours: wholeNumber(1, 24 * 365 * 5).default(24 * 30),
+        earlyRenewalHours: wholeNumber(1, 24 * 365 * 5, "hours").default(24 * 30),
         /**
          * Period of the scheduled `pulumi up` (.github/workflows/renew.yml's cron). Must leave at least
          * two runs inside the early-renewal window, so one failed run cannot let a certificate expire.
          */
-        renewalIntervalHours: wholeNumber(1, 24 * 90).default(24 * 7),
+        renewalIntervalHours: wholeNumber(1, 24 * 90, "hours").default(24 * 7),
         /** CA slots every trust bundle (`ca.crt`) holds, in order. Two slots only while rotating the CA key. */
         caSlots: z
             .array(z.enum(CA_SLOTS, { error: `expected CA slots from: ${CA_SLOTS.join(", ")}` }))
