@@ -39,33 +39,36 @@ const repositoryName = z
     .regex(/^[A-Za-z0-9._-]{1,100}$/, { error: "expected a repository name of letters, digits, '.', '_' and '-' (without the organization)" });
 
 /** The GitHub runner group that owns a tier: who may send jobs to its runners. */
-const runnerGroup = z.strictObject({
-    /** The group's name in the organization. Not `default`: that group admits every repository. */
-    name: z
-        .string({ error: "expected the runner group's name" })
-        .regex(/^[^\s/\\][^/\\]{0,99}$/, { error: "expected a runner group name (no '/' or '\\', at most 100 characters)" })
-        .refine((name) => name.toLowerCase() !== "default", {
-            error: "expected a runner group of the tier's own, not `default` (the organization's default group admits every repository)",
-        }),
-    /** Repositories (names within the organization) the group admits. At least one. */
-    repositories: z
-        .array(repositoryName)
-        .min(1, { error: "expected at least one repository: a tier's runner group admits selected repositories only" })
-        .refine((names) => new Set(names.map((n) => n.toLowerCase())).size === names.length, { error: "expected each repository once" }),
-    /**
-     * Workflows the group runs, each pinned to a protected ref
-     * (`<org>/<repo>/.github/workflows/release.yml@refs/heads/main`). At least one: a tier whose group
-     * admits all workflows would run whatever a pull request's edited workflow asks for.
-     */
-    workflows: z
-        .array(
-            z.string({ error: "expected a workflow reference string" }).refine((w) => parsePinnedWorkflow(w) !== undefined, {
-                error: "expected <org>/<repo>/.github/workflows/<file>.yml@refs/heads/<branch> (or @refs/tags/<tag>), without wildcards",
+const runnerGroup = z.strictObject(
+    {
+        /** The group's name in the organization. Not `default`: that group admits every repository. */
+        name: z
+            .string({ error: "expected the runner group's name" })
+            .regex(/^[^\s/\\][^/\\]{0,99}$/, { error: "expected a runner group name (no '/' or '\\', at most 100 characters)" })
+            .refine((name) => name.toLowerCase() !== "default", {
+                error: "expected a runner group of the tier's own, not `default` (the organization's default group admits every repository)",
             }),
-        )
-        .min(1, { error: "expected at least one workflow: a tier's group must not admit all workflows" })
-        .refine((list) => new Set(list).size === list.length, { error: "expected each workflow once" }),
-});
+        /** Repositories (names within the organization) the group admits. At least one. */
+        repositories: z
+            .array(repositoryName)
+            .min(1, { error: "expected at least one repository: a tier's runner group admits selected repositories only" })
+            .refine((names) => new Set(names.map((n) => n.toLowerCase())).size === names.length, { error: "expected each repository once" }),
+        /**
+         * Workflows the group runs, each pinned to a protected ref
+         * (`<org>/<repo>/.github/workflows/release.yml@refs/heads/main`). At least one: a tier whose group
+         * admits all workflows would run whatever a pull request's edited workflow asks for.
+         */
+        workflows: z
+            .array(
+                z.string({ error: "expected a workflow reference string" }).refine((w) => parsePinnedWorkflow(w) !== undefined, {
+                    error: "expected <org>/<repo>/.github/workflows/<file>.yml@refs/heads/<branch> (or @refs/tags/<tag>), without wildcards",
+                }),
+            )
+            .min(1, { error: "expected at least one workflow: a tier's group must not admit all workflows" })
+            .refine((list) => new Set(list).size === list.length, { error: "expected each workflow once" }),
+    },
+    { error: "expected the tier's runner group { name, repositories, workflows }: the GitHub group that owns the tier and decides which jobs reach it" },
+);
 
 const tierScaleSet = z
     .strictObject({
@@ -208,7 +211,7 @@ export function tierIssues(value: {
         }
         settings.scaleSets.forEach((set, i) => [set.name, ...set.labels].forEach((l) => claim(l, owner, ["tiers", name, "scaleSets", i, "name"])));
         const group = settings.runnerGroup.name.toLowerCase();
-        if (sharedGroups.has(group)) {
+        if (sharedGroups.has(group) && group !== "default") {
             push(["tiers", name, "runnerGroup", "name"], settings.runnerGroup.name, `expected a group the ${SHARED_TIER} tier's scale sets do not join`);
         }
         if (groups.has(group)) {
@@ -227,7 +230,7 @@ export function tierIssues(value: {
                     workflow,
                     `expected a workflow of the organization ${parsedUrl!.organization} (github.configUrl)`,
                 );
-            } else if (!admitted.has(parsed.repository.toLowerCase())) {
+            } else if (admitted.size > 0 && !admitted.has(parsed.repository.toLowerCase())) {
                 push(
                     ["tiers", name, "runnerGroup", "workflows", i],
                     workflow,
