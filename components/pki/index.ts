@@ -39,8 +39,8 @@ export interface BuildkitPkiArgs {
  * period computes the same number (a second `up` changes nothing); the first `up` of the next period
  * replaces the server and client keys, about when the provider would renew their certificates anyway.
  */
-export function keyGeneration(now: Date, tls: { validityHours: number; earlyRenewalHours: number }): number {
-    const periodHours = Math.max(1, tls.validityHours - tls.earlyRenewalHours);
+export function keyGeneration(now: Date, lifetimes: { validityHours: number; earlyRenewalHours: number }): number {
+    const periodHours = Math.max(1, lifetimes.validityHours - lifetimes.earlyRenewalHours);
     return Math.floor(now.getTime() / 3_600_000 / periodHours);
 }
 
