@@ -93,6 +93,11 @@ export const arcSchema = z.strictObject({
      * next-ranked one (runner env AMEIDE_BUILDKIT_SELECT_TIMEOUT; a job can still pass --timeout). Default 5.
      */
     selectorTimeoutSeconds: wholeNumber(1, 60, "seconds").default(5),
+    /**
+     * Seconds an uninstall of a scale set (destroy, or an ARC minor upgrade) waits for busy runners to
+     * finish their jobs: the scale set release's Helm timeout (components/arc/lifecycle.ts). Default 3600.
+     */
+    runnerDrainSeconds: wholeNumber(60, 6 * 3600, "seconds").default(3600),
     /** One gha-runner-scale-set release per entry, all in `arc-runners`. */
     scaleSets: z
         .array(scaleSet)

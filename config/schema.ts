@@ -2,6 +2,7 @@ import { z } from "zod";
 import { wholeNumber } from "./numbers";
 import { BUILDKIT_GRPC_PORT, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN } from "../contracts";
 import { aksCluster, zonalCacheIssues } from "./aks";
+import { availabilityIssues } from "./availability";
 import { arcSchema, runnerWiringIssues } from "./arc";
 import { GithubCredentials, githubSchema } from "./github";
 import { monitoringSchema } from "./monitoring";
@@ -244,6 +245,7 @@ export const settingsSchema = z
     .check((ctx) => {
         ctx.issues.push(...runnerWiringIssues(ctx.value));
         ctx.issues.push(...zonalCacheIssues(ctx.value));
+        ctx.issues.push(...availabilityIssues(ctx.value));
         ctx.issues.push(...probeBuildIssues(ctx.value));
         ctx.issues.push(...sizingIssues(ctx.value.buildkit));
         const { probe, tls, monitoring } = ctx.value;

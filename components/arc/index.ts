@@ -7,10 +7,12 @@ import { tlsSecret } from "../kubernetes/tls-secret";
 import type { TlsMaterial } from "../pki";
 import { ARC_CHART_REGISTRY, CONTROLLER_CHART, CONTROLLER_RELEASE, controllerValues, GITHUB_CONFIG_SECRET, SCALE_SET_CHART, scaleSetValues } from "./values";
 import { SELECTOR_CONFIGMAP, SELECTOR_CONFIGMAP_KEY, selectorScript } from "./selector";
+import { controllerLifecycle, scaleSetLifecycle, scaleSetReleaseTimeout } from "./lifecycle";
 
 export * from "./values";
 export * from "./selector";
 export * from "./rendezvous";
+export * from "./lifecycle";
 
 export interface ArcRunnersArgs {
     /** Version of both ARC charts. Default in config: 0.14.2. */
@@ -39,6 +41,8 @@ export interface ArcRunnersArgs {
     arm64?: { endpoint: pulumi.Input<string>; serverName: pulumi.Input<string>; builders: readonly string[] };
     /** Seconds `select-buildkit` gives one builder to answer. Default in config: 5. */
     selectorTimeoutSeconds: number;
+    /** Seconds a scale set's uninstall waits for busy runners (destroy, ARC minor upgrade). Default in config: 3600. */
+    runnerDrainSeconds: number;
 }
 
 /**
@@ -127,7 +131,8 @@ export class ArcRunners extends pulumi.ComponentResource {
                 atomic: true,
                 cleanupOnFail: true,
             },
-            { parent: this },
+            // A new ARC minor replaces the controller, its scale sets first (./lifecycle.ts).
+            { parent: this, ...controllerLifecycle(args.chartVersion) },
         );
 
         this.scaleSetNames = args.scaleSets.map((set) => {
@@ -156,11 +161,12 @@ export class ArcRunners extends pulumi.ComponentResource {
                     }),
                     atomic: true,
                     cleanupOnFail: true,
+                    ...scaleSetReleaseTimeout(args),
                 },
-                // The AutoscalingRunnerSet needs the controller's CRDs: no value of the controller release
-                // reaches these values, so that order is explicit. The credentials Secret, the TLS Secret
-                // and the selector ConfigMap are ordered by the references above.
-                { parent: this, dependsOn: [controller] },
+                // After the controller (its CRDs), replaced with it, uninstalled before it, waiting for busy
+                // runners (./lifecycle.ts). The credentials Secret, the TLS Secret and the selector ConfigMap
+                // are ordered by the references above.
+                { parent: this, ...scaleSetLifecycle(args, controller) },
             );
             return set.name;
         });

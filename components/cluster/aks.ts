@@ -2,6 +2,7 @@ import * as containerservice from "@pulumi/azure-native/containerservice";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AksClusterSettings } from "../../config/aks";
+import { clusterIdentifier } from "./identity";
 import { applyKubeloginMode, kubeloginUsers } from "./kubeconfig";
 import { missingNetworkPolicyEngine, NetworkProfileView } from "./network-policy";
 import { BuildkitNodePool } from "./node-pool";
@@ -86,7 +87,8 @@ export function aksConnection(cluster: AksClusterSettings): ClusterConnection {
             return applyKubeloginMode(raw, cluster.kubelogin);
         }),
     );
-    const provider = new k8s.Provider("aks", { kubeconfig, enableServerSideApply: true });
+    // A stable identity: a rotated cluster CA (new kubeconfig) updates the provider instead of replacing it and everything it deployed.
+    const provider = new k8s.Provider("aks", { kubeconfig, clusterIdentifier: clusterIdentifier(cluster), enableServerSideApply: true });
 
     return {
         provider,
