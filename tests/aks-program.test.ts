@@ -248,7 +248,7 @@ describe("program: aks stack", () => {
                 assert.strictEqual(find("StatefulSet", set).spec.replicas, n, `${set} replicas`);
                 assert.deepStrictEqual(
                     Object.fromEntries(Object.entries(find("PodDisruptionBudget", set).spec).filter(([k]) => k !== "selector")),
-                    disruptionBudget(n),
+                    disruptionBudget(),
                     `${set} disruption budget`,
                 );
                 assert.deepStrictEqual(

@@ -336,7 +336,7 @@ function declareBuilderSet(
         set.name,
         {
             metadata: { name: set.name, namespace, labels: { ...set.labels } },
-            spec: { ...disruptionBudget(set.replicas), selector: { matchLabels: { ...set.labels } } },
+            spec: { ...disruptionBudget(), selector: { matchLabels: { ...set.labels } } },
         },
         inNamespace,
     );
