@@ -51,7 +51,7 @@ export function createStack(settings: Settings): StackOutputs {
     const k8sOpts = { provider: cluster.provider };
     const { buildkit, tls } = settings;
 
-    const pki = new BuildkitPki("buildkit", { replicas: buildkit.replicas, arm64Replicas: cluster.arm64?.replicas ?? 0, ...tls });
+    const pki = new BuildkitPki("buildkit", { arm64Replicas: cluster.arm64?.replicas ?? 0, ...tls });
 
     const service = new BuildkitService(
         "buildkit",

@@ -3,12 +3,14 @@ import * as tls from "@pulumi/tls";
 import { BUILDKIT_SERVICE_FQDN } from "../../contracts";
 import { serverCertificateNames } from "./names";
 
-export { podHostname, podHostnames, serverCertificateNames, serviceDnsForms } from "./names";
+export { builderSetCertificateNames, coversHostname, podHostname, podHostnames, podWildcards, serverCertificateNames, serviceDnsForms } from "./names";
 
 export interface BuildkitPkiArgs {
-    /** BuildKit replicas: each pod's stable name goes into the server certificate. Required. */
-    replicas: number;
-    /** Native arm64 builders (AKS only): their Service and pod names go into the server certificate. Default: 0. */
+    /**
+     * Native arm64 builders (AKS only): when more than 0, their Services and (by wildcard) pods go into
+     * the server certificate. Only whether there are any matters: pods are covered by a wildcard, so
+     * no replica count changes the certificate. Default: 0.
+     */
     arm64Replicas?: number;
     /** Lifetime of the CA certificate in hours. Default in config: 43800 (5 years). */
     caValidityHours: number;
@@ -134,7 +136,7 @@ export class BuildkitPki extends pulumi.ComponentResource {
         // each certificate useless in the other role.
         this.server = issue(
             "server",
-            { subject: { commonName: BUILDKIT_SERVICE_FQDN, organization }, ...serverCertificateNames(args.replicas, args.arm64Replicas ?? 0) },
+            { subject: { commonName: BUILDKIT_SERVICE_FQDN, organization }, ...serverCertificateNames((args.arm64Replicas ?? 0) > 0) },
             ["digital_signature", "server_auth"],
         );
         this.client = issue("client", { subject: { commonName: "arc-runners", organization } }, ["digital_signature", "client_auth"]);
