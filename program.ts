@@ -60,6 +60,8 @@ export function createStack(settings: Settings): StackOutputs {
             cacheSize: buildkit.cache.size,
             storageClass: buildkit.cache.storageClass,
             declareZoneRedundantStorageClass: settings.cluster.kind === "aks" && buildkit.cache.storageClass === ZRS_STORAGE_CLASS,
+            // AKS's Azure Disk CSI classes expand online; k3d's local-path cannot (docs/operations/cache-size.md).
+            cacheGrowth: settings.cluster.kind === "aks" ? "expand" : "replace",
             monitoringNamespace: settings.network.monitoringNamespace,
             placement: cluster.placement,
             binfmtPlacement: cluster.binfmtPlacement,
