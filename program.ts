@@ -5,7 +5,7 @@ import { connectCluster } from "./components/cluster";
 import { ArcRunners } from "./components/arc";
 import { CLIENT_TLS_SECRET, SERVER_TLS_SECRET } from "./contracts";
 import { GithubVariables } from "./components/github";
-import { BuildkitMonitoring } from "./components/monitoring";
+import { BuildkitMonitoring, whenMonitoringInstalled } from "./components/monitoring";
 import { BuildkitPki } from "./components/pki";
 import { BuildkitProbe } from "./components/probe";
 import { ZRS_STORAGE_CLASS } from "./config/aks";
@@ -123,17 +123,22 @@ export function createStack(settings: Settings): StackOutputs {
     ];
     const { monitoring } = settings;
     if (monitoring.enabled) {
-        new BuildkitMonitoring(
-            "buildkit",
-            {
-                namespace: service.namespace,
-                selectorLabels: monitoring.selectorLabels,
-                dashboardNamespace: monitoring.dashboardNamespace,
-                dashboardLabel: monitoring.dashboardLabel,
-                certificates,
-                certificateWarningDays: monitoring.certificateWarningDays,
-            },
-            k8sOpts,
+        // Only when the cluster has the Prometheus Operator's CRDs; otherwise a warning, never a failed up.
+        whenMonitoringInstalled(
+            cluster.kubeTarget,
+            () =>
+                new BuildkitMonitoring(
+                    "buildkit",
+                    {
+                        namespace: service.namespace,
+                        selectorLabels: monitoring.selectorLabels,
+                        dashboardNamespace: monitoring.dashboardNamespace,
+                        dashboardLabel: monitoring.dashboardLabel,
+                        certificates,
+                        certificateWarningDays: monitoring.certificateWarningDays,
+                    },
+                    k8sOpts,
+                ),
         );
     }
 

@@ -137,7 +137,12 @@ describe("server certificate names", () => {
             }
         }
         // A wildcard is one whole label, as Go's crypto/x509 matches it: nothing deeper, nothing of another Service.
-        for (const host of ["a.b.buildkitd-headless.buildkit.svc.cluster.local", "buildkitd-0.buildkitd-headless.buildkit.svc.cluster", "buildkitd-0.buildkitd.buildkit.svc.cluster.local", "x.other.buildkit.svc.cluster.local"]) {
+        for (const host of [
+            "a.b.buildkitd-headless.buildkit.svc.cluster.local",
+            "buildkitd-0.buildkitd-headless.buildkit.svc.cluster",
+            "buildkitd-0.buildkitd.buildkit.svc.cluster.local",
+            "x.other.buildkit.svc.cluster.local",
+        ]) {
             assert.ok(!coversHostname(dnsNames, host), host);
         }
         assert.ok(!dnsNames.some((n) => /buildkitd-[0-9]/.test(n)), "no per-pod name: scaling does not change the certificate");

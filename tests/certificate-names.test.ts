@@ -30,7 +30,25 @@ function certificateWith(dnsNames: string[], dir: string): string {
     const san = [...dnsNames.map((n) => `DNS:${n}`), "IP:127.0.0.1"].join(",");
     const r = spawnSync(
         "openssl",
-        ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path.join(dir, "key.pem"), "-out", cert, "-days", "1", "-subj", "/CN=buildkitd.buildkit.svc.cluster.local", "-addext", `subjectAltName=${san}`],
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            path.join(dir, "key.pem"),
+            "-out",
+            cert,
+            "-days",
+            "1",
+            "-subj",
+            "/CN=buildkitd.buildkit.svc.cluster.local",
+            "-addext",
+            `subjectAltName=${san}`,
+        ],
         { encoding: "utf8" },
     );
     assert.strictEqual(r.status, 0, r.stderr);
@@ -54,10 +72,21 @@ describe("server certificate names as clients verify them", function () {
         if (spawnSync("go", ["version"]).status !== 0) this.skip();
         const r = spawnSync("go", ["run", path.join(REPO_ROOT, "tests/fixtures/go/verifyhost.go"), cert, ...HOSTS], {
             encoding: "utf8",
-            env: { ...process.env, GOCACHE: path.join(os.tmpdir(), "arc-buildkit-gocache"), GOPATH: path.join(dir, "gopath"), GOFLAGS: "-mod=mod", GO111MODULE: "off" },
+            env: {
+                ...process.env,
+                GOCACHE: path.join(os.tmpdir(), "arc-buildkit-gocache"),
+                GOPATH: path.join(dir, "gopath"),
+                GOFLAGS: "-mod=mod",
+                GO111MODULE: "off",
+            },
         });
         assert.strictEqual(r.status, 0, r.stderr);
-        const verdicts = Object.fromEntries(r.stdout.trim().split("\n").map((line) => line.split(" ")));
+        const verdicts = Object.fromEntries(
+            r.stdout
+                .trim()
+                .split("\n")
+                .map((line) => line.split(" ")),
+        );
         for (const host of HOSTS) {
             assert.strictEqual(verdicts[host] === "ok", coversHostname(dnsNames, host), `${host}: Go says ${verdicts[host]}`);
         }

@@ -43,12 +43,18 @@ function ready(shell: string, box: ReturnType<typeof sandbox>): boolean {
     return spawnSync(shell, [flag, script], { env: box.env }).status === 0;
 }
 
-function startDrain(shell: string, box: ReturnType<typeof sandbox>, timeoutSeconds: number): { child: ChildProcess; done: Promise<{ code: number | null; ms: number; stderr: string }> } {
+function startDrain(
+    shell: string,
+    box: ReturnType<typeof sandbox>,
+    timeoutSeconds: number,
+): { child: ChildProcess; done: Promise<{ code: number | null; ms: number; stderr: string }> } {
     const started = Date.now();
     const child = spawn(shell, ["-c", drainScript({ socket: box.socket, timeoutSeconds, settleSeconds: 1, pollSeconds: 1 })], { env: box.env });
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr += d));
-    const done = new Promise<{ code: number | null; ms: number; stderr: string }>((resolve) => child.on("exit", (code) => resolve({ code, ms: Date.now() - started, stderr })));
+    const done = new Promise<{ code: number | null; ms: number; stderr: string }>((resolve) =>
+        child.on("exit", (code) => resolve({ code, ms: Date.now() - started, stderr })),
+    );
     return { child, done };
 }
 
@@ -149,7 +155,10 @@ describe("drain bound, grace period, readiness and awaits agree", () => {
                 // The settle time is inside the bound, so the hook never outlives the grace period.
                 assert.match(script, new RegExp(`sleep ${Math.min(DRAIN_SETTLE_SECONDS, drain)}\\n`));
                 assert.strictEqual(pod.terminationGracePeriodSeconds, drain + SHUTDOWN_MARGIN_SECONDS);
-                assert.deepStrictEqual(container.readinessProbe.exec.command, readinessCommand(rootless ? "unix:///run/user/1000/buildkit/buildkitd.sock" : "unix:///run/buildkit/buildkitd.sock"));
+                assert.deepStrictEqual(
+                    container.readinessProbe.exec.command,
+                    readinessCommand(rootless ? "unix:///run/user/1000/buildkit/buildkitd.sock" : "unix:///run/buildkit/buildkitd.sock"),
+                );
                 assert.strictEqual(container.readinessProbe.failureThreshold, 1);
                 assert.ok(container.readinessProbe.periodSeconds * container.readinessProbe.failureThreshold <= 2, "out of the Service within 2 s");
                 const s = rolloutSeconds({ replicas: 2, drainTimeoutSeconds: drain });

@@ -178,13 +178,10 @@ describe("GitHub variables: adopted when they exist, never deleted (components/g
         MOCK_GITHUB_VARIABLES.organization.add("AMEIDE_RUNS_ON");
         MOCK_GITHUB_VARIABLES.organization.add("SOMETHING_ELSE");
         const variables = (await registrationsOf()).filter((x) => x.type === ORG_VARIABLE);
-        assert.deepStrictEqual(
-            variables.map((x) => [x.name, x.importId, x.retainOnDelete]).sort(),
-            [
-                ["AMEIDE_BUILDKIT_ADDR", "", true],
-                ["AMEIDE_RUNS_ON", "AMEIDE_RUNS_ON", true],
-            ],
-        );
+        assert.deepStrictEqual(variables.map((x) => [x.name, x.importId, x.retainOnDelete]).sort(), [
+            ["AMEIDE_BUILDKIT_ADDR", "", true],
+            ["AMEIDE_RUNS_ON", "AMEIDE_RUNS_ON", true],
+        ]);
     });
 
     it("organization scope with none existing: nothing is imported, both are retained", async () => {
@@ -207,14 +204,11 @@ describe("GitHub variables: adopted when they exist, never deleted (components/g
                 }),
             )
         ).filter((x) => x.type === REPO_VARIABLE);
-        assert.deepStrictEqual(
-            variables.map((x) => [x.name, x.importId, x.retainOnDelete]).sort(),
-            [
-                ["ameide-AMEIDE_BUILDKIT_ADDR", "", true],
-                ["ameide-AMEIDE_RUNS_ON", "", true],
-                ["ameide-gitops-AMEIDE_BUILDKIT_ADDR", "ameide-gitops:AMEIDE_BUILDKIT_ADDR", true],
-                ["ameide-gitops-AMEIDE_RUNS_ON", "", true],
-            ],
-        );
+        assert.deepStrictEqual(variables.map((x) => [x.name, x.importId, x.retainOnDelete]).sort(), [
+            ["ameide-AMEIDE_BUILDKIT_ADDR", "", true],
+            ["ameide-AMEIDE_RUNS_ON", "", true],
+            ["ameide-gitops-AMEIDE_BUILDKIT_ADDR", "ameide-gitops:AMEIDE_BUILDKIT_ADDR", true],
+            ["ameide-gitops-AMEIDE_RUNS_ON", "", true],
+        ]);
     });
 });

@@ -96,5 +96,6 @@ export function aksConnection(cluster: AksClusterSettings): ClusterConnection {
         binfmtPlacement: BUILDKIT_POOL_PLACEMENT,
         ...(arm64 ? { arm64: { replicas: arm64.replicas, placement: builderPlacement("arm64") } } : {}),
         nodePools: pools.map((p) => p.agentPool),
+        kubeTarget: pulumi.secret(kubeconfig.apply((k) => ({ kubeconfig: k }))),
     };
 }

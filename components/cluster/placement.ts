@@ -2,6 +2,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { BUILDKIT_POOL_LABEL, BUILDKIT_POOL_TAINT } from "../../contracts";
 import type { Placement } from "../kubernetes/placement";
+import type { KubeTarget } from "../monitoring/preflight";
 
 /** Where every Kubernetes resource of the stack goes, and where the builders may run. */
 export interface ClusterConnection {
@@ -14,6 +15,8 @@ export interface ClusterConnection {
     arm64?: { replicas: number; placement: Placement };
     /** Node pools the BuildKit workloads must wait for (empty on k3d). */
     nodePools: pulumi.Resource[];
+    /** How read-only preflights reach the cluster: the provider's kubeconfig (a secret) or context. */
+    kubeTarget: pulumi.Output<KubeTarget>;
 }
 
 /** Node architectures as the kubelet reports them in `kubernetes.io/arch`. */
