@@ -9,7 +9,9 @@ import { MOCK_CLUSTER_CRDS, runStack } from "./harness/program";
 
 describe("monitoring preflight", () => {
     afterEach(() => {
-        for (const crd of MONITORING_CRDS) MOCK_CLUSTER_CRDS.add(crd);
+        for (const crd of MONITORING_CRDS) {
+            MOCK_CLUSTER_CRDS.add(crd);
+        }
     });
 
     it("names the CRDs that are missing", () => {
