@@ -24,11 +24,12 @@ describe("monitoring preflight", () => {
 
     it("aks with the CRDs: declares the PodMonitor, the rules and the dashboard", async () => {
         const run = await runStack("aks", () => {}, { fresh: true });
-        for (const type of MONITORING_TYPES)
+        for (const type of MONITORING_TYPES) {
             assert.ok(
                 run.resources.some((r) => r.type === type),
                 type,
             );
+        }
         assert.ok(run.resources.some((r) => r.name === "buildkit-dashboard"));
     });
 

@@ -72,6 +72,7 @@ export const kubectlCrdLister: CrdLister = (target, names) => {
         const detail = (err as { stderr?: string }).stderr?.toString().trim() || (err as Error).message;
         throw new Error(
             `monitoring preflight: cannot list the cluster's CRDs with kubectl (${detail}); install kubectl, or set arc-buildkit:monitoring.enabled to false`,
+            { cause: err },
         );
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
