@@ -169,6 +169,7 @@ describe("the deploy job outlasts what it waits for", () => {
         assert.ok(jobSeconds > s.delete + s.create + probe, `deploy job ${jobSeconds}s < ${s.delete} + ${s.create} + ${probe}`);
         assert.ok(jobSeconds > s.update + probe);
     });
+    // The whole bound (node pool, ARC, setup) is tests/deploy-budget.test.ts.
 });
 
 describe("zone-redundant cache disks on AKS", () => {

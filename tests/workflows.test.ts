@@ -438,10 +438,12 @@ describe("workflows: scheduled renewal", () => {
         assert.equal(pulumiStep(deploy)?.with?.policyPacks, "policy");
     });
 
-    it("fails loudly: on failure it opens or comments an issue naming the stack, with only issues: write", () => {
+    it("fails loudly: on failure or cancellation it opens or comments an issue naming the stack and the result, with only issues: write", () => {
         const job = renew().jobs["report-failure"] as Job & { needs: string; env: Record<string, string> };
         assert.equal(job.needs, "up");
-        assert.equal(job.if, "${{ failure() }}");
+        assert.equal(job.if, "${{ failure() || cancelled() }}");
+        assert.equal(job.env.RESULT, "${{ needs.up.result }}");
+        assert.match(job.steps![0].run!, /did not finish \(result: \$\{RESULT:-cancelled\}\)/);
         assert.deepEqual(job.permissions, { issues: "write" });
         assert.match(job.env.STACK, /PULUMI_STACK_NAME \|\| 'aks'/);
         const script = job.steps![0].run!;
