@@ -34,10 +34,23 @@ export const BUILDKIT_POOL_PLACEMENT: Placement = {
     tolerations: [{ key: BUILDKIT_POOL_TAINT.key, operator: "Equal", value: BUILDKIT_POOL_TAINT.value, effect: BUILDKIT_POOL_TAINT.effect }],
 };
 
-/** Builders of one architecture: the BuildKit pool label, its toleration, and the node architecture. */
-export function builderPlacement(arch: NodeArch): Placement {
+/** Set by AKS on every node: the name of the node pool it belongs to. */
+export const AKS_AGENTPOOL_NODE_LABEL = "kubernetes.azure.com/agentpool";
+
+/**
+ * Builders of one architecture: the BuildKit pool label, its toleration, the node architecture, and
+ * (on AKS) the node pool by name. The pool name makes a blue/green pool change a rolling update: a
+ * new `pool.name` creates the new pool first, then the builders' pod template selects it, so the
+ * StatefulSet moves them one at a time (each drained, the next started when the last is ready), and
+ * only then is the old pool deleted (docs/operations/node-pool.md).
+ */
+export function builderPlacement(arch: NodeArch, poolName?: string): Placement {
     return {
-        nodeSelector: { ...BUILDKIT_POOL_PLACEMENT.nodeSelector, [ARCH_NODE_LABEL]: arch },
+        nodeSelector: {
+            ...BUILDKIT_POOL_PLACEMENT.nodeSelector,
+            [ARCH_NODE_LABEL]: arch,
+            ...(poolName === undefined ? {} : { [AKS_AGENTPOOL_NODE_LABEL]: poolName }),
+        },
         tolerations: BUILDKIT_POOL_PLACEMENT.tolerations!.map((t) => ({ ...t })),
     };
 }
