@@ -33,6 +33,11 @@ describe("a stable cluster identity on every Kubernetes provider", () => {
                 providers.map((p) => [p.name, reveal(p.inputs).clusterIdentifier]),
                 [[name, id]],
             );
+            // ConfigMaps and Secrets are updated in place (never deleted, then created, under a fixed name).
+            const inputs = reveal(providers[0].inputs);
+            for (const flag of ["enableServerSideApply", "enableConfigMapMutable", "enableSecretMutable"]) {
+                assert.strictEqual(String(inputs[flag]), "true", flag);
+            }
             for (const r of recorded.filter((x) => x.custom && x.type.startsWith("kubernetes:"))) {
                 assert.ok(r.provider.startsWith(providers[0].urn), `${r.type} ${r.name} uses ${r.provider}`);
             }

@@ -2,7 +2,7 @@ import * as containerservice from "@pulumi/azure-native/containerservice";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AksClusterSettings } from "../../config/aks";
-import { clusterIdentifier } from "./identity";
+import { clusterIdentifier, PROVIDER_BEHAVIOUR } from "./identity";
 import { applyKubeloginMode, kubeloginUsers } from "./kubeconfig";
 import { missingNetworkPolicyEngine, NetworkProfileView } from "./network-policy";
 import { BuildkitNodePool, ExistingPool, immutablePoolChanges } from "./node-pool";
@@ -98,7 +98,7 @@ export function aksConnection(cluster: AksClusterSettings): ClusterConnection {
         }),
     );
     // A stable identity: a rotated cluster CA (new kubeconfig) updates the provider instead of replacing it and everything it deployed.
-    const provider = new k8s.Provider("aks", { kubeconfig, clusterIdentifier: clusterIdentifier(cluster), enableServerSideApply: true });
+    const provider = new k8s.Provider("aks", { kubeconfig, clusterIdentifier: clusterIdentifier(cluster), ...PROVIDER_BEHAVIOUR });
 
     return {
         provider,

@@ -25,3 +25,17 @@ export function clusterIdentifier(cluster: ClusterSettings): string {
             return `k3d/${cluster.kubeContext}`;
     }
 }
+
+/**
+ * How every Kubernetes provider of the stack applies changes.
+ * - Server-side apply (the program's choice since its first version).
+ * - Mutable ConfigMaps and Secrets: by default pulumi-kubernetes replaces a ConfigMap whose `data` or a
+ *   Secret whose `data`/`stringData` changes (provider/pkg/provider/diff.go, `forceNewProperties`:
+ *   `if clients.IsSecret(obj) && (!k.enableSecretMutable || ...)`, and likewise for ConfigMaps), and
+ *   with a fixed name that is a delete-then-create: for a moment `buildkitd-server-tls` or
+ *   `buildkitd-client-tls` does not exist, and a pod starting then cannot mount it. Updated in place,
+ *   the object is always there; the pods that must pick a change up roll through the checksums in
+ *   their templates (`arc-buildkit/tls-sha256`, `arc-buildkit/config-sha256`, the selector digest),
+ *   and runner pods are created per job with whatever is current.
+ */
+export const PROVIDER_BEHAVIOUR = { enableServerSideApply: true, enableConfigMapMutable: true, enableSecretMutable: true } as const;
