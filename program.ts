@@ -5,7 +5,7 @@ import { connectCluster } from "./components/cluster";
 import { ArcRunners } from "./components/arc";
 import { CLIENT_TLS_SECRET, SERVER_TLS_SECRET, tierNames } from "./contracts";
 import { GithubVariables } from "./components/github";
-import { BuildkitMonitoring } from "./components/monitoring";
+import { BuildkitMonitoring, whenMonitoringInstalled } from "./components/monitoring";
 import { BuildkitPki, keyGeneration } from "./components/pki";
 import { BuildkitProbe } from "./components/probe";
 import { ZRS_STORAGE_CLASS } from "./config/aks";
@@ -57,20 +57,14 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
     const { buildkit, tls } = settings;
     const generation = keyGeneration(now, tls);
 
-    const pki = new BuildkitPki("buildkit", { replicas: buildkit.replicas, arm64Replicas: cluster.arm64?.replicas ?? 0, ...tls, keyGeneration: generation });
+    const pki = new BuildkitPki("buildkit", { arm64Replicas: cluster.arm64?.replicas ?? 0, ...tls, keyGeneration: generation });
     // Each further tier: its own CA (and rotation slots), server and client identities.
     const tiers = Object.entries(settings.tiers)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([tier, tierSettings]) => {
             const names = tierNames(tier);
             const placement = cluster.tiers[tier] ?? { placement: cluster.placement, binfmtPlacement: cluster.placement, nodePools: [] };
-            const tierPki = new BuildkitPki(`buildkit-${tier}`, {
-                replicas: tierSettings.replicas,
-                arm64Replicas: placement.arm64?.replicas ?? 0,
-                ...tls,
-                keyGeneration: generation,
-                names,
-            });
+            const tierPki = new BuildkitPki(`buildkit-${tier}`, { arm64Replicas: placement.arm64?.replicas ?? 0, ...tls, keyGeneration: generation, names });
             return { tier, names, settings: tierSettings, placement, pki: tierPki };
         });
 
@@ -81,6 +75,8 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
             cacheSize: buildkit.cache.size,
             storageClass: buildkit.cache.storageClass,
             declareZoneRedundantStorageClass: settings.cluster.kind === "aks" && buildkit.cache.storageClass === ZRS_STORAGE_CLASS,
+            // AKS's Azure Disk CSI classes expand online; k3d's local-path cannot (docs/operations/cache-size.md).
+            cacheGrowth: settings.cluster.kind === "aks" ? "expand" : "replace",
             monitoringNamespace: settings.network.monitoringNamespace,
             placement: cluster.placement,
             binfmtPlacement: cluster.binfmtPlacement,
@@ -181,21 +177,26 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
     const certificates = tierCertificates(pki);
     const { monitoring } = settings;
     if (monitoring.enabled) {
-        new BuildkitMonitoring(
-            "buildkit",
-            {
-                namespace: service.namespace,
-                selectorLabels: monitoring.selectorLabels,
-                dashboardNamespace: monitoring.dashboardNamespace,
-                dashboardLabel: monitoring.dashboardLabel,
-                // Every tier's certificates; another tier's carry its name (`protected-ca`).
-                certificates: [
-                    ...certificates,
-                    ...tiers.flatMap((t) => tierCertificates(t.pki).map((c) => ({ ...c, certificate: `${t.tier}-${c.certificate}` }))),
-                ],
-                certificateWarningDays: monitoring.certificateWarningDays,
-            },
-            k8sOpts,
+        // Only when the cluster has the Prometheus Operator's CRDs; otherwise a warning, never a failed up.
+        whenMonitoringInstalled(
+            cluster.kubeTarget,
+            () =>
+                new BuildkitMonitoring(
+                    "buildkit",
+                    {
+                        namespace: service.namespace,
+                        selectorLabels: monitoring.selectorLabels,
+                        dashboardNamespace: monitoring.dashboardNamespace,
+                        dashboardLabel: monitoring.dashboardLabel,
+                        // Every tier's certificates; another tier's carry its name (`protected-ca`).
+                        certificates: [
+                            ...certificates,
+                            ...tiers.flatMap((t) => tierCertificates(t.pki).map((c) => ({ ...c, certificate: `${t.tier}-${c.certificate}` }))),
+                        ],
+                        certificateWarningDays: monitoring.certificateWarningDays,
+                    },
+                    k8sOpts,
+                ),
         );
     }
 

@@ -118,6 +118,11 @@ export const arcSchema = z.strictObject({
     selectorTimeoutSeconds: wholeNumber(1, 60, "seconds").default(5),
     /** Read ARC's GitHub App from Azure Key Vault (see above). Default: none (a Secret per runner namespace). */
     keyVault: keyVault.optional(),
+    /**
+     * Seconds an uninstall of a scale set (destroy, or an ARC minor upgrade) waits for busy runners to
+     * finish their jobs: the scale set release's Helm timeout (components/arc/lifecycle.ts). Default 3600.
+     */
+    runnerDrainSeconds: wholeNumber(60, 6 * 3600, "seconds").default(3600),
     /** One gha-runner-scale-set release per entry, all in `arc-runners`. */
     scaleSets: z
         .array(scaleSet)

@@ -4,6 +4,7 @@ import { wholeNumber } from "./numbers";
 import { BUILDKIT_GRPC_PORT, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN } from "../contracts";
 import { aksCluster, zonalCacheIssues } from "./aks";
 import { ArcKeyVaultSettings, arcSchema, runnerWiringIssues } from "./arc";
+import { availabilityIssues } from "./availability";
 import { GithubCredentials, githubSchema } from "./github";
 import { monitoringSchema } from "./monitoring";
 import { probeBuildIssues, probeSchema } from "./probe";
@@ -248,6 +249,7 @@ export const settingsSchema = z
     .check((ctx) => {
         ctx.issues.push(...runnerWiringIssues(ctx.value));
         ctx.issues.push(...zonalCacheIssues(ctx.value));
+        ctx.issues.push(...availabilityIssues(ctx.value));
         ctx.issues.push(...probeBuildIssues(ctx.value));
         ctx.issues.push(...sizingIssues(ctx.value.buildkit));
         ctx.issues.push(...tierIssues(ctx.value));

@@ -4,7 +4,7 @@ import { byteQuantity, parseByteQuantity } from "../config/quantity";
 import { gcPlan, mebibytes } from "../components/buildkit/gc";
 import { renderBuildkitdToml } from "../components/buildkit/toml";
 import { disruptionBudget, drainCommand, emulatorArchitectures } from "../components/buildkit/workload";
-import { serverCertificateNames } from "../components/pki/names";
+import { coversHostname, serverCertificateNames } from "../components/pki/names";
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -95,10 +95,8 @@ describe("garbage collection derived from the cache volume", () => {
 });
 
 describe("workload rules", () => {
-    it("never lets a single-replica budget block a node drain", () => {
-        assert.deepStrictEqual(disruptionBudget(1), { maxUnavailable: 1 });
-        assert.deepStrictEqual(disruptionBudget(2), { minAvailable: 1 });
-        assert.deepStrictEqual(disruptionBudget(5), { minAvailable: 1 });
+    it("lets one builder at a time go (as the rolling update does), and never blocks a single builder's node drain", () => {
+        assert.deepStrictEqual(disruptionBudget(), { maxUnavailable: 1 });
     });
 
     it("maps platforms to binfmt architectures", () => {
@@ -110,27 +108,44 @@ describe("workload rules", () => {
         const [shell, flag, script] = drainCommand("unix:///run/buildkit/buildkitd.sock", 900);
         assert.deepStrictEqual([shell, flag], ["/bin/sh", "-c"]);
         assert.match(script, /\+ 900 \)\)/);
-        assert.match(script, /buildctl --addr unix:\/\/\/run\/buildkit\/buildkitd.sock debug histories/);
+        assert.match(script, /touch '\/run\/buildkit\/arc-buildkit-draining'/);
+        assert.match(script, /buildctl --addr 'unix:\/\/\/run\/buildkit\/buildkitd.sock' debug histories/);
         assert.match(script, /grep -q STARTED \|\| exit 0/);
     });
 });
 
 describe("server certificate names", () => {
-    it("covers the Service in every DNS form, each pod, and loopback", () => {
-        const { dnsNames, ipAddresses } = serverCertificateNames(2);
+    it("covers the Service in every DNS form, any pod by wildcard, and loopback, whatever the replica count", () => {
+        const { dnsNames, ipAddresses } = serverCertificateNames();
         for (const name of [
             "buildkitd",
             "buildkitd.buildkit",
             "buildkitd.buildkit.svc",
             "buildkitd.buildkit.svc.cluster.local",
-            "buildkitd-0.buildkitd-headless.buildkit.svc.cluster.local",
-            "buildkitd-1.buildkitd-headless.buildkit.svc.cluster.local",
-            "buildkitd-1.buildkitd-headless",
+            "buildkitd-headless.buildkit.svc.cluster.local",
+            "*.buildkitd-headless",
+            "*.buildkitd-headless.buildkit",
+            "*.buildkitd-headless.buildkit.svc",
+            "*.buildkitd-headless.buildkit.svc.cluster.local",
             "localhost",
         ]) {
             assert.ok(dnsNames.includes(name), name);
         }
-        assert.ok(!dnsNames.some((n) => n.startsWith("buildkitd-2.")), "no name for a pod that does not exist");
+        for (const pod of ["buildkitd-0", "buildkitd-1", "buildkitd-19"]) {
+            for (const suffix of ["", ".buildkit", ".buildkit.svc", ".buildkit.svc.cluster.local"]) {
+                assert.ok(coversHostname(dnsNames, `${pod}.buildkitd-headless${suffix}`), `${pod}.buildkitd-headless${suffix}`);
+            }
+        }
+        // A wildcard is one whole label, as Go's crypto/x509 matches it: nothing deeper, nothing of another Service.
+        for (const host of [
+            "a.b.buildkitd-headless.buildkit.svc.cluster.local",
+            "buildkitd-0.buildkitd-headless.buildkit.svc.cluster",
+            "buildkitd-0.buildkitd.buildkit.svc.cluster.local",
+            "x.other.buildkit.svc.cluster.local",
+        ]) {
+            assert.ok(!coversHostname(dnsNames, host), host);
+        }
+        assert.ok(!dnsNames.some((n) => /buildkitd-[0-9]/.test(n)), "no per-pod name: scaling does not change the certificate");
         assert.deepStrictEqual(ipAddresses, ["127.0.0.1", "::1"]);
         assert.strictEqual(new Set(dnsNames).size, dnsNames.length, "no duplicates");
     });

@@ -9,6 +9,7 @@ import type { TlsMaterial } from "../pki";
 import { ARC_CHART_REGISTRY, CONTROLLER_CHART, CONTROLLER_RELEASE, controllerValues, GITHUB_CONFIG_SECRET, SCALE_SET_CHART, scaleSetValues } from "./values";
 import { SELECTOR_CONFIGMAP, SELECTOR_CONFIGMAP_KEY, selectorScript } from "./selector";
 import { controllerKeyVaultValues, KEY_VAULT_CERTIFICATE_FILE, KEY_VAULT_CERTIFICATE_SECRET, scaleSetKeyVaultValues } from "./key-vault";
+import { controllerLifecycle, scaleSetLifecycle, scaleSetReleaseTimeout } from "./lifecycle";
 
 export * from "./values";
 export * from "./selector";
@@ -19,6 +20,7 @@ export * from "./key-vault";
 function withKeyVault(access: ArcAccess, values: Record<string, unknown>): Record<string, unknown> {
     return access.kind === "keyVault" ? { ...values, ...scaleSetKeyVaultValues(access.keyVault) } : values;
 }
+export * from "./lifecycle";
 
 export interface ArcRunnersArgs {
     /** Version of both ARC charts. Default in config: 0.14.2. */
@@ -54,6 +56,8 @@ export interface ArcRunnersArgs {
      * Default: none.
      */
     tiers?: readonly RunnerTierArgs[];
+    /** Seconds a scale set's uninstall waits for busy runners (destroy, ARC minor upgrade). Default in config: 3600. */
+    runnerDrainSeconds: number;
 }
 
 /** One tier's runners. */
@@ -194,8 +198,9 @@ export class ArcRunners extends pulumi.ComponentResource {
                 atomic: true,
                 cleanupOnFail: true,
             },
-            // The controller mounts the vault certificate: its pod waits for the Secret.
-            { parent: this, ...(vaultCertificate ? { dependsOn: [vaultCertificate] } : {}) },
+            // A new ARC minor replaces the controller, its scale sets first (./lifecycle.ts). The controller
+            // mounts the vault certificate in Key Vault mode: its pod waits for the Secret.
+            { parent: this, ...controllerLifecycle(args.chartVersion), ...(vaultCertificate ? { dependsOn: [vaultCertificate] } : {}) },
         );
 
         this.tiers = declared.map(({ tier, runnerNs, clientTls, prefix }) => {
@@ -258,11 +263,12 @@ export class ArcRunners extends pulumi.ComponentResource {
                         ),
                         atomic: true,
                         cleanupOnFail: true,
+                        ...scaleSetReleaseTimeout(args),
                     },
-                    // The AutoscalingRunnerSet needs the controller's CRDs: no value of the controller release
-                    // reaches these values, so that order is explicit. The credentials Secret, the TLS Secret
-                    // and the selector ConfigMap are ordered by the references above.
-                    { parent: this, dependsOn: [controller] },
+                    // After the controller (its CRDs), replaced with it, uninstalled before it, waiting for busy
+                    // runners (./lifecycle.ts). The credentials Secret, the TLS Secret and the selector ConfigMap
+                    // are ordered by the references above.
+                    { parent: this, ...scaleSetLifecycle(args, controller) },
                 );
                 return set.name;
             });

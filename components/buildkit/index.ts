@@ -21,6 +21,7 @@ import { buildkitdIngressPolicy, DENY_ALL_INGRESS } from "./network";
 import { renderBuildkitdToml } from "./toml";
 import { rolloutTimeouts } from "./rollout";
 import { zoneRedundantStorageClass } from "./storage";
+import { CacheGrowth, cacheClaimNames, cacheClaimPatch, cacheStatefulSetOptions } from "./cache";
 import type { Placement } from "../kubernetes/placement";
 import { CACHE_VOLUME, DaemonResources, daemonPodSpec, disruptionBudget } from "./workload";
 
@@ -49,6 +50,12 @@ export interface BuildkitServiceArgs {
     storageClass: string;
     /** Declare `storageClass` as a Premium_ZRS class of the Azure Disk CSI driver (AKS). Default: false (it must exist). */
     declareZoneRedundantStorageClass?: boolean;
+    /**
+     * How a new `cacheSize` reaches the builders: `expand` patches every cache claim in place (needs a
+     * StorageClass with `allowVolumeExpansion`, as on AKS), `replace` replaces the StatefulSet and its
+     * caches (k3d's local-path cannot expand). See ./cache.ts. Default: `replace`.
+     */
+    cacheGrowth?: CacheGrowth;
     /** Container resources. Default: requests 500m / 1Gi, memory limit 4Gi, no CPU limit. */
     resources: DaemonResources;
     /** Seconds a stopping builder waits for running builds. Default: 900. */
@@ -407,12 +414,24 @@ function declareBuilderSet(
             dependsOn: [...(args.nodePools ?? [])],
             // A drain may hold each builder for drainTimeoutSeconds, far beyond the provider's 10 minutes.
             customTimeouts: rolloutTimeouts({ replicas: set.replicas, drainTimeoutSeconds: args.drainTimeoutSeconds }),
-            // volumeClaimTemplates are immutable, so a new cache size replaces the StatefulSet; its name
-            // is fixed, so the old one must go first (the provider asks for this too; stated here so
-            // the replacement is explicit and tested).
+            // What still replaces the StatefulSet (an immutable field; a cache size with cacheGrowth
+            // `replace`) deletes the old one first: its name is fixed (the provider asks for this too;
+            // stated here so the replacement is explicit and tested).
             deleteBeforeReplace: true,
+            // With cacheGrowth `expand`, a new cache size goes to the claims below instead (./cache.ts).
+            ...cacheStatefulSetOptions(args.cacheGrowth ?? "replace"),
         },
     );
+    if (args.cacheGrowth === "expand") {
+        for (const claim of cacheClaimNames(set.name, set.replicas)) {
+            new k8s.core.v1.PersistentVolumeClaimPatch(
+                claim,
+                // The namespace by reference from the StatefulSet: patched after it is ready, when every claim exists.
+                cacheClaimPatch(claim, statefulSet.metadata.namespace, args.cacheSize.quantity, set.labels),
+                { parent, dependsOn: [statefulSet], retainOnDelete: true },
+            );
+        }
+    }
     // The client Service is awaited until it has ready endpoints (the headless one is not): created
     // after the builders are ready, it never waits for a node pool that is still being created.
     // Explicit: a Service selects pods by label, so no value of the StatefulSet reaches it.
@@ -450,7 +469,7 @@ function declareBuilderSet(
         set.name,
         {
             metadata: { name: set.name, namespace, labels: { ...set.labels } },
-            spec: { ...disruptionBudget(set.replicas), selector: set.policySelector },
+            spec: { ...disruptionBudget(), selector: set.policySelector },
         },
         inNamespace,
     );

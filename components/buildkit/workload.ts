@@ -2,6 +2,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { BUILDKIT_GRPC_PORT, BUILDKIT_METRICS_PORT, BUILDKITD_POD_LABELS } from "../../contracts";
 import { CONFIG_DIR, CONFIG_FILE, daemonLayout, SERVER_TLS_DIR } from "./layout";
+import { drainCommand, READINESS_CHECK, readinessCommand } from "./drain";
 import type { ByteQuantity } from "../../config/quantity";
 import type { Placement } from "../kubernetes/placement";
 
@@ -37,8 +38,8 @@ export const SHUTDOWN_MARGIN_SECONDS = 30;
 // livenessProbe fields). Called "checks" here: in this program "the probe" is the deploy-time Job.
 /** Startup check: buildkitd has `periodSeconds × failureThreshold` seconds to answer before the kubelet restarts it. */
 export const STARTUP_CHECK = { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 } as const;
-/** Readiness check: a started pod joins the Service's endpoints at its next successful check. */
-export const READINESS_CHECK = { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 } as const;
+/** Readiness check: fails at once when the pod drains (./drain.ts). */
+export { READINESS_CHECK } from "./drain";
 /** Liveness check: a daemon that stops answering for 2.5 minutes is restarted. */
 export const LIVENESS_CHECK = { periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 5 } as const;
 export const CACHE_VOLUME = "cache";
@@ -48,21 +49,8 @@ export function workerCheckCommand(socket: string): string[] {
     return ["buildctl", "--addr", socket, "debug", "workers"];
 }
 
-/**
- * preStop hook: the pod has already left the Service's endpoints, so no new build arrives; wait
- * until BuildKit's history shows no build still running (or the drain timeout passes), then let
- * Kubernetes send SIGTERM. Without it a rollout or node drain kills builds mid-flight.
- */
-export function drainCommand(socket: string, timeoutSeconds: number): string[] {
-    const script = [
-        `deadline=$(( $(date +%s) + ${timeoutSeconds} ))`,
-        `while [ "$(date +%s)" -lt "$deadline" ]; do`,
-        `  buildctl --addr ${socket} debug histories --format '{{.Type}}' 2>/dev/null | grep -q STARTED || exit 0`,
-        `  sleep 5`,
-        `done`,
-    ].join("\n");
-    return ["/bin/sh", "-c", script];
-}
+/** preStop hook: see ./drain.ts (mark draining, so readiness fails at once; wait for running builds). */
+export { drainCommand } from "./drain";
 
 export function daemonContainer(input: DaemonPodInput): Container {
     const layout = daemonLayout(input.rootless);
@@ -90,7 +78,7 @@ export function daemonContainer(input: DaemonPodInput): Container {
             limits: { ...(input.resources.limits.cpu ? { cpu: input.resources.limits.cpu } : {}), memory: input.resources.limits.memory.quantity },
         },
         startupProbe: { ...check, ...STARTUP_CHECK },
-        readinessProbe: { ...check, ...READINESS_CHECK },
+        readinessProbe: { exec: { command: readinessCommand(layout.socket) }, ...READINESS_CHECK },
         livenessProbe: { ...check, ...LIVENESS_CHECK },
         lifecycle: { preStop: { exec: { command: drainCommand(layout.socket, input.drainTimeoutSeconds) } } },
         volumeMounts: [
@@ -130,11 +118,13 @@ export function daemonPodSpec(input: DaemonPodInput): PodSpec {
 }
 
 /**
- * With two or more builders one must stay up during voluntary disruptions; with one, a budget of
- * `minAvailable: 1` would block every node drain forever, so it allows the single pod to move.
+ * One builder at a time may be voluntarily disrupted (a node drain, an AKS upgrade), matching the
+ * StatefulSet's rolling update (one pod at a time): every other builder keeps serving and keeps its
+ * cache, and each eviction waits for that pod's drain (terminationGracePeriodSeconds). With one
+ * builder (k3d) it still lets the pod move; `minAvailable: 1` would block every node drain forever.
  */
-export function disruptionBudget(replicas: number): { minAvailable: number } | { maxUnavailable: number } {
-    return replicas >= 2 ? { minAvailable: 1 } : { maxUnavailable: 1 };
+export function disruptionBudget(): { maxUnavailable: number } {
+    return { maxUnavailable: 1 };
 }
 
 /** QEMU architecture names `tonistiigi/binfmt --install` takes for BuildKit platforms. */

@@ -3,6 +3,7 @@ import { aksConnection } from "./aks";
 import { k3dConnection } from "./k3d";
 import type { ClusterConnection } from "./placement";
 
+export { clusterIdentifier } from "./identity";
 export { BUILDKIT_POOL_PLACEMENT, builderPlacement } from "./placement";
 export type { ClusterConnection, TierPlacement } from "./placement";
 

@@ -62,6 +62,45 @@ export function agentPoolArgs(
     };
 }
 
+/** The fields of an existing pool (`getManagedCluster`'s agentPoolProfiles) the immutability check reads. */
+export interface ExistingPool {
+    name?: string;
+    vmSize?: string;
+    availabilityZones?: string[];
+    osDiskSizeGB?: number;
+    osDiskType?: string;
+    maxPods?: number;
+    osSKU?: string;
+}
+
+/**
+ * What config would change on an existing pool of the same name that AKS does not change in place:
+ * the VM size, the availability zones, the OS disk's size and type, and the pods per node are fixed
+ * when a pool is created (AKS's node pool documentation: resizing means a new pool; the AgentPool
+ * API refuses these updates). Checked in the preflight, so `pulumi preview` fails with what to do,
+ * instead of `pulumi up` failing half-way, or a same-named replacement deleting the pool (and the
+ * builders on it) before creating it again. Pure.
+ */
+export function immutablePoolChanges(key: string, pool: AksPoolSettings, existing: readonly ExistingPool[]): string[] {
+    const live = existing.find((p) => p.name === pool.name);
+    if (!live) {
+        return [];
+    }
+    const sorted = (zones: readonly string[] | undefined) => [...(zones ?? [])].sort().join(",");
+    const checks: [string, unknown, unknown][] = [
+        ["vmSize", live.vmSize, pool.vmSize],
+        ["zones", sorted(live.availabilityZones), sorted(pool.zones)],
+        ["osDiskSizeGB", live.osDiskSizeGB, pool.osDiskSizeGB],
+        ["osDiskType", live.osDiskType, pool.osDiskType],
+        ["maxPods", live.maxPods, pool.maxPods],
+    ];
+    return checks
+        .filter(([, was, wanted]) => was !== undefined && was !== "" && String(was) !== String(wanted))
+        .map(
+            ([field, was, wanted]) => `arc-buildkit:cluster.${key}.${field} is ${JSON.stringify(wanted)} but node pool ${pool.name} has ${JSON.stringify(was)}`,
+        );
+}
+
 export interface BuildkitNodePoolArgs {
     resourceGroup: string;
     /** The existing cluster; an Output so the pool waits for the cluster preflight. */
@@ -84,7 +123,9 @@ export class BuildkitNodePool extends pulumi.ComponentResource {
             name,
             agentPoolArgs({ resourceGroup: args.resourceGroup, clusterName: args.clusterName }, args.pool, args.arch, args.poolValue),
             // The autoscaler changes the node count; without this a second `up` would scale it back.
-            { parent: this, ignoreChanges: ["count"] },
+            // A new pool name (blue/green) is a replacement: created first, the old pool deleted at the end of
+            // the update, after the builders moved (never delete-first, which would take them down at once).
+            { parent: this, ignoreChanges: ["count"], deleteBeforeReplace: false },
         );
         this.poolName = pulumi.output(args.pool.name);
         this.registerOutputs({ poolName: this.poolName });

@@ -158,6 +158,26 @@ export interface ProbeJobInput extends ProbeScriptInput {
     keepFinishedSeconds: number;
 }
 
+/**
+ * A failed probe is run again by the next `up`, whatever happened to its Job in between.
+ *
+ * A probe that fails leaves its Job in the state with initialization errors. Without these options the
+ * engine retries such a resource with an update (pulumi/pulumi pkg/resource/deploy/step_generator.go:
+ * "If resource was unchanged, but there were initialization errors, generate an empty update step"),
+ * and pulumi-kubernetes' update starts by reading the live Job (provider/pkg/await/await.go, `Update`:
+ * `client.Get(...)`; `if err != nil { return nil, err }`), which fails with NotFound once
+ * `ttlSecondsAfterFinished` has deleted it: every later `up` fails until a `refresh`. The
+ * `pulumi.com/replaceUnready` annotation does not help there: its check ignores the NotFound
+ * (provider.go `Diff`: "Fetch current Job status ... Errors are ignored").
+ * - `replaceOnChanges: ["*"]` makes the engine replace, not update, a resource with initialization
+ *   errors (`applyReplaceOnChanges`: a path that contains the special `#initerror` key, which `*` does,
+ *   turns the init error into a replacement);
+ * - `deleteBeforeReplace`, because the new Job has the same name: the old one is deleted first, and a
+ *   delete of a Job the TTL already removed succeeds (await.go `Deletion`: NotFound is success).
+ * Every other change renames the Job (see {@link probeJobName}), so it is a replacement anyway.
+ */
+export const PROBE_JOB_LIFECYCLE: { replaceOnChanges: string[]; deleteBeforeReplace: true } = { replaceOnChanges: ["*"], deleteBeforeReplace: true };
+
 /** Labels and annotations of the probe Job. */
 export const PROBE_JOB_LABELS = { "app.kubernetes.io/name": PROBE_NAME, "app.kubernetes.io/part-of": "arc-buildkit" } as const;
 // A probe that failed is run again (replaced) on the next `pulumi up`, not just awaited.
@@ -291,6 +311,7 @@ export class BuildkitProbe extends pulumi.ComponentResource {
                 parent: this,
                 // Pulumi waits for the Job to complete; leave time for the image pull beyond its own deadline.
                 customTimeouts: { create: `${args.timeoutSeconds + 120}s`, update: `${args.timeoutSeconds + 120}s` },
+                ...PROBE_JOB_LIFECYCLE,
             },
         );
         this.jobName = job.metadata.name;

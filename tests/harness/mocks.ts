@@ -126,8 +126,21 @@ export function mockCall(token: string, inputs: Record<string, any>): Record<str
         const fullName = String(inputs.fullName);
         return { fullName, name: fullName.split("/")[1], repoId: mockRepositoryId(fullName) };
     }
+    if (token === "github:index/getActionsOrganizationVariables:getActionsOrganizationVariables") {
+        return { id: "org", variables: [...MOCK_GITHUB_VARIABLES.organization].map((name) => ({ name, createdAt: "", updatedAt: "" })) };
+    }
+    if (token === "github:index/getActionsVariables:getActionsVariables") {
+        const names = MOCK_GITHUB_VARIABLES.repositories[String(inputs.name)] ?? [];
+        return { id: String(inputs.name), name: inputs.name, fullName: "", variables: names.map((name) => ({ name, createdAt: "", updatedAt: "" })) };
+    }
     throw new Error(`unexpected engine call ${token} with ${JSON.stringify(inputs)}`);
 }
+
+/**
+ * Actions variables that already exist in the mock GitHub organization and repositories: none unless a
+ * test adds some (and runs the program with `fresh: true`, then empties them again).
+ */
+export const MOCK_GITHUB_VARIABLES: { organization: Set<string>; repositories: Record<string, string[]> } = { organization: new Set(), repositories: {} };
 
 /** The repository ID the mock GitHub API reports for `org/name`. */
 export function mockRepositoryId(fullName: string): number {
