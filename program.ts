@@ -10,6 +10,7 @@ import { BuildkitPki } from "./components/pki";
 import { BuildkitProbe } from "./components/probe";
 import { ZRS_STORAGE_CLASS } from "./config/aks";
 import { GithubAuthMethod, parseGithubConfigUrl } from "./config/github";
+import { effectiveClusterCidrs } from "./config/sandbox";
 
 /** What `pulumi stack output` shows. Nothing here is private: keys stay in Secrets and state. */
 export interface StackOutputs {
@@ -51,6 +52,9 @@ export function createStack(settings: Settings): StackOutputs {
     const k8sOpts = { provider: cluster.provider };
     const { buildkit, tls } = settings;
 
+    // Ranges builders and runners may not reach (docs/build-sandbox.md); validated in config.
+    const clusterCidrs = effectiveClusterCidrs(settings.network, settings.cluster.kind);
+
     const pki = new BuildkitPki("buildkit", { replicas: buildkit.replicas, arm64Replicas: cluster.arm64?.replicas ?? 0, ...tls });
 
     const service = new BuildkitService(
@@ -61,6 +65,10 @@ export function createStack(settings: Settings): StackOutputs {
             storageClass: buildkit.cache.storageClass,
             declareZoneRedundantStorageClass: settings.cluster.kind === "aks" && buildkit.cache.storageClass === ZRS_STORAGE_CLASS,
             monitoringNamespace: settings.network.monitoringNamespace,
+            prometheusPodLabels: settings.network.prometheusPodLabels,
+            buildHistory: buildkit.history.shared,
+            clusterCidrs,
+            builderEgressExceptions: settings.network.builderEgressExceptions,
             placement: cluster.placement,
             binfmtPlacement: cluster.binfmtPlacement,
             arm64: cluster.arm64,
@@ -86,6 +94,7 @@ export function createStack(settings: Settings): StackOutputs {
             arm64: service.arm64Builders
                 ? { endpoint: service.arm64Builders.endpoint, serverName: service.arm64Builders.serverName, builders: service.arm64Builders.hosts }
                 : undefined,
+            runnerNetwork: { builders: service.builderPods, clusterCidrs },
         },
         k8sOpts,
     );

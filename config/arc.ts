@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { wholeNumber } from "./numbers";
+import { cpuMillicores, isByteQuantity, isCpuQuantity, parseByteQuantity } from "./quantity";
 
 /**
  * Actions Runner Controller (ARC) settings: the pinned charts, the runner image and the runner
@@ -79,6 +80,40 @@ const scaleSet = z
         }
     });
 
+const cpu = z
+    .string({ error: 'expected a CPU quantity string such as "500m" or "2"' })
+    .refine(isCpuQuantity, { error: 'expected a CPU quantity such as "500m" or "2"' });
+const memory = z
+    .string({ error: 'expected a memory quantity string such as "4Gi"' })
+    .refine(isByteQuantity, { error: 'expected a memory quantity such as "4Gi" or "512Mi"' });
+
+/** Default resources of the runner container: what one job may use of its node. */
+export const DEFAULT_RUNNER_RESOURCES = { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2", memory: "4Gi" } } as const;
+
+/**
+ * The runner container's requests and limits. Untrusted job code runs there: without limits one job
+ * can starve every other pod on its node. Both limits are required.
+ */
+const runnerResources = z
+    .strictObject({
+        requests: z.strictObject({ cpu, memory }),
+        limits: z.strictObject({ cpu, memory }),
+    })
+    .check((ctx) => {
+        const { requests, limits } = ctx.value;
+        if (cpuMillicores(requests.cpu) > cpuMillicores(limits.cpu)) {
+            ctx.issues.push({ code: "custom", path: ["requests", "cpu"], input: requests.cpu, message: "expected a CPU request no larger than the CPU limit" });
+        }
+        if ((parseByteQuantity(requests.memory) ?? 0) > (parseByteQuantity(limits.memory) ?? 0)) {
+            ctx.issues.push({
+                code: "custom",
+                path: ["requests", "memory"],
+                input: requests.memory,
+                message: "expected a memory request no larger than the memory limit",
+            });
+        }
+    });
+
 /** `arc-buildkit:arc`. */
 export const arcSchema = z.strictObject({
     /** Version of both ARC charts (`gha-runner-scale-set-controller` and `gha-runner-scale-set`), from ghcr.io's OCI registry. */
@@ -93,6 +128,11 @@ export const arcSchema = z.strictObject({
      * next-ranked one (runner env AMEIDE_BUILDKIT_SELECT_TIMEOUT; a job can still pass --timeout). Default 5.
      */
     selectorTimeoutSeconds: wholeNumber(1, 60, "seconds").default(5),
+    /** Requests and limits of every runner container. Default: requests 500m / 1Gi, limits 2 CPUs / 4Gi. */
+    runnerResources: runnerResources.prefault({
+        requests: { ...DEFAULT_RUNNER_RESOURCES.requests },
+        limits: { ...DEFAULT_RUNNER_RESOURCES.limits },
+    }),
     /** One gha-runner-scale-set release per entry, all in `arc-runners`. */
     scaleSets: z
         .array(scaleSet)

@@ -16,7 +16,15 @@ function diskBytes(text: string): number {
     return Number(match[1]) * MiB;
 }
 
-const base = { rootless: false, platforms: ["linux/amd64", "linux/arm64"], maxParallelism: 4, cacheSize: byteQuantity("64Gi"), registryMirrors: {} };
+const base = {
+    rootless: false,
+    platforms: ["linux/amd64", "linux/arm64"],
+    maxParallelism: 4,
+    cacheSize: byteQuantity("64Gi"),
+    registryMirrors: {},
+    bridgeSubnet: "10.10.0.0/16",
+    history: { maxAgeHours: 24, maxEntries: 50 },
+};
 
 describe("buildkitd.toml", () => {
     // @iarna/toml is an independent TOML 0.5 parser: the file is rendered by smol-toml.

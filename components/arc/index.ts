@@ -5,7 +5,17 @@ import { ARC_CONTROLLER_NAMESPACE, CLIENT_TLS_SECRET, RUNNER_NAMESPACE } from ".
 import { namespaceWithPodSecurity } from "../kubernetes/namespace";
 import { tlsSecret } from "../kubernetes/tls-secret";
 import type { TlsMaterial } from "../pki";
-import { ARC_CHART_REGISTRY, CONTROLLER_CHART, CONTROLLER_RELEASE, controllerValues, GITHUB_CONFIG_SECRET, SCALE_SET_CHART, scaleSetValues } from "./values";
+import { type BuilderPods, runnerNetworkPolicy } from "../buildkit/network";
+import {
+    ARC_CHART_REGISTRY,
+    CONTROLLER_CHART,
+    CONTROLLER_RELEASE,
+    controllerValues,
+    GITHUB_CONFIG_SECRET,
+    type RunnerResources,
+    SCALE_SET_CHART,
+    scaleSetValues,
+} from "./values";
 import { SELECTOR_CONFIGMAP, SELECTOR_CONFIGMAP_KEY, selectorScript } from "./selector";
 
 export * from "./values";
@@ -39,6 +49,10 @@ export interface ArcRunnersArgs {
     arm64?: { endpoint: pulumi.Input<string>; serverName: pulumi.Input<string>; builders: readonly string[] };
     /** Seconds `select-buildkit` gives one builder to answer. Default in config: 5. */
     selectorTimeoutSeconds: number;
+    /** Requests and limits of every runner container. Default in config: requests 500m / 1Gi, limits 2 / 4Gi. */
+    runnerResources: RunnerResources;
+    /** Where runner pods may connect: their tier's builders, and the cluster ranges they may not reach. Required. */
+    runnerNetwork: { builders: BuilderPods; clusterCidrs: readonly string[] };
 }
 
 /**
@@ -76,9 +90,19 @@ export class ArcRunners extends pulumi.ComponentResource {
         super("arc-buildkit:arc:ArcRunners", name, {}, opts);
         const child = { parent: this };
 
-        const runnerNs = namespaceWithPodSecurity(RUNNER_NAMESPACE, "baseline", child);
+        // `restricted`: runner pods (values.ts) and the probe pass it; ARC's listener runs in the controller namespace.
+        const runnerNs = namespaceWithPodSecurity(RUNNER_NAMESPACE, "restricted", child);
         // Objects in arc-runners take their namespace from `runnerNs.metadata.name`, which orders them after it.
         const inRunners = { parent: this };
+        // Also without credentials: the deploy-time probe runs here under the same policy as a runner.
+        new k8s.networking.v1.NetworkPolicy(
+            "runner-sandbox",
+            {
+                metadata: { name: "runner-sandbox", namespace: runnerNs.metadata.name },
+                spec: runnerNetworkPolicy(args.runnerNetwork.builders, args.runnerNetwork.clusterCidrs),
+            },
+            inRunners,
+        );
 
         const clientTls = tlsSecret(CLIENT_TLS_SECRET, runnerNs.metadata.name, args.clientTls, inRunners);
         this.runnerNamespace = runnerNs.metadata.name;
@@ -149,6 +173,7 @@ export class ArcRunners extends pulumi.ComponentResource {
                         builders: args.builders,
                         arm64: args.arm64,
                         selectorTimeoutSeconds: args.selectorTimeoutSeconds,
+                        runnerResources: args.runnerResources,
                         // By reference: the release waits for the Secret and ConfigMap its runner pods mount.
                         githubConfigSecretName: githubSecret.metadata.name,
                         clientTlsSecretName: clientTls.metadata.name,

@@ -20,7 +20,8 @@ import { tlsSecret } from "../kubernetes/tls-secret";
 import { podHostnames, TlsMaterial } from "../pki";
 import { binfmtDaemonSetSpec } from "./binfmt";
 import { CONFIG_FILE } from "./layout";
-import { buildkitdIngressPolicy, DENY_ALL_INGRESS } from "./network";
+import { type BuilderPods, builderEgressExceptionPolicy, builderEgressPolicy, buildkitdIngressPolicy, DENY_ALL_INGRESS } from "./network";
+import type { EgressException } from "../../config/sandbox";
 import { renderBuildkitdToml } from "./toml";
 import { rolloutTimeouts } from "./rollout";
 import { zoneRedundantStorageClass } from "./storage";
@@ -60,8 +61,18 @@ export interface BuildkitServiceArgs {
     registryMirrors: Readonly<Record<string, readonly string[]>>;
     /** QEMU emulators on the builders' nodes. Default: enabled, tonistiigi/binfmt pinned by digest. */
     binfmt: { enabled: boolean; image: string; pauseImage: string };
-    /** Namespace allowed to scrape port 6060. Default: `monitoring`. */
+    /** Namespace of the Prometheus pods allowed to scrape port 6060. Default: `monitoring`. */
     monitoringNamespace: string;
+    /** Labels of those Prometheus pods; no other pod may scrape. Default: `app.kubernetes.io/name: prometheus`. */
+    prometheusPodLabels: Readonly<Record<string, string>>;
+    /** Build-step isolation: user namespace for the daemon pod, subnet of the build-step bridge. Required. */
+    sandbox: { userNamespace: boolean; bridgeSubnet: string };
+    /** `[history]` of this service's trust tier. Required (config `buildkit.history.shared` for the contract builders). */
+    buildHistory: { maxAgeHours: number; maxEntries: number };
+    /** The cluster's pod, Service and node ranges, which builders may not reach. Required. */
+    clusterCidrs: readonly string[];
+    /** Named in-cluster destinations builders may reach anyway (a registry mirror). Default: none. */
+    builderEgressExceptions: readonly EgressException[];
     /** Node selector and tolerations of the builders (and binfmt). Default: none (any node). */
     placement: Placement;
     /** Where the binfmt DaemonSet runs when it differs from the builders (AKS: every BuildKit pool node). Default: `placement`. */
@@ -97,6 +108,8 @@ export class BuildkitService extends pulumi.ComponentResource {
     public readonly arm64Builders?: { endpoint: pulumi.Output<string>; serverName: pulumi.Output<string>; hosts: string[] };
     /** The rendered `buildkitd.toml`. */
     public readonly configToml: pulumi.Output<string>;
+    /** Namespace and pod labels of every builder set: what the runners' NetworkPolicy lets them reach. */
+    public readonly builderPods: BuilderPods;
     public readonly namespace: pulumi.Output<string>;
 
     constructor(name: string, args: BuildkitServiceArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -120,7 +133,8 @@ export class BuildkitService extends pulumi.ComponentResource {
         const builders = (set: BuilderSet) => declareBuilderSet(this, set, args, { ns, serverSecret, tlsChecksum, storageClass });
 
         // The contract path: StatefulSet, Services and ConfigMap named `buildkitd`.
-        const toml = renderBuildkitdToml(args);
+        const tomlInput = { ...args, bridgeSubnet: args.sandbox.bridgeSubnet, history: args.buildHistory };
+        const toml = renderBuildkitdToml(tomlInput);
         const contract = builders({
             name: BUILDKITD_NAME,
             headless: BUILDKITD_HEADLESS_NAME,
@@ -139,7 +153,7 @@ export class BuildkitService extends pulumi.ComponentResource {
                 labels: BUILDKITD_ARM64_POD_LABELS,
                 replicas: args.arm64.replicas,
                 placement: args.arm64.placement,
-                toml: renderBuildkitdToml({ ...args, platforms: nativeFirst(args.platforms, "linux/arm64") }),
+                toml: renderBuildkitdToml({ ...tomlInput, platforms: nativeFirst(args.platforms, "linux/arm64") }),
             }),
         };
 
@@ -162,6 +176,7 @@ export class BuildkitService extends pulumi.ComponentResource {
 
         this.namespace = namespace;
         this.configToml = pulumi.output(toml);
+        this.builderPods = { namespace: BUILDKIT_NAMESPACE, podLabels: [BUILDKITD_POD_LABELS, ...(arm64 ? [BUILDKITD_ARM64_POD_LABELS] : [])] };
         // Addresses come from the declared Services and StatefulSets (by reference, not by name): whatever
         // uses them waits for those objects, and renaming one cannot leave a stale address behind.
         this.endpoint = args.endpoint === undefined ? serviceEndpoint(contract.service) : pulumi.output(args.endpoint);
@@ -268,6 +283,8 @@ function declareBuilderSet(
                     },
                     spec: daemonPodSpec({
                         ...args,
+                        userNamespace: args.sandbox.userNamespace,
+                        bridgeSubnet: args.sandbox.bridgeSubnet,
                         placement: set.placement,
                         podLabels: set.labels,
                         configMapName: config.metadata.name,
@@ -342,9 +359,22 @@ function declareBuilderSet(
     );
     new k8s.networking.v1.NetworkPolicy(
         set.name,
-        { metadata: { name: set.name, namespace }, spec: buildkitdIngressPolicy(args.monitoringNamespace, set.labels) },
+        {
+            metadata: { name: set.name, namespace },
+            spec: buildkitdIngressPolicy({ namespace: args.monitoringNamespace, podLabels: args.prometheusPodLabels }, set.labels),
+        },
         inNamespace,
     );
+    // Egress of the builders and so of every build step (they leave through the pod's address).
+    new k8s.networking.v1.NetworkPolicy(
+        `${set.name}-egress`,
+        { metadata: { name: `${set.name}-egress`, namespace }, spec: builderEgressPolicy(set.labels, args.clusterCidrs) },
+        inNamespace,
+    );
+    for (const exception of args.builderEgressExceptions) {
+        const name = `${set.name}-egress-${exception.name}`;
+        new k8s.networking.v1.NetworkPolicy(name, { metadata: { name, namespace }, spec: builderEgressExceptionPolicy(set.labels, exception) }, inNamespace);
+    }
     return { statefulSet, service, headless };
 }
 
