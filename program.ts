@@ -48,12 +48,12 @@ export function runnersSkippedMessage(stack: string, auth: GithubAuthMethod): st
 
 /** Declares the whole stack from validated settings. */
 export function createStack(settings: Settings): StackOutputs {
-    const cluster = connectCluster(settings.cluster);
-    const k8sOpts = { provider: cluster.provider };
     const { buildkit, tls } = settings;
-
     // Ranges builders and runners may not reach (docs/build-sandbox.md); validated in config.
     const clusterCidrs = effectiveClusterCidrs(settings.network, settings.cluster.kind);
+    // On AKS the preflight checks the cluster can hold the sandbox: user namespaces, covered ranges.
+    const cluster = connectCluster(settings.cluster, { userNamespace: buildkit.sandbox.userNamespace, clusterCidrs });
+    const k8sOpts = { provider: cluster.provider };
 
     const pki = new BuildkitPki("buildkit", { replicas: buildkit.replicas, arm64Replicas: cluster.arm64?.replicas ?? 0, ...tls });
 
@@ -163,6 +163,8 @@ export function createStack(settings: Settings): StackOutputs {
                 timeoutSeconds: settings.probe.timeoutSeconds,
                 keepFinishedSeconds: settings.probe.keepFinishedSeconds,
                 buildEachPlatform: settings.probe.buildEachPlatform,
+                // A build step must reach neither the metadata endpoint nor the daemon (docs/build-sandbox.md).
+                isolation: { expectUserNamespace: buildkit.sandbox.userNamespace },
                 certificates,
                 minCertificateDays: settings.probe.minCertificateDays,
             },

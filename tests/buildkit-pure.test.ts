@@ -46,6 +46,8 @@ describe("buildkitd.toml", () => {
         assert.strictEqual(worker.oci.gc, true);
         assert.strictEqual(worker.containerd.enabled, false);
         assert.strictEqual(worker.oci.rootless, undefined);
+        assert.strictEqual(worker.oci.networkMode, "bridge", "each build step in its own network namespace");
+        assert.strictEqual(worker.oci.bridgeSubnet, "10.10.0.0/16");
     });
 
     it("uses the rootless state path, socket and process sandbox setting in rootless mode", () => {
@@ -53,7 +55,9 @@ describe("buildkitd.toml", () => {
         assert.strictEqual(doc.root, "/home/user/.local/share/buildkit");
         assert.strictEqual(doc.grpc.address[0], "unix:///run/user/1000/buildkit/buildkitd.sock");
         assert.strictEqual(doc.worker.oci.rootless, true);
-        assert.strictEqual(doc.worker.oci.noProcessSandbox, true);
+        // The process sandbox stays on: noProcessSandbox would let steps read each other's /proc.
+        assert.strictEqual(doc.worker.oci.noProcessSandbox, undefined);
+        assert.strictEqual(doc.worker.oci.networkMode, "bridge");
         assert.ok(doc.grpc.tls.ca, "rootless still requires client certificates");
     });
 

@@ -6,6 +6,7 @@ import { applyKubeloginMode, kubeloginUsers } from "./kubeconfig";
 import { missingNetworkPolicyEngine, NetworkProfileView } from "./network-policy";
 import { BuildkitNodePool } from "./node-pool";
 import { BUILDKIT_POOL_PLACEMENT, builderPlacement, ClusterConnection } from "./placement";
+import { sandboxPreflight, type SandboxPreflightInput } from "./sandbox-preflight";
 
 /** What the preflight reads from the existing cluster. */
 export interface ClusterFacts {
@@ -42,7 +43,7 @@ export function preflight(cluster: AksClusterSettings, facts: ClusterFacts): str
  * Kubernetes provider built from its user credentials. The kubeconfig is a Pulumi secret from the
  * moment it is read: it never appears in a diff, an output or the state in plain text.
  */
-export function aksConnection(cluster: AksClusterSettings): ClusterConnection {
+export function aksConnection(cluster: AksClusterSettings, sandbox?: Omit<SandboxPreflightInput, "cluster">): ClusterConnection {
     const managed = containerservice.getManagedClusterOutput({
         resourceGroupName: cluster.resourceGroup,
         resourceName: cluster.clusterName,
@@ -51,6 +52,17 @@ export function aksConnection(cluster: AksClusterSettings): ClusterConnection {
     const checkedClusterName = managed.apply((mc) => {
         for (const warning of preflight(cluster, { networkProfile: mc.networkProfile, aadProfile: mc.aadProfile })) {
             pulumi.log.warn(warning);
+        }
+        // The build sandbox (docs/build-sandbox.md): a user namespace the cluster can give, and
+        // cluster ranges the egress policies really exclude.
+        const sandboxErrors = sandbox
+            ? sandboxPreflight(
+                  { ...sandbox, cluster: `${cluster.resourceGroup}/${cluster.clusterName}` },
+                  { currentKubernetesVersion: mc.currentKubernetesVersion, networkProfile: mc.networkProfile },
+              )
+            : [];
+        if (sandboxErrors.length > 0) {
+            throw new pulumi.RunError(`${sandboxErrors.join("\n")}\nNothing was deployed.`);
         }
         return cluster.clusterName;
     });

@@ -2,16 +2,17 @@ import type { ClusterSettings } from "../../config";
 import { aksConnection } from "./aks";
 import { k3dConnection } from "./k3d";
 import type { ClusterConnection } from "./placement";
+import type { SandboxPreflightInput } from "./sandbox-preflight";
 
 export { BUILDKIT_POOL_PLACEMENT, builderPlacement } from "./placement";
 export type { ClusterConnection } from "./placement";
 
 /** The Kubernetes provider and builder placement for the configured cluster kind. */
-export function connectCluster(cluster: ClusterSettings): ClusterConnection {
+export function connectCluster(cluster: ClusterSettings, sandbox?: Omit<SandboxPreflightInput, "cluster">): ClusterConnection {
     switch (cluster.kind) {
         case "k3d":
             return k3dConnection(cluster);
         case "aks":
-            return aksConnection(cluster);
+            return aksConnection(cluster, sandbox);
     }
 }
