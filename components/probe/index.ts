@@ -94,7 +94,8 @@ function isolationCheckLines(expectUserNamespace: boolean): string[] {
         `  [ "$(result_value debug_gateway)" = closed ] || fail "a build step on $addr reached the daemon's debug port through the bridge gateway $(result_value gateway):${BUILDKIT_METRICS_PORT}: the sandbox-firewall init container's rule is missing"`,
         ...(expectUserNamespace
             ? [
-                  `  case "$(result_value uid_map)" in ''|'${HOST_UID_MAP}') fail "a build step on $addr runs with the node's own user IDs (uid_map '$(result_value uid_map)'): the daemon pod has no user namespace; hostUsers: false needs Kubernetes 1.33+ (or the UserNamespacesSupport feature gate), containerd 2.0+, runc 1.2+ and Linux 6.3+, else set buildkit.sandbox.userNamespace to false" ;; esac`,
+                  `  uid_map=$(result_value uid_map)`,
+                  `  if [ -z "$uid_map" ] || [ "$uid_map" = '${HOST_UID_MAP}' ]; then fail "a build step on $addr runs with the node's own user IDs (uid_map '$uid_map'): the daemon pod has no user namespace; hostUsers: false needs Kubernetes 1.33+ (or the UserNamespacesSupport feature gate), containerd 2.0+, runc 1.2+ and Linux 6.3+, else set buildkit.sandbox.userNamespace to false"; fi`,
               ]
             : []),
         `  printf 'a build step on %s reached neither the metadata endpoint, the WireServer nor the daemon (uid_map: %s)\n' "$addr" "$(result_value uid_map)"`,
@@ -185,9 +186,9 @@ export function probeScript(input: ProbeScriptInput): string {
             ? [
                   `mkdir -p "$build_dir/isolation"`,
                   `printf 'FROM %s AS run\nCOPY ${ISOLATION_STEP_FILE} /${ISOLATION_STEP_FILE}\nRUN sh /${ISOLATION_STEP_FILE} > /${ISOLATION_RESULT_FILE}\nFROM scratch\nCOPY --from=run /${ISOLATION_RESULT_FILE} /${ISOLATION_RESULT_FILE}\n' ${q(input.build.image)} > "$build_dir/isolation/Dockerfile"`,
-                  `cat > "$build_dir/isolation/${ISOLATION_STEP_FILE}" <<'ISOLATION_STEP'`,
-                  isolationStepScript(),
-                  "ISOLATION_STEP",
+                  // One quoted argument per line (no here-document: every reader of the Job, the policy pack
+                  // included, parses the command as plain words).
+                  `printf '%s\\n' ${isolationStepScript().split("\n").map(q).join(" ")} > "$build_dir/isolation/${ISOLATION_STEP_FILE}"`,
                   `result_value() { sed -n "s/^$1=//p" "$result" | head -n 1; }`,
               ]
             : []),
