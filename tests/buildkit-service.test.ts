@@ -155,7 +155,13 @@ for (const stack of ["local", "aks"] as const) {
             assert.deepStrictEqual(policy.policyTypes, ["Ingress"]);
             assert.deepStrictEqual(policy.ingress, [
                 {
-                    from: [{ namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["arc-runners", "buildkit"] }] } }],
+                    from: [
+                        {
+                            namespaceSelector: {
+                                matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["arc-runners", "buildkit"] }],
+                            },
+                        },
+                    ],
                     ports: [{ protocol: "TCP", port: 1234 }],
                 },
                 {
