@@ -464,7 +464,7 @@ for (const variant of VARIANTS) {
                 assert.ok(egress, `${sts.metadata.name}-egress`);
                 assert.deepStrictEqual(egress.spec.podSelector.matchLabels, labels);
                 assert.deepStrictEqual(egress.spec.egress[1].to[0].ipBlock.except, [...cidrs, "168.63.129.16/32", "169.254.0.0/16"].sort());
-                const ingress = policies.find((p) => p.metadata.name === sts.metadata.name);
+                const ingress = policies.find((p) => p.metadata.name === sts.metadata.name)!;
                 const metrics = ingress.spec.ingress.find((r: any) => r.ports[0].port === 6060);
                 assert.deepStrictEqual(metrics.from, [
                     {
@@ -476,9 +476,9 @@ for (const variant of VARIANTS) {
         });
 
         it("runner namespace: restricted, and every pod under the runner-sandbox policy", () => {
-            const ns = objectsOf(run, "kubernetes:core/v1:Namespace").find((n) => n.metadata.name === "arc-runners");
+            const ns = objectsOf(run, "kubernetes:core/v1:Namespace").find((n) => n.metadata.name === "arc-runners")!;
             assert.strictEqual(ns.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
-            const policy = objectsOf(run, NETPOL).find((p) => p.metadata.name === "runner-sandbox");
+            const policy = objectsOf(run, NETPOL).find((p) => p.metadata.name === "runner-sandbox")!;
             assert.strictEqual(policy.metadata.namespace, "arc-runners");
             assert.deepStrictEqual(policy.spec.podSelector, {});
             assert.deepStrictEqual(
