@@ -13,13 +13,30 @@ import { RUNNER_ENV } from "../contracts";
  * uid_map of each situation, and a `buildctl` that runs the step script as a build step would.
  */
 
+/**
+ * True when `shell` runs an `nc` found on PATH. A BusyBox built as a "standalone shell" (Debian's
+ * busybox-static) runs its own applets first, so the stand-in would be bypassed and the step would
+ * open real connections to the metadata endpoint: such a shell is left out.
+ */
+function usesPathNc(shell: string, args: string[]): boolean {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nc-on-path-"));
+    try {
+        fs.writeFileSync(path.join(dir, "nc"), "#!/bin/sh\necho stand-in\n", { mode: 0o755 });
+        const result = spawnSync(shell, [...args, "-c", "nc -w 1 127.0.0.1 9"], { encoding: "utf8", env: { PATH: `${dir}:/usr/bin:/bin` }, timeout: 5000 });
+        return result.stdout.trim() === "stand-in";
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
 const SHELLS = [
     ["/bin/sh", []],
     ["/bin/dash", []],
     ["/bin/busybox", ["sh"]],
 ]
     .filter(([shell]) => fs.existsSync(shell as string))
-    .map(([shell, args]) => ({ shell: shell as string, args: args as string[] }));
+    .map(([shell, args]) => ({ shell: shell as string, args: args as string[] }))
+    .filter(({ shell, args }) => usesPathNc(shell, args));
 
 /** A bridged step: its default route goes through the bridge's address 10.10.0.1 (little-endian hex). */
 const BRIDGED_ROUTES = [
