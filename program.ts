@@ -10,6 +10,7 @@ import { BuildkitPki, keyGeneration } from "./components/pki";
 import { BuildkitProbe } from "./components/probe";
 import { ZRS_STORAGE_CLASS } from "./config/aks";
 import { GithubAuthMethod, parseGithubConfigUrl } from "./config/github";
+import { effectiveClusterCidrs } from "./config/sandbox";
 
 /** What `pulumi stack output` shows. Nothing here is private: keys stay in Secrets and state. */
 export interface StackOutputs {
@@ -52,9 +53,12 @@ export function runnersSkippedMessage(stack: string, auth: GithubAuthMethod): st
  * (components/pki `keyGeneration`); tests pass a fixed clock.
  */
 export function createStack(settings: Settings, now: Date = new Date()): StackOutputs {
-    const cluster = connectCluster(settings.cluster, settings.tiers);
-    const k8sOpts = { provider: cluster.provider };
     const { buildkit, tls } = settings;
+    // Ranges builders and runners may not reach (docs/build-sandbox.md); validated in config.
+    const clusterCidrs = effectiveClusterCidrs(settings.network, settings.cluster.kind);
+    // On AKS the preflight checks the cluster can hold the sandbox: user namespaces, covered ranges.
+    const cluster = connectCluster(settings.cluster, settings.tiers, { userNamespace: buildkit.sandbox.userNamespace, clusterCidrs });
+    const k8sOpts = { provider: cluster.provider };
     const generation = keyGeneration(now, tls);
 
     const pki = new BuildkitPki("buildkit", { arm64Replicas: cluster.arm64?.replicas ?? 0, ...tls, keyGeneration: generation });
@@ -78,6 +82,10 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
             // AKS's Azure Disk CSI classes expand online; k3d's local-path cannot (docs/operations/cache-size.md).
             cacheGrowth: settings.cluster.kind === "aks" ? "expand" : "replace",
             monitoringNamespace: settings.network.monitoringNamespace,
+            prometheusPodLabels: settings.network.prometheusPodLabels,
+            buildHistory: buildkit.history.shared,
+            clusterCidrs,
+            builderEgressExceptions: settings.network.builderEgressExceptions,
             placement: cluster.placement,
             binfmtPlacement: cluster.binfmtPlacement,
             arm64: cluster.arm64,
@@ -91,6 +99,8 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
                 arm64: t.placement.arm64,
                 nodePools: t.placement.nodePools,
                 serverTls: t.pki.server,
+                // Every tier beside the shared one keeps its builds' records as the protected tier does.
+                buildHistory: buildkit.history.protected,
             })),
         },
         k8sOpts,
@@ -157,8 +167,11 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
                     arm64: builders.arm64Builders
                         ? { endpoint: builders.arm64Builders.endpoint, serverName: builders.arm64Builders.serverName, builders: builders.arm64Builders.hosts }
                         : undefined,
+                    builderPods: builders.builderPods,
                 };
             }),
+            builderPods: service.builderPods,
+            clusterCidrs,
         },
         k8sOpts,
     );
@@ -231,6 +244,8 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
                     timeoutSeconds: settings.probe.timeoutSeconds,
                     keepFinishedSeconds: settings.probe.keepFinishedSeconds,
                     buildEachPlatform: settings.probe.buildEachPlatform,
+                    // A build step must reach neither the metadata endpoint nor the daemon (docs/build-sandbox.md).
+                    isolation: { expectUserNamespace: buildkit.sandbox.userNamespace },
                     certificates: tierCertificates(tierPki),
                     minCertificateDays: settings.probe.minCertificateDays,
                 },

@@ -16,7 +16,15 @@ function diskBytes(text: string): number {
     return Number(match[1]) * MiB;
 }
 
-const base = { rootless: false, platforms: ["linux/amd64", "linux/arm64"], maxParallelism: 4, cacheSize: byteQuantity("64Gi"), registryMirrors: {} };
+const base = {
+    rootless: false,
+    platforms: ["linux/amd64", "linux/arm64"],
+    maxParallelism: 4,
+    cacheSize: byteQuantity("64Gi"),
+    registryMirrors: {},
+    bridgeSubnet: "10.10.0.0/16",
+    history: { maxAgeHours: 24, maxEntries: 50 },
+};
 
 describe("buildkitd.toml", () => {
     // @iarna/toml is an independent TOML 0.5 parser: the file is rendered by smol-toml.
@@ -38,6 +46,8 @@ describe("buildkitd.toml", () => {
         assert.strictEqual(worker.oci.gc, true);
         assert.strictEqual(worker.containerd.enabled, false);
         assert.strictEqual(worker.oci.rootless, undefined);
+        assert.strictEqual(worker.oci.networkMode, "bridge", "each build step in its own network namespace");
+        assert.strictEqual(worker.oci.bridgeSubnet, "10.10.0.0/16");
     });
 
     it("uses the rootless state path, socket and process sandbox setting in rootless mode", () => {
@@ -45,7 +55,9 @@ describe("buildkitd.toml", () => {
         assert.strictEqual(doc.root, "/home/user/.local/share/buildkit");
         assert.strictEqual(doc.grpc.address[0], "unix:///run/user/1000/buildkit/buildkitd.sock");
         assert.strictEqual(doc.worker.oci.rootless, true);
-        assert.strictEqual(doc.worker.oci.noProcessSandbox, true);
+        // The process sandbox stays on: noProcessSandbox would let steps read each other's /proc.
+        assert.strictEqual(doc.worker.oci.noProcessSandbox, undefined);
+        assert.strictEqual(doc.worker.oci.networkMode, "bridge");
         assert.ok(doc.grpc.tls.ca, "rootless still requires client certificates");
     });
 

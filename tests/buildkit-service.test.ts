@@ -160,18 +160,31 @@ for (const stack of ["local", "aks"] as const) {
             assert.strictEqual(pdb.spec.minAvailable, undefined);
         });
 
-        it("admits port 1234 only from arc-runners and buildkit, port 6060 only from monitoring", () => {
+        it("admits port 1234 only from arc-runners and buildkit, port 6060 only from the Prometheus pods of monitoring", () => {
             const policy = reveal(findResource(run, NETPOL, "buildkitd").inputs).spec;
             assert.deepStrictEqual(policy.podSelector.matchLabels, { "app.kubernetes.io/name": "buildkitd" });
             assert.deepStrictEqual(policy.policyTypes, ["Ingress"]);
-            const rules = policy.ingress.map((rule: any) => ({
-                ports: rule.ports.map((p: any) => p.port),
-                namespaces: rule.from.flatMap((f: any) => f.namespaceSelector.matchExpressions[0].values),
-                podSelectors: rule.from.filter((f: any) => f.podSelector).length,
-            }));
-            assert.deepStrictEqual(rules, [
-                { ports: [1234], namespaces: ["arc-runners", "buildkit"], podSelectors: 0 },
-                { ports: [6060], namespaces: ["monitoring"], podSelectors: 0 },
+            assert.deepStrictEqual(policy.ingress, [
+                {
+                    from: [
+                        {
+                            namespaceSelector: {
+                                matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["arc-runners", "buildkit"] }],
+                            },
+                        },
+                    ],
+                    ports: [{ protocol: "TCP", port: 1234 }],
+                },
+                {
+                    // One peer with both selectors: Prometheus pods of that namespace, never the whole namespace.
+                    from: [
+                        {
+                            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+                            podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },
+                        },
+                    ],
+                    ports: [{ protocol: "TCP", port: 6060 }],
+                },
             ]);
             const denyAll = reveal(findResource(run, NETPOL, "default-deny-ingress").inputs).spec;
             assert.deepStrictEqual(denyAll, { podSelector: {}, policyTypes: ["Ingress"] });
@@ -301,7 +314,10 @@ describe("BuildKit service options", () => {
             runAsNonRoot: true,
             seccompProfile: { type: "Unconfined" },
             appArmorProfile: { type: "Unconfined" },
+            procMount: "Unmasked",
         });
+        assert.strictEqual(pod.hostUsers, false, "an unmasked /proc only inside a user namespace");
+        assert.strictEqual(pod.initContainers, undefined, "the rootless image has no iptables: no firewall init container");
         assert.strictEqual(pod.securityContext.fsGroup, 1000);
         // UID 1000 reads the server key through the group (fsGroup), never as a world-readable file.
         assert.strictEqual(pod.volumes.find((v: any) => v.name === "server-tls").secret.defaultMode, 0o440);

@@ -145,6 +145,8 @@ describe("drain bound, grace period, readiness and awaits agree", () => {
         configMapName: "c",
         serverTlsSecretName: "s",
         placement: {},
+        userNamespace: true,
+        bridgeSubnet: "10.10.0.0/16",
     });
     for (const drain of [0, 120, 900]) {
         for (const rootless of [false, true]) {

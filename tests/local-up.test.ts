@@ -223,6 +223,7 @@ describe("local-env: per-user runner label and stack config", () => {
             githubConfigSecretName: "gh",
             clientTlsSecretName: "tls",
             selectorConfigMapName: "sel",
+            runnerResources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2", memory: "4Gi" } },
         };
         const labelled = scaleSetValues({ ...base, name: "arc-local-alice", labels: ["arc-local"] });
         assert.equal(labelled.runnerScaleSetName, "arc-local-alice");

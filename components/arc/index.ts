@@ -6,7 +6,17 @@ import { ARC_CONTROLLER_NAMESPACE, SHARED_TIER, TierNames, tierNames } from "../
 import { namespaceWithPodSecurity } from "../kubernetes/namespace";
 import { tlsSecret } from "../kubernetes/tls-secret";
 import type { TlsMaterial } from "../pki";
-import { ARC_CHART_REGISTRY, CONTROLLER_CHART, CONTROLLER_RELEASE, controllerValues, GITHUB_CONFIG_SECRET, SCALE_SET_CHART, scaleSetValues } from "./values";
+import { type BuilderPods, runnerNetworkPolicy } from "../buildkit/network";
+import {
+    ARC_CHART_REGISTRY,
+    CONTROLLER_CHART,
+    CONTROLLER_RELEASE,
+    controllerValues,
+    GITHUB_CONFIG_SECRET,
+    type RunnerResources,
+    SCALE_SET_CHART,
+    scaleSetValues,
+} from "./values";
 import { SELECTOR_CONFIGMAP, SELECTOR_CONFIGMAP_KEY, selectorScript } from "./selector";
 import { controllerKeyVaultValues, KEY_VAULT_CERTIFICATE_FILE, KEY_VAULT_CERTIFICATE_SECRET, scaleSetKeyVaultValues } from "./key-vault";
 import { controllerLifecycle, scaleSetLifecycle, scaleSetReleaseTimeout } from "./lifecycle";
@@ -58,6 +68,12 @@ export interface ArcRunnersArgs {
     tiers?: readonly RunnerTierArgs[];
     /** Seconds a scale set's uninstall waits for busy runners (destroy, ARC minor upgrade). Default in config: 3600. */
     runnerDrainSeconds: number;
+    /** Requests and limits of every runner container. Default in config: requests 500m / 1Gi, limits 2 / 4Gi. */
+    runnerResources: RunnerResources;
+    /** The ranges no runner pod may reach (every tier's). Required. */
+    clusterCidrs: readonly string[];
+    /** The shared tier's builder pods, which its runners may reach. Required. */
+    builderPods: BuilderPods;
 }
 
 /** One tier's runners. */
@@ -74,6 +90,8 @@ export interface RunnerTierArgs {
     clientTls: TlsMaterial;
     builders: readonly string[];
     arm64?: { endpoint: pulumi.Input<string>; serverName: pulumi.Input<string>; builders: readonly string[] };
+    /** The tier's builder pods: the only BuildKit pods its runners may reach. */
+    builderPods: BuilderPods;
 }
 
 /** What one tier's runners are, once declared. */
@@ -131,13 +149,25 @@ export class ArcRunners extends pulumi.ComponentResource {
             clientTls: args.clientTls,
             builders: args.builders,
             arm64: args.arm64,
+            builderPods: args.builderPods,
         };
         const allTiers: RunnerTierArgs[] = [shared, ...(args.tiers ?? [])];
         // Namespaces and client TLS first: without credentials (a k3d stack) that is all there is, and
         // it is what the deploy-time probe needs.
         const declared = allTiers.map((tier) => {
             const prefix = tier.names.resourcePrefix;
-            const runnerNs = namespaceWithPodSecurity(tier.names.runnerNamespace, "baseline", child);
+            // `restricted`: runner pods (values.ts) and the probe pass it; ARC's listener runs in the controller namespace.
+            const runnerNs = namespaceWithPodSecurity(tier.names.runnerNamespace, "restricted", child);
+            // Also without credentials: the deploy-time probe runs here under the same policy as a runner.
+            // Out only to DNS, the tier's own builders and the internet (components/buildkit/network.ts).
+            new k8s.networking.v1.NetworkPolicy(
+                `${prefix}runner-sandbox`,
+                {
+                    metadata: { name: "runner-sandbox", namespace: runnerNs.metadata.name },
+                    spec: runnerNetworkPolicy(tier.builderPods, args.clusterCidrs),
+                },
+                { parent: this },
+            );
             // Objects in a runner namespace take their namespace from `runnerNs.metadata.name`, which orders them after it.
             const clientTls = tlsSecret(
                 tier.names.clientTlsSecret,
@@ -255,6 +285,7 @@ export class ArcRunners extends pulumi.ComponentResource {
                                 builders: tier.builders,
                                 arm64: tier.arm64,
                                 selectorTimeoutSeconds: args.selectorTimeoutSeconds,
+                                runnerResources: args.runnerResources,
                                 // By reference: the release waits for the Secret and ConfigMap its runner pods mount.
                                 githubConfigSecretName: githubSecret ? githubSecret.metadata.name : "",
                                 clientTlsSecretName: clientTls.metadata.name,

@@ -30,6 +30,10 @@ export interface DaemonPodInput {
     placement: Placement;
     /** Labels of this builder set's pods (spread constraint). Default: `app.kubernetes.io/name=buildkitd`. */
     podLabels?: Readonly<Record<string, string>>;
+    /** Run the pod in a Kubernetes user namespace (`hostUsers: false`; config `buildkit.sandbox.userNamespace`). */
+    userNamespace: boolean;
+    /** The build-step bridge's subnet (config `buildkit.sandbox.bridgeSubnet`): the firewall init container shuts it out of the daemon. */
+    bridgeSubnet: string;
 }
 
 /** Extra time after the drain for buildkitd's own graceful stop. */
@@ -52,6 +56,45 @@ export function workerCheckCommand(socket: string): string[] {
 /** preStop hook: see ./drain.ts (mark draining, so readiness fails at once; wait for running builds). */
 export { drainCommand } from "./drain";
 
+/** Name of the init container that keeps build steps off the daemon's own ports. */
+export const SANDBOX_FIREWALL_CONTAINER = "sandbox-firewall";
+
+/**
+ * What the firewall init container runs, in the pod's network namespace (shared by every container
+ * of the pod): drop every packet from the build-step bridge that is addressed to the pod itself.
+ * A bridged step reaches the pod's namespace through its gateway (the bridge's address) and the pod
+ * IP, where buildkitd listens on 0.0.0.0 (gRPC 1234, debug 6060); NetworkPolicy never sees that
+ * traffic, which does not leave the pod. Forwarded traffic (the steps' egress) is not INPUT, so it
+ * is unaffected. Idempotent: `-C` first, as a restarted pod keeps its network namespace.
+ */
+export function sandboxFirewallCommand(bridgeSubnet: string): string[] {
+    if (!/^[0-9.]+\/[0-9]+$/.test(bridgeSubnet)) {
+        throw new Error(`bridge subnet ${bridgeSubnet} is not an IPv4 CIDR`);
+    }
+    const rule = `INPUT -s ${bridgeSubnet} -j DROP`;
+    return ["/bin/sh", "-c", `iptables -w -C ${rule} 2>/dev/null || iptables -w -I ${rule}`];
+}
+
+/**
+ * The rootful daemon's firewall init container: the BuildKit image itself (it ships iptables: the
+ * moby/buildkit v0.31.2 Dockerfile installs it in `buildkit-export-alpine`), root with only the
+ * network capabilities iptables needs. The rootless image ships no iptables; see docs/build-sandbox.md.
+ */
+export function sandboxFirewallContainer(image: string, bridgeSubnet: string): Container {
+    return {
+        name: SANDBOX_FIREWALL_CONTAINER,
+        image,
+        command: sandboxFirewallCommand(bridgeSubnet),
+        securityContext: {
+            runAsUser: 0,
+            runAsNonRoot: false,
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW"] },
+        },
+        resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+    };
+}
+
 export function daemonContainer(input: DaemonPodInput): Container {
     const layout = daemonLayout(input.rootless);
     const check = { exec: { command: workerCheckCommand(layout.socket) } };
@@ -71,6 +114,10 @@ export function daemonContainer(input: DaemonPodInput): Container {
                   runAsNonRoot: true,
                   seccompProfile: { type: "Unconfined" },
                   appArmorProfile: { type: "Unconfined" },
+                  // BuildKit's process sandbox mounts a fresh /proc for each step, which a masked /proc
+                  // forbids (docs/rootless.md, "systempaths=unconfined"); Kubernetes allows Unmasked
+                  // only with hostUsers: false, which config validation requires with rootless.
+                  procMount: "Unmasked",
               }
             : { privileged: true },
         resources: {
@@ -94,6 +141,9 @@ export function daemonPodSpec(input: DaemonPodInput): PodSpec {
         // buildkitd never talks to the Kubernetes API.
         automountServiceAccountToken: false,
         enableServiceLinks: false,
+        // Root in the pod (the rootful daemon, or the rootless one's user namespace) is an
+        // unprivileged UID range on the node: a runc-class escape is not root on the node.
+        ...(input.userNamespace ? { hostUsers: false } : {}),
         terminationGracePeriodSeconds: input.drainTimeoutSeconds + SHUTDOWN_MARGIN_SECONDS,
         // The rootless user must own the cache volume and be able to read the mounted key.
         ...(input.rootless ? { securityContext: { fsGroup: 1000, fsGroupChangePolicy: "OnRootMismatch" } } : {}),
@@ -108,6 +158,7 @@ export function daemonPodSpec(input: DaemonPodInput): PodSpec {
                 labelSelector: { matchLabels: { ...(input.podLabels ?? BUILDKITD_POD_LABELS) } },
             },
         ],
+        ...(input.rootless ? {} : { initContainers: [sandboxFirewallContainer(input.image, input.bridgeSubnet)] }),
         containers: [daemonContainer(input)],
         volumes: [
             { name: "config", configMap: { name: input.configMapName } },

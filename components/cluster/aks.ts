@@ -9,6 +9,7 @@ import { applyKubeloginMode, kubeloginUsers } from "./kubeconfig";
 import { missingNetworkPolicyEngine, NetworkProfileView } from "./network-policy";
 import { BuildkitNodePool, ExistingPool, immutablePoolChanges } from "./node-pool";
 import { BUILDKIT_POOL_PLACEMENT, builderPlacement, ClusterConnection, TierPlacement, tierPoolPlacement } from "./placement";
+import { sandboxPreflight, type SandboxPreflightInput } from "./sandbox-preflight";
 
 /** What the preflight reads from the existing cluster. */
 export interface ClusterFacts {
@@ -55,7 +56,11 @@ export function preflight(cluster: AksClusterSettings, facts: ClusterFacts): str
  * Kubernetes provider built from its user credentials. The kubeconfig is a Pulumi secret from the
  * moment it is read: it never appears in a diff, an output or the state in plain text.
  */
-export function aksConnection(cluster: AksClusterSettings, tiers: TiersSettings = {}): ClusterConnection {
+export function aksConnection(
+    cluster: AksClusterSettings,
+    tiers: TiersSettings = {},
+    sandbox?: Omit<SandboxPreflightInput, "cluster">,
+): ClusterConnection {
     const managed = containerservice.getManagedClusterOutput({
         resourceGroupName: cluster.resourceGroup,
         resourceName: cluster.clusterName,
@@ -64,6 +69,17 @@ export function aksConnection(cluster: AksClusterSettings, tiers: TiersSettings 
     const checkedClusterName = managed.apply((mc) => {
         for (const warning of preflight(cluster, { networkProfile: mc.networkProfile, aadProfile: mc.aadProfile, agentPoolProfiles: mc.agentPoolProfiles })) {
             pulumi.log.warn(warning);
+        }
+        // The build sandbox (docs/build-sandbox.md): a user namespace the cluster can give, and
+        // cluster ranges the egress policies really exclude.
+        const sandboxErrors = sandbox
+            ? sandboxPreflight(
+                  { ...sandbox, cluster: `${cluster.resourceGroup}/${cluster.clusterName}` },
+                  { currentKubernetesVersion: mc.currentKubernetesVersion, networkProfile: mc.networkProfile },
+              )
+            : [];
+        if (sandboxErrors.length > 0) {
+            throw new pulumi.RunError(`${sandboxErrors.join("\n")}\nNothing was deployed.`);
         }
         return cluster.clusterName;
     });

@@ -2,17 +2,18 @@ import type { ClusterSettings, TiersSettings } from "../../config";
 import { aksConnection } from "./aks";
 import { k3dConnection } from "./k3d";
 import type { ClusterConnection } from "./placement";
+import type { SandboxPreflightInput } from "./sandbox-preflight";
 
 export { clusterIdentifier } from "./identity";
 export { BUILDKIT_POOL_PLACEMENT, builderPlacement } from "./placement";
 export type { ClusterConnection, TierPlacement } from "./placement";
 
 /** The Kubernetes provider and builder placement for the configured cluster kind. */
-export function connectCluster(cluster: ClusterSettings, tiers: TiersSettings = {}): ClusterConnection {
+export function connectCluster(cluster: ClusterSettings, tiers: TiersSettings = {}, sandbox?: Omit<SandboxPreflightInput, "cluster">): ClusterConnection {
     switch (cluster.kind) {
         case "k3d":
             return k3dConnection(cluster);
         case "aks":
-            return aksConnection(cluster, tiers);
+            return aksConnection(cluster, tiers, sandbox);
     }
 }
