@@ -504,7 +504,11 @@ function declareBuilderSet(
         set.name,
         {
             metadata: { name: set.name, namespace },
-            spec: buildkitdIngressPolicy({ namespace: args.monitoringNamespace, podLabels: args.prometheusPodLabels }, set.policySelector, set.clientNamespaces),
+            spec: buildkitdIngressPolicy(
+                { namespace: args.monitoringNamespace, podLabels: args.prometheusPodLabels },
+                set.policySelector,
+                set.clientNamespaces,
+            ),
         },
         inNamespace,
     );
@@ -516,7 +520,11 @@ function declareBuilderSet(
     );
     for (const exception of args.builderEgressExceptions) {
         const name = `${set.name}-egress-${exception.name}`;
-        new k8s.networking.v1.NetworkPolicy(name, { metadata: { name, namespace }, spec: builderEgressExceptionPolicy(set.policySelector, exception) }, inNamespace);
+        new k8s.networking.v1.NetworkPolicy(
+            name,
+            { metadata: { name, namespace }, spec: builderEgressExceptionPolicy(set.policySelector, exception) },
+            inNamespace,
+        );
     }
     return { statefulSet, service, headless, policySelector: set.policySelector };
 }

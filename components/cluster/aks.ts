@@ -56,11 +56,7 @@ export function preflight(cluster: AksClusterSettings, facts: ClusterFacts): str
  * Kubernetes provider built from its user credentials. The kubeconfig is a Pulumi secret from the
  * moment it is read: it never appears in a diff, an output or the state in plain text.
  */
-export function aksConnection(
-    cluster: AksClusterSettings,
-    tiers: TiersSettings = {},
-    sandbox?: Omit<SandboxPreflightInput, "cluster">,
-): ClusterConnection {
+export function aksConnection(cluster: AksClusterSettings, tiers: TiersSettings = {}, sandbox?: Omit<SandboxPreflightInput, "cluster">): ClusterConnection {
     const managed = containerservice.getManagedClusterOutput({
         resourceGroupName: cluster.resourceGroup,
         resourceName: cluster.clusterName,
