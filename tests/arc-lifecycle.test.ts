@@ -219,7 +219,7 @@ describe("ARC minor upgrades follow ARC's documented order (components/arc/lifec
             assert.strictEqual(controller.replacementTrigger, minor);
             assert.strictEqual(controller.deleteBeforeReplace, true);
             assert.deepStrictEqual(controller.replaceWith, []);
-            const drain = stackSettings("aks").arc.runnerDrainSeconds;
+            const drain: number = stackSettings("aks").arc.runnerDrainSeconds;
             assert.strictEqual(drain, 3600);
             const scaleSets = releases.filter((x) => x !== controller);
             assert.ok(scaleSets.length >= 1);
@@ -229,8 +229,8 @@ describe("ARC minor upgrades follow ARC's documented order (components/arc/lifec
                 assert.deepStrictEqual(set.replaceWith, [controller.urn], set.name);
                 assert.ok(set.dependencies.includes(controller.urn), `${set.name} is created after the controller`);
                 assert.strictEqual(set.inputs.timeout, drain, `${set.name}: Helm's uninstall wait is the runner drain`);
-                const seconds = `${drain + 300}s`;
-                assert.deepStrictEqual(set.customTimeouts, { create: seconds, update: seconds, delete: seconds });
+                const limit: string = `${drain + 300}s`;
+                assert.deepStrictEqual(set.customTimeouts, { create: limit, update: limit, delete: limit });
             }
         });
     }
