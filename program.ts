@@ -47,7 +47,7 @@ export function runnersSkippedMessage(stack: string, auth: GithubAuthMethod): st
 
 /** Declares the whole stack from validated settings. */
 export function createStack(settings: Settings): StackOutputs {
-    const cluster = connectCluster(settings.cluster);
+    const cluster = connectCluster(settings.cluster, { drainTimeoutSeconds: settings.buildkit.drainTimeoutSeconds, replicas: settings.buildkit.replicas });
     const k8sOpts = { provider: cluster.provider };
     const { buildkit, tls } = settings;
 

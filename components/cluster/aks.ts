@@ -53,7 +53,7 @@ export function preflight(cluster: AksClusterSettings, facts: ClusterFacts): str
  * Kubernetes provider built from its user credentials. The kubeconfig is a Pulumi secret from the
  * moment it is read: it never appears in a diff, an output or the state in plain text.
  */
-export function aksConnection(cluster: AksClusterSettings): ClusterConnection {
+export function aksConnection(cluster: AksClusterSettings, builders?: { drainTimeoutSeconds: number; replicas: number }): ClusterConnection {
     const managed = containerservice.getManagedClusterOutput({
         resourceGroupName: cluster.resourceGroup,
         resourceName: cluster.clusterName,
@@ -67,12 +67,24 @@ export function aksConnection(cluster: AksClusterSettings): ClusterConnection {
     });
 
     const pools = [
-        new BuildkitNodePool("buildkit", { resourceGroup: cluster.resourceGroup, clusterName: checkedClusterName, pool: cluster.pool, arch: "amd64" }),
+        new BuildkitNodePool("buildkit", {
+            resourceGroup: cluster.resourceGroup,
+            clusterName: checkedClusterName,
+            pool: cluster.pool,
+            arch: "amd64",
+            builders,
+        }),
     ];
     const arm64 = cluster.arm64?.enabled ? cluster.arm64 : undefined;
     if (arm64) {
         pools.push(
-            new BuildkitNodePool("buildkit-arm64", { resourceGroup: cluster.resourceGroup, clusterName: checkedClusterName, pool: arm64, arch: "arm64" }),
+            new BuildkitNodePool("buildkit-arm64", {
+                resourceGroup: cluster.resourceGroup,
+                clusterName: checkedClusterName,
+                pool: arm64,
+                arch: "arm64",
+                builders: builders && { drainTimeoutSeconds: builders.drainTimeoutSeconds, replicas: arm64.replicas },
+            }),
         );
     }
 

@@ -8,11 +8,12 @@ export { BUILDKIT_POOL_PLACEMENT, builderPlacement } from "./placement";
 export type { ClusterConnection } from "./placement";
 
 /** The Kubernetes provider and builder placement for the configured cluster kind. */
-export function connectCluster(cluster: ClusterSettings): ClusterConnection {
+export function connectCluster(cluster: ClusterSettings, builders?: { drainTimeoutSeconds: number; replicas: number }): ClusterConnection {
     switch (cluster.kind) {
         case "k3d":
             return k3dConnection(cluster);
         case "aks":
-            return aksConnection(cluster);
+            // The pools' upgrade drain limit follows the builders' drain (node-pool.ts, poolDrainTimeoutMinutes).
+            return aksConnection(cluster, builders);
     }
 }
