@@ -57,7 +57,11 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
     // Ranges builders and runners may not reach (docs/build-sandbox.md); validated in config.
     const clusterCidrs = effectiveClusterCidrs(settings.network, settings.cluster.kind);
     // On AKS the preflight checks the cluster can hold the sandbox: user namespaces, covered ranges.
-    const cluster = connectCluster(settings.cluster, settings.tiers, { userNamespace: buildkit.sandbox.userNamespace, clusterCidrs });
+    const cluster = connectCluster(settings.cluster, {
+        tiers: settings.tiers,
+        sandbox: { userNamespace: buildkit.sandbox.userNamespace, clusterCidrs },
+        builders: { drainTimeoutSeconds: buildkit.drainTimeoutSeconds, replicas: buildkit.replicas },
+    });
     const k8sOpts = { provider: cluster.provider };
     const generation = keyGeneration(now, tls);
 

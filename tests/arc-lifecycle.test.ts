@@ -231,8 +231,8 @@ describe("ARC minor upgrades follow ARC's documented order (components/arc/lifec
                 assert.deepStrictEqual(set.replaceWith, [controller.urn], set.name);
                 assert.ok(set.dependencies.includes(controller.urn), `${set.name} is created after the controller`);
                 assert.strictEqual(set.inputs.timeout, drain, `${set.name}: Helm's uninstall wait is the runner drain`);
-                const timeout: string = `${drain + 300}s`;
-                assert.deepStrictEqual(set.customTimeouts, { create: timeout, update: timeout, delete: timeout });
+                const limit: string = `${drain + 300}s`;
+                assert.deepStrictEqual(set.customTimeouts, { create: limit, update: limit, delete: limit });
             }
         });
     }

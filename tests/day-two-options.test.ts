@@ -2,6 +2,7 @@
 // on the registrations the engine would receive (tests/harness/registrations.ts).
 import * as assert from "assert";
 import { clusterIdentifier } from "../components/cluster/identity";
+import { poolDrainTimeoutMinutes } from "../components/cluster/node-pool";
 import { PROBE_JOB_LIFECYCLE } from "../components/probe";
 import { reveal, runStack, stackSettings } from "./harness/program";
 import { Registration, recordRegistrations } from "./harness/registrations";
@@ -78,5 +79,19 @@ describe("node pools: a rename is blue/green", () => {
         const pool2 = renamed.find((x) => x.type === "azure-native:containerservice:AgentPool" && x.name === "buildkit")!;
         assert.strictEqual(pool2.urn, pool.urn, "same resource, so a replacement (create first), not a new one beside the old");
         assert.strictEqual(reveal(pool2.inputs).agentPoolName, "buildkit2");
+    });
+});
+
+describe("node pool upgrades wait for the builders' drain", () => {
+    it("the drain limit covers every builder of the set in turn, within AKS's 30 to 1440 minutes", () => {
+        assert.strictEqual(poolDrainTimeoutMinutes({ replicas: 2, drainTimeoutSeconds: 900 }), Math.ceil((2 * 1532) / 60));
+        assert.strictEqual(poolDrainTimeoutMinutes({ replicas: 1, drainTimeoutSeconds: 60 }), 30);
+        assert.strictEqual(poolDrainTimeoutMinutes({ replicas: 20, drainTimeoutSeconds: 86400 }), 1440);
+    });
+
+    it("aks: the pool's upgradeSettings carry it", async () => {
+        const recorded = await registrations("aks");
+        const pool = recorded.find((x) => x.type === "azure-native:containerservice:AgentPool" && x.name === "buildkit")!;
+        assert.deepStrictEqual(reveal(pool.inputs).upgradeSettings, { drainTimeoutInMinutes: 52 });
     });
 });

@@ -65,7 +65,10 @@ export interface DrainInput {
 /**
  * The preStop hook's script. It marks first (the readiness check fails from its next run), waits for
  * the endpoint change to spread, then polls BuildKit's history until no build is in the STARTED
- * state, or until the drain bound passes (the settle time counts against it). A daemon that no
+ * state, or until the drain bound passes (the settle time counts against it). `buildctl debug
+ * histories --format` calls `ListenBuildHistory` with `EarlyExit: true` and executes the template
+ * once per event of the current records (moby/buildkit cmd/buildctl/debug/histories.go); `.Type` is
+ * the event's `BuildHistoryEventType` (STARTED for a build still running, COMPLETE, DELETED). A daemon that no
  * longer answers has nothing left to drain. The kubelet gives the hook the pod's whole
  * terminationGracePeriodSeconds (the drain bound plus a margin), then sends SIGTERM.
  */

@@ -56,7 +56,17 @@ export function preflight(cluster: AksClusterSettings, facts: ClusterFacts): str
  * Kubernetes provider built from its user credentials. The kubeconfig is a Pulumi secret from the
  * moment it is read: it never appears in a diff, an output or the state in plain text.
  */
-export function aksConnection(cluster: AksClusterSettings, tiers: TiersSettings = {}, sandbox?: Omit<SandboxPreflightInput, "cluster">): ClusterConnection {
+export interface AksConnectionOptions {
+    /** Further tiers: each gets pools of its own. Default: none. */
+    tiers?: TiersSettings;
+    /** What the sandbox preflight checks (user namespaces, covered ranges). Default: no check. */
+    sandbox?: Omit<SandboxPreflightInput, "cluster">;
+    /** The shared tier's builders, for the pools' upgrade drain limit. Default: AKS's own. */
+    builders?: { drainTimeoutSeconds: number; replicas: number };
+}
+
+export function aksConnection(cluster: AksClusterSettings, options: AksConnectionOptions = {}): ClusterConnection {
+    const { tiers = {}, sandbox, builders } = options;
     const managed = containerservice.getManagedClusterOutput({
         resourceGroupName: cluster.resourceGroup,
         resourceName: cluster.clusterName,
@@ -81,12 +91,24 @@ export function aksConnection(cluster: AksClusterSettings, tiers: TiersSettings 
     });
 
     const pools = [
-        new BuildkitNodePool("buildkit", { resourceGroup: cluster.resourceGroup, clusterName: checkedClusterName, pool: cluster.pool, arch: "amd64" }),
+        new BuildkitNodePool("buildkit", {
+            resourceGroup: cluster.resourceGroup,
+            clusterName: checkedClusterName,
+            pool: cluster.pool,
+            arch: "amd64",
+            builders,
+        }),
     ];
     const arm64 = cluster.arm64?.enabled ? cluster.arm64 : undefined;
     if (arm64) {
         pools.push(
-            new BuildkitNodePool("buildkit-arm64", { resourceGroup: cluster.resourceGroup, clusterName: checkedClusterName, pool: arm64, arch: "arm64" }),
+            new BuildkitNodePool("buildkit-arm64", {
+                resourceGroup: cluster.resourceGroup,
+                clusterName: checkedClusterName,
+                pool: arm64,
+                arch: "arm64",
+                builders: builders && { drainTimeoutSeconds: builders.drainTimeoutSeconds, replicas: arm64.replicas },
+            }),
         );
     }
 
@@ -103,6 +125,7 @@ export function aksConnection(cluster: AksClusterSettings, tiers: TiersSettings 
                     clusterName: checkedClusterName,
                     pool: settings.pool,
                     arch: "amd64",
+                    builders: builders && { drainTimeoutSeconds: builders.drainTimeoutSeconds, replicas: settings.replicas },
                     poolValue,
                 }),
             );
@@ -115,6 +138,7 @@ export function aksConnection(cluster: AksClusterSettings, tiers: TiersSettings 
                     clusterName: checkedClusterName,
                     pool: tierArm64,
                     arch: "arm64",
+                    builders: builders && { drainTimeoutSeconds: builders.drainTimeoutSeconds, replicas: tierArm64.replicas },
                     poolValue,
                 }),
             );

@@ -3,6 +3,26 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AksPoolSettings } from "../../config/aks";
 import { BUILDKIT_ARCH_LABEL_KEY, BUILDKIT_POOL_LABEL, BUILDKIT_POOL_TAINT } from "../../contracts";
 import type { NodeArch } from "./placement";
+import { rolloutSeconds } from "../buildkit/rollout";
+
+/** The builders one pool carries: how many, and how long each may drain. */
+export interface PoolBuilders {
+    replicas: number;
+    drainTimeoutSeconds: number;
+}
+
+/**
+ * AKS's per-node drain limit for upgrades of this pool (`upgradeSettings.drainTimeoutInMinutes`; AKS's
+ * default is 30 minutes, the API accepts 1 to 1440): a node-image or Kubernetes upgrade evicts a node's
+ * pods, and the builders' PodDisruptionBudget (`maxUnavailable: 1`) lets the next builder go only when
+ * the last one's replacement is ready. With every builder of the set on one node that is each builder
+ * in turn: `replicas × perPod` of the StatefulSet's rollout bound (components/buildkit/rollout.ts). A
+ * shorter limit would fail the upgrade in the middle of a drain.
+ */
+export function poolDrainTimeoutMinutes(builders: PoolBuilders): number {
+    const { perPod } = rolloutSeconds(builders);
+    return Math.min(1440, Math.max(30, Math.ceil((builders.replicas * perPod) / 60)));
+}
 
 /** `ameide.io/pool=buildkit:NoSchedule`, as AKS spells node taints. */
 export const BUILDKIT_POOL_TAINT_SPEC = buildkitPoolTaintSpec();
@@ -33,6 +53,7 @@ export function agentPoolArgs(
     cluster: { resourceGroup: string; clusterName: pulumi.Input<string> },
     pool: AksPoolSettings,
     arch: NodeArch,
+    builders?: PoolBuilders,
     /** The tier's pool label and taint value. Default: the contract's `buildkit`. */
     poolValue: string = BUILDKIT_POOL_LABEL.value,
 ): containerservice.AgentPoolArgs {
@@ -57,6 +78,8 @@ export function agentPoolArgs(
         osDiskType: pool.osDiskType,
         nodeLabels: buildkitPoolLabels(arch, poolValue),
         nodeTaints: [buildkitPoolTaintSpec(poolValue)],
+        // Upgrades wait for every builder's drain (poolDrainTimeoutMinutes).
+        ...(builders ? { upgradeSettings: { drainTimeoutInMinutes: poolDrainTimeoutMinutes(builders) } } : {}),
         // Azure tag names may not contain "/", so these are not the Kubernetes label keys.
         tags: { "arc-buildkit-pool": poolValue, "arc-buildkit-arch": arch },
     };
@@ -107,6 +130,8 @@ export interface BuildkitNodePoolArgs {
     clusterName: pulumi.Input<string>;
     pool: AksPoolSettings;
     arch: NodeArch;
+    /** The builders the pool carries, for the upgrade drain limit. Default: AKS's own (30 minutes). */
+    builders?: PoolBuilders;
     /** The tier's pool label and taint value. Default: `buildkit` (the shared tier). */
     poolValue?: string;
 }
@@ -121,7 +146,7 @@ export class BuildkitNodePool extends pulumi.ComponentResource {
         super("arc-buildkit:cluster:BuildkitNodePool", name, {}, opts);
         this.agentPool = new containerservice.AgentPool(
             name,
-            agentPoolArgs({ resourceGroup: args.resourceGroup, clusterName: args.clusterName }, args.pool, args.arch, args.poolValue),
+            agentPoolArgs({ resourceGroup: args.resourceGroup, clusterName: args.clusterName }, args.pool, args.arch, args.builders, args.poolValue),
             // The autoscaler changes the node count; without this a second `up` would scale it back.
             // A new pool name (blue/green) is a replacement: created first, the old pool deleted at the end of
             // the update, after the builders moved (never delete-first, which would take them down at once).

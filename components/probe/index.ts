@@ -259,7 +259,10 @@ export interface ProbeJobInput extends ProbeScriptInput {
  *   delete of a Job the TTL already removed succeeds (await.go `Deletion`: NotFound is success).
  * Every other change renames the Job (see {@link probeJobName}), so it is a replacement anyway.
  */
-export const PROBE_JOB_LIFECYCLE: { replaceOnChanges: string[]; deleteBeforeReplace: true } = { replaceOnChanges: ["*"], deleteBeforeReplace: true };
+export const PROBE_JOB_LIFECYCLE: Pick<pulumi.CustomResourceOptions, "replaceOnChanges" | "deleteBeforeReplace"> = {
+    replaceOnChanges: ["*"],
+    deleteBeforeReplace: true,
+};
 
 /** Labels and annotations of the probe Job. */
 export const PROBE_JOB_LABELS = { "app.kubernetes.io/name": PROBE_NAME, "app.kubernetes.io/part-of": "arc-buildkit" } as const;
