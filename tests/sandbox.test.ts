@@ -176,7 +176,7 @@ describe("build sandbox: config", () => {
 
 describe("build sandbox: pure objects", () => {
     it("egress: DNS to CoreDNS pods, everything else only outside link-local, the WireServer and the cluster ranges", () => {
-        const spec = builderEgressPolicy({ "app.kubernetes.io/name": "buildkitd" }, ["10.244.0.0/16", "10.0.0.0/16"]);
+        const spec = builderEgressPolicy({ matchLabels: { "app.kubernetes.io/name": "buildkitd" } }, ["10.244.0.0/16", "10.0.0.0/16"]);
         assert.deepStrictEqual(spec, {
             podSelector: { matchLabels: { "app.kubernetes.io/name": "buildkitd" } },
             policyTypes: ["Egress"],
@@ -202,8 +202,10 @@ describe("build sandbox: pure objects", () => {
 
     it("an exception opens exactly its destination and ports to the builders", () => {
         assert.deepStrictEqual(
-            builderEgressExceptionPolicy({ a: "b" }, { name: "m", namespace: "registry", podLabels: { app: "zot" }, ports: [{ port: 5000, protocol: "TCP" }] })
-                .egress,
+            builderEgressExceptionPolicy(
+                { matchLabels: { a: "b" } },
+                { name: "m", namespace: "registry", podLabels: { app: "zot" }, ports: [{ port: 5000, protocol: "TCP" }] },
+            ).egress,
             [
                 {
                     to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "registry" } }, podSelector: { matchLabels: { app: "zot" } } }],
@@ -211,14 +213,18 @@ describe("build sandbox: pure objects", () => {
                 },
             ],
         );
-        assert.deepStrictEqual(builderEgressExceptionPolicy({ a: "b" }, { name: "m", cidr: "10.1.0.0/24", ports: [{ port: 443, protocol: "TCP" }] }).egress, [
-            { to: [{ ipBlock: { cidr: "10.1.0.0/24" } }], ports: [{ protocol: "TCP", port: 443 }] },
-        ]);
+        assert.deepStrictEqual(
+            builderEgressExceptionPolicy({ matchLabels: { a: "b" } }, { name: "m", cidr: "10.1.0.0/24", ports: [{ port: 443, protocol: "TCP" }] }).egress,
+            [{ to: [{ ipBlock: { cidr: "10.1.0.0/24" } }], ports: [{ protocol: "TCP", port: 443 }] }],
+        );
     });
 
     it("runner pods: no ingress; egress DNS, their tier's builders on 1234 only, and the internet", () => {
         const spec: any = runnerNetworkPolicy(
-            { namespace: "buildkit", podLabels: [{ "app.kubernetes.io/name": "buildkitd" }, { "app.kubernetes.io/name": "buildkitd-arm64" }] },
+            {
+                namespace: "buildkit",
+                podSelectors: [{ matchLabels: { "app.kubernetes.io/name": "buildkitd" } }, { matchLabels: { "app.kubernetes.io/name": "buildkitd-arm64" } }],
+            },
             ["10.42.0.0/16"],
         );
         assert.deepStrictEqual(spec.podSelector, {});

@@ -176,7 +176,10 @@ export class BuildkitService extends pulumi.ComponentResource {
 
         this.namespace = namespace;
         this.configToml = pulumi.output(toml);
-        this.builderPods = { namespace: BUILDKIT_NAMESPACE, podLabels: [BUILDKITD_POD_LABELS, ...(arm64 ? [BUILDKITD_ARM64_POD_LABELS] : [])] };
+        this.builderPods = {
+            namespace: BUILDKIT_NAMESPACE,
+            podSelectors: [BUILDKITD_POD_LABELS, ...(arm64 ? [BUILDKITD_ARM64_POD_LABELS] : [])].map((labels) => ({ matchLabels: { ...labels } })),
+        };
         // Addresses come from the declared Services and StatefulSets (by reference, not by name): whatever
         // uses them waits for those objects, and renaming one cannot leave a stale address behind.
         this.endpoint = args.endpoint === undefined ? serviceEndpoint(contract.service) : pulumi.output(args.endpoint);
@@ -361,19 +364,23 @@ function declareBuilderSet(
         set.name,
         {
             metadata: { name: set.name, namespace },
-            spec: buildkitdIngressPolicy({ namespace: args.monitoringNamespace, podLabels: args.prometheusPodLabels }, set.labels),
+            spec: buildkitdIngressPolicy({ namespace: args.monitoringNamespace, podLabels: args.prometheusPodLabels }, { matchLabels: { ...set.labels } }),
         },
         inNamespace,
     );
     // Egress of the builders and so of every build step (they leave through the pod's address).
     new k8s.networking.v1.NetworkPolicy(
         `${set.name}-egress`,
-        { metadata: { name: `${set.name}-egress`, namespace }, spec: builderEgressPolicy(set.labels, args.clusterCidrs) },
+        { metadata: { name: `${set.name}-egress`, namespace }, spec: builderEgressPolicy({ matchLabels: { ...set.labels } }, args.clusterCidrs) },
         inNamespace,
     );
     for (const exception of args.builderEgressExceptions) {
         const name = `${set.name}-egress-${exception.name}`;
-        new k8s.networking.v1.NetworkPolicy(name, { metadata: { name, namespace }, spec: builderEgressExceptionPolicy(set.labels, exception) }, inNamespace);
+        new k8s.networking.v1.NetworkPolicy(
+            name,
+            { metadata: { name, namespace }, spec: builderEgressExceptionPolicy({ matchLabels: { ...set.labels } }, exception) },
+            inNamespace,
+        );
     }
     return { statefulSet, service, headless };
 }

@@ -3,6 +3,7 @@ import { BUILDKIT_GRPC_PORT, BUILDKIT_METRICS_PORT, BUILDKIT_NAMESPACE, BUILDKIT
 import { ALWAYS_DENIED_CIDRS, type EgressException } from "../../config/sandbox";
 
 type NetworkPolicySpec = k8s.types.input.networking.v1.NetworkPolicySpec;
+type LabelSelector = k8s.types.input.meta.v1.LabelSelector;
 type NetworkPolicyEgressRule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
 
 const fromNamespaces = (names: readonly string[]) => ({
@@ -24,15 +25,16 @@ export interface MetricsScrapers {
  * Both are required (CONTRACTS.md, invariant 2): the gRPC port only from the tier's runner
  * namespace and BuildKit's own, the debug port (6060: /metrics, but also pprof and traces) only
  * from the Prometheus pods (namespace AND pod labels in one peer, so no other pod of the monitoring
- * namespace), nothing else. `podLabels` selects the builders (default: the contract label).
+ * namespace), nothing else. `podSelector` selects one tier's builders (default: the contract
+ * label); `clientNamespaces` are that tier's runners (and, for the shared tier, BuildKit's own).
  */
 export function buildkitdIngressPolicy(
     scrapers: MetricsScrapers,
-    podLabels: Readonly<Record<string, string>> = BUILDKITD_POD_LABELS,
+    podSelector: LabelSelector = { matchLabels: { ...BUILDKITD_POD_LABELS } },
     clientNamespaces: readonly string[] = [RUNNER_NAMESPACE, BUILDKIT_NAMESPACE],
 ): NetworkPolicySpec {
     return {
-        podSelector: { matchLabels: { ...podLabels } },
+        podSelector,
         policyTypes: ["Ingress"],
         ingress: [
             {
@@ -77,31 +79,31 @@ export function internetEgressRule(clusterCidrs: readonly string[]): NetworkPoli
  * Egress of one builder set: DNS and the internet as {@link internetEgressRule} allows. Build
  * steps run on BuildKit's bridge and leave through the pod's address, so this covers every step.
  */
-export function builderEgressPolicy(podLabels: Readonly<Record<string, string>>, clusterCidrs: readonly string[]): NetworkPolicySpec {
+export function builderEgressPolicy(podSelector: LabelSelector, clusterCidrs: readonly string[]): NetworkPolicySpec {
     return {
-        podSelector: { matchLabels: { ...podLabels } },
+        podSelector,
         policyTypes: ["Egress"],
         egress: [DNS_EGRESS_RULE, internetEgressRule(clusterCidrs)],
     };
 }
 
 /** One named in-cluster destination builders may also reach (config `network.builderEgressExceptions`). */
-export function builderEgressExceptionPolicy(podLabels: Readonly<Record<string, string>>, exception: EgressException): NetworkPolicySpec {
+export function builderEgressExceptionPolicy(podSelector: LabelSelector, exception: EgressException): NetworkPolicySpec {
     const to =
         exception.cidr !== undefined
             ? [{ ipBlock: { cidr: exception.cidr } }]
             : [{ namespaceSelector: namespaceNamed(exception.namespace!), podSelector: { matchLabels: { ...exception.podLabels! } } }];
     return {
-        podSelector: { matchLabels: { ...podLabels } },
+        podSelector,
         policyTypes: ["Egress"],
         egress: [{ to, ports: exception.ports.map((p) => ({ protocol: p.protocol, port: p.port })) }],
     };
 }
 
-/** The builders of one tier that its runners may reach: their namespace and the pod labels of each builder set. */
+/** The builders of one tier that its runners may reach: their namespace and a selector per builder set. */
 export interface BuilderPods {
     namespace: string;
-    podLabels: readonly Readonly<Record<string, string>>[];
+    podSelectors: readonly LabelSelector[];
 }
 
 /**
@@ -118,10 +120,7 @@ export function runnerNetworkPolicy(builders: BuilderPods, clusterCidrs: readonl
         egress: [
             DNS_EGRESS_RULE,
             {
-                to: builders.podLabels.map((labels) => ({
-                    namespaceSelector: namespaceNamed(builders.namespace),
-                    podSelector: { matchLabels: { ...labels } },
-                })),
+                to: builders.podSelectors.map((podSelector) => ({ namespaceSelector: namespaceNamed(builders.namespace), podSelector })),
                 ports: [{ protocol: "TCP", port: BUILDKIT_GRPC_PORT }],
             },
             internetEgressRule(clusterCidrs),
