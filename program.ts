@@ -250,6 +250,8 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
                     buildEachPlatform: settings.probe.buildEachPlatform,
                     // A build step must reach neither the metadata endpoint nor the daemon (docs/build-sandbox.md).
                     isolation: { expectUserNamespace: buildkit.sandbox.userNamespace },
+                    // Its pod holds the tier's client key: never on a node with another tier's runners.
+                    tier: { name: runnerTier.tier, others: runners.tiers.map((r) => r.tier).filter((t) => t !== runnerTier.tier) },
                     certificates: tierCertificates(tierPki),
                     minCertificateDays: settings.probe.minCertificateDays,
                 },

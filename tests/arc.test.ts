@@ -168,6 +168,8 @@ for (const { stack, label, min, max } of STACKS) {
             // replaces idle runners instead of leaving them with the copy they made when they started.
             const template = findResource(run, RELEASE, label).inputs.values.template;
             assert.deepStrictEqual(template.metadata, {
+                // Its tier: runner pods of different tiers never share a node (components/kubernetes/tier-isolation.ts).
+                labels: { "ameide.io/tier": "shared" },
                 annotations: { "arc-buildkit/select-buildkit-sha256": createHash("sha256").update(script).digest("hex") },
             });
             const volume = spec.volumes.find((v: any) => v.configMap?.name === "arc-buildkit-selector");

@@ -1107,3 +1107,37 @@ describe("trust tiers: a broken boundary makes the checks fail", () => {
         assert.throws(() => assertPlacementIsolated(run), /DaemonSet\/binfmt tolerates the pools buildkit, buildkit-protected/);
     });
 });
+
+describe("trust tiers: runner pods of different tiers never share a node", () => {
+    it("every runner and probe pod carries its tier and a required anti-affinity against every other tier's pods, in any namespace", async () => {
+        const run = await runStack("aks");
+        const podTemplates = [
+            ...run.resources
+                .filter((r) => r.type === "kubernetes:helm.sh/v3:Release" && reveal(r.inputs).values?.template)
+                .map((r) => ({ what: r.name, namespace: reveal(r.inputs).namespace, template: reveal(r.inputs).values.template })),
+            ...run.resources
+                .filter((r) => r.type === "kubernetes:batch/v1:Job")
+                .map((r) => ({ what: r.name, namespace: reveal(r.inputs).metadata.namespace, template: reveal(r.inputs).spec.template })),
+        ];
+        assert.strictEqual(podTemplates.length, 4, "two scale sets and two probes");
+        for (const { what, namespace, template } of podTemplates) {
+            const tier = namespace === "arc-runners" ? "shared" : "protected";
+            const other = tier === "shared" ? "protected" : "shared";
+            assert.strictEqual(template.metadata.labels["ameide.io/tier"], tier, what);
+            const [term, ...more] = template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+            assert.deepStrictEqual(more, [], what);
+            assert.strictEqual(term.topologyKey, "kubernetes.io/hostname", what);
+            assert.deepStrictEqual(term.namespaceSelector, {}, `${what}: every namespace`);
+            // The other tier's runner pods match the term; its own tier's do not.
+            assert.ok(selects(term.labelSelector, { "ameide.io/tier": other }), what);
+            assert.ok(!selects(term.labelSelector, { "ameide.io/tier": tier }), what);
+        }
+    });
+
+    it("declares no affinity where there is no other tier (local)", async () => {
+        const run = await runStack("local");
+        for (const r of run.resources.filter((x) => x.type === "kubernetes:batch/v1:Job")) {
+            assert.strictEqual(reveal(r.inputs).spec.template.spec.affinity, undefined);
+        }
+    });
+});

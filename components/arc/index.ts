@@ -286,6 +286,7 @@ export class ArcRunners extends pulumi.ComponentResource {
                                 arm64: tier.arm64,
                                 selectorTimeoutSeconds: args.selectorTimeoutSeconds,
                                 runnerResources: args.runnerResources,
+                                tier: { name: tier.names.tier, others: allTiers.map((t) => t.names.tier).filter((t) => t !== tier.names.tier) },
                                 // By reference: the release waits for the Secret and ConfigMap its runner pods mount.
                                 githubConfigSecretName: githubSecret ? githubSecret.metadata.name : "",
                                 clientTlsSecretName: clientTls.metadata.name,

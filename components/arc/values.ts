@@ -1,6 +1,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { ARC_CONTROLLER_NAMESPACE } from "../../contracts";
+import { tierAntiAffinity, tierPodLabels } from "../kubernetes/tier-isolation";
 import { CLIENT_TLS_VOLUME, clientTlsMount, clientTlsVolume, runnerBuildkitEnv } from "../kubernetes/buildkit-client";
 import { SELECTOR_COMMAND, SELECTOR_CONFIGMAP_KEY, SELECTOR_DIGEST_ANNOTATION, SELECTOR_SOURCE_DIR, SELECTOR_VOLUME, selectorDigest } from "./selector";
 
@@ -111,6 +112,12 @@ export interface RunnerPodInput {
     selectorConfigMapName: pulumi.Input<string>;
     /** Requests and limits of the runner container (config `arc.runnerResources`). */
     runnerResources: RunnerResources;
+    /**
+     * The runner's trust tier and the stack's other tiers: runner pods carry their tier's label and
+     * never share a node with another tier's (../kubernetes/tier-isolation.ts). Default: the shared
+     * tier alone (no affinity).
+     */
+    tier?: { name: string; others: readonly string[] };
 }
 
 /** The runner container's requests and limits, as Kubernetes quantities. */
@@ -158,9 +165,11 @@ export function runnerSelectorEnv(
  * namespace), and bounded resources.
  */
 export function runnerPodSpec(input: RunnerPodInput): PodSpec {
+    const affinity = tierAntiAffinity(input.tier?.others ?? []);
     return {
         automountServiceAccountToken: false,
         enableServiceLinks: false,
+        ...(affinity ? { affinity } : {}),
         securityContext: {
             runAsNonRoot: true,
             runAsUser: RUNNER_UID,
@@ -240,6 +249,12 @@ export function scaleSetValues(input: ScaleSetValuesInput): Record<string, unkno
         minRunners: input.minRunners,
         maxRunners: input.maxRunners,
         controllerServiceAccount: { namespace: ARC_CONTROLLER_NAMESPACE, name: CONTROLLER_SERVICE_ACCOUNT },
-        template: { metadata: { annotations: { [SELECTOR_DIGEST_ANNOTATION]: selectorDigest() } }, spec: runnerPodSpec(input) },
+        template: {
+            metadata: {
+                ...(input.tier ? { labels: tierPodLabels(input.tier.name) } : {}),
+                annotations: { [SELECTOR_DIGEST_ANNOTATION]: selectorDigest() },
+            },
+            spec: runnerPodSpec(input),
+        },
     };
 }

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
+import { tierAntiAffinity, tierPodLabels } from "../kubernetes/tier-isolation";
 import { clientTlsMount, clientTlsVolume, runnerBuildkitEnv } from "../kubernetes/buildkit-client";
 import { BUILDKIT_METRICS_PORT, RUNNER_ENV } from "../../contracts";
 
@@ -239,6 +240,8 @@ export interface ProbeJobInput extends ProbeScriptInput {
     clientSecretName: string;
     timeoutSeconds: number;
     keepFinishedSeconds: number;
+    /** The tier it proves and the stack's other tiers: its pod carries the tier's client key, so it keeps off their nodes. Default: none. */
+    tier?: { name: string; others: readonly string[] };
 }
 
 /**
@@ -274,13 +277,15 @@ export const PROBE_JOB_ANNOTATIONS = { "pulumi.com/replaceUnready": "true" } as 
  * deadline, and Kubernetes deletes it `keepFinishedSeconds` after it finishes.
  */
 export function probeJobSpec(input: ProbeJobInput): JobSpec {
+    const affinity = tierAntiAffinity(input.tier?.others ?? []);
     return {
         backoffLimit: 1,
         activeDeadlineSeconds: input.timeoutSeconds,
         ttlSecondsAfterFinished: input.keepFinishedSeconds,
         template: {
-            metadata: { labels: { ...PROBE_JOB_LABELS } },
+            metadata: { labels: { ...PROBE_JOB_LABELS, ...(input.tier ? tierPodLabels(input.tier.name) : {}) } },
             spec: {
+                ...(affinity ? { affinity } : {}),
                 restartPolicy: "Never",
                 automountServiceAccountToken: false,
                 enableServiceLinks: false,
@@ -316,6 +321,8 @@ export function probeJobSpec(input: ProbeJobInput): JobSpec {
 }
 
 export interface BuildkitProbeArgs {
+    /** The tier it proves and the stack's other tiers (see {@link ProbeJobInput}). Default: none. */
+    tier?: { name: string; others: readonly string[] };
     /** The BuildKit image, pinned by digest; it carries `buildctl`. Required. */
     image: string;
     /** Published endpoint (`tcp://buildkitd.buildkit.svc.cluster.local:1234`). Required. */
@@ -387,6 +394,7 @@ export class BuildkitProbe extends pulumi.ComponentResource {
                     clientSecretName,
                     timeoutSeconds: args.timeoutSeconds,
                     keepFinishedSeconds: args.keepFinishedSeconds,
+                    ...(args.tier ? { tier: args.tier } : {}),
                 });
                 const metadata = { namespace, labels: { ...PROBE_JOB_LABELS }, annotations: { ...PROBE_JOB_ANNOTATIONS } };
                 return { metadata: { name: probeJobName({ metadata, spec }, revision), ...metadata }, spec };
