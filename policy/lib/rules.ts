@@ -9,6 +9,7 @@ import { View, entriesOf } from "./objects";
 import { RELEVANT, asArray, asRecord, isUnknown } from "./plain";
 import { podTemplatesOfObject } from "./kube";
 import { isTcpAddress } from "./text";
+import { judgeIsolation } from "./isolation";
 
 /** A rule judges what a view shows; in resource scope it leaves out whatever needs another resource. */
 export type Rule = (view: View, helm: ResourceLike[]) => Finding[];
@@ -276,3 +277,18 @@ export const exposureRule: Rule = (view, helm) => {
 };
 
 export { DAEMON_FIX };
+
+/** Rule 6: build steps isolated (issue 20): no host network on a rootful daemon, no insecure entitlements or noProcessSandbox on a shared one. */
+export const isolationRule: Rule = (view, helm) => {
+    const findings: Finding[] = [];
+    for (const { contexts } of containerContexts(view, helm)) {
+        for (const ctx of contexts) {
+            const daemon = daemonOf(ctx);
+            if (!daemon || (view.scope === "resource" && ctx.deferred.length > 0)) {
+                continue;
+            }
+            findings.push(...mark(judgeIsolation(daemon), ctx.crossed));
+        }
+    }
+    return findings;
+};
