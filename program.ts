@@ -2,8 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "./config";
 import { BuildkitService } from "./components/buildkit";
 import { connectCluster } from "./components/cluster";
+import { AdmissionPolicies } from "./components/admission";
 import { ArcRunners } from "./components/arc";
-import { CLIENT_TLS_SECRET, SERVER_TLS_SECRET } from "./contracts";
+import { CLIENT_TLS_SECRET, RUNNER_NAMESPACE, SERVER_TLS_SECRET } from "./contracts";
 import { GithubVariables } from "./components/github";
 import { BuildkitMonitoring } from "./components/monitoring";
 import { BuildkitPki } from "./components/pki";
@@ -89,6 +90,10 @@ export function createStack(settings: Settings): StackOutputs {
         },
         k8sOpts,
     );
+
+    // The policy pack's second line: the API server itself refuses plaintext or published BuildKit and
+    // privileged runner pods, whoever creates them (docs/admission.md).
+    new AdmissionPolicies("buildkit", { runnerNamespaces: [RUNNER_NAMESPACE], validationActions: settings.admission.validationActions }, k8sOpts);
 
     if (!settings.githubCredentials) {
         // Only a k3d stack gets here (config/index.ts requires credentials everywhere else). Info, not a

@@ -4,6 +4,7 @@ import { BUILDKIT_GRPC_PORT, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN 
 import { aksCluster, zonalCacheIssues } from "./aks";
 import { arcSchema, runnerWiringIssues } from "./arc";
 import { GithubCredentials, githubSchema } from "./github";
+import { admissionSchema } from "./admission";
 import { monitoringSchema } from "./monitoring";
 import { probeBuildIssues, probeSchema } from "./probe";
 import { byteQuantity as parsedByteQuantity, cpuMillicores, isByteQuantity, isCpuQuantity } from "./quantity";
@@ -238,6 +239,7 @@ export const settingsSchema = z
         network: network.prefault({}),
         probe: probeSchema.prefault({}),
         monitoring: monitoringSchema.prefault({}),
+        admission: admissionSchema.prefault({}),
         arc: arcSchema,
         github: githubSchema,
     })
