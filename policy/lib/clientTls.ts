@@ -1,6 +1,6 @@
 import { ContainerContext, mountFor, volumeHasPath, volumeSecrecy } from "./container";
 import { Finding, unverifiable, violation } from "./findings";
-import { UNKNOWN, Unknown, asArray, asRecord, isUnknown } from "./plain";
+import { UNKNOWN, Unknown, asArray, asRecord, at, isUnknown } from "./plain";
 import { Env, Invocation, UNKNOWN_MARK } from "./shell";
 import { flagValues, isTcpAddress } from "./text";
 
@@ -148,6 +148,9 @@ function material(ctx: ContainerContext): Record<Exclude<Part, "dir">, boolean> 
             return dirHasMaterial(ctx, path);
         }
         const found = mountFor(ctx.mounts, path);
+        if (!found && vaultInjected(ctx, path)) {
+            return true;
+        }
         if (!found || !volumeHasPath(found.volume, found.relative)) {
             return false;
         }
@@ -183,6 +186,38 @@ function material(ctx: ContainerContext): Record<Exclude<Part, "dir">, boolean> 
         }
     }
     return { ca: have.ca || have.dir, cert: have.cert || have.dir, key: have.key || have.dir };
+}
+
+/** The annotations of the pod a template describes (a Pod's own, a workload's `template`, a CronJob's job template). */
+function podAnnotations(ctx: ContainerContext): Record<string, unknown> {
+    const body = ctx.template.object?.body ?? {};
+    return asRecord(
+        at(body, "spec", "jobTemplate", "spec", "template", "metadata", "annotations") ??
+            at(body, "spec", "template", "metadata", "annotations") ??
+            (ctx.template.object?.kind === "Pod" ? at(body, "metadata", "annotations") : undefined),
+    );
+}
+
+/**
+ * A file the Vault Agent Injector writes into the container: with `vault.hashicorp.com/agent-inject:
+ * "true"`, each `vault.hashicorp.com/agent-inject-secret-<name>` annotation renders `<name>` under
+ * `/vault/secrets` (or `vault.hashicorp.com/secret-volume-path[-<name>]`) in every container, from a
+ * Vault secret: TLS material that is as secret as a Kubernetes Secret (developer.hashicorp.com,
+ * Vault "Agent Sidecar Injector annotations").
+ */
+function vaultInjected(ctx: ContainerContext, path: string): boolean {
+    const annotations = podAnnotations(ctx);
+    if (String(annotations["vault.hashicorp.com/agent-inject"]).toLowerCase() !== "true") {
+        return false;
+    }
+    const slash = path.lastIndexOf("/");
+    const dir = path.slice(0, slash).replace(/\/+$/, "");
+    const name = path.slice(slash + 1);
+    if (annotations[`vault.hashicorp.com/agent-inject-secret-${name}`] === undefined) {
+        return false;
+    }
+    const custom = annotations[`vault.hashicorp.com/secret-volume-path-${name}`] ?? annotations["vault.hashicorp.com/secret-volume-path"];
+    return dir === (typeof custom === "string" ? custom.replace(/\/+$/, "") : "/vault/secrets");
 }
 
 function secretKeyRefNames(ctx: ContainerContext): Set<string> {

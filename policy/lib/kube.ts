@@ -186,6 +186,7 @@ function asScriptContainer(value: unknown, scriptField: "script" | "source"): un
  */
 export function embeddedPodSpecs(object: KObject): PodTemplate[] {
     const found: PodTemplate[] = [];
+    const body = withParameterDefaults(object.body);
     let budget = 20_000;
     const visit = (value: unknown, path: string[], labels: unknown, volumes: unknown) => {
         if (budget-- <= 0 || path.length > 30 || found.length >= 100 || value === null || typeof value !== "object") {
@@ -222,8 +223,62 @@ export function embeddedPodSpecs(object: KObject): PodTemplate[] {
             }
         }
     };
-    visit(at(object.body, "spec"), ["spec"], at(object.body, "metadata", "labels"), undefined);
+    visit(at(body, "spec"), ["spec"], at(body, "metadata", "labels"), undefined);
     return found;
+}
+
+/**
+ * CI systems substitute parameters before a pod runs: Tekton `$(params.X)` (also `$(params['X'])`,
+ * `$(inputs.params.X)`) and Argo Workflows `{{inputs.parameters.X}}` / `{{workflow.parameters.X}}`.
+ * Each is replaced by the value or default the object itself declares for that name (a TaskRun's or
+ * PipelineRun's `params[].value`, a Task's `params[].default`, Argo's `parameters[].value`/`default`),
+ * so a plaintext address given as a default is judged as what runs. Names without a declared value stay
+ * as written. Bounded like every walk of the pack.
+ */
+export function withParameterDefaults(body: Record<string, unknown>): Record<string, unknown> {
+    const values = new Map<string, string>();
+    let budget = 20_000;
+    const collect = (value: unknown, depth: number) => {
+        if (budget-- <= 0 || depth > 30 || value === null || typeof value !== "object") {
+            return;
+        }
+        if (Array.isArray(value)) {
+            value.forEach((v) => collect(v, depth + 1));
+            return;
+        }
+        const record = value as Record<string, unknown>;
+        for (const key of ["params", "parameters"]) {
+            for (const param of asArray(record[key]).map(asRecord)) {
+                const given = typeof param.value === "string" ? param.value : typeof param.default === "string" ? param.default : undefined;
+                if (typeof param.name === "string" && given !== undefined && !values.has(param.name)) {
+                    values.set(param.name, given);
+                }
+            }
+        }
+        Object.values(record).forEach((v) => collect(v, depth + 1));
+    };
+    collect(body.spec, 0);
+    if (values.size === 0) {
+        return body;
+    }
+    const pattern = /\$\((?:inputs\.)?params(?:\.([A-Za-z0-9_.-]+)|\[['"]([^'"\]]+)['"]\])\)|\{\{\s*(?:inputs|workflow)\.parameters\.([A-Za-z0-9_-]+)\s*\}\}/g;
+    let copies = 100_000;
+    const substitute = (value: unknown, depth: number): unknown => {
+        if (copies-- <= 0 || depth > 64) {
+            return value;
+        }
+        if (typeof value === "string") {
+            return value.length > 100_000 ? value : value.replace(pattern, (whole, a, b, c) => values.get(a ?? b ?? c) ?? whole);
+        }
+        if (Array.isArray(value)) {
+            return value.map((v) => substitute(v, depth + 1));
+        }
+        if (value !== null && typeof value === "object" && !isUnknown(value)) {
+            return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, substitute(v, depth + 1)]));
+        }
+        return value;
+    };
+    return substitute(body, 0) as Record<string, unknown>;
 }
 
 /** Every pod spec the view's objects and the Helm resources among `helmResources` declare. */

@@ -2,7 +2,18 @@ import { parseBuildkitdToml } from "./buildkitdToml";
 import { DAEMON_FIX, containerContexts, daemonOf, judgeDaemon, Daemon, mayListenOnTcp } from "./buildkitd";
 import { judgeBuildkitChart, helmTcpServices, tcpServiceReachesBuildkit } from "./charts";
 import { CLIENT_FIX, judgeClient } from "./clientTls";
-import { EXPOSURE_FIX, hostExposure, isBuildkitName, isBuildkitPort, routeBackends, serviceExposure, serviceReachesBuildkit, unknownRoute } from "./exposure";
+import {
+    CONSUMER_KINDS,
+    EXPOSURE_FIX,
+    hostExposure,
+    namesBuildkitService,
+    isBuildkitName,
+    isBuildkitPort,
+    routeBackends,
+    serviceExposure,
+    serviceReachesBuildkit,
+    unknownRoute,
+} from "./exposure";
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
 import { helmLabel, helmValues, isHelm } from "./helm";
 import { View, entriesOf } from "./objects";
@@ -220,6 +231,22 @@ export const exposureRule: Rule = (view, helm) => {
             } else if (isUnknown(backend.name) || isUnknown(backend.port)) {
                 findings.push(unknownRoute(object, "backend"));
             }
+        }
+    }
+    // Any other kind that names a BuildKit Service is taken as publishing it: what reaches the port decides.
+    for (const object of view.objects) {
+        if (object.patch || CONSUMER_KINDS.has(object.kind) || routeBackends(object) !== undefined || podTemplatesOfObject(object).length > 0) {
+            continue;
+        }
+        const named = namesBuildkitService(object, buildkitServices);
+        if (named) {
+            findings.push({
+                ...violation(
+                    `${object.where} names BuildKit's Service '${named.name}', and ${object.kind} is not a kind known to consume a Service only inside the cluster (policy/README.md lists those), so it is taken as publishing BuildKit's API. ${EXPOSURE_FIX}`,
+                    object.resource.urn,
+                ),
+                crossed: named.crossed,
+            });
         }
     }
     // A DeploymentPatch/StatefulSetPatch/DaemonSetPatch that adds hostNetwork or a hostPort to a workload running buildkitd on tcp://.
