@@ -15,6 +15,8 @@ export interface DaemonRun {
     how: string;
     /** Set by `judgeDaemonRun`: whether this buildkitd has a tcp:// listener ("unknown" when it cannot tell). */
     tcp?: boolean | "unknown";
+    /** Insecure entitlements the image's own config grants (read from its published source, not from the stack). */
+    imageEntitlements?: { entitlements: string[]; source: string };
 }
 
 export interface Daemon {
@@ -100,8 +102,15 @@ function earthlyRun(ctx: ContainerContext): DaemonRun | undefined {
     const certs = "/etc/.earthly/certs";
     const tlsFlags =
         tls === "true" ? ["--tlscert", `${certs}/buildkit_cert.pem`, "--tlskey", `${certs}/buildkit_key.pem`, "--tlscacert", `${certs}/ca_cert.pem`] : [];
+    // Its buildkitd.toml.template sets `networkMode = "${NETWORK_MODE}"` (the image defaults to cni, with the
+    // CNI config its entrypoint writes) and always `insecure-entitlements = [ "security.insecure" ]`.
+    const network = ctx.env.get("NETWORK_MODE");
+    const networkFlags = isUnknown(network)
+        ? ["--oci-worker-net", UNKNOWN]
+        : ["--oci-worker-net", typeof network === "string" && network !== "" ? network : "cni"];
     return {
-        flags: ["--addr", "tcp://0.0.0.0:8372", ...tlsFlags],
+        flags: ["--addr", "tcp://0.0.0.0:8372", ...tlsFlags, ...networkFlags],
+        imageEntitlements: { entitlements: ["security.insecure"], source: "earthly/buildkitd's buildkitd.toml.template" },
         how: `earthly/buildkitd's entrypoint (BUILDKIT_TCP_TRANSPORT_ENABLED=true, BUILDKIT_TLS_ENABLED=${tls === undefined ? "unset" : `'${tls}'`})`,
     };
 }

@@ -351,7 +351,7 @@ export function volumeHasPath(volume: Record<string, unknown>, relative: string)
 
 /** What kind of secret material a volume can carry: Secret (or projected Secret), CSI secret stores, ConfigMap. */
 export function volumeSecrecy(volume: Record<string, unknown>): "secret" | "configmap" | "none" {
-    if ("secret" in volume) {
+    if ("secret" in volume || "dockerHostPath" in volume) {
         return "secret";
     }
     if ("csi" in volume) {

@@ -250,6 +250,7 @@ export function unknownRoute(object: KObject, what: string): Finding {
  * reachability of the port decides, not a list of publishing kinds. policy/README.md lists these.
  */
 export const CONSUMER_KINDS = new Set([
+    "DockerProvider",
     "Service",
     "Endpoints",
     "EndpointSlice",

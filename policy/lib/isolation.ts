@@ -153,6 +153,16 @@ export function judgeIsolation(daemon: Daemon): Finding[] {
             );
         }
 
+        if (shared && flagEntitlements.length === 0 && run.imageEntitlements) {
+            // What the image's own config grants is read from its published source, not from the stack: reported, not blocked.
+            findings.push(
+                unverifiable(
+                    `${subject} serves other pods over TCP, and ${run.imageEntitlements.source} grants the insecure entitlement(s) ${run.imageEntitlements.entitlements.join(", ")}, so any client with a certificate may run privileged build steps. ${ISOLATION_FIX}`,
+                    urn,
+                ),
+            );
+        }
+
         const sandboxFlag = boolFlag(run.flags, "oci-worker-no-process-sandbox");
         const noSandbox = sandboxFlag ?? oci.noProcessSandbox ?? false;
         if (shared && noSandbox === true) {

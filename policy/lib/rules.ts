@@ -1,6 +1,6 @@
 import { parseBuildkitdToml } from "./buildkitdToml";
 import { DAEMON_FIX, containerContexts, daemonOf, judgeDaemon, Daemon, mayListenOnTcp } from "./buildkitd";
-import { judgeBuildkitChart, helmTcpServices, tcpServiceReachesBuildkit } from "./charts";
+import { judgeBuildkitChart, judgeBuildkitChartIsolation, helmTcpServices, tcpServiceReachesBuildkit } from "./charts";
 import { CLIENT_FIX, judgeClient } from "./clientTls";
 import {
     CONSUMER_KINDS,
@@ -16,7 +16,7 @@ import {
 } from "./exposure";
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
 import { helmLabel, helmValues, isHelm } from "./helm";
-import { View, entriesOf } from "./objects";
+import { KObject, View, entriesOf } from "./objects";
 import { RELEVANT, asArray, asRecord, isUnknown } from "./plain";
 import { podTemplatesOfObject } from "./kube";
 import { isTcpAddress } from "./text";
@@ -142,6 +142,9 @@ export const clientRule: Rule = (view, helm) => {
                 ),
             );
         }
+    }
+    for (const provider of view.objects.filter((o) => o.kind === "DockerProvider")) {
+        findings.push(...judgeDockerProvider(provider));
     }
     for (const { contexts } of containerContexts(view, helm)) {
         for (const ctx of contexts) {
@@ -317,5 +320,39 @@ export const isolationRule: Rule = (view, helm) => {
             findings.push(...mark(judgeIsolation(daemon), ctx.crossed));
         }
     }
+    for (const resource of helm.filter(isHelm)) {
+        findings.push(...judgeBuildkitChartIsolation(resource).map((f) => ({ ...f, urn: f.urn ?? resource.urn })));
+    }
     return findings;
 };
+
+/**
+ * A `@pulumi/docker` (or docker-build) provider talks to the Docker daemon at `host`, whose BuildKit builds
+ * every image it declares. Over `tcp://` it needs TLS: `caMaterial`, `certMaterial` and `keyMaterial`, or
+ * `certPath` (a directory on the machine running Pulumi, which the pack cannot read: it counts). `ssh://`
+ * and unix sockets carry their own transport security.
+ */
+function judgeDockerProvider(provider: KObject): Finding[] {
+    const host = provider.body.host;
+    if (isUnknown(host)) {
+        return [
+            unverifiable(
+                `${provider.where} has a host unknown during preview, so whether it talks to a daemon over plaintext TCP cannot be checked yet.`,
+                provider.resource.urn,
+            ),
+        ];
+    }
+    if (typeof host !== "string" || !isTcpAddress(host)) {
+        return [];
+    }
+    const has = (key: string) => provider.body[key] !== undefined && provider.body[key] !== "";
+    if (has("certPath") || (has("caMaterial") && has("certMaterial") && has("keyMaterial"))) {
+        return [];
+    }
+    return [
+        violation(
+            `${provider.where} points Docker (and its BuildKit builder) at ${host} without TLS (caMaterial, certMaterial and keyMaterial, or certPath), i.e. a remote build daemon over plaintext TCP. ${CLIENT_FIX}`,
+            provider.resource.urn,
+        ),
+    ];
+}
