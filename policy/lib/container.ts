@@ -1,3 +1,4 @@
+import { usesValuesFrom } from "./helm";
 import { Container, Mount, PodTemplate, envEntries, imageRepository, mountedVolumes } from "./kube";
 import { KObject, View, entriesOf, lookup } from "./objects";
 import { UNKNOWN, Unknown, asArray, asRecord, asString, at, isUnknown } from "./plain";
@@ -113,7 +114,8 @@ export function buildContext(template: PodTemplate, container: Container, view: 
         env: new Map(),
         deferred: [],
         unknowns: [],
-        crossed: false,
+        // Values a Flux HelmRelease takes from a ConfigMap or Secret of the stack (valuesFrom) need several resources.
+        crossed: usesValuesFrom(template.resource),
         mounts: mountedVolumes(template.spec, container),
         read: () => undefined,
         interpretation: { invocations: [], files: new Map(), unreadScripts: [] },

@@ -15,7 +15,7 @@ import {
     unknownRoute,
 } from "./exposure";
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
-import { helmLabel, helmValues, isHelm } from "./helm";
+import { helmLabel, helmValues, isHelm, usesValuesFrom } from "./helm";
 import { KObject, View, entriesOf } from "./objects";
 import { RELEVANT, asArray, asRecord, isUnknown } from "./plain";
 import { podTemplatesOfObject } from "./kube";
@@ -57,7 +57,7 @@ export const daemonRule: Rule = (view, helm) => {
         }
     }
     for (const resource of helm) {
-        findings.push(...judgeBuildkitChart(resource, "daemon").map((f) => ({ ...f, urn: f.urn ?? resource.urn })));
+        findings.push(...judgeBuildkitChart(resource, "daemon").map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: usesValuesFrom(resource) })));
     }
     return findings;
 };
@@ -127,7 +127,9 @@ export const clientRule: Rule = (view, helm) => {
         const { problems, text, unknown, overflow } = helmValues(resource);
         for (const problem of problems) {
             const message = `${helmLabel(resource)}: ${problem}, so its values cannot be checked for tcp:// BuildKit addresses.`;
-            const blocking = overflow ? RELEVANT.test(text) : /tcp:\/\//i.test(text);
+            // A reference the pack cannot follow (valuesFrom outside the stack, a file in a GitOps repository) is reported, not blocked.
+            const reference = /^(valuesFrom|values file '.*' in the Application)/.test(problem);
+            const blocking = !reference && (overflow ? RELEVANT.test(text) : /tcp:\/\//i.test(text));
             findings.push(
                 blocking
                     ? violation(`${message} Fix the values${overflow ? " (no YAML anchors/aliases)" : ""}. ${CLIENT_FIX}`, resource.urn)
@@ -289,7 +291,7 @@ export const exposureRule: Rule = (view, helm) => {
         }
     }
     for (const resource of helm.filter(isHelm)) {
-        findings.push(...judgeBuildkitChart(resource, "exposure").map((f) => ({ ...f, urn: f.urn ?? resource.urn })));
+        findings.push(...judgeBuildkitChart(resource, "exposure").map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: usesValuesFrom(resource) })));
         for (const entry of helmTcpServices(resource)) {
             const known = buildkitServices.get(entry.name);
             if (tcpServiceReachesBuildkit(entry) || known) {
@@ -321,7 +323,7 @@ export const isolationRule: Rule = (view, helm) => {
         }
     }
     for (const resource of helm.filter(isHelm)) {
-        findings.push(...judgeBuildkitChartIsolation(resource).map((f) => ({ ...f, urn: f.urn ?? resource.urn })));
+        findings.push(...judgeBuildkitChartIsolation(resource).map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: usesValuesFrom(resource) })));
     }
     return findings;
 };
