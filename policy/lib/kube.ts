@@ -1,7 +1,8 @@
 import { ResourceLike } from "./findings";
 import { helmLabel, helmValues, isHelm } from "./helm";
-import { KObject, View } from "./objects";
-import { Unknown, UNKNOWN, asArray, asRecord, asString, at, isUnknown } from "./plain";
+import { KObject, View, entriesOf } from "./objects";
+import { parseYaml } from "./yaml";
+import { Unknown, UNKNOWN, asArray, asRecord, asString, at, isUnknown, newBudget } from "./plain";
 
 export { helmLabel, isHelm };
 
@@ -130,6 +131,9 @@ export function podTemplatesOfObject(object: KObject): PodTemplate[] {
         // A Flux HelmRelease's values are judged as Helm values (helmPodTemplates), not walked twice.
         return [];
     }
+    if ((object.kind === "ConfigMap" || object.kind === "Secret") && !object.patch) {
+        return textPodTemplates(object);
+    }
     const known = POD_SPEC_PATHS[object.kind];
     if (known) {
         return known.map((path) => podTemplate(object, path));
@@ -138,6 +142,9 @@ export function podTemplatesOfObject(object: KObject): PodTemplate[] {
     const group = object.apiVersion.includes("/") ? object.apiVersion.split("/")[0] : "";
     return NOT_POD_KINDS.has(object.kind) && (group === "" || group.endsWith("k8s.io")) ? [] : embeddedPodSpecs(object);
 }
+
+/** Keys whose items (or value) are containers already judged as such. */
+const CONTAINER_KEYS = new Set(["containers", "initContainers", "ephemeralContainers", "steps", "sidecars", "container", "script", "stepTemplate"]);
 
 /** Core kinds that never hold a pod spec: the generic walker skips them (they are most of a large stack). */
 const NOT_POD_KINDS = new Set([
@@ -215,6 +222,16 @@ export function embeddedPodSpecs(object: KObject): PodTemplate[] {
         } else if (isContainer(record.container) || isContainer(record.script)) {
             const containers = [record.container, asScriptContainer(record.script, "source")].filter(isContainer);
             found.push({ ...here, spec: { volumes: ownVolumes, containers } });
+        } else if (
+            typeof record.image === "string" &&
+            ["command", "args", "env", "securityContext", "ports"].some((k) => k in record) &&
+            !CONTAINER_KEYS.has(path[path.length - 2] ?? "") &&
+            !CONTAINER_KEYS.has(path[path.length - 1] ?? "")
+        ) {
+            // An image with a command line, environment or security context in a shape the pack does not know
+            // (an operator's own `spec.image` + `spec.args`): it can run a container, so it is judged as one.
+            found.push({ ...here, where: `${here.where} (a container in a form the pack does not know)`, spec: { volumes: ownVolumes, containers: [record] } });
+            return;
         }
         const childLabels = at(record, "metadata", "labels") ?? labels;
         for (const [key, child] of Object.entries(record)) {
@@ -299,6 +316,13 @@ export function helmPodTemplates(resource: ResourceLike): PodTemplate[] {
             value.forEach((item, i) => visit(item, [...path, String(i)], parent));
             return;
         }
+        if (typeof value === "string") {
+            // A pod spec held as YAML or JSON text (a chart's `podTemplate: |` value) is a pod spec too.
+            for (const doc of podSpecTexts(value)) {
+                visit(doc, [...path, "(text)"], parent);
+            }
+            return;
+        }
         const record = asRecord(value);
         if ("containers" in record && (Array.isArray(record.containers) || isUnknown(record.containers))) {
             found.push({
@@ -378,4 +402,46 @@ export function imageRepository(image: string): string {
 
 export function isPinnedByDigest(image: string): boolean {
     return /@sha256:[0-9a-f]{64}$/.test(image);
+}
+
+/** YAML or JSON text that holds a pod spec (a `containers:` list), parsed within a fixed budget; [] otherwise. */
+export function podSpecTexts(text: string): unknown[] {
+    if (text.length > 256_000 || !/(^|\n)\s*-?\s*"?containers"?\s*:/.test(text)) {
+        return [];
+    }
+    const parsed = parseYaml(text, newBudget());
+    return parsed.docs.filter((d) => d !== null && typeof d === "object");
+}
+
+/**
+ * Pod templates held as text in a ConfigMap or Secret: ARC's container-hook templates
+ * (`ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE`, a `spec:` whose `$job` container has no image of its own),
+ * Jenkins or GitLab pod templates, pod manifests a CI job applies. Whatever runs them, they are pods: a
+ * pod spec is found wherever one is. Containers without an image count here (the runner fills it in).
+ */
+export function textPodTemplates(object: KObject): PodTemplate[] {
+    const found: PodTemplate[] = [];
+    for (const entry of entriesOf(object)) {
+        if (typeof entry.text !== "string") {
+            continue;
+        }
+        for (const doc of podSpecTexts(entry.text)) {
+            const record = asRecord(doc);
+            const spec = asRecord(record.spec ?? record);
+            const template = asRecord(at(spec, "template", "spec"));
+            const podSpec = Array.isArray(spec.containers) ? spec : Array.isArray(template.containers) ? template : undefined;
+            if (!podSpec) {
+                continue;
+            }
+            found.push({
+                where: `${object.where} key '${entry.key}' (a pod spec held as text)`,
+                spec: podSpec,
+                labels: asRecord(at(record, "metadata", "labels")),
+                namespace: object.namespace,
+                resource: object.resource,
+                object,
+            });
+        }
+    }
+    return found;
 }
