@@ -47,10 +47,15 @@ export function judgeBuildkitChart(resource: ResourceLike, rule: "daemon" | "exp
             ),
         ];
     }
-    const { values, unknown } = helmValues(resource);
+    const { values, unknown, problems } = helmValues(resource);
     const v = asRecord(values);
     if (unknown) {
         return [unverifiable(`${label} (buildkit-service) has values that are unknown during preview, so its TLS and Service type cannot be checked yet.`)];
+    }
+    const unresolved = problems.find((p) => p.startsWith("valuesFrom"));
+    if (unresolved) {
+        // Values still to come from a ConfigMap or Secret: judged by the stack policy once resolved, reported if never.
+        return rule === "daemon" ? [unverifiable(`${label} (buildkit-service): ${unresolved}, so its TLS and Service type cannot be checked here.`)] : [];
     }
     if (rule === "exposure") {
         const type = at(v, "service", "type");
@@ -134,8 +139,8 @@ export function judgeBuildkitChartIsolation(resource: ResourceLike): Finding[] {
     if (helmChart(resource) !== "buildkit-service") {
         return [];
     }
-    const { values, unknown } = helmValues(resource);
-    if (unknown) {
+    const { values, unknown, problems } = helmValues(resource);
+    if (unknown || problems.some((p) => p.startsWith("valuesFrom"))) {
         return [];
     }
     const v = asRecord(values);

@@ -121,6 +121,16 @@ export function serviceExposure(service: KObject): string | "unknown" | undefine
     if (asArray(at(service.body, "spec", "externalIPs")).length > 0) {
         return "has externalIPs";
     }
+    // Annotations that publish a ClusterIP Service elsewhere: the Tailscale operator puts it on the tailnet
+    // (tailscale.com "Expose a Kubernetes cluster workload to your tailnet"), GKE's NEG annotation with
+    // exposed_ports attaches it to a Google load balancer.
+    const annotations = asRecord(at(service.body, "metadata", "annotations"));
+    if (String(annotations["tailscale.com/expose"]).toLowerCase() === "true" || typeof annotations["tailscale.com/hostname"] === "string") {
+        return "is published on a tailnet by its tailscale.com annotation";
+    }
+    if (typeof annotations["cloud.google.com/neg"] === "string" && /exposed_ports/.test(annotations["cloud.google.com/neg"])) {
+        return "is attached to a load balancer by its cloud.google.com/neg exposed_ports annotation";
+    }
     return undefined;
 }
 
