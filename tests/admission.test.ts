@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { run } from "@bufbuild/cel";
+import { celEnv, celError, parse as parseCel, plan } from "@bufbuild/cel";
 import { strings } from "@bufbuild/cel/ext";
 import * as yaml from "js-yaml";
 import { admissionBindingSpec, admissionPolicies, ADMISSION_POLICY_NAMES } from "../components/admission";
@@ -12,6 +12,25 @@ import { programResources } from "../policy/tests/fixtures/program";
 import { modelFor, schemaProblems } from "./harness/kubernetes-schema";
 
 const RUNNERS = [RUNNER_NAMESPACE, "arc-runners-protected"];
+
+/**
+ * Each expression parsed and planned once (as the API server compiles a policy once), then run per
+ * object; like `run` of @bufbuild/cel, an error is returned as a value, never thrown.
+ */
+const ENV = celEnv({ funcs: strings });
+const PLANS = new Map<string, (bindings: never) => unknown>();
+function run(expression: string, bindings: Record<string, unknown>): unknown {
+    let planned = PLANS.get(expression);
+    if (!planned) {
+        planned = plan(ENV, parseCel(expression)) as (bindings: never) => unknown;
+        PLANS.set(expression, planned);
+    }
+    try {
+        return planned(bindings as never);
+    } catch (error) {
+        return celError(error);
+    }
+}
 const POLICIES = admissionPolicies(RUNNERS);
 
 /** Kubernetes hands CEL integers as int, maps as maps and Secret data as bytes; plain JSON becomes that here. */
@@ -82,10 +101,10 @@ export function denials(object: Record<string, any>, namespace = object.metadata
         const variables = new Map<string, unknown>();
         env.variables = variables;
         for (const variable of (policy.spec.variables as { name: string; expression: string }[] | undefined) ?? []) {
-            variables.set(variable.name, run(variable.expression, env as never, { funcs: strings }));
+            variables.set(variable.name, run(variable.expression, env));
         }
         for (const validation of policy.spec.validations as { expression: string; message: string }[]) {
-            const result = run(validation.expression, env as never, { funcs: strings });
+            const result = run(validation.expression, env);
             if (result !== true) {
                 out.push(`${policy.name}: ${result === false ? validation.message : `error: ${String(result)}`}`);
             }

@@ -307,6 +307,9 @@ export function admissionPolicies(runnerNamespaces: readonly string[]): Admissio
 }
 
 /** The binding of one policy: every namespace, with the configured actions. */
-export function admissionBindingSpec(policyName: string, validationActions: readonly ValidationAction[]): Record<string, unknown> {
+export function admissionBindingSpec(
+    policyName: string,
+    validationActions: readonly ValidationAction[],
+): { policyName: string; validationActions: ValidationAction[] } {
     return { policyName, validationActions: [...validationActions] };
 }

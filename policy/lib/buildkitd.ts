@@ -105,7 +105,7 @@ function earthlyRun(ctx: ContainerContext): DaemonRun | undefined {
     // Its buildkitd.toml.template sets `networkMode = "${NETWORK_MODE}"` (the image defaults to cni, with the
     // CNI config its entrypoint writes) and always `insecure-entitlements = [ "security.insecure" ]`.
     const network = ctx.env.get("NETWORK_MODE");
-    const networkFlags = isUnknown(network)
+    const networkFlags: (string | Unknown)[] = isUnknown(network)
         ? ["--oci-worker-net", UNKNOWN]
         : ["--oci-worker-net", typeof network === "string" && network !== "" ? network : "cni"];
     return {
