@@ -324,6 +324,34 @@ export function helmPodTemplates(resource: ResourceLike): PodTemplate[] {
             return;
         }
         const record = asRecord(value);
+        const single = asRecord(record.container);
+        if (typeof single.image === "string" && !("containers" in record)) {
+            // A chart that takes one `container:` object instead of a list (a newer chart's keys).
+            found.push({
+                where: `${helmLabel(resource)} values.${[...path, "container"].join(".")}`,
+                spec: { ...record, containers: [{ name: "container", ...single }] },
+                labels: asRecord(at(parent, "metadata", "labels")),
+                namespace,
+                resource,
+            });
+            return;
+        }
+        if (
+            typeof record.image === "string" &&
+            ["command", "args", "env", "securityContext"].some((k) => k in record) &&
+            !CONTAINER_KEYS.has(path[path.length - 2] ?? "") &&
+            !("containers" in record)
+        ) {
+            // An image with a command line, environment or security context: it runs as a container, whatever the chart calls it.
+            found.push({
+                where: `${helmLabel(resource)} values.${path.join(".") || "(top level)"} (a container in a form the pack does not know)`,
+                spec: { containers: [{ name: String(path[path.length - 1] ?? "container"), ...record }] },
+                labels: asRecord(at(parent, "metadata", "labels")),
+                namespace,
+                resource,
+            });
+            return;
+        }
         if ("containers" in record && (Array.isArray(record.containers) || isUnknown(record.containers))) {
             found.push({
                 where: `${helmLabel(resource)} values.${path.join(".")}`,

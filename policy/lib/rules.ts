@@ -243,7 +243,15 @@ export const exposureRule: Rule = (view, helm) => {
         if (object.patch || CONSUMER_KINDS.has(object.kind) || routeBackends(object) !== undefined || podTemplatesOfObject(object).length > 0) {
             continue;
         }
-        const named = namesBuildkitService(object, buildkitServices);
+        // An object of an unknown kind that carries a BuildKit Service's own name and namespace and whose kind says
+        // it exports, exposes or routes (a multi-cluster ServiceExport, a tunnel or load-balancer binding).
+        const sameName =
+            typeof object.name === "string" &&
+            /export|expose|publish|tunnel|loadbalancer|binding|route|ingress|listener|forward|proxy/i.test(object.kind) &&
+            services.some((s) => !s.patch && s.name === object.name && buildkitServices.has(object.name as string) && s.namespace === object.namespace)
+                ? { name: object.name, crossed: true }
+                : undefined;
+        const named = sameName ?? namesBuildkitService(object, buildkitServices);
         if (named) {
             findings.push({
                 ...violation(
