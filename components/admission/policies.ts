@@ -216,6 +216,12 @@ function plaintextToml(text: string): string {
  */
 const TOML_KEY = String.raw`k.matches(r'(?i)(\.toml|\.conf|^[^.]+)$')`;
 
+/**
+ * Secret keys read as text: only config-file names. `string(bytes)` fails on binary data (a keystore
+ * under a name without extension), and a failed expression refuses the object (failurePolicy Fail).
+ */
+const SECRET_TOML_KEY = String.raw`k.matches(r'(?i)(\.toml|\.conf)$|buildkit|^config$')`;
+
 /** ConfigMaps and Secrets holding a plaintext buildkitd.toml, or ingress-nginx tcp-services entries to BuildKit. */
 function configPolicy(): AdmissionPolicySpec {
     return {
@@ -234,7 +240,7 @@ function configPolicy(): AdmissionPolicySpec {
                 },
                 {
                     // Secret data is bytes in CEL; string() decodes UTF-8 (binary values are not buildkitd.toml).
-                    expression: `object.kind != 'Secret' || !has(object.data) || !object.data.exists(k, ${TOML_KEY} && ${plaintextToml("string(object.data[k])")})`,
+                    expression: `object.kind != 'Secret' || !has(object.data) || !object.data.exists(k, ${SECRET_TOML_KEY} && ${plaintextToml("string(object.data[k])")})`,
                     message:
                         "a buildkitd.toml in this Secret sets a tcp:// [grpc] address without [grpc.tls] cert, key and ca: BuildKit's TCP API must require a client certificate (arc-buildkit invariant 1)",
                     reason: "Forbidden",
@@ -258,7 +264,7 @@ const BUILDKIT_NAME = String.raw`^(([a-z0-9-]*[-.])?(moby-)?buildkitd?(-(service
 function exposurePolicy(): AdmissionPolicySpec {
     const buildkitService =
         `((has(object.spec.selector) && object.spec.selector.exists(k, object.spec.selector[k].matches(r'${BUILDKIT_NAME}'))) || ` +
-        `object.metadata.name.matches(r'${BUILDKIT_NAME}') || ` +
+        `(has(object.metadata.name) && object.metadata.name.matches(r'${BUILDKIT_NAME}')) || ` +
         // Port 1234 is also other apps' port: it counts for a Service without a selector (endpoints written by hand).
         `((!has(object.spec.selector) || size(object.spec.selector) == 0) && ${list("object.spec.ports")}.exists(p, p.port == ${PORT} || (has(p.targetPort) && string(p.targetPort) == '${PORT}'))))`;
     const published =
