@@ -52,7 +52,7 @@ export function judgeBuildkitChart(resource: ResourceLike, rule: "daemon" | "exp
     if (unknown) {
         return [unverifiable(`${label} (buildkit-service) has values that are unknown during preview, so its TLS and Service type cannot be checked yet.`)];
     }
-    const unresolved = problems.find((p) => p.startsWith("valuesFrom"));
+    const unresolved = problems.find((p) => p.startsWith("valuesFrom") || /in the Application's repository/.test(p));
     if (unresolved) {
         // Values still to come from a ConfigMap or Secret: judged by the stack policy once resolved, reported if never.
         return rule === "daemon" ? [unverifiable(`${label} (buildkit-service): ${unresolved}, so its TLS and Service type cannot be checked here.`)] : [];
@@ -140,7 +140,7 @@ export function judgeBuildkitChartIsolation(resource: ResourceLike): Finding[] {
         return [];
     }
     const { values, unknown, problems } = helmValues(resource);
-    if (unknown || problems.some((p) => p.startsWith("valuesFrom"))) {
+    if (unknown || problems.some((p) => p.startsWith("valuesFrom") || /in the Application's repository/.test(p))) {
         return [];
     }
     const v = asRecord(values);

@@ -37,6 +37,18 @@ describe("GitOps chart installers are judged like Helm releases", () => {
         );
     });
 
+    it("Argo CD Application whose values come from files in its repository is reported, not judged half-read", async () => {
+        const all = await runPolicies([application({ valueFiles: ["values-prod.yaml"] })]);
+        assert.deepEqual(
+            all.filter((v) => v.enforcementLevel === "mandatory"),
+            [],
+        );
+        assert.ok(
+            all.some((v) => v.policyName === "buildkit-unverifiable-values" && v.message.includes("values-prod.yaml")),
+            JSON.stringify(all),
+        );
+    });
+
     it("Argo CD Application of an unmodelled BuildKit chart is blocked like a Release (nothing it renders is ever checked)", async () => {
         assert.ok((await mandatory([application({}, "my-buildkit")])).some((m) => m.includes("not in the policy pack's chart model")));
     });
