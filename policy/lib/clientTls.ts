@@ -185,7 +185,26 @@ function material(ctx: ContainerContext): Record<Exclude<Part, "dir">, boolean> 
             have.key = have.key || inside(remote.opts.get("key"), "key");
         }
     }
+    if (isEarthlyClient(ctx)) {
+        // Earthly reads its client TLS from ~/.earthly/certs by default (global.tlsca, tlscert, tlskey:
+        // ca_cert.pem, earthly_cert.pem, earthly_key.pem; docs.earthly.dev "Earthly config" and remote BuildKit docs).
+        const home = ctx.env.get("HOME");
+        const base = `${typeof home === "string" && home !== "" ? home.replace(/\/+$/, "") : "/root"}/.earthly/certs`;
+        have.ca = have.ca || inside(`${base}/ca_cert.pem`, "ca");
+        have.cert = have.cert || inside(`${base}/earthly_cert.pem`, "cert");
+        have.key = have.key || inside(`${base}/earthly_key.pem`, "key");
+    }
     return { ca: have.ca || have.dir, cert: have.cert || have.dir, key: have.key || have.dir };
+}
+
+/** The container runs the Earthly CLI (an `earthly` command, Earthly's image, or its EARTHLY_BUILDKIT_HOST). */
+function isEarthlyClient(ctx: ContainerContext): boolean {
+    const image = ctx.container.image;
+    return (
+        ctx.interpretation.invocations.some((i) => i.program === "earthly") ||
+        ctx.env.get("EARTHLY_BUILDKIT_HOST") !== undefined ||
+        (typeof image === "string" && /(^|\/)earthly\/earthly([:@]|$)/.test(image))
+    );
 }
 
 /** The annotations of the pod a template describes (a Pod's own, a workload's `template`, a CronJob's job template). */
