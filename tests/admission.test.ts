@@ -442,7 +442,7 @@ describe("admission policies (the pack's second line, in the cluster)", () => {
             }
         }
         assert.deepStrictEqual(wronglyRefused, []);
-        // Measured (docs/admission.md): 86 of 302 flagged cases show their violation to the API server in one
+        // Measured (docs/admission.md): 86 of 305 flagged cases show their violation to the API server in one
         // object; the rest are Helm values, clients, cross-object configs and isolation settings only the pack sees.
         assert.ok(refused >= 86, `only ${refused} of ${flagged} flagged cases refused`);
     });
