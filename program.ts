@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "./config";
 import { BuildkitService } from "./components/buildkit";
 import { connectCluster } from "./components/cluster";
+import { AdmissionPolicies } from "./components/admission";
 import { ArcRunners } from "./components/arc";
 import { CLIENT_TLS_SECRET, SERVER_TLS_SECRET, tierNames } from "./contracts";
 import { GithubVariables } from "./components/github";
@@ -177,6 +178,14 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
             builderPods: service.builderPods,
             clusterCidrs,
         },
+        k8sOpts,
+    );
+
+    // The policy pack's second line: the API server itself refuses plaintext or published BuildKit and
+    // privileged runner pods, whoever creates them, in every tier's runner namespace (docs/admission.md).
+    new AdmissionPolicies(
+        "buildkit",
+        { runnerNamespaces: runners.tiers.map((t) => tierNames(t.tier).runnerNamespace), validationActions: settings.admission.validationActions },
         k8sOpts,
     );
 

@@ -6,6 +6,7 @@ import { aksCluster, zonalCacheIssues } from "./aks";
 import { ArcKeyVaultSettings, arcSchema, runnerWiringIssues } from "./arc";
 import { availabilityIssues } from "./availability";
 import { GithubCredentials, githubSchema } from "./github";
+import { admissionSchema } from "./admission";
 import { monitoringSchema } from "./monitoring";
 import { probeBuildIssues, probeSchema } from "./probe";
 import { byteQuantity as parsedByteQuantity, cpuMillicores, isByteQuantity, isCpuQuantity } from "./quantity";
@@ -238,6 +239,7 @@ export const settingsSchema = z
         network: networkSchema.prefault({}),
         probe: probeSchema.prefault({}),
         monitoring: monitoringSchema.prefault({}),
+        admission: admissionSchema.prefault({}),
         arc: arcSchema,
         github: githubSchema,
         /** Trust tiers beside the shared one (AKS only). Default: none. */

@@ -1,6 +1,6 @@
 import { EnforcementLevel, ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
-import { isHelm } from "./helm";
+import { isHelm, resolveValuesFrom } from "./helm";
 import { View, objectsOf, viewOf } from "./objects";
 import { asRecord, newBudget, toPlain } from "./plain";
 import type { Rule } from "./rules";
@@ -193,6 +193,7 @@ export function resourceView(resource: ResourceLike): View {
 
 /** The same rule over the whole stack (used by the cross-resource and the advisory stack policies). */
 export function stackRule(rule: Rule, resources: ResourceLike[]): Finding[] {
+    resolveValuesFrom(resources);
     return rule(stackView(resources), resources.filter(isHelm));
 }
 

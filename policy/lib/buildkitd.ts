@@ -1,4 +1,4 @@
-import { parseBuildkitdToml } from "./buildkitdToml";
+import { ParsedToml, parseBuildkitdToml } from "./buildkitdToml";
 import { ContainerContext, buildContext, isBuildkitImage, mountFor, mountedTexts } from "./container";
 import { Finding, unverifiable, violation } from "./findings";
 import { PodTemplate, containersOf, imageRepository, podTemplates } from "./kube";
@@ -15,6 +15,8 @@ export interface DaemonRun {
     how: string;
     /** Set by `judgeDaemonRun`: whether this buildkitd has a tcp:// listener ("unknown" when it cannot tell). */
     tcp?: boolean | "unknown";
+    /** Insecure entitlements the image's own config grants (read from its published source, not from the stack). */
+    imageEntitlements?: { entitlements: string[]; source: string };
 }
 
 export interface Daemon {
@@ -100,8 +102,15 @@ function earthlyRun(ctx: ContainerContext): DaemonRun | undefined {
     const certs = "/etc/.earthly/certs";
     const tlsFlags =
         tls === "true" ? ["--tlscert", `${certs}/buildkit_cert.pem`, "--tlskey", `${certs}/buildkit_key.pem`, "--tlscacert", `${certs}/ca_cert.pem`] : [];
+    // Its buildkitd.toml.template sets `networkMode = "${NETWORK_MODE}"` (the image defaults to cni, with the
+    // CNI config its entrypoint writes) and always `insecure-entitlements = [ "security.insecure" ]`.
+    const network = ctx.env.get("NETWORK_MODE");
+    const networkFlags: (string | Unknown)[] = isUnknown(network)
+        ? ["--oci-worker-net", UNKNOWN]
+        : ["--oci-worker-net", typeof network === "string" && network !== "" ? network : "cni"];
     return {
-        flags: ["--addr", "tcp://0.0.0.0:8372", ...tlsFlags],
+        flags: ["--addr", "tcp://0.0.0.0:8372", ...tlsFlags, ...networkFlags],
+        imageEntitlements: { entitlements: ["security.insecure"], source: "earthly/buildkitd's buildkitd.toml.template" },
         how: `earthly/buildkitd's entrypoint (BUILDKIT_TCP_TRANSPORT_ENABLED=true, BUILDKIT_TLS_ENABLED=${tls === undefined ? "unset" : `'${tls}'`})`,
     };
 }
@@ -205,44 +214,12 @@ export function judgeDaemonRun(daemon: Daemon, run: DaemonRun): Finding[] {
     if (flagsDecide) {
         return [];
     }
-    const located = configPaths(ctx, flags);
-    if (isUnknown(located)) {
-        return [unverifiable(`${subject} runs buildkitd with a --config path that is unknown during preview, so its listeners cannot be checked yet.`, urn)];
+    const loaded = loadConfig(daemon, run, tcpFromFlags);
+    if ("finding" in loaded) {
+        return loaded.finding ? [loaded.finding] : [];
     }
-    let toml: { addresses?: string[]; cert?: string; key?: string; ca?: string } = {};
-    let source = "";
-    for (const path of located.paths) {
-        const written = ctx.interpretation.files.get(path) ?? writtenBySibling(ctx, path);
-        const file = written !== undefined ? { text: written } : ctx.read(path);
-        if (file === undefined) {
-            if (located.explicit && !tcpFromFlags) {
-                // A config baked into the image (or missing): its listeners cannot be seen.
-                return [
-                    unverifiable(
-                        `${subject} runs buildkitd with --config ${path}, which is not mounted from a ConfigMap or Secret (baked into the image?), so its listeners cannot be checked.`,
-                        urn,
-                    ),
-                ];
-            }
-            continue;
-        }
-        if ("unreadable" in file) {
-            return [
-                unverifiable(
-                    `${subject} runs buildkitd with its config at ${file.unreadable}, which the policy pack cannot read, so its listeners and TLS cannot be checked.`,
-                    urn,
-                ),
-            ];
-        }
-        const parsed = parseBuildkitdToml(file.text);
-        if (!parsed.ok) {
-            const message = `${subject} runs buildkitd with config ${path}, which does not parse as TOML (${parsed.error}), so its gRPC listeners and TLS cannot be verified.`;
-            return [/tcp:\/\//i.test(file.text) ? violation(`${message} Fix the TOML syntax. ${DAEMON_FIX}`, urn) : unverifiable(message, urn)];
-        }
-        toml = parsed.grpc;
-        source = written !== undefined ? `${path} (written by its script)` : "source" in file && file.source ? `${file.source} (mounted at ${path})` : path;
-        break;
-    }
+    const toml: { addresses?: string[]; cert?: string; key?: string; ca?: string } = loaded.parsed?.grpc ?? {};
+    const source = loaded.source;
     const addresses = flagAddresses.length > 0 ? flagAddresses : (toml.addresses ?? [DEFAULT_ADDRESS]);
     const tcp = addresses.filter(isTcpAddress);
     run.tcp = tcp.length > 0;
@@ -262,6 +239,77 @@ export function judgeDaemonRun(daemon: Daemon, run: DaemonRun): Finding[] {
     }
     const origin = flagAddresses.length > 0 ? `--addr of ${run.how}` : `[grpc] address in ${source}`;
     return [violation(`${subject} listens on ${tcp.join(", ")} (from ${origin}) without a ${missing.join(", a ")}. ${DAEMON_FIX}`, urn)];
+}
+
+/** What `loadConfig` found: the parsed buildkitd.toml buildkitd reads (undefined when it reads none), or why it cannot be judged. */
+export type LoadedConfig = { parsed: Extract<ParsedToml, { ok: true }> | undefined; source: string } | { finding: Finding | undefined };
+
+const loadedConfigs = new WeakMap<DaemonRun, LoadedConfig>();
+
+/**
+ * The buildkitd.toml one buildkitd reads: the file `--config` names (the last one wins) or, without
+ * `--config`, the first of buildkitd's default paths that is mounted or written by a script. A config
+ * that cannot be read is a finding (a violation when it does not parse and mentions tcp://).
+ */
+export function loadConfig(daemon: Daemon, run: DaemonRun, tcpFromFlags: boolean): LoadedConfig {
+    const cached = loadedConfigs.get(run);
+    if (cached) {
+        return cached;
+    }
+    const { ctx } = daemon;
+    const urn = ctx.template.resource.urn;
+    const subject = `${ctx.template.where} container '${ctx.container.name}'`;
+    const located = configPaths(ctx, run.flags);
+    let result: LoadedConfig = { parsed: undefined, source: "" };
+    if (isUnknown(located)) {
+        result = {
+            finding: unverifiable(
+                `${subject} runs buildkitd with a --config path that is unknown during preview, so its listeners cannot be checked yet.`,
+                urn,
+            ),
+        };
+    } else {
+        for (const path of located.paths) {
+            const written = ctx.interpretation.files.get(path) ?? writtenBySibling(ctx, path);
+            const file = written !== undefined ? { text: written } : ctx.read(path);
+            if (file === undefined) {
+                if (located.explicit && !tcpFromFlags) {
+                    // A config baked into the image (or missing): its listeners cannot be seen.
+                    result = {
+                        finding: unverifiable(
+                            `${subject} runs buildkitd with --config ${path}, which is not mounted from a ConfigMap or Secret (baked into the image?), so its listeners cannot be checked.`,
+                            urn,
+                        ),
+                    };
+                    break;
+                }
+                continue;
+            }
+            if ("unreadable" in file) {
+                result = {
+                    finding: unverifiable(
+                        `${subject} runs buildkitd with its config at ${file.unreadable}, which the policy pack cannot read, so its listeners and TLS cannot be checked.`,
+                        urn,
+                    ),
+                };
+                break;
+            }
+            const parsed = parseBuildkitdToml(file.text);
+            if (!parsed.ok) {
+                const message = `${subject} runs buildkitd with config ${path}, which does not parse as TOML (${parsed.error}), so its gRPC listeners and TLS cannot be verified.`;
+                result = {
+                    finding: /tcp:\/\//i.test(file.text) ? violation(`${message} Fix the TOML syntax. ${DAEMON_FIX}`, urn) : unverifiable(message, urn),
+                };
+                break;
+            }
+            const source =
+                written !== undefined ? `${path} (written by its script)` : "source" in file && file.source ? `${file.source} (mounted at ${path})` : path;
+            result = { parsed, source };
+            break;
+        }
+    }
+    loadedConfigs.set(run, result);
+    return result;
 }
 
 /**

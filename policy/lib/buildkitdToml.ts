@@ -10,7 +10,38 @@ export interface GrpcSettings {
     ca: string | undefined;
 }
 
-export type ParsedToml = { ok: true; grpc: GrpcSettings } | { ok: false; error: string };
+/**
+ * The part that decides how build steps are isolated (cmd/buildkitd/config/config.go at v0.31.2):
+ * top-level `insecure-entitlements`, and per worker `networkMode`, `cniConfigPath`, `rootless`,
+ * `noProcessSandbox` and `enabled`. Undefined fields are not set by the file.
+ */
+export interface IsolationSettings {
+    entitlements: string[] | undefined;
+    oci: WorkerSettings;
+    containerd: WorkerSettings;
+}
+
+export interface WorkerSettings {
+    enabled: boolean | undefined;
+    networkMode: string | undefined;
+    cniConfigPath: string | undefined;
+    rootless: boolean | undefined;
+    noProcessSandbox: boolean | undefined;
+}
+
+export type ParsedToml = { ok: true; grpc: GrpcSettings; isolation: IsolationSettings } | { ok: false; error: string };
+
+function worker(value: unknown): WorkerSettings {
+    const record = asRecord(value);
+    const bool = (v: unknown) => (typeof v === "boolean" ? v : undefined);
+    return {
+        enabled: bool(record.enabled),
+        networkMode: asString(record.networkMode),
+        cniConfigPath: nonEmpty(record.cniConfigPath),
+        rootless: bool(record.rootless),
+        noProcessSandbox: bool(record.noProcessSandbox),
+    };
+}
 
 /** Parses buildkitd.toml text; never throws (a syntax error is returned so the policy can report it). */
 export function parseBuildkitdToml(text: string): ParsedToml {
@@ -24,8 +55,18 @@ export function parseBuildkitdToml(text: string): ParsedToml {
     const grpc = asRecord(document.grpc);
     const tls = asRecord(grpc.tls);
     const address = grpc.address;
+    const workers = asRecord(document.worker);
+    const entitlements = document["insecure-entitlements"];
     return {
         ok: true,
+        isolation: {
+            entitlements:
+                entitlements === undefined
+                    ? undefined
+                    : (Array.isArray(entitlements) ? entitlements : [entitlements]).filter((e): e is string => typeof e === "string" && e.trim() !== ""),
+            oci: worker(workers.oci),
+            containerd: worker(workers.containerd),
+        },
         grpc: {
             addresses:
                 address === undefined ? undefined : (Array.isArray(address) ? asArray(address) : [address]).filter((a): a is string => typeof a === "string"),

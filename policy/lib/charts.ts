@@ -5,6 +5,7 @@ import { asArray, asRecord, at, isUnknown } from "./plain";
 import { DAEMON_FIX } from "./buildkitd";
 import { EXPOSURE_FIX, isBuildkitName, isBuildkitPort } from "./exposure";
 import { flagValues } from "./text";
+import { ISOLATION_FIX, boolFlag } from "./isolation";
 
 /**
  * What the pack knows about BuildKit Helm charts whose rendered objects it cannot see (a `helm.sh/v3`
@@ -46,10 +47,15 @@ export function judgeBuildkitChart(resource: ResourceLike, rule: "daemon" | "exp
             ),
         ];
     }
-    const { values, unknown } = helmValues(resource);
+    const { values, unknown, problems } = helmValues(resource);
     const v = asRecord(values);
     if (unknown) {
         return [unverifiable(`${label} (buildkit-service) has values that are unknown during preview, so its TLS and Service type cannot be checked yet.`)];
+    }
+    const unresolved = problems.find((p) => p.startsWith("valuesFrom") || /in the Application's repository/.test(p));
+    if (unresolved) {
+        // Values still to come from a ConfigMap or Secret: judged by the stack policy once resolved, reported if never.
+        return rule === "daemon" ? [unverifiable(`${label} (buildkit-service): ${unresolved}, so its TLS and Service type cannot be checked here.`)] : [];
     }
     if (rule === "exposure") {
         const type = at(v, "service", "type");
@@ -121,4 +127,47 @@ export function helmTcpServices(resource: ResourceLike): { name: string; port: s
 
 export function tcpServiceReachesBuildkit(entry: { name: string; port: string }): boolean {
     return isBuildkitName(entry.name) || isBuildkitPort(entry.port);
+}
+
+/**
+ * Build-step isolation of the modelled buildkit-service chart (issue 20). Its Deployment template
+ * (andrcuns/charts, charts/buildkit-service/templates/deployment.yaml) always listens on tcp://0.0.0.0:1234,
+ * so the daemon is shared; with `rootless: true` it adds `--oci-worker-no-process-sandbox`, and
+ * `daemonArgs` and `buildkitdToml` may add host networking or insecure entitlements.
+ */
+export function judgeBuildkitChartIsolation(resource: ResourceLike): Finding[] {
+    if (helmChart(resource) !== "buildkit-service") {
+        return [];
+    }
+    const { values, unknown, problems } = helmValues(resource);
+    if (unknown || problems.some((p) => p.startsWith("valuesFrom") || /in the Application's repository/.test(p))) {
+        return [];
+    }
+    const v = asRecord(values);
+    const label = `${helmLabel(resource)} (buildkit-service)`;
+    const rootless = truthy(v.rootless);
+    const daemonArgs = asArray(v.daemonArgs).filter((a): a is string => typeof a === "string");
+    const args = [...(rootless ? ["--oci-worker-no-process-sandbox"] : []), ...daemonArgs];
+    const parsed = typeof v.buildkitdToml === "string" ? parseBuildkitdToml(v.buildkitdToml) : undefined;
+    const toml = parsed?.ok ? parsed.isolation : undefined;
+    const findings: Finding[] = [];
+    const sandbox = boolFlag(args, "oci-worker-no-process-sandbox") ?? toml?.oci.noProcessSandbox;
+    if (sandbox === true) {
+        findings.push(
+            violation(
+                `${label} ${rootless ? "sets rootless: true, for which the chart adds --oci-worker-no-process-sandbox" : "turns off the process sandbox"} on a daemon it always serves over tcp://0.0.0.0:1234, so concurrent builds can read each other's processes and secret mounts. ${ISOLATION_FIX}`,
+            ),
+        );
+    }
+    const entitlements = flagValues(args, "allow-insecure-entitlement");
+    const granted = (entitlements.length > 0 ? entitlements : (toml?.entitlements ?? [])).filter((e) => typeof e === "string" && e !== "");
+    if (granted.length > 0) {
+        findings.push(violation(`${label} grants the insecure entitlement(s) ${granted.join(", ")} on a daemon it serves over TCP. ${ISOLATION_FIX}`));
+    }
+    const net = flagValues(args, "oci-worker-net");
+    const mode = String(net.length > 0 ? net[net.length - 1] : (toml?.oci.networkMode ?? "")).toLowerCase();
+    if (!rootless && mode === "host") {
+        findings.push(violation(`${label} runs build steps on the host network (network mode "host") of a privileged daemon. ${ISOLATION_FIX}`));
+    }
+    return findings;
 }

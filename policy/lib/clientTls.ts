@@ -1,6 +1,6 @@
 import { ContainerContext, mountFor, volumeHasPath, volumeSecrecy } from "./container";
 import { Finding, unverifiable, violation } from "./findings";
-import { UNKNOWN, Unknown, asArray, asRecord, isUnknown } from "./plain";
+import { UNKNOWN, Unknown, asArray, asRecord, at, isUnknown } from "./plain";
 import { Env, Invocation, UNKNOWN_MARK } from "./shell";
 import { flagValues, isTcpAddress } from "./text";
 
@@ -148,6 +148,9 @@ function material(ctx: ContainerContext): Record<Exclude<Part, "dir">, boolean> 
             return dirHasMaterial(ctx, path);
         }
         const found = mountFor(ctx.mounts, path);
+        if (!found && vaultInjected(ctx, path)) {
+            return true;
+        }
         if (!found || !volumeHasPath(found.volume, found.relative)) {
             return false;
         }
@@ -182,7 +185,58 @@ function material(ctx: ContainerContext): Record<Exclude<Part, "dir">, boolean> 
             have.key = have.key || inside(remote.opts.get("key"), "key");
         }
     }
+    if (isEarthlyClient(ctx)) {
+        // Earthly reads its client TLS from ~/.earthly/certs by default (global.tlsca, tlscert, tlskey:
+        // ca_cert.pem, earthly_cert.pem, earthly_key.pem; docs.earthly.dev "Earthly config" and remote BuildKit docs).
+        const home = ctx.env.get("HOME");
+        const base = `${typeof home === "string" && home !== "" ? home.replace(/\/+$/, "") : "/root"}/.earthly/certs`;
+        have.ca = have.ca || inside(`${base}/ca_cert.pem`, "ca");
+        have.cert = have.cert || inside(`${base}/earthly_cert.pem`, "cert");
+        have.key = have.key || inside(`${base}/earthly_key.pem`, "key");
+    }
     return { ca: have.ca || have.dir, cert: have.cert || have.dir, key: have.key || have.dir };
+}
+
+/** The container runs the Earthly CLI (an `earthly` command, Earthly's image, or its EARTHLY_BUILDKIT_HOST). */
+function isEarthlyClient(ctx: ContainerContext): boolean {
+    const image = ctx.container.image;
+    return (
+        ctx.interpretation.invocations.some((i) => i.program === "earthly") ||
+        ctx.env.get("EARTHLY_BUILDKIT_HOST") !== undefined ||
+        (typeof image === "string" && /(^|\/)earthly\/earthly([:@]|$)/.test(image))
+    );
+}
+
+/** The annotations of the pod a template describes (a Pod's own, a workload's `template`, a CronJob's job template). */
+function podAnnotations(ctx: ContainerContext): Record<string, unknown> {
+    const body = ctx.template.object?.body ?? {};
+    return asRecord(
+        at(body, "spec", "jobTemplate", "spec", "template", "metadata", "annotations") ??
+            at(body, "spec", "template", "metadata", "annotations") ??
+            (ctx.template.object?.kind === "Pod" ? at(body, "metadata", "annotations") : undefined),
+    );
+}
+
+/**
+ * A file the Vault Agent Injector writes into the container: with `vault.hashicorp.com/agent-inject:
+ * "true"`, each `vault.hashicorp.com/agent-inject-secret-<name>` annotation renders `<name>` under
+ * `/vault/secrets` (or `vault.hashicorp.com/secret-volume-path[-<name>]`) in every container, from a
+ * Vault secret: TLS material that is as secret as a Kubernetes Secret (developer.hashicorp.com,
+ * Vault "Agent Sidecar Injector annotations").
+ */
+function vaultInjected(ctx: ContainerContext, path: string): boolean {
+    const annotations = podAnnotations(ctx);
+    if (String(annotations["vault.hashicorp.com/agent-inject"]).toLowerCase() !== "true") {
+        return false;
+    }
+    const slash = path.lastIndexOf("/");
+    const dir = path.slice(0, slash).replace(/\/+$/, "");
+    const name = path.slice(slash + 1);
+    if (annotations[`vault.hashicorp.com/agent-inject-secret-${name}`] === undefined) {
+        return false;
+    }
+    const custom = annotations[`vault.hashicorp.com/secret-volume-path-${name}`] ?? annotations["vault.hashicorp.com/secret-volume-path"];
+    return dir === (typeof custom === "string" ? custom.replace(/\/+$/, "") : "/vault/secrets");
 }
 
 function secretKeyRefNames(ctx: ContainerContext): Set<string> {

@@ -1,3 +1,4 @@
+import { usesValuesFrom } from "./helm";
 import { Container, Mount, PodTemplate, envEntries, imageRepository, mountedVolumes } from "./kube";
 import { KObject, View, entriesOf, lookup } from "./objects";
 import { UNKNOWN, Unknown, asArray, asRecord, asString, at, isUnknown } from "./plain";
@@ -113,7 +114,8 @@ export function buildContext(template: PodTemplate, container: Container, view: 
         env: new Map(),
         deferred: [],
         unknowns: [],
-        crossed: false,
+        // Values a Flux HelmRelease takes from a ConfigMap or Secret of the stack (valuesFrom) need several resources.
+        crossed: usesValuesFrom(template.resource),
         mounts: mountedVolumes(template.spec, container),
         read: () => undefined,
         interpretation: { invocations: [], files: new Map(), unreadScripts: [] },
@@ -351,7 +353,7 @@ export function volumeHasPath(volume: Record<string, unknown>, relative: string)
 
 /** What kind of secret material a volume can carry: Secret (or projected Secret), CSI secret stores, ConfigMap. */
 export function volumeSecrecy(volume: Record<string, unknown>): "secret" | "configmap" | "none" {
-    if ("secret" in volume) {
+    if ("secret" in volume || "dockerHostPath" in volume) {
         return "secret";
     }
     if ("csi" in volume) {

@@ -121,6 +121,16 @@ export function serviceExposure(service: KObject): string | "unknown" | undefine
     if (asArray(at(service.body, "spec", "externalIPs")).length > 0) {
         return "has externalIPs";
     }
+    // Annotations that publish a ClusterIP Service elsewhere: the Tailscale operator puts it on the tailnet
+    // (tailscale.com "Expose a Kubernetes cluster workload to your tailnet"), GKE's NEG annotation with
+    // exposed_ports attaches it to a Google load balancer.
+    const annotations = asRecord(at(service.body, "metadata", "annotations"));
+    if (String(annotations["tailscale.com/expose"]).toLowerCase() === "true" || typeof annotations["tailscale.com/hostname"] === "string") {
+        return "is published on a tailnet by its tailscale.com annotation";
+    }
+    if (typeof annotations["cloud.google.com/neg"] === "string" && /exposed_ports/.test(annotations["cloud.google.com/neg"])) {
+        return "is attached to a load balancer by its cloud.google.com/neg exposed_ports annotation";
+    }
     return undefined;
 }
 
@@ -240,4 +250,128 @@ export function unknownRoute(object: KObject, what: string): Finding {
         `${object.where} has a ${what} that is unknown during preview, so whether it reaches BuildKit cannot be checked yet.`,
         object.resource.urn,
     );
+}
+
+/**
+ * Kinds that name BuildKit's Service, pods or port without publishing them: in-cluster consumers (policy,
+ * mesh-internal routing, monitoring, certificates, autoscaling, secrets, RBAC, the installers the pack
+ * judges as charts, and the kinds whose routes `routeBackends` judges). Any other object that names the
+ * BuildKit Service is exposure (an OpenShift Route, a Kong TCPIngress, a load-balancer binding, a tunnel):
+ * reachability of the port decides, not a list of publishing kinds. policy/README.md lists these.
+ */
+export const CONSUMER_KINDS = new Set([
+    "DockerProvider",
+    "Service",
+    "Endpoints",
+    "EndpointSlice",
+    "ConfigMap",
+    "Secret",
+    "Namespace",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "PersistentVolumeClaim",
+    "NetworkPolicy",
+    "AdminNetworkPolicy",
+    "BaselineAdminNetworkPolicy",
+    "CiliumNetworkPolicy",
+    "CiliumClusterwideNetworkPolicy",
+    "AuthorizationPolicy",
+    "PeerAuthentication",
+    "RequestAuthentication",
+    "DestinationRule",
+    "Sidecar",
+    "ServiceEntry",
+    "VirtualService",
+    "Server",
+    "ServerAuthorization",
+    "MeshTLSAuthentication",
+    "NetworkAuthentication",
+    "ServiceProfile",
+    "ServiceMonitor",
+    "PodMonitor",
+    "Probe",
+    "PrometheusRule",
+    "ScrapeConfig",
+    "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
+    "VerticalPodAutoscaler",
+    "ScaledObject",
+    "Certificate",
+    "CertificateRequest",
+    "Issuer",
+    "ClusterIssuer",
+    "Bundle",
+    "ExternalSecret",
+    "SecretStore",
+    "ClusterSecretStore",
+    "SealedSecret",
+    "ReferenceGrant",
+    "Gateway",
+    "GatewayClass",
+    "IngressClass",
+    "Application",
+    "ApplicationSet",
+    "AppProject",
+    "HelmRelease",
+    "HelmRepository",
+    "HelmChart",
+    "GitRepository",
+    "OCIRepository",
+    "Kustomization",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "CustomResourceDefinition",
+    "PriorityClass",
+    "StorageClass",
+    "RuntimeClass",
+    "LimitRange",
+    "ResourceQuota",
+    "Lease",
+    "Event",
+]);
+
+/** Keys under which an object names a Service it sends traffic to. */
+const SERVICE_KEY =
+    /^(name|serviceName|service|services|host|hostname|hosts|to|backend|backends|target|targetRef|upstream|upstreams|destination|svc|address|addresses|url|endpoint)$/i;
+
+/**
+ * Where an object of a kind the pack does not know names a BuildKit Service (`buildkitServices`, or a
+ * name that is BuildKit's own, also as `<name>.<namespace>.svc...` or `tcp://<name>...`) in its spec or
+ * its annotations; undefined when it does not. Bounded walk.
+ */
+export function namesBuildkitService(
+    object: KObject,
+    buildkitServices: Map<string, { reason: string; crossed: boolean }>,
+): { name: string; crossed: boolean } | undefined {
+    let budget = 5_000;
+    let hit: { name: string; crossed: boolean } | undefined;
+    const check = (text: string) => {
+        const host = text.replace(/^[a-z]+:\/\//i, "").split(/[.:/]/)[0];
+        if (isBuildkitName(host)) {
+            hit = { name: host, crossed: false };
+        } else if (buildkitServices.has(host)) {
+            hit = { name: host, crossed: true };
+        }
+    };
+    const visit = (value: unknown, key: string, depth: number) => {
+        if (hit || budget-- <= 0 || depth > 20 || value === null || typeof value !== "object") {
+            return;
+        }
+        for (const [k, child] of Object.entries(value as Record<string, unknown>)) {
+            if (typeof child === "string" && (SERVICE_KEY.test(k) || (Array.isArray(value) && SERVICE_KEY.test(key)))) {
+                check(child);
+            } else if (typeof child === "object") {
+                visit(child, Array.isArray(value) ? key : k, depth + 1);
+            }
+        }
+    };
+    visit(object.body.spec, "spec", 0);
+    return hit;
 }

@@ -1,7 +1,8 @@
 import { ResourceLike } from "./findings";
 import { helmLabel, helmValues, isHelm } from "./helm";
-import { KObject, View } from "./objects";
-import { Unknown, UNKNOWN, asArray, asRecord, asString, at, isUnknown } from "./plain";
+import { KObject, View, entriesOf } from "./objects";
+import { parseYaml } from "./yaml";
+import { Unknown, UNKNOWN, asArray, asRecord, asString, at, isUnknown, newBudget } from "./plain";
 
 export { helmLabel, isHelm };
 
@@ -130,6 +131,9 @@ export function podTemplatesOfObject(object: KObject): PodTemplate[] {
         // A Flux HelmRelease's values are judged as Helm values (helmPodTemplates), not walked twice.
         return [];
     }
+    if ((object.kind === "ConfigMap" || object.kind === "Secret") && !object.patch) {
+        return textPodTemplates(object);
+    }
     const known = POD_SPEC_PATHS[object.kind];
     if (known) {
         return known.map((path) => podTemplate(object, path));
@@ -138,6 +142,9 @@ export function podTemplatesOfObject(object: KObject): PodTemplate[] {
     const group = object.apiVersion.includes("/") ? object.apiVersion.split("/")[0] : "";
     return NOT_POD_KINDS.has(object.kind) && (group === "" || group.endsWith("k8s.io")) ? [] : embeddedPodSpecs(object);
 }
+
+/** Keys whose items (or value) are containers already judged as such. */
+const CONTAINER_KEYS = new Set(["containers", "initContainers", "ephemeralContainers", "steps", "sidecars", "container", "script", "stepTemplate"]);
 
 /** Core kinds that never hold a pod spec: the generic walker skips them (they are most of a large stack). */
 const NOT_POD_KINDS = new Set([
@@ -186,6 +193,7 @@ function asScriptContainer(value: unknown, scriptField: "script" | "source"): un
  */
 export function embeddedPodSpecs(object: KObject): PodTemplate[] {
     const found: PodTemplate[] = [];
+    const body = withParameterDefaults(object.body);
     let budget = 20_000;
     const visit = (value: unknown, path: string[], labels: unknown, volumes: unknown) => {
         if (budget-- <= 0 || path.length > 30 || found.length >= 100 || value === null || typeof value !== "object") {
@@ -214,6 +222,16 @@ export function embeddedPodSpecs(object: KObject): PodTemplate[] {
         } else if (isContainer(record.container) || isContainer(record.script)) {
             const containers = [record.container, asScriptContainer(record.script, "source")].filter(isContainer);
             found.push({ ...here, spec: { volumes: ownVolumes, containers } });
+        } else if (
+            typeof record.image === "string" &&
+            ["command", "args", "env", "securityContext", "ports"].some((k) => k in record) &&
+            !CONTAINER_KEYS.has(path[path.length - 2] ?? "") &&
+            !CONTAINER_KEYS.has(path[path.length - 1] ?? "")
+        ) {
+            // An image with a command line, environment or security context in a shape the pack does not know
+            // (an operator's own `spec.image` + `spec.args`): it can run a container, so it is judged as one.
+            found.push({ ...here, where: `${here.where} (a container in a form the pack does not know)`, spec: { volumes: ownVolumes, containers: [record] } });
+            return;
         }
         const childLabels = at(record, "metadata", "labels") ?? labels;
         for (const [key, child] of Object.entries(record)) {
@@ -222,8 +240,62 @@ export function embeddedPodSpecs(object: KObject): PodTemplate[] {
             }
         }
     };
-    visit(at(object.body, "spec"), ["spec"], at(object.body, "metadata", "labels"), undefined);
+    visit(at(body, "spec"), ["spec"], at(body, "metadata", "labels"), undefined);
     return found;
+}
+
+/**
+ * CI systems substitute parameters before a pod runs: Tekton `$(params.X)` (also `$(params['X'])`,
+ * `$(inputs.params.X)`) and Argo Workflows `{{inputs.parameters.X}}` / `{{workflow.parameters.X}}`.
+ * Each is replaced by the value or default the object itself declares for that name (a TaskRun's or
+ * PipelineRun's `params[].value`, a Task's `params[].default`, Argo's `parameters[].value`/`default`),
+ * so a plaintext address given as a default is judged as what runs. Names without a declared value stay
+ * as written. Bounded like every walk of the pack.
+ */
+export function withParameterDefaults(body: Record<string, unknown>): Record<string, unknown> {
+    const values = new Map<string, string>();
+    let budget = 20_000;
+    const collect = (value: unknown, depth: number) => {
+        if (budget-- <= 0 || depth > 30 || value === null || typeof value !== "object") {
+            return;
+        }
+        if (Array.isArray(value)) {
+            value.forEach((v) => collect(v, depth + 1));
+            return;
+        }
+        const record = value as Record<string, unknown>;
+        for (const key of ["params", "parameters"]) {
+            for (const param of asArray(record[key]).map(asRecord)) {
+                const given = typeof param.value === "string" ? param.value : typeof param.default === "string" ? param.default : undefined;
+                if (typeof param.name === "string" && given !== undefined && !values.has(param.name)) {
+                    values.set(param.name, given);
+                }
+            }
+        }
+        Object.values(record).forEach((v) => collect(v, depth + 1));
+    };
+    collect(body.spec, 0);
+    if (values.size === 0) {
+        return body;
+    }
+    const pattern = /\$\((?:inputs\.)?params(?:\.([A-Za-z0-9_.-]+)|\[['"]([^'"\]]+)['"]\])\)|\{\{\s*(?:inputs|workflow)\.parameters\.([A-Za-z0-9_-]+)\s*\}\}/g;
+    let copies = 100_000;
+    const substitute = (value: unknown, depth: number): unknown => {
+        if (copies-- <= 0 || depth > 64) {
+            return value;
+        }
+        if (typeof value === "string") {
+            return value.length > 100_000 ? value : value.replace(pattern, (whole, a, b, c) => values.get(a ?? b ?? c) ?? whole);
+        }
+        if (Array.isArray(value)) {
+            return value.map((v) => substitute(v, depth + 1));
+        }
+        if (value !== null && typeof value === "object" && !isUnknown(value)) {
+            return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, substitute(v, depth + 1)]));
+        }
+        return value;
+    };
+    return substitute(body, 0) as Record<string, unknown>;
 }
 
 /** Every pod spec the view's objects and the Helm resources among `helmResources` declare. */
@@ -244,7 +316,42 @@ export function helmPodTemplates(resource: ResourceLike): PodTemplate[] {
             value.forEach((item, i) => visit(item, [...path, String(i)], parent));
             return;
         }
+        if (typeof value === "string") {
+            // A pod spec held as YAML or JSON text (a chart's `podTemplate: |` value) is a pod spec too.
+            for (const doc of podSpecTexts(value)) {
+                visit(doc, [...path, "(text)"], parent);
+            }
+            return;
+        }
         const record = asRecord(value);
+        const single = asRecord(record.container);
+        if (typeof single.image === "string" && !("containers" in record)) {
+            // A chart that takes one `container:` object instead of a list (a newer chart's keys).
+            found.push({
+                where: `${helmLabel(resource)} values.${[...path, "container"].join(".")}`,
+                spec: { ...record, containers: [{ name: "container", ...single }] },
+                labels: asRecord(at(parent, "metadata", "labels")),
+                namespace,
+                resource,
+            });
+            return;
+        }
+        if (
+            typeof record.image === "string" &&
+            ["command", "args", "env", "securityContext"].some((k) => k in record) &&
+            !CONTAINER_KEYS.has(path[path.length - 2] ?? "") &&
+            !("containers" in record)
+        ) {
+            // An image with a command line, environment or security context: it runs as a container, whatever the chart calls it.
+            found.push({
+                where: `${helmLabel(resource)} values.${path.join(".") || "(top level)"} (a container in a form the pack does not know)`,
+                spec: { containers: [{ name: String(path[path.length - 1] ?? "container"), ...record }] },
+                labels: asRecord(at(parent, "metadata", "labels")),
+                namespace,
+                resource,
+            });
+            return;
+        }
         if ("containers" in record && (Array.isArray(record.containers) || isUnknown(record.containers))) {
             found.push({
                 where: `${helmLabel(resource)} values.${path.join(".")}`,
@@ -323,4 +430,46 @@ export function imageRepository(image: string): string {
 
 export function isPinnedByDigest(image: string): boolean {
     return /@sha256:[0-9a-f]{64}$/.test(image);
+}
+
+/** YAML or JSON text that holds a pod spec (a `containers:` list), parsed within a fixed budget; [] otherwise. */
+export function podSpecTexts(text: string): unknown[] {
+    if (text.length > 256_000 || !/(^|\n)\s*-?\s*"?containers"?\s*:/.test(text)) {
+        return [];
+    }
+    const parsed = parseYaml(text, newBudget());
+    return parsed.docs.filter((d) => d !== null && typeof d === "object");
+}
+
+/**
+ * Pod templates held as text in a ConfigMap or Secret: ARC's container-hook templates
+ * (`ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE`, a `spec:` whose `$job` container has no image of its own),
+ * Jenkins or GitLab pod templates, pod manifests a CI job applies. Whatever runs them, they are pods: a
+ * pod spec is found wherever one is. Containers without an image count here (the runner fills it in).
+ */
+export function textPodTemplates(object: KObject): PodTemplate[] {
+    const found: PodTemplate[] = [];
+    for (const entry of entriesOf(object)) {
+        if (typeof entry.text !== "string") {
+            continue;
+        }
+        for (const doc of podSpecTexts(entry.text)) {
+            const record = asRecord(doc);
+            const spec = asRecord(record.spec ?? record);
+            const template = asRecord(at(spec, "template", "spec"));
+            const podSpec = Array.isArray(spec.containers) ? spec : Array.isArray(template.containers) ? template : undefined;
+            if (!podSpec) {
+                continue;
+            }
+            found.push({
+                where: `${object.where} key '${entry.key}' (a pod spec held as text)`,
+                spec: podSpec,
+                labels: asRecord(at(record, "metadata", "labels")),
+                namespace: object.namespace,
+                resource: object.resource,
+                object,
+            });
+        }
+    }
+    return found;
 }

@@ -114,6 +114,27 @@ export function objectsOf(resource: ResourceLike): { objects: KObject[]; notes: 
             notes: [],
         };
     }
+    if (/^pulumi:providers:docker(-build)?$/.test(resource.type)) {
+        // A Docker provider is a client of a Docker (and BuildKit) daemon: judged by the client rule.
+        return {
+            objects: [
+                {
+                    kind: "DockerProvider",
+                    apiVersion: "pulumi",
+                    name: resource.name,
+                    namespace: undefined,
+                    body: resource.props,
+                    resource,
+                    where: `Docker provider '${resource.name}'`,
+                    patch: false,
+                },
+            ],
+            notes: [],
+        };
+    }
+    if (DOCKER_CONTAINER.test(resource.type)) {
+        return { objects: [dockerContainerPod(resource)], notes: [] };
+    }
     const yamlType = YAML_TYPES.exec(resource.type);
     if (!yamlType) {
         return { objects: [], notes: [] };
@@ -185,6 +206,60 @@ export function objectsOf(resource: ResourceLike): { objects: KObject[]; notes: 
         };
     });
     return { objects, notes };
+}
+
+const DOCKER_CONTAINER = /^docker:index(\/container)?:Container$/;
+
+/**
+ * A `@pulumi/docker` Container runs outside Kubernetes, on a Docker host, but it runs or points at
+ * BuildKit just the same. It is judged as the Pod it amounts to (pulumi-docker's Container inputs):
+ * `entrypoints` is the container's command and `command` its args (Docker's ENTRYPOINT and CMD),
+ * `envs` (`K=V`) its environment, `privileged`, `networkMode: host` as hostNetwork, and every published
+ * port as a hostPort (a port without `external` gets a random one: published all the same). Host
+ * directories mounted into it (`volumes[].hostPath`) are files on the Docker host the pack cannot read;
+ * TLS paths in them count as TLS material (`dockerHostPath` volumes), as a Secret mount does in a cluster.
+ */
+function dockerContainerPod(resource: ResourceLike): KObject {
+    const p = resource.props;
+    const name = asString(p.name) ?? resource.name;
+    const env = asArray(p.envs)
+        .filter((e): e is string => typeof e === "string")
+        .map((e) => (e.includes("=") ? { name: e.slice(0, e.indexOf("=")), value: e.slice(e.indexOf("=") + 1) } : { name: e, value: "" }));
+    const volumes: Record<string, unknown>[] = [];
+    const volumeMounts: Record<string, unknown>[] = [];
+    asArray(p.volumes)
+        .map(asRecord)
+        .forEach((v, i) => {
+            if (typeof v.containerPath !== "string") {
+                return;
+            }
+            const volume = typeof v.hostPath === "string" ? { name: `v${i}`, dockerHostPath: v.hostPath } : { name: `v${i}`, emptyDir: {} };
+            volumes.push(volume);
+            volumeMounts.push({ name: `v${i}`, mountPath: v.containerPath, readOnly: v.readOnly === true });
+        });
+    const ports = asArray(p.ports)
+        .map(asRecord)
+        .map((port) => ({ containerPort: port.internal, hostPort: port.external ?? "random" }));
+    const container: Record<string, unknown> = {
+        name,
+        image: p.image,
+        ...(p.entrypoints !== undefined ? { command: p.entrypoints } : {}),
+        ...(p.command !== undefined ? { args: p.command } : {}),
+        env,
+        ports,
+        volumeMounts,
+        securityContext: { privileged: p.privileged === true },
+    };
+    return {
+        kind: "Pod",
+        apiVersion: "v1",
+        name,
+        namespace: undefined,
+        body: { metadata: { name }, spec: { containers: [container], volumes, hostNetwork: p.networkMode === "host" } },
+        resource,
+        where: `Docker container '${resource.name}'`,
+        patch: false,
+    };
 }
 
 /** What the checks can see: one resource (resource policies) or the whole stack (stack policies). */

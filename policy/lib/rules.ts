@@ -1,14 +1,26 @@
 import { parseBuildkitdToml } from "./buildkitdToml";
 import { DAEMON_FIX, containerContexts, daemonOf, judgeDaemon, Daemon, mayListenOnTcp } from "./buildkitd";
-import { judgeBuildkitChart, helmTcpServices, tcpServiceReachesBuildkit } from "./charts";
+import { judgeBuildkitChart, judgeBuildkitChartIsolation, helmTcpServices, tcpServiceReachesBuildkit } from "./charts";
 import { CLIENT_FIX, judgeClient } from "./clientTls";
-import { EXPOSURE_FIX, hostExposure, isBuildkitName, isBuildkitPort, routeBackends, serviceExposure, serviceReachesBuildkit, unknownRoute } from "./exposure";
+import {
+    CONSUMER_KINDS,
+    EXPOSURE_FIX,
+    hostExposure,
+    namesBuildkitService,
+    isBuildkitName,
+    isBuildkitPort,
+    routeBackends,
+    serviceExposure,
+    serviceReachesBuildkit,
+    unknownRoute,
+} from "./exposure";
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
-import { helmLabel, helmValues, isHelm } from "./helm";
-import { View, entriesOf } from "./objects";
+import { helmLabel, helmValues, isHelm, usesValuesFrom } from "./helm";
+import { KObject, View, entriesOf } from "./objects";
 import { RELEVANT, asArray, asRecord, isUnknown } from "./plain";
 import { podTemplatesOfObject } from "./kube";
 import { isTcpAddress } from "./text";
+import { judgeIsolation } from "./isolation";
 
 /** A rule judges what a view shows; in resource scope it leaves out whatever needs another resource. */
 export type Rule = (view: View, helm: ResourceLike[]) => Finding[];
@@ -45,7 +57,7 @@ export const daemonRule: Rule = (view, helm) => {
         }
     }
     for (const resource of helm) {
-        findings.push(...judgeBuildkitChart(resource, "daemon").map((f) => ({ ...f, urn: f.urn ?? resource.urn })));
+        findings.push(...judgeBuildkitChart(resource, "daemon").map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: usesValuesFrom(resource) })));
     }
     return findings;
 };
@@ -115,7 +127,9 @@ export const clientRule: Rule = (view, helm) => {
         const { problems, text, unknown, overflow } = helmValues(resource);
         for (const problem of problems) {
             const message = `${helmLabel(resource)}: ${problem}, so its values cannot be checked for tcp:// BuildKit addresses.`;
-            const blocking = overflow ? RELEVANT.test(text) : /tcp:\/\//i.test(text);
+            // A reference the pack cannot follow (valuesFrom outside the stack, a file in a GitOps repository) is reported, not blocked.
+            const reference = /^(valuesFrom|values file '.*' in the Application)/.test(problem);
+            const blocking = !reference && (overflow ? RELEVANT.test(text) : /tcp:\/\//i.test(text));
             findings.push(
                 blocking
                     ? violation(`${message} Fix the values${overflow ? " (no YAML anchors/aliases)" : ""}. ${CLIENT_FIX}`, resource.urn)
@@ -130,6 +144,9 @@ export const clientRule: Rule = (view, helm) => {
                 ),
             );
         }
+    }
+    for (const provider of view.objects.filter((o) => o.kind === "DockerProvider")) {
+        findings.push(...judgeDockerProvider(provider));
     }
     for (const { contexts } of containerContexts(view, helm)) {
         for (const ctx of contexts) {
@@ -221,6 +238,30 @@ export const exposureRule: Rule = (view, helm) => {
             }
         }
     }
+    // Any other kind that names a BuildKit Service is taken as publishing it: what reaches the port decides.
+    for (const object of view.objects) {
+        if (object.patch || CONSUMER_KINDS.has(object.kind) || routeBackends(object) !== undefined || podTemplatesOfObject(object).length > 0) {
+            continue;
+        }
+        // An object of an unknown kind that carries a BuildKit Service's own name and namespace and whose kind says
+        // it exports, exposes or routes (a multi-cluster ServiceExport, a tunnel or load-balancer binding).
+        const sameName =
+            typeof object.name === "string" &&
+            /export|expose|publish|tunnel|loadbalancer|binding|route|ingress|listener|forward|proxy/i.test(object.kind) &&
+            services.some((s) => !s.patch && s.name === object.name && buildkitServices.has(object.name as string) && s.namespace === object.namespace)
+                ? { name: object.name, crossed: true }
+                : undefined;
+        const named = sameName ?? namesBuildkitService(object, buildkitServices);
+        if (named) {
+            findings.push({
+                ...violation(
+                    `${object.where} names BuildKit's Service '${named.name}', and ${object.kind} is not a kind known to consume a Service only inside the cluster (policy/README.md lists those), so it is taken as publishing BuildKit's API. ${EXPOSURE_FIX}`,
+                    object.resource.urn,
+                ),
+                crossed: named.crossed,
+            });
+        }
+    }
     // A DeploymentPatch/StatefulSetPatch/DaemonSetPatch that adds hostNetwork or a hostPort to a workload running buildkitd on tcp://.
     for (const patch of view.objects.filter((o) => o.patch && typeof o.name === "string")) {
         const spec = podTemplatesOfObject(patch)[0]?.spec;
@@ -258,7 +299,7 @@ export const exposureRule: Rule = (view, helm) => {
         }
     }
     for (const resource of helm.filter(isHelm)) {
-        findings.push(...judgeBuildkitChart(resource, "exposure").map((f) => ({ ...f, urn: f.urn ?? resource.urn })));
+        findings.push(...judgeBuildkitChart(resource, "exposure").map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: usesValuesFrom(resource) })));
         for (const entry of helmTcpServices(resource)) {
             const known = buildkitServices.get(entry.name);
             if (tcpServiceReachesBuildkit(entry) || known) {
@@ -276,3 +317,52 @@ export const exposureRule: Rule = (view, helm) => {
 };
 
 export { DAEMON_FIX };
+
+/** Rule 6: build steps isolated (issue 20): no host network on a rootful daemon, no insecure entitlements or noProcessSandbox on a shared one. */
+export const isolationRule: Rule = (view, helm) => {
+    const findings: Finding[] = [];
+    for (const { contexts } of containerContexts(view, helm)) {
+        for (const ctx of contexts) {
+            const daemon = daemonOf(ctx);
+            if (!daemon || (view.scope === "resource" && ctx.deferred.length > 0)) {
+                continue;
+            }
+            findings.push(...mark(judgeIsolation(daemon), ctx.crossed));
+        }
+    }
+    for (const resource of helm.filter(isHelm)) {
+        findings.push(...judgeBuildkitChartIsolation(resource).map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: usesValuesFrom(resource) })));
+    }
+    return findings;
+};
+
+/**
+ * A `@pulumi/docker` (or docker-build) provider talks to the Docker daemon at `host`, whose BuildKit builds
+ * every image it declares. Over `tcp://` it needs TLS: `caMaterial`, `certMaterial` and `keyMaterial`, or
+ * `certPath` (a directory on the machine running Pulumi, which the pack cannot read: it counts). `ssh://`
+ * and unix sockets carry their own transport security.
+ */
+function judgeDockerProvider(provider: KObject): Finding[] {
+    const host = provider.body.host;
+    if (isUnknown(host)) {
+        return [
+            unverifiable(
+                `${provider.where} has a host unknown during preview, so whether it talks to a daemon over plaintext TCP cannot be checked yet.`,
+                provider.resource.urn,
+            ),
+        ];
+    }
+    if (typeof host !== "string" || !isTcpAddress(host)) {
+        return [];
+    }
+    const has = (key: string) => provider.body[key] !== undefined && provider.body[key] !== "";
+    if (has("certPath") || (has("caMaterial") && has("certMaterial") && has("keyMaterial"))) {
+        return [];
+    }
+    return [
+        violation(
+            `${provider.where} points Docker (and its BuildKit builder) at ${host} without TLS (caMaterial, certMaterial and keyMaterial, or certPath), i.e. a remote build daemon over plaintext TCP. ${CLIENT_FIX}`,
+            provider.resource.urn,
+        ),
+    ];
+}

@@ -1,6 +1,6 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import { Check, policyFromCheck, stackRule } from "../lib/adapt";
-import { Rule, clientRule, daemonRule, exposureRule } from "../lib/rules";
+import { Rule, clientRule, daemonRule, exposureRule, isolationRule } from "../lib/rules";
 import { runnerRule } from "../lib/runners";
 
 /** The rules and the resource policy each one belongs to, for the message prefix. */
@@ -9,6 +9,7 @@ export const STACK_RULES: { name: string; rule: Rule }[] = [
     { name: "buildkit-client-requires-tls", rule: clientRule },
     { name: "buildkit-not-exposed", rule: exposureRule },
     { name: "runner-pods-unprivileged-no-dind", rule: runnerRule },
+    { name: "buildkitd-isolates-build-steps", rule: isolationRule },
 ];
 
 /**

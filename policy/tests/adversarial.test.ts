@@ -3,7 +3,7 @@ import { readFileSync } from "fs";
 import { join } from "path";
 import { DeclaredResource, runPolicies } from "../run";
 import { AdversarialCase } from "./fixtures/adversarialCorpus";
-import { allCases, verdict } from "./fixtures/judge";
+import { allCases, round4Cases, verdict } from "./fixtures/judge";
 import { engine } from "./harness/engine";
 
 /** Deepest nesting of plain data, computed without recursion. */
@@ -71,6 +71,15 @@ describe("adversarial corpus, judged as the Pulumi engine runs the pack", () => 
             allCases.filter((c) => c.note).length,
             count("no-crash"),
         ]);
+    });
+
+    it("has a fourth corpus of at least 80 cases, at least half of them black-box, each citing a public source", () => {
+        const blackBox = round4Cases.filter((c) => c.id.startsWith("blackbox4-"));
+        assert.ok(round4Cases.length >= 80, `${round4Cases.length} cases`);
+        assert.ok(blackBox.length * 2 >= round4Cases.length, `${blackBox.length} black-box of ${round4Cases.length}`);
+        for (const c of round4Cases) {
+            assert.match(c.why, /\(source: .{10,}\)$/s, `${c.id} cites no source`);
+        }
     });
 
     it("sends all but a few cases over gRPC, as the engine does", () => {

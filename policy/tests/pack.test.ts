@@ -4,7 +4,7 @@ import { join } from "path";
 import { policies } from "../policies";
 
 describe("the pack's shape", () => {
-    it("exports the six required policies, the cross-resource stack policy and the advisory report of unjudged values", () => {
+    it("exports the seven required policies, the cross-resource stack policy and the advisory report of unjudged values", () => {
         assert.deepEqual(
             policies.map((p) => [p.name, p.enforcementLevel]),
             [
@@ -13,6 +13,7 @@ describe("the pack's shape", () => {
                 ["buildkit-client-requires-tls", "mandatory"],
                 ["buildkit-not-exposed", "mandatory"],
                 ["runner-pods-unprivileged-no-dind", "mandatory"],
+                ["buildkitd-isolates-build-steps", "mandatory"],
                 ["buildkit-and-runner-images-pinned-by-digest", "advisory"],
                 ["buildkit-cross-resource-checks", "mandatory"],
                 ["buildkit-unverifiable-values", "advisory"],

@@ -26,7 +26,8 @@ describe("command-line and TOML parsing", () => {
 
     it("reads [grpc] address and [grpc.tls] and reports syntax errors instead of throwing", () => {
         const parsed = parseBuildkitdToml('[grpc]\naddress = ["tcp://x:1"]\n[grpc.tls]\ncert = "c"\nkey = ""\n');
-        assert.deepEqual(parsed, { ok: true, grpc: { addresses: ["tcp://x:1"], cert: "c", key: undefined, ca: undefined } });
+        assert.ok(parsed.ok);
+        assert.deepEqual(parsed.grpc, { addresses: ["tcp://x:1"], cert: "c", key: undefined, ca: undefined });
         const broken = parseBuildkitdToml("[grpc\n");
         assert.equal(broken.ok, false);
     });

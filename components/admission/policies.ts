@@ -1,0 +1,321 @@
+import { BUILDKIT_GRPC_PORT } from "../../contracts";
+
+/**
+ * The in-cluster second line of the policy pack: Kubernetes ValidatingAdmissionPolicies (GA in
+ * `admissionregistration.k8s.io/v1` since Kubernetes 1.30) whose CEL expressions enforce, on what
+ * actually reaches the API server, the invariants the pack enforces on what Pulumi declares:
+ *
+ * 1. no BuildKit TCP listener without client verification (a `--addr tcp://` without `--tlscert`,
+ *    `--tlskey` and `--tlscacert`; a buildkitd.toml in a ConfigMap or Secret with a `tcp://` address
+ *    and no `[grpc.tls]` cert, key and ca; Earthly's TCP transport without its TLS);
+ * 2. no BuildKit port published outside the cluster (a LoadBalancer or NodePort Service, externalIPs
+ *    or a tailnet-exposing annotation on a Service that is BuildKit's by selector, name or port 1234,
+ *    an Ingress backend or ingress-nginx tcp-services entry reaching one, hostPort on 1234 or on a
+ *    buildkitd container, hostNetwork on a buildkitd that listens on tcp://);
+ * 3. no privileged or Docker-in-Docker pods in the runner namespaces.
+ *
+ * Everything here is pure data: the component declares it, tests evaluate the expressions with a real
+ * CEL evaluator and validate the objects against the Kubernetes schema. CEL sees one object at a time,
+ * so what the pack judges across objects (a daemon's config in a separate ConfigMap, a Service and the
+ * pods it selects) is judged here on each object alone; see docs/admission.md for the differences.
+ */
+
+export type ValidationAction = "Deny" | "Warn" | "Audit";
+
+/** Names of the policies (cluster-scoped, fixed so that a second `up` and other tools find them). */
+export const ADMISSION_POLICY_NAMES = {
+    podSpecs: "arc-buildkit-pod-specs",
+    workloads: "arc-buildkit-workload-pod-templates",
+    cronJobs: "arc-buildkit-cronjob-pod-templates",
+    configs: "arc-buildkit-buildkitd-configs",
+    exposure: "arc-buildkit-buildkit-not-exposed",
+} as const;
+
+const PORT = String(BUILDKIT_GRPC_PORT);
+
+/** `[]` when a list field is absent: Kubernetes CEL errors on a missing field, so every access is guarded. */
+function list(path: string): string {
+    return `(has(${path}) ? ${path} : [])`;
+}
+
+/** A container's command and args, in order, as one list of words. */
+function words(c: string): string {
+    return `(${list(`${c}.command`)} + ${list(`${c}.args`)})`;
+}
+
+/** The container's literal env values (valueFrom cannot be seen by admission). */
+function envValue(c: string, name: string): string {
+    return `${list(`${c}.env`)}.filter(e, e.name == '${name}' && has(e.value)).map(e, e.value)`;
+}
+
+/** Everything buildkitd's flags can come from in one container: command, args and BUILDKITD_FLAGS. */
+function flagText(c: string): string {
+    return `(${words(c)} + ${envValue(c, "BUILDKITD_FLAGS")}).join(' ')`;
+}
+
+/**
+ * A container runs buildkitd: a word naming it in command position (`buildkitd`, `/usr/bin/buildkitd`,
+ * inside an `sh -c` script), `rootlesskit buildkitd`, or a BuildKit image (`moby/buildkit`, any image
+ * whose name starts with `buildkit`) running its own entrypoint, which is buildkitd.
+ */
+function runsBuildkitd(c: string): string {
+    // Command position only: at the start of a word or script, after a separator, a path, or a wrapper.
+    return (
+        `(${words(c)}.exists(w, w.matches(r'(^|[;&|(\\n]\\s*|/|\\b(exec|rootlesskit|sudo|nohup|tini|dumb-init|su-exec|gosu|env)\\s+([-\\w.=/]+\\s+)*)buildkitd(\\s|$|;)')) || ` +
+        `(!has(${c}.command) && has(${c}.image) && ${c}.image.matches(r'^([^@]*/)?buildkit[^/@:]*([:@].*)?$')))`
+    );
+}
+
+/**
+ * buildkitd may read its TLS from a buildkitd.toml the container mounts: `--config`, or a volume at or
+ * above its default paths (/etc/buildkit/buildkitd.toml, the rootless ~/.config/buildkit). Admission
+ * sees one object, not that file; the ConfigMap and Secret policy judges the file itself.
+ */
+function mayReadToml(c: string): string {
+    return (
+        `(${flagText(c)}.matches(r'(^|\\s)--?config(=|\\s)') || ` +
+        `${list(`${c}.volumeMounts`)}.exists(m, m.mountPath.matches(r'^/+(etc(/+buildkit)?(/+buildkitd\\.toml)?|home(/+[^/]+(/+\\.config(/+buildkit)?)?)?|root(/+\\.config(/+buildkit)?)?)/*$')))`
+    );
+}
+
+/** A `--addr` flag (any dash count, `=` or space, quoted or not) with a tcp:// address. */
+const TCP_ADDR = String.raw`(?i)(^|[\s\x27"])--?addr(=|\s+)[\x27"]?tcp://`;
+
+function hasFlag(text: string, flag: string): string {
+    return `${text}.matches(r'(^|[\\s\\x27"])--?${flag}(=|\\s+)[\\x27"]?[^\\s\\x27"-]')`;
+}
+
+/** Rule 1 for one container: a tcp:// listener needs all three TLS flags (buildkitd accepts any client without the CA). */
+function plaintextListener(c: string): string {
+    const text = flagText(c);
+    return (
+        `(${runsBuildkitd(c)} && ${text}.matches(r'${TCP_ADDR}') && !${mayReadToml(c)} && ` +
+        `!(${hasFlag(text, "tlscert")} && ${hasFlag(text, "tlskey")} && ${hasFlag(text, "tlscacert")}))`
+    );
+}
+
+/** Earthly's buildkitd image: BUILDKIT_TCP_TRANSPORT_ENABLED=true opens tcp://0.0.0.0:8372, only BUILDKIT_TLS_ENABLED=true adds its TLS. */
+function earthlyPlaintext(c: string): string {
+    return (
+        `(has(${c}.image) && ${c}.image.matches(r'^([^@]*/)?(earthly|earthbuild)/buildkitd([:@].*)?$') && ` +
+        `${envValue(c, "BUILDKIT_TCP_TRANSPORT_ENABLED")}.exists(v, v == 'true') && !${envValue(c, "BUILDKIT_TLS_ENABLED")}.exists(v, v == 'true'))`
+    );
+}
+
+function isDaemonOnTcp(c: string): string {
+    return `(${runsBuildkitd(c)} && (${flagText(c)}.matches(r'${TCP_ADDR}') || !${flagText(c)}.matches(r'(?i)(^|\\s)--?addr(=|\\s)')))`;
+}
+
+/** The pod spec of each shape of object the pod policies match. */
+const POD_SPEC = {
+    podSpecs: "object.spec",
+    workloads: "object.spec.template.spec",
+    cronJobs: "object.spec.jobTemplate.spec.template.spec",
+} as const;
+
+/** hostPath paths that hand a container the node's container runtime (Docker, containerd, CRI-O) or a directory above its socket. */
+const RUNTIME_HOST_PATH = String.raw`^/*(var/)?run/*$|^/+$|^/*(var/)?run/(docker|containerd|crio|cri-dockerd)(\.sock|/.*)?$|^/*var/lib/docker/*$`;
+
+/**
+ * The official `docker` image whose tag is the daemon: `docker`, `docker:latest`, `docker:dind*`,
+ * `docker:<version>` from 22.06 on (docker-library/docker#369: bare version tags are the dind variant),
+ * and `*-dind` tags. `-cli` tags and versions before 22.06 are client-only.
+ */
+const DIND_IMAGE = String.raw`(?i)(^|/)[^/]*dind[^/]*$|:[^@]*dind|^((docker\.io/)?(library/)?)docker(:(latest|2[3-9][0-9.]*|[3-9][0-9][0-9.]*|22\.(0[6-9]|1[0-2])[0-9.]*))?(@sha256:[a-f0-9]+)?$`;
+
+/** The pod-spec validations, over `variables.containers` and `variables.spec`. */
+function podValidations(runnerNamespaces: readonly string[]): { expression: string; message: string; reason: string }[] {
+    const runners = `[${runnerNamespaces.map((n) => `'${n}'`).join(", ")}]`;
+    const inRunners = `request.namespace in ${runners}`;
+    return [
+        {
+            expression: `!variables.containers.exists(c, ${plaintextListener("c")} || ${earthlyPlaintext("c")})`,
+            message:
+                "a BuildKit daemon listens on tcp:// without --tlscert, --tlskey and --tlscacert (or Earthly's BUILDKIT_TCP_TRANSPORT_ENABLED without BUILDKIT_TLS_ENABLED): BuildKit's TCP API must require a client certificate (arc-buildkit invariant 1)",
+            reason: "Forbidden",
+        },
+        {
+            expression:
+                `!variables.containers.exists(c, ${list("c.ports")}.exists(p, has(p.hostPort) && p.hostPort != 0 && (p.hostPort == ${PORT} || p.containerPort == ${PORT} || ${runsBuildkitd("c")}))) && ` +
+                `!((has(variables.spec.hostNetwork) && variables.spec.hostNetwork) && variables.containers.exists(c, ${isDaemonOnTcp("c")}))`,
+            message:
+                "BuildKit's port is published on the node (hostPort on port 1234 or on a buildkitd container, or hostNetwork for a buildkitd that may listen on tcp://): BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
+            reason: "Forbidden",
+        },
+        {
+            expression:
+                `!(${inRunners}) || (` +
+                `!variables.containers.exists(c, has(c.securityContext) && ((has(c.securityContext.privileged) && c.securityContext.privileged) || ` +
+                `(has(c.securityContext.capabilities) && ${list("c.securityContext.capabilities.add")}.exists(a, a == 'SYS_ADMIN' || a == 'ALL' || a == 'CAP_SYS_ADMIN')))) && ` +
+                `!variables.containers.exists(c, (has(c.image) && c.image.matches(r'${DIND_IMAGE}') && (!has(c.command) || !c.image.matches(r'(?i)^((docker\\.io/)?(library/)?)docker[:@]'))) || ` +
+                `${words("c")}.exists(w, w.matches(r'(^|[\\s/;&|])dockerd(\\s|$|;)')) || ` +
+                `${envValue("c", "DOCKER_HOST")}.exists(v, v.matches(r'(?i)^(unix://|tcp://(localhost|127\\.0\\.0\\.1|\\[::1\\]|docker|dind)(:|/|$))'))) && ` +
+                `!(has(variables.spec.hostPID) && variables.spec.hostPID) && ` +
+                `!${list("variables.spec.volumes")}.exists(v, has(v.hostPath) && v.hostPath.path.matches(r'${RUNTIME_HOST_PATH}')))`,
+            message:
+                "a pod in a runner namespace is privileged (privileged, SYS_ADMIN or ALL capabilities, hostPID) or runs Docker-in-Docker (a dind image, dockerd, DOCKER_HOST at a local daemon, the node's container runtime socket): runner pods are unprivileged and build through the shared BuildKit service (arc-buildkit invariant 3)",
+            reason: "Forbidden",
+        },
+    ];
+}
+
+export interface AdmissionPolicySpec {
+    name: string;
+    spec: Record<string, unknown>;
+}
+
+const OPERATIONS = ["CREATE", "UPDATE"];
+
+/** The three pod-spec policies: Pods, workloads with `spec.template`, CronJobs. One per shape, so each expression type-checks against its kind. */
+function podPolicies(runnerNamespaces: readonly string[]): AdmissionPolicySpec[] {
+    const shapes: [keyof typeof POD_SPEC, Record<string, unknown>[]][] = [
+        ["podSpecs", [{ apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], operations: OPERATIONS }]],
+        [
+            "workloads",
+            [
+                { apiGroups: ["apps"], apiVersions: ["v1"], resources: ["deployments", "statefulsets", "daemonsets", "replicasets"], operations: OPERATIONS },
+                { apiGroups: ["batch"], apiVersions: ["v1"], resources: ["jobs"], operations: OPERATIONS },
+                { apiGroups: [""], apiVersions: ["v1"], resources: ["replicationcontrollers"], operations: OPERATIONS },
+            ],
+        ],
+        ["cronJobs", [{ apiGroups: ["batch"], apiVersions: ["v1"], resources: ["cronjobs"], operations: OPERATIONS }]],
+    ];
+    return shapes.map(([shape, resourceRules]) => {
+        const specExpression = POD_SPEC[shape];
+        return {
+            name: ADMISSION_POLICY_NAMES[shape],
+            spec: {
+                failurePolicy: "Fail",
+                matchConstraints: { resourceRules },
+                variables: [
+                    { name: "spec", expression: specExpression },
+                    {
+                        name: "containers",
+                        expression: `${list("variables.spec.containers")} + ${list("variables.spec.initContainers")}`,
+                    },
+                ],
+                validations: podValidations(runnerNamespaces),
+            },
+        };
+    });
+}
+
+/** Text that is a buildkitd.toml listening on tcp:// without [grpc.tls] cert, key and ca. */
+function plaintextToml(text: string): string {
+    return (
+        `(${text}.matches(r'(?m)^\\s*\\[\\s*grpc\\s*\\]') && ${text}.matches(r'(?mi)^\\s*address\\s*=.*tcp://') && ` +
+        `!(${text}.matches(r'(?m)^\\s*\\[\\s*grpc\\.tls\\s*\\]') && ${text}.matches(r'(?m)^\\s*cert\\s*=\\s*["\\x27][^"\\x27]+') && ` +
+        `${text}.matches(r'(?m)^\\s*key\\s*=\\s*["\\x27][^"\\x27]+') && ${text}.matches(r'(?m)^\\s*ca\\s*=\\s*["\\x27][^"\\x27]+')))`
+    );
+}
+
+/**
+ * Keys that can be a config file buildkitd reads: `*.toml`, `*.conf` or a name without an extension. A
+ * `RUNBOOK.md` quoting a bad config is not one (the pack notes those; a daemon reading one as its config
+ * is judged by the pack's daemon rule).
+ */
+const TOML_KEY = String.raw`k.matches(r'(?i)(\.toml|\.conf|^[^.]+)$')`;
+
+/**
+ * Secret keys read as text: only config-file names. `string(bytes)` fails on binary data (a keystore
+ * under a name without extension), and a failed expression refuses the object (failurePolicy Fail).
+ */
+const SECRET_TOML_KEY = String.raw`k.matches(r'(?i)(\.toml|\.conf)$|buildkit|^config$')`;
+
+/** ConfigMaps and Secrets holding a plaintext buildkitd.toml, or ingress-nginx tcp-services entries to BuildKit. */
+function configPolicy(): AdmissionPolicySpec {
+    return {
+        name: ADMISSION_POLICY_NAMES.configs,
+        spec: {
+            failurePolicy: "Fail",
+            matchConstraints: {
+                resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], resources: ["configmaps", "secrets"], operations: OPERATIONS }],
+            },
+            validations: [
+                {
+                    expression: `object.kind != 'ConfigMap' || !has(object.data) || !object.data.exists(k, ${TOML_KEY} && ${plaintextToml("object.data[k]")})`,
+                    message:
+                        "a buildkitd.toml in this ConfigMap sets a tcp:// [grpc] address without [grpc.tls] cert, key and ca: BuildKit's TCP API must require a client certificate (arc-buildkit invariant 1)",
+                    reason: "Forbidden",
+                },
+                {
+                    // Secret data is bytes in CEL; string() decodes UTF-8 (binary values are not buildkitd.toml).
+                    expression: `object.kind != 'Secret' || !has(object.data) || !object.data.exists(k, ${SECRET_TOML_KEY} && ${plaintextToml("string(object.data[k])")})`,
+                    message:
+                        "a buildkitd.toml in this Secret sets a tcp:// [grpc] address without [grpc.tls] cert, key and ca: BuildKit's TCP API must require a client certificate (arc-buildkit invariant 1)",
+                    reason: "Forbidden",
+                },
+                {
+                    expression:
+                        `object.kind != 'ConfigMap' || !has(object.data) || !object.data.exists(k, k.matches(r'^[0-9]+$') && ` +
+                        `object.data[k].matches(r'^\\s*[a-z0-9-]+/(([a-z0-9-]*[-.])?(moby-)?buildkitd?(-[a-z0-9-]+)?:[A-Za-z0-9-]+|[a-z0-9.-]+:${PORT})(:PROXY)?(:PROXY)?\\s*$'))`,
+                    message:
+                        "an ingress-nginx tcp-services/udp-services entry publishes BuildKit (a BuildKit Service or port 1234) on the ingress controller: BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
+                    reason: "Forbidden",
+                },
+            ],
+        },
+    };
+}
+
+/** A Service that is BuildKit's: a selector value or its name is BuildKit's own, or it serves or targets port 1234. */
+const BUILDKIT_NAME = String.raw`^(([a-z0-9-]*[-.])?(moby-)?buildkitd?(-(service|svc|server|daemon|tcp|grpc|headless|lb|public|external|protected|arm64|protected-arm64))?)$`;
+
+function exposurePolicy(): AdmissionPolicySpec {
+    const buildkitService =
+        `((has(object.spec.selector) && object.spec.selector.exists(k, object.spec.selector[k].matches(r'${BUILDKIT_NAME}'))) || ` +
+        `(has(object.metadata.name) && object.metadata.name.matches(r'${BUILDKIT_NAME}')) || ` +
+        // Port 1234 is also other apps' port: it counts for a Service without a selector (endpoints written by hand).
+        `((!has(object.spec.selector) || size(object.spec.selector) == 0) && ${list("object.spec.ports")}.exists(p, p.port == ${PORT} || (has(p.targetPort) && string(p.targetPort) == '${PORT}'))))`;
+    const published =
+        `((has(object.spec.type) && (object.spec.type == 'LoadBalancer' || object.spec.type == 'NodePort')) || ` +
+        `size(${list("object.spec.externalIPs")}) > 0 || ` +
+        // Tailscale's operator publishes an annotated ClusterIP Service on the tailnet.
+        `(has(object.metadata.annotations) && object.metadata.annotations.exists(a, (a == 'tailscale.com/expose' && object.metadata.annotations[a] == 'true') || a == 'tailscale.com/hostname')))`;
+    const backend = (b: string) =>
+        `(has(${b}.service) && (${b}.service.name.matches(r'${BUILDKIT_NAME}') || (has(${b}.service.port) && has(${b}.service.port.number) && ${b}.service.port.number == ${PORT})))`;
+    return {
+        name: ADMISSION_POLICY_NAMES.exposure,
+        spec: {
+            failurePolicy: "Fail",
+            matchConstraints: {
+                resourceRules: [
+                    { apiGroups: [""], apiVersions: ["v1"], resources: ["services"], operations: OPERATIONS },
+                    { apiGroups: ["networking.k8s.io"], apiVersions: ["v1"], resources: ["ingresses"], operations: OPERATIONS },
+                ],
+            },
+            validations: [
+                {
+                    expression: `object.kind != 'Service' || !(${buildkitService} && ${published})`,
+                    message:
+                        "this Service is BuildKit's (it selects BuildKit pods, is named as BuildKit or serves port 1234) and is published outside the cluster (LoadBalancer, NodePort, externalIPs or a tailnet annotation): BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
+                    reason: "Forbidden",
+                },
+                {
+                    expression:
+                        `object.kind != 'Ingress' || !((has(object.spec.defaultBackend) && ${backend("object.spec.defaultBackend")}) || ` +
+                        `${list("object.spec.rules")}.exists(r, has(r.http) && r.http.paths.exists(p, ${backend("p.backend")})))`,
+                    message:
+                        "this Ingress routes to a BuildKit Service or port 1234: BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
+                    reason: "Forbidden",
+                },
+            ],
+        },
+    };
+}
+
+/** Every policy spec, in a fixed order. */
+export function admissionPolicies(runnerNamespaces: readonly string[]): AdmissionPolicySpec[] {
+    if (runnerNamespaces.length === 0) {
+        throw new Error("admission policies need at least one runner namespace");
+    }
+    return [...podPolicies(runnerNamespaces), configPolicy(), exposurePolicy()];
+}
+
+/** The binding of one policy: every namespace, with the configured actions. */
+export function admissionBindingSpec(
+    policyName: string,
+    validationActions: readonly ValidationAction[],
+): { policyName: string; validationActions: ValidationAction[] } {
+    return { policyName, validationActions: [...validationActions] };
+}
