@@ -195,7 +195,8 @@ describe("admission policies (the pack's second line, in the cluster)", () => {
                 cache: { size: "10Gi", storageClass: "local-path" },
             }),
             "arc-buildkit:arc": JSON.stringify({ chartVersion: "0.14.2", scaleSets: [{ name: "arc-local", maxRunners: 1 }] }),
-            "arc-buildkit:github": JSON.stringify({ configUrl: "https://github.com/ameideio", variables: { scope: "none" } }),
+            // A repository URL: a laptop's runners never join an organization's default group (config/tiers.ts).
+            "arc-buildkit:github": JSON.stringify({ configUrl: "https://github.com/ameideio/arc-buildkit", variables: { scope: "none" } }),
         };
         const parse = (admission: unknown) => parseSettings({ ...base, "arc-buildkit:admission": JSON.stringify(admission) }, "local");
         let settings;

@@ -53,7 +53,8 @@ describe("the program's own stacks", () => {
 
     it("would catch the program setting the host network or dropping the process sandbox (issue 20)", async () => {
         for (const [from, to] of [
-            [/^\[worker\.oci\]$/m, '[worker.oci]\nnetworkMode = "host"'],
+            // The program sets bridge networking; the breach is the mode turned to host.
+            [/^networkMode = "bridge"$/m, 'networkMode = "host"'],
             [/^\[worker\.oci\]$/m, "[worker.oci]\nnoProcessSandbox = true"],
             [/^root = /m, 'insecure-entitlements = ["network.host"]\nroot = '],
         ] as const) {
