@@ -4,10 +4,10 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROBE_NAME } from "../components/probe";
+import { needTool } from "./harness/skip";
 
 const root = path.join(__dirname, "..");
 const scripts = ["scripts/runbook/inspect-buildkit.sh", "scripts/runbook/reach-buildkit.sh", "scripts/ci/check-pulumi-settings.sh", "scripts/test.sh"];
-const shellcheck = spawnSync("shellcheck", ["--version"]).status === 0;
 const bash = spawnSync("sh", ["-c", "command -v bash"], { encoding: "utf8" }).stdout.trim();
 const run = (args: string[], env: NodeJS.ProcessEnv = { PATH: process.env.PATH }) => spawnSync(bash, args, { cwd: root, env, encoding: "utf8" });
 
@@ -18,10 +18,7 @@ describe("runbook scripts", () => {
             assert.match(fs.readFileSync(path.join(root, s), "utf8"), /^set -euo pipefail$/m);
         });
         it(`${s} passes shellcheck`, function () {
-            if (!shellcheck) {
-                console.log("      shellcheck not installed: skipped (apt-get install -y shellcheck; .ci/run installs it)");
-                this.skip();
-            }
+            needTool(this, "shellcheck");
             const r = spawnSync("shellcheck", ["--norc", path.join(root, s)], { encoding: "utf8" });
             assert.equal(r.status, 0, r.stdout + r.stderr);
         });
