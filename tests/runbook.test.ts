@@ -33,6 +33,28 @@ describe("runbook scripts", () => {
         });
     }
 
+    for (const s of scripts.slice(0, 2)) {
+        it(`${s} says kubectl is missing, instead of blaming the cluster`, () => {
+            const args = s.includes("reach") ? ["--context", "x", "--image", `moby/buildkit:v0.31.2@sha256:${"0".repeat(64)}`] : ["--context", "x"];
+            const r = run([s, ...args], { PATH: "/nonexistent" });
+            assert.equal(r.status, 127, r.stdout + r.stderr);
+            assert.match(r.stderr, /^kubectl not found on PATH: /);
+            assert.doesNotMatch(r.stdout + r.stderr, /unreachable|FAIL/);
+        });
+    }
+
+    it("reach-buildkit --stack says pulumi is missing", () => {
+        const bin = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "runbook-bin-"));
+        fs.writeFileSync(path.join(bin, "kubectl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+        try {
+            const r = run(["scripts/runbook/reach-buildkit.sh", "--context", "x", "--stack", "aks"], { PATH: bin });
+            assert.equal(r.status, 127, r.stdout + r.stderr);
+            assert.match(r.stderr, /^pulumi not found on PATH: --stack reads the image/);
+        } finally {
+            fs.rmSync(bin, { recursive: true, force: true });
+        }
+    });
+
     it("reach-buildkit refuses an image that is not pinned by digest", () => {
         const r = run(["scripts/runbook/reach-buildkit.sh", "--context", "x", "--image", "moby/buildkit:latest"], { PATH: "/nonexistent" });
         assert.equal(r.status, 2);
