@@ -7,7 +7,7 @@ import { PROBE_NAME } from "../components/probe";
 import { needTool } from "./harness/skip";
 
 const root = path.join(__dirname, "..");
-const scripts = ["scripts/runbook/inspect-buildkit.sh", "scripts/runbook/reach-buildkit.sh", "scripts/ci/check-pulumi-settings.sh", "scripts/test.sh"];
+const scripts = ["scripts/runbook/inspect-buildkit.sh", "scripts/runbook/reach-buildkit.sh", "scripts/ci/check-pulumi-settings.sh", "scripts/test.sh", ".ci/run"];
 const bash = spawnSync("sh", ["-c", "command -v bash"], { encoding: "utf8" }).stdout.trim();
 const run = (args: string[], env: NodeJS.ProcessEnv = { PATH: process.env.PATH }) => spawnSync(bash, args, { cwd: root, env, encoding: "utf8" });
 
