@@ -123,7 +123,7 @@ export function prerequisiteReport(
  * k3s image of the local cluster, pinned. k3d 5.8.3 (the newest 5.x release binary) reports
  * `k3s version v1.31.5-k3s1 (default)`; its Makefile injects the k3s stable channel's tag at build time,
  * so the default would otherwise drift with the k3d build. The digest is what BuildKit resolved for
- * that tag in a public build log (see the README's "Local cluster" section).
+ * that tag in a public build log (see docs/local.md, "Notes").
  */
 export const K3S_IMAGE = "rancher/k3s:v1.31.5-k3s1@sha256:53cf744fe2fabf140cee240d2db70d13a4f2d98f1a13c98f58f457f423096917";
 
