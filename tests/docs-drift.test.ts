@@ -196,8 +196,9 @@ const UNTRACKED_BY_DESIGN = [
 
 describe("documentation matches the code (README, CONTRIBUTING, docs/, stack-file comments, runbook scripts)", () => {
     it("covers every page: the README, CONTRIBUTING.md and each page under docs/", () => {
-        for (const page of ["docs/local.md", "docs/deploy-aks.md", "docs/configuration.md", "docs/runbook.md", "CONTRIBUTING.md"])
+        for (const page of ["docs/local.md", "docs/deploy-aks.md", "docs/configuration.md", "docs/runbook.md", "CONTRIBUTING.md"]) {
             assert.ok(PAGES.includes(page), page);
+        }
         for (const page of PAGES) assert.match(read(page), /^# \S/, `${page} starts with its title`);
     });
 
@@ -379,7 +380,15 @@ describe("documentation matches the code (README, CONTRIBUTING, docs/, stack-fil
             const depth = (m[1].length + (line.trimStart().startsWith("- ") ? 2 : 0)) / 2;
             chain.length = depth;
             chain[depth] = m[2];
-            if (/# A new team changes this/.test(line)) marked.push(chain.slice(1).filter(Boolean).join(".").replace(/^arc-buildkit:/, ""));
+            if (/# A new team changes this/.test(line)) {
+                marked.push(
+                    chain
+                        .slice(1)
+                        .filter(Boolean)
+                        .join(".")
+                        .replace(/^arc-buildkit:/, ""),
+                );
+            }
         }
         const table = read("docs/deploy-aks.md").split("## 1.")[1].split("\n## ")[0];
         const listed = [...table.matchAll(/^\| `([^`]+)`/gm)].map((m) => m[1].replace(/^arc-buildkit:/, "").replace(/\[0\]/, ""));

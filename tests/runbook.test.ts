@@ -2,12 +2,19 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { PROBE_NAME } from "../components/probe";
 import { needTool } from "./harness/skip";
 
 const root = path.join(__dirname, "..");
-const scripts = ["scripts/runbook/inspect-buildkit.sh", "scripts/runbook/reach-buildkit.sh", "scripts/ci/check-pulumi-settings.sh", "scripts/test.sh", ".ci/run"];
+const scripts = [
+    "scripts/runbook/inspect-buildkit.sh",
+    "scripts/runbook/reach-buildkit.sh",
+    "scripts/ci/check-pulumi-settings.sh",
+    "scripts/test.sh",
+    ".ci/run",
+];
 const bash = spawnSync("sh", ["-c", "command -v bash"], { encoding: "utf8" }).stdout.trim();
 const run = (args: string[], env: NodeJS.ProcessEnv = { PATH: process.env.PATH }) => spawnSync(bash, args, { cwd: root, env, encoding: "utf8" });
 
@@ -44,7 +51,7 @@ describe("runbook scripts", () => {
     }
 
     it("reach-buildkit --stack says pulumi is missing", () => {
-        const bin = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "runbook-bin-"));
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "runbook-bin-"));
         fs.writeFileSync(path.join(bin, "kubectl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
         try {
             const r = run(["scripts/runbook/reach-buildkit.sh", "--context", "x", "--stack", "aks"], { PATH: bin });
