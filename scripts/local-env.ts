@@ -81,6 +81,14 @@ export const TOOLS_FOR: Record<"up" | "down", readonly string[]> = {
     down: ["pulumi", "k3d", "docker"],
 };
 
+/**
+ * local:down on a machine that never ran local:up (no state directory, no k3d) has nothing to remove,
+ * so it needs no tool at all rather than asking for three it would not use.
+ */
+export function nothingToTearDown(stateDirExists: boolean, k3dOnPath: boolean): boolean {
+    return !stateDirExists && !k3dOnPath;
+}
+
 export function findMissing(onPath: (cmd: string) => boolean, mode: "up" | "down" = "up"): Prerequisite[] {
     return PREREQUISITES.filter((p) => TOOLS_FOR[mode].includes(p.tool) && !onPath(p.tool));
 }
@@ -606,7 +614,12 @@ function main(argv: string[]): number {
         settings = inputs.settings;
         runnerLabel = inputs.runnerLabel;
     }
-    const missing = findMissing(makePathLookup(process.env.PATH), mode);
+    const onPath = makePathLookup(process.env.PATH);
+    if (mode === "down" && !dryRun && nothingToTearDown(fs.existsSync(path.join(repoRoot, STATE_DIR)), onPath("k3d"))) {
+        console.log(`Nothing to do: no local state (${STATE_DIR}/) and no k3d on PATH, so there is no stack or cluster to remove.`);
+        return 0;
+    }
+    const missing = findMissing(onPath, mode);
     const dockerOk = missing.some((m) => m.tool === "docker") ? undefined : quiet("docker", ["info"], process.env).ok;
     const report = prerequisiteReport(missing, platformOf(process.platform), dockerOk, mode);
     if (report !== "" && !dryRun) {

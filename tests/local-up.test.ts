@@ -30,6 +30,7 @@ import {
     checkSecretFiles,
     resolveSettings,
     clusterOf,
+    nothingToTearDown,
 } from "../scripts/local-env";
 import * as os from "node:os";
 
@@ -565,6 +566,29 @@ describe("local-env: inputs checked before any change", () => {
         assert.equal(config["arc-buildkit:github"].configUrl, "https://github.com/acme/app");
         assert.equal(config["arc-buildkit:arc"].scaleSets[0].runnerGroup, "laptops");
         assert.equal(config["arc-buildkit:cluster"].kubeContext, "k3d-builds");
+    });
+
+    it("local:down with nothing to remove (no state, no k3d) needs no tool and says so", () => {
+        assert.equal(nothingToTearDown(false, false), true);
+        assert.equal(nothingToTearDown(true, false), false, "state without k3d: the stack is still to remove (pulumi is asked for)");
+        assert.equal(nothingToTearDown(false, true), false, "k3d present: a cluster may exist");
+        const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "local-down-"));
+        try {
+            fs.mkdirSync(path.join(scratch, "scripts"));
+            fs.mkdirSync(path.join(scratch, "config"));
+            for (const f of ["scripts/local-env.ts", "config/credential-keys.ts", "Pulumi.yaml", TRACKED_CONFIG])
+                fs.copyFileSync(path.join(__dirname, "..", f), path.join(scratch, f));
+            fs.symlinkSync(path.join(__dirname, "..", "node_modules"), path.join(scratch, "node_modules"));
+            const r = spawnSync(process.execPath, [require.resolve("tsx/cli"), path.join(scratch, "scripts", "local-env.ts"), "down"], {
+                env: { PATH: "", HOME: process.env.HOME ?? "/tmp" },
+                encoding: "utf8",
+            });
+            assert.equal(r.status, 0, r.stderr);
+            assert.match(r.stdout, /^Nothing to do: no local state/);
+            assert.equal(r.stderr, "");
+        } finally {
+            fs.rmSync(scratch, { recursive: true, force: true });
+        }
     });
 
     it("local:down asks only for the tools it runs (no kubectl)", () => {
