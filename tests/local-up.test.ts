@@ -365,7 +365,8 @@ describe("local-env: entry point", () => {
 });
 
 describe("local-env: a dry run replays on a fresh clone, and bad inputs stop it before any change", function () {
-    this.timeout(60_000);
+    // Each case starts the script under tsx several times: room for a machine busy with other work.
+    this.timeout(180_000);
     const TSX_CLI = require.resolve("tsx/cli");
     let scratch: string;
     let bin: string;
