@@ -577,8 +577,9 @@ describe("local-env: inputs checked before any change", () => {
         try {
             fs.mkdirSync(path.join(scratch, "scripts"));
             fs.mkdirSync(path.join(scratch, "config"));
-            for (const f of ["scripts/local-env.ts", "config/credential-keys.ts", "Pulumi.yaml", TRACKED_CONFIG])
-                {fs.copyFileSync(path.join(__dirname, "..", f), path.join(scratch, f));}
+            for (const f of ["scripts/local-env.ts", "config/credential-keys.ts", "Pulumi.yaml", TRACKED_CONFIG]) {
+                fs.copyFileSync(path.join(__dirname, "..", f), path.join(scratch, f));
+            }
             fs.symlinkSync(path.join(__dirname, "..", "node_modules"), path.join(scratch, "node_modules"));
             const r = spawnSync(process.execPath, [require.resolve("tsx/cli"), path.join(scratch, "scripts", "local-env.ts"), "down"], {
                 env: { PATH: "", HOME: process.env.HOME ?? "/tmp" },
