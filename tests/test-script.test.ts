@@ -44,12 +44,14 @@ describe("npm test (scripts/test.sh)", () => {
         for (const rc of [".mocharc.json", "policy/.mocharc.json"]) assert.equal(JSON.parse(fs.readFileSync(path.join(root, rc), "utf8")).spec, undefined, rc);
     });
 
-    it("keeps the caches: the npm scripts use the same Prettier and ESLint caches as the gate (Prettier deletes its cache when run without --cache)", () => {
+    it("keeps the caches: the npm scripts use the same Prettier and ESLint caches as the gate, where a bare prettier run cannot delete them", () => {
         const scripts = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).scripts;
         const parts = list([]);
-        for (const name of ["format", "format:check"]) assert.match(scripts[name], /^prettier --(write|check) --cache --cache-strategy content \.$/, name);
-        assert.match(parts.format, /--cache --cache-strategy content/);
-        assert.ok(!/--cache-location/.test(parts.format), "the gate's Prettier cache is Prettier's default, as `npm run format`'s");
+        // One explicit location: a bare `npx prettier --write <file>` deletes only Prettier's default cache file.
+        const prettierCache = "--cache --cache-strategy content --cache-location node_modules/.cache/prettier/gate.json";
+        for (const name of ["format", "format:check"])
+            assert.equal(scripts[name], `prettier ${prettierCache} --${name === "format" ? "write" : "check"} .`, name);
+        assert.ok(parts.format.startsWith(`prettier ${prettierCache} --check`), parts.format);
         assert.match(scripts.lint, /--cache --cache-strategy content --cache-location node_modules\/\.cache\/eslint\/ \.$/);
         assert.match(parts.lint, /--cache --cache-strategy content --cache-location "[^"]*\/node_modules\/\.cache\/eslint\/" \.$/);
         // tsc -b trusts its build info; the build info is dropped when the lock file (so node_modules) changes.
