@@ -337,7 +337,7 @@ describe("local-env: entry point", () => {
         it(`--dry-run prints every ${mode} command even with no tool on PATH, and changes nothing`, () => {
             const root = path.join(__dirname, "..");
             const before = spawnSync("git", ["status", "--porcelain", "--ignored"], { cwd: root, encoding: "utf8" }).stdout;
-            const r = spawnSync(process.execPath, [require.resolve("tsx/cli"), path.join(root, "scripts", "local-env.ts"), mode, "--dry-run"], {
+            const r = spawnSync(process.execPath, [...TSX, path.join(root, "scripts", "local-env.ts"), mode, "--dry-run"], {
                 env: { PATH: "", HOME: process.env.HOME ?? "/tmp", USER: "alice" },
                 encoding: "utf8",
             });
@@ -367,7 +367,8 @@ describe("local-env: entry point", () => {
 describe("local-env: a dry run replays on a fresh clone, and bad inputs stop it before any change", function () {
     // Each case starts the script under tsx several times: room for a machine busy with other work.
     this.timeout(180_000);
-    const TSX_CLI = require.resolve("tsx/cli");
+    // The script under tsx's loader in one process (tsx's CLI would start a second one to run it).
+    const TSX = ["--require", require.resolve("tsx/cjs")];
     let scratch: string;
     let bin: string;
     // A fresh clone of what local:up needs: the script, the module it imports, the stack files, and the
@@ -392,7 +393,7 @@ describe("local-env: a dry run replays on a fresh clone, and bad inputs stop it 
     afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
     const dryRun = (mode: string, env: NodeJS.ProcessEnv) =>
-        spawnSync(process.execPath, [TSX_CLI, path.join(scratch, "scripts", "local-env.ts"), mode, "--dry-run"], {
+        spawnSync(process.execPath, [...TSX, path.join(scratch, "scripts", "local-env.ts"), mode, "--dry-run"], {
             cwd: scratch,
             env: { PATH: "", HOME: process.env.HOME ?? "/tmp", USER: "alice", ...env },
             encoding: "utf8",
@@ -456,7 +457,7 @@ describe("local-env: a dry run replays on a fresh clone, and bad inputs stop it 
         // The dry run changed nothing: no settings stored yet, so a second dry run without the variables falls back.
         assert.match(dryRun("up", {}).stdout, /^k3d cluster create buildkit /m);
         // The config step stores them; later runs (and local:down) use them without the variables.
-        const config = spawnSync(process.execPath, [TSX_CLI, path.join(scratch, "scripts", "local-env.ts"), "config"], {
+        const config = spawnSync(process.execPath, [...TSX, path.join(scratch, "scripts", "local-env.ts"), "config"], {
             cwd: scratch,
             env: { PATH: "", USER: "alice", ARC_BUILDKIT_GITHUB_CONFIG_URL: "https://github.com/acme", ARC_BUILDKIT_CLUSTER_NAME: "builds" },
             encoding: "utf8",
@@ -481,7 +482,7 @@ describe("local-env: a dry run replays on a fresh clone, and bad inputs stop it 
         };
         for (const mode of ["--dry-run", "--yes"]) {
             // PATH has the fake tools, so without the check local:up would go on to create the cluster.
-            const r = spawnSync(process.execPath, [TSX_CLI, path.join(scratch, "scripts", "local-env.ts"), "up", mode], {
+            const r = spawnSync(process.execPath, [...TSX, path.join(scratch, "scripts", "local-env.ts"), "up", mode], {
                 cwd: scratch,
                 env: { PATH: [bin, path.dirname(process.execPath)].join(path.delimiter), USER: "alice", ...env },
                 encoding: "utf8",
@@ -581,7 +582,7 @@ describe("local-env: inputs checked before any change", () => {
                 fs.copyFileSync(path.join(__dirname, "..", f), path.join(scratch, f));
             }
             fs.symlinkSync(path.join(__dirname, "..", "node_modules"), path.join(scratch, "node_modules"));
-            const r = spawnSync(process.execPath, [require.resolve("tsx/cli"), path.join(scratch, "scripts", "local-env.ts"), "down"], {
+            const r = spawnSync(process.execPath, ["--require", require.resolve("tsx/cjs"), path.join(scratch, "scripts", "local-env.ts"), "down"], {
                 env: { PATH: "", HOME: process.env.HOME ?? "/tmp" },
                 encoding: "utf8",
             });
