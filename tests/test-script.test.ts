@@ -49,8 +49,9 @@ describe("npm test (scripts/test.sh)", () => {
         const parts = list([]);
         // One explicit location: a bare `npx prettier --write <file>` deletes only Prettier's default cache file.
         const prettierCache = "--cache --cache-strategy content --cache-location node_modules/.cache/prettier/gate.json";
-        for (const name of ["format", "format:check"])
+        for (const name of ["format", "format:check"]) {
             assert.equal(scripts[name], `prettier ${prettierCache} --${name === "format" ? "write" : "check"} .`, name);
+        }
         assert.ok(parts.format.startsWith(`prettier ${prettierCache} --check`), parts.format);
         assert.match(scripts.lint, /--cache --cache-strategy content --cache-location node_modules\/\.cache\/eslint\/ \.$/);
         assert.match(parts.lint, /--cache --cache-strategy content --cache-location "[^"]*\/node_modules\/\.cache\/eslint\/" \.$/);
