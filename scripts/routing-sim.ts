@@ -2,7 +2,7 @@
  * A deterministic simulation of build routing over per-builder caches, for `npm run bench:routing`
  * (scripts/bench-routing.ts) and its test. Pure: the same parameters and seed give the same figures.
  *
- * Model (stated in the README next to the figures):
+ * Model (stated in docs/benchmarks.md next to the figures):
  * - Repositories build with a Zipf-like skew: the r-th most active builds with weight 1/r^s.
  * - Each repository's warm cache (base layers, dependency layers, intermediate stages) has a fixed
  *   footprint, drawn once from a log-normal distribution. Some builds change it (a lockfile or

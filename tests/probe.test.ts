@@ -8,6 +8,7 @@ import { ProbeJobInput, probeJobName, probeJobSpec, probeScript, RUNBOOK } from 
 import { ProgramRun, reveal, runStack, stackSettings, valueOf } from "./harness/program";
 import { fileInPod } from "./harness/tls-material";
 import { editConfig, setConfig, setConfigPath } from "./harness/config-edit";
+import { needTool, skipBecause } from "./harness/skip";
 
 const JOB = "kubernetes:batch/v1:Job";
 
@@ -181,9 +182,7 @@ describe("probe script", () => {
     }
 
     before(function () {
-        if (!shell) {
-            this.skip();
-        }
+        if (!shell) skipBecause(this, "this machine has no /bin/sh to run the probe script with");
     });
 
     it("passes when the certificate is required and every platform is listed", () => {
@@ -432,7 +431,7 @@ describe("probe: a build step per platform", () => {
     });
 
     it("passes shellcheck as POSIX sh", function () {
-        if (spawnSync("shellcheck", ["--version"]).status !== 0) this.skip();
+        needTool(this, "shellcheck");
         const script = probeScript({
             addresses: ["tcp://a:1234", "tcp://b:1234"],
             platforms: ["linux/amd64", "linux/arm/v7"],

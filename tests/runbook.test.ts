@@ -2,12 +2,19 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { PROBE_NAME } from "../components/probe";
+import { needTool } from "./harness/skip";
 
 const root = path.join(__dirname, "..");
-const scripts = ["scripts/runbook/inspect-buildkit.sh", "scripts/runbook/reach-buildkit.sh", "scripts/ci/check-pulumi-settings.sh", "scripts/test.sh"];
-const shellcheck = spawnSync("shellcheck", ["--version"]).status === 0;
+const scripts = [
+    "scripts/runbook/inspect-buildkit.sh",
+    "scripts/runbook/reach-buildkit.sh",
+    "scripts/ci/check-pulumi-settings.sh",
+    "scripts/test.sh",
+    ".ci/run",
+];
 const bash = spawnSync("sh", ["-c", "command -v bash"], { encoding: "utf8" }).stdout.trim();
 const run = (args: string[], env: NodeJS.ProcessEnv = { PATH: process.env.PATH }) => spawnSync(bash, args, { cwd: root, env, encoding: "utf8" });
 
@@ -18,10 +25,7 @@ describe("runbook scripts", () => {
             assert.match(fs.readFileSync(path.join(root, s), "utf8"), /^set -euo pipefail$/m);
         });
         it(`${s} passes shellcheck`, function () {
-            if (!shellcheck) {
-                console.log("      shellcheck not installed: skipped (apt-get install -y shellcheck; .ci/run installs it)");
-                this.skip();
-            }
+            needTool(this, "shellcheck");
             const r = spawnSync("shellcheck", ["--norc", path.join(root, s)], { encoding: "utf8" });
             assert.equal(r.status, 0, r.stdout + r.stderr);
         });
@@ -35,6 +39,28 @@ describe("runbook scripts", () => {
             assert.match(r.stderr, /--context/);
         });
     }
+
+    for (const s of scripts.slice(0, 2)) {
+        it(`${s} says kubectl is missing, instead of blaming the cluster`, () => {
+            const args = s.includes("reach") ? ["--context", "x", "--image", `moby/buildkit:v0.31.2@sha256:${"0".repeat(64)}`] : ["--context", "x"];
+            const r = run([s, ...args], { PATH: "/nonexistent" });
+            assert.equal(r.status, 127, r.stdout + r.stderr);
+            assert.match(r.stderr, /^kubectl not found on PATH: /);
+            assert.doesNotMatch(r.stdout + r.stderr, /unreachable|FAIL/);
+        });
+    }
+
+    it("reach-buildkit --stack says pulumi is missing", () => {
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "runbook-bin-"));
+        fs.writeFileSync(path.join(bin, "kubectl"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+        try {
+            const r = run(["scripts/runbook/reach-buildkit.sh", "--context", "x", "--stack", "aks"], { PATH: bin });
+            assert.equal(r.status, 127, r.stdout + r.stderr);
+            assert.match(r.stderr, /^pulumi not found on PATH: --stack reads the image/);
+        } finally {
+            fs.rmSync(bin, { recursive: true, force: true });
+        }
+    });
 
     it("reach-buildkit refuses an image that is not pinned by digest", () => {
         const r = run(["scripts/runbook/reach-buildkit.sh", "--context", "x", "--image", "moby/buildkit:latest"], { PATH: "/nonexistent" });

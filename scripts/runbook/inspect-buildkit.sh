@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Read-only BuildKit inspection, in the runbook's triage order (README.md, section Runbook).
+# Read-only BuildKit inspection, in the runbook's triage order (docs/runbook.md, section Triage).
 # Uses only kubectl get/logs: safe against production. Never prints secret contents, only key names.
 #   usage: inspect-buildkit.sh --context <kube-context>
 set -euo pipefail
@@ -20,6 +20,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ -z "$CTX" ]; then usage; exit 2; fi
+# Without kubectl every read below fails, which would read as "cluster unreachable": say what is missing.
+command -v kubectl >/dev/null 2>&1 || { echo "kubectl not found on PATH: this script reads the cluster with it (install: https://kubernetes.io/docs/tasks/tools/)" >&2; exit 127; }
 
 k() { kubectl --context "$CTX" --request-timeout=20s "$@"; }
 failures=0

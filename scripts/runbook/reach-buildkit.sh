@@ -33,12 +33,15 @@ while [ $# -gt 0 ]; do
 done
 if [ -z "$CTX" ]; then usage; exit 2; fi
 if [ -z "$IMAGE" ] && [ -n "$STACK" ]; then
+  command -v pulumi >/dev/null 2>&1 || { echo "pulumi not found on PATH: --stack reads the image with 'pulumi config get'; install it or pass --image" >&2; exit 127; }
   IMAGE="$(pulumi config get --path buildkit.image --stack "$STACK")"
 fi
 if [ -z "$IMAGE" ]; then echo "no BuildKit image: pass --image or --stack" >&2; usage; exit 2; fi
 if [[ "$IMAGE" != *@sha256:* ]]; then echo "image must be pinned by digest (…@sha256:…), got: $IMAGE" >&2; exit 2; fi
 if [[ ! "$PLATFORMS" =~ ^[a-z0-9/_,]+$ ]] || [[ ! "$TIMEOUT" =~ ^[0-9]+$ ]]; then usage; exit 2; fi
 
+# Say what is missing rather than fail later in a way that reads like a cluster problem.
+command -v kubectl >/dev/null 2>&1 || { echo "kubectl not found on PATH: this script creates its check pod with it (install: https://kubernetes.io/docs/tasks/tools/)" >&2; exit 127; }
 k() { kubectl --context "$CTX" --request-timeout=20s "$@"; }
 # Its own name and label: the deploy-time probe Jobs (and their alert) own the probe's.
 POD="buildkit-reach-$(date +%s)-$RANDOM"
