@@ -3,7 +3,8 @@ import type { Settings } from "./config";
 import { BuildkitService } from "./components/buildkit";
 import { connectCluster } from "./components/cluster";
 import { ArcRunners } from "./components/arc";
-import { CLIENT_TLS_SECRET, SERVER_TLS_SECRET } from "./contracts";
+import { BUILDKITD_ARM64_NAME, BUILDKITD_NAME, CLIENT_TLS_SECRET, RUNNER_NAMESPACE, SERVER_TLS_SECRET } from "./contracts";
+import { BuildMetrics, listedRepositories } from "./components/metrics";
 import { GithubVariables } from "./components/github";
 import { BuildkitMonitoring } from "./components/monitoring";
 import { BuildkitPki } from "./components/pki";
@@ -70,6 +71,29 @@ export function createStack(settings: Settings): StackOutputs {
         k8sOpts,
     );
 
+    // Per-repository build metrics (docs/cache-metrics.md): the shared tier's Pushgateway, whose URL the runners get.
+    const { buildMetrics } = settings.monitoring;
+    const metrics =
+        settings.monitoring.enabled && buildMetrics.pushgatewayImage
+            ? new BuildMetrics(
+                  "buildkit",
+                  {
+                      tier: "shared",
+                      namespace: service.namespace,
+                      image: buildMetrics.pushgatewayImage,
+                      runnerNamespace: RUNNER_NAMESPACE,
+                      monitoringNamespace: settings.network.monitoringNamespace,
+                      selectorLabels: settings.monitoring.selectorLabels,
+                      repositories: listedRepositories(buildMetrics.repositories, "arc-buildkit:monitoring.buildMetrics.repositories"),
+                      builderSets: [
+                          { name: BUILDKITD_NAME, replicas: buildkit.replicas },
+                          ...(cluster.arm64 ? [{ name: BUILDKITD_ARM64_NAME, replicas: cluster.arm64.replicas }] : []),
+                      ],
+                  },
+                  k8sOpts,
+              )
+            : undefined;
+
     // ARC: namespaces arc-systems and arc-runners, the client TLS secret, controller and scale sets.
     const { arc, github } = settings;
     const runners = new ArcRunners(
@@ -86,6 +110,7 @@ export function createStack(settings: Settings): StackOutputs {
             arm64: service.arm64Builders
                 ? { endpoint: service.arm64Builders.endpoint, serverName: service.arm64Builders.serverName, builders: service.arm64Builders.hosts }
                 : undefined,
+            extraEnv: metrics?.runnerEnv,
         },
         k8sOpts,
     );

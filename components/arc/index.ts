@@ -39,6 +39,8 @@ export interface ArcRunnersArgs {
     arm64?: { endpoint: pulumi.Input<string>; serverName: pulumi.Input<string>; builders: readonly string[] };
     /** Seconds `select-buildkit` gives one builder to answer. Default in config: 5. */
     selectorTimeoutSeconds: number;
+    /** More runner pod environment (the build metrics' AMEIDE_BUILDKIT_METRICS_*). Default: none. */
+    extraEnv?: readonly { name: string; value: string }[];
 }
 
 /**
@@ -149,6 +151,7 @@ export class ArcRunners extends pulumi.ComponentResource {
                         builders: args.builders,
                         arm64: args.arm64,
                         selectorTimeoutSeconds: args.selectorTimeoutSeconds,
+                        extraEnv: args.extraEnv,
                         // By reference: the release waits for the Secret and ConfigMap its runner pods mount.
                         githubConfigSecretName: githubSecret.metadata.name,
                         clientTlsSecretName: clientTls.metadata.name,

@@ -90,15 +90,16 @@ esac
 [ "${#builder_label}" -le 63 ] || builder_label=invalid
 # reason: select-buildkit's codes; "none" when the first choice answered.
 if [ "$fallback" != true ]; then fallback=false; reason=none; fi
-case "$reason" in
-    none | not-ready | timeout | refused | no-workers | all-unavailable) ;;
+case "$fallback:$reason" in
+    false:none | true:not-ready | true:timeout | true:refused | true:no-workers | true:all-unavailable) ;;
     *) reason=unknown ;;
 esac
-# repository: itself when listed, else other-<first hex digit of sha256(lower-cased name)>.
-repository_lower="$(printf '%s' "$repository" | tr 'A-Z' 'a-z')"
+# repository: itself when listed, else other-<first hex digit of sha256(lower-cased name)>; ASCII case
+# folding only, as GitHub names are ASCII (components/metrics/labels.ts is the same definition).
+repository_lower="$(printf '%s' "$repository" | LC_ALL=C tr '[:upper:]' '[:lower:]')"
 repository_label=""
 for listed in ${AMEIDE_BUILDKIT_METRICS_REPOSITORIES:-}; do
-    listed="$(printf '%s' "$listed" | tr 'A-Z' 'a-z')"
+    listed="$(printf '%s' "$listed" | LC_ALL=C tr '[:upper:]' '[:lower:]')"
     if [ "$listed" = "$repository_lower" ]; then repository_label="$listed"; break; fi
 done
 if [ -z "$repository_label" ]; then
@@ -216,8 +217,6 @@ END {
 total=""
 cached=""
 completed=""
-errors=0
-cancelled_steps=0
 seconds=""
 failed_step=""
 failed_error=""
@@ -229,8 +228,6 @@ if [ -n "$progress" ]; then
             total=*) total="${fact#total=}" ;;
             cached=*) cached="${fact#cached=}" ;;
             completed=*) completed="${fact#completed=}" ;;
-            errors=*) errors="${fact#errors=}" ;;
-            cancelled_steps=*) cancelled_steps="${fact#cancelled_steps=}" ;;
             seconds=*) seconds="${fact#seconds=}" ;;
             failed_step=*) failed_step="${fact#failed_step=}" ;;
             failed_error=*) failed_error="${fact#failed_error=}" ;;
@@ -277,6 +274,7 @@ fi
 md() { printf '%s' "$1" | cut -c1-300 | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' -e 's/|/\\|/g' -e 's/`/'"'"'/g'; }
 code() { printf '%s' "$1" | cut -c1-200 | sed -e 's/|/\\|/g' -e 's/`/'"'"'/g'; }
 
+# shellcheck disable=SC2016 # the backticks are Markdown code spans, not command substitutions
 write_summary() {
     case "$status" in success) icon="✅" ;; cancelled) icon="⏹️" ;; *) icon="❌" ;; esac
     printf '### %s %s: %s\n\n' "$icon" "$(md "$title")" "$status"
