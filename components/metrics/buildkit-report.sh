@@ -312,18 +312,33 @@ fi
 # --- counters ------------------------------------------------------------------------------------------
 # This build's increments, without the grouping labels (tier, repository, builder), which the
 # Pushgateway takes from the URL. Counter names and labels: docs/cache-metrics.md.
+help_text() {
+    case "$1" in
+        arc_buildkit_builds_total) echo "Builds reported by buildkit-report, by result." ;;
+        arc_buildkit_build_steps_total) echo "BuildKit steps (vertices) of the reported builds." ;;
+        arc_buildkit_build_cached_steps_total) echo "BuildKit steps of the reported builds that came from the cache." ;;
+        arc_buildkit_build_seconds_total) echo "Seconds from the first step started to the last step completed, summed." ;;
+        arc_buildkit_fallbacks_total) echo "Builds that did not get their first-ranked builder, by select-buildkit's reason." ;;
+    esac
+}
+# One sample: HELP and TYPE, then NAME[{LABELS}] VALUE.
+sample() {
+    printf '# HELP %s %s\n# TYPE %s counter\n%s%s %s\n' "$1" "$(help_text "$1")" "$1" "$1" "$2" "$3"
+}
 increments() {
-    printf '# TYPE arc_buildkit_builds_total counter\narc_buildkit_builds_total{result="%s"} 1\n' "$status"
-    printf '# TYPE arc_buildkit_build_steps_total counter\narc_buildkit_build_steps_total %s\n' "${total:-0}"
-    printf '# TYPE arc_buildkit_build_cached_steps_total counter\narc_buildkit_build_cached_steps_total %s\n' "${cached:-0}"
-    printf '# TYPE arc_buildkit_build_seconds_total counter\narc_buildkit_build_seconds_total %s\n' "${seconds:-0}"
+    sample arc_buildkit_builds_total "{result=\"$status\"}" 1
+    sample arc_buildkit_build_steps_total "" "${total:-0}"
+    sample arc_buildkit_build_cached_steps_total "" "${cached:-0}"
+    sample arc_buildkit_build_seconds_total "" "${seconds:-0}"
     if [ "$fallback" = true ]; then
-        printf '# TYPE arc_buildkit_fallbacks_total counter\narc_buildkit_fallbacks_total{reason="%s"} 1\n' "$reason"
+        sample arc_buildkit_fallbacks_total "{reason=\"$reason\"}" 1
     fi
 }
 
 if [ "$metrics" = true ]; then
-    increments | sed "s/^\\(arc_[a-z_]*\\)\\({\\([^}]*\\)}\\)\\{0,1\\} /\\1{tier=\"$tier\",repository=\"$repository_label\",builder=\"$builder_label\",\\3} /; s/,} /} /"
+    increments | awk -v l="tier=\"$tier\",repository=\"$repository_label\",builder=\"$builder_label\"" '
+        /^arc_/ { name = $1; if (index(name, "{")) sub(/\{/, "{" l ",", name); else name = name "{" l "}"; print name " " $2; next }
+        { print }'
 fi
 
 # Pushgateway groups replace, they do not add: read the group's current counters, add this build's,
@@ -347,16 +362,14 @@ if [ -n "$push_url" ] && [ "$metrics" != true ]; then
             increments | sed -n '/^arc_/p' | sed 's/^\([a-z_]*\) /\1{} /'
         } | awk '
             { k = $1; if (!(k in sum)) order[++n] = k; sum[k] += $2 }
-            END {
-                for (i = 1; i <= n; i++) {
-                    k = order[i]; name = substr(k, 1, index(k, "{") - 1)
-                    if (!(name in typed)) { typed[name] = 1; print "# TYPE " name " counter" }
-                    sub(/\{\}$/, "", k); printf "%s %.10g\n", k, sum[order[i]]
-                }
-            }'
+            END { for (i = 1; i <= n; i++) { k = order[i]; v = sum[k]; sub(/\{\}$/, "", k); printf "%s %.10g\n", k, v } }'
     )"
-    # Series of one name must be contiguous: sort keeps each name together, TYPE line first.
-    body="$(printf '%s\n' "$body" | awk '/^# TYPE/ { t[$3] = $0; next } { n = $1; sub(/\{.*/, "", n); s[n] = s[n] $0 "\n" } END { for (k in t) printf "%s\n%s", t[k], s[k] }')"
+    # The exposition format wants the series of one name together, under its HELP and TYPE.
+    body="$(printf '%s\n' "$body" | awk '{ n = $1; sub(/\{.*/, "", n); if (!(n in s)) order[++c] = n; s[n] = s[n] $0 "\n" } END { for (i = 1; i <= c; i++) print order[i] }' |
+        while read -r name; do
+            printf '# HELP %s %s\n# TYPE %s counter\n' "$name" "$(help_text "$name")" "$name"
+            printf '%s\n' "$body" | awk -v n="$name" 'index($0, n "{") == 1 || index($0, n " ") == 1'
+        done)"
     if ! printf '%s\n' "$body" | curl -fsS --max-time 5 -X PUT --data-binary @- "$group" >/dev/null 2>&1; then
         warn "could not push this build's counters to $push_url (the build itself is unaffected)"
     fi
