@@ -414,7 +414,7 @@ describe("build metrics through a real Pushgateway and a real Prometheus scrape"
             AMEIDE_BUILDKIT_METRICS_URL: gateway,
         };
         for (const { name, exit } of BUILDS) {
-            const fallback = name === "failed" ? { AMEIDE_BUILDKIT_FALLBACK: "true", AMEIDE_BUILDKIT_FALLBACK_REASON: "timeout" } : {};
+            const fallback: Record<string, string> = name === "failed" ? { AMEIDE_BUILDKIT_FALLBACK: "true", AMEIDE_BUILDKIT_FALLBACK_REASON: "timeout" } : {};
             const r = report(shell, ["--progress", progressOf(name), "--exit-code", String(exit)], { ...env, ...fallback });
             assert.equal(r.status, 0);
             assert.equal(r.stderr, "", name);
