@@ -3,11 +3,11 @@ import type { Settings } from "./config";
 import { BuildkitService } from "./components/buildkit";
 import { connectCluster } from "./components/cluster";
 import { ArcRunners } from "./components/arc";
-import { BUILDKITD_ARM64_NAME, BUILDKITD_NAME, CLIENT_TLS_SECRET, RUNNER_NAMESPACE, SERVER_TLS_SECRET } from "./contracts";
+import { CLIENT_TLS_SECRET, SERVER_TLS_SECRET, SHARED_TIER, tierNames, type TierNames } from "./contracts";
 import { BuildMetrics, listedRepositories } from "./components/metrics";
 import { GithubVariables } from "./components/github";
 import { BuildkitMonitoring } from "./components/monitoring";
-import { BuildkitPki } from "./components/pki";
+import { BuildkitPki, keyGeneration } from "./components/pki";
 import { BuildkitProbe } from "./components/probe";
 import { ZRS_STORAGE_CLASS } from "./config/aks";
 import { GithubAuthMethod, parseGithubConfigUrl } from "./config/github";
@@ -29,6 +29,8 @@ export interface StackOutputs {
     /** notAfter (RFC 3339) of the runners' client certificate. */
     clientCertNotAfter: pulumi.Output<string>;
     runnerLabel: string;
+    /** Each further tier's endpoint, runner label and certificate expiry, by tier name (nothing private). */
+    tiers: Record<string, { endpoint: pulumi.Output<string>; runnerLabel: string; runnerNamespace: string; caNotAfter: pulumi.Output<string> }>;
 }
 
 /**
@@ -46,13 +48,32 @@ export function runnersSkippedMessage(stack: string, auth: GithubAuthMethod): st
     );
 }
 
-/** Declares the whole stack from validated settings. */
-export function createStack(settings: Settings): StackOutputs {
-    const cluster = connectCluster(settings.cluster);
+/**
+ * Declares the whole stack from validated settings. `now` picks the key-rotation period
+ * (components/pki `keyGeneration`); tests pass a fixed clock.
+ */
+export function createStack(settings: Settings, now: Date = new Date()): StackOutputs {
+    const cluster = connectCluster(settings.cluster, settings.tiers);
     const k8sOpts = { provider: cluster.provider };
     const { buildkit, tls } = settings;
+    const generation = keyGeneration(now, tls);
 
-    const pki = new BuildkitPki("buildkit", { replicas: buildkit.replicas, arm64Replicas: cluster.arm64?.replicas ?? 0, ...tls });
+    const pki = new BuildkitPki("buildkit", { replicas: buildkit.replicas, arm64Replicas: cluster.arm64?.replicas ?? 0, ...tls, keyGeneration: generation });
+    // Each further tier: its own CA (and rotation slots), server and client identities.
+    const tiers = Object.entries(settings.tiers)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([tier, tierSettings]) => {
+            const names = tierNames(tier);
+            const placement = cluster.tiers[tier] ?? { placement: cluster.placement, binfmtPlacement: cluster.placement, nodePools: [] };
+            const tierPki = new BuildkitPki(`buildkit-${tier}`, {
+                replicas: tierSettings.replicas,
+                arm64Replicas: placement.arm64?.replicas ?? 0,
+                ...tls,
+                keyGeneration: generation,
+                names,
+            });
+            return { tier, names, settings: tierSettings, placement, pki: tierPki };
+        });
 
     const service = new BuildkitService(
         "buildkit",
@@ -67,35 +88,78 @@ export function createStack(settings: Settings): StackOutputs {
             arm64: cluster.arm64,
             nodePools: cluster.nodePools,
             serverTls: pki.server,
+            tiers: tiers.map((t) => ({
+                names: t.names,
+                replicas: t.settings.replicas,
+                placement: t.placement.placement,
+                binfmtPlacement: t.placement.binfmtPlacement,
+                arm64: t.placement.arm64,
+                nodePools: t.placement.nodePools,
+                serverTls: t.pki.server,
+            })),
         },
         k8sOpts,
     );
+    const tierBuilders = (tier: string) => service.tiers.find((t) => t.tier === tier)!;
 
-    // Per-repository build metrics (docs/cache-metrics.md): the shared tier's Pushgateway, whose URL the runners get.
+    // The GitHub side first: each tier's scale sets register in the runner group declared here. A
+    // stack with scope `none` and no tiers (always `local`) declares nothing there.
+    const { github, variables } = { github: settings.github, variables: settings.github.variables };
+    const organization = parseGithubConfigUrl(github.configUrl)!.organization;
+    let githubSide: GithubVariables | undefined;
+    if (variables.scope !== "none" || tiers.length > 0) {
+        const adminCredentials = github.adminCredentials === "environment" ? settings.githubAdminToken : settings.githubCredentials;
+        if (!adminCredentials) {
+            throw new Error(`stack ${pulumi.getStack()}: the GitHub side needs credentials; config validation should have required them`);
+        }
+        githubSide = new GithubVariables("github", {
+            ...variables,
+            // Tiers need organization variables (config validation requires the scope); `none` publishes only theirs.
+            scope: variables.scope === "none" ? "organization" : variables.scope,
+            publishShared: variables.scope !== "none",
+            organization,
+            credentials: adminCredentials === settings.githubAdminToken ? { method: "token", token: settings.githubAdminToken! } : settings.githubCredentials!,
+            endpoint: service.endpoint,
+            // A new organization variable beside the contract's, only where native arm64 builders exist.
+            arm64Endpoint: service.arm64Builders?.endpoint,
+            runsOn: settings.runnerLabel,
+            tiers: tiers.map((t) => ({
+                tier: t.tier,
+                runnerGroup: t.settings.runnerGroup,
+                runsOn: t.settings.runnerLabel,
+                endpoint: tierBuilders(t.tier).endpoint,
+                arm64Endpoint: tierBuilders(t.tier).arm64Builders?.endpoint,
+            })),
+        });
+    }
+
+    // Per-repository build metrics (docs/cache-metrics.md): a Pushgateway per tier, whose URL that tier's runners get.
     const { buildMetrics } = settings.monitoring;
-    const metrics =
+    const metricsFor = (names: TierNames, builders: (typeof service.tiers)[number]) =>
         settings.monitoring.enabled && buildMetrics.pushgatewayImage
             ? new BuildMetrics(
-                  "buildkit",
+                  names.tier === SHARED_TIER ? "buildkit" : `buildkit-${names.tier}`,
                   {
-                      tier: "shared",
+                      tier: names.tier,
                       namespace: service.namespace,
                       image: buildMetrics.pushgatewayImage,
-                      runnerNamespace: RUNNER_NAMESPACE,
+                      runnerNamespace: names.runnerNamespace,
                       monitoringNamespace: settings.network.monitoringNamespace,
                       selectorLabels: settings.monitoring.selectorLabels,
                       repositories: listedRepositories(buildMetrics.repositories, "arc-buildkit:monitoring.buildMetrics.repositories"),
                       builderSets: [
-                          { name: BUILDKITD_NAME, replicas: buildkit.replicas },
-                          ...(cluster.arm64 ? [{ name: BUILDKITD_ARM64_NAME, replicas: cluster.arm64.replicas }] : []),
+                          { name: names.statefulSet, replicas: builders.builderHosts.length },
+                          ...(builders.arm64Builders ? [{ name: names.arm64.statefulSet, replicas: builders.arm64Builders.hosts.length }] : []),
                       ],
                   },
                   k8sOpts,
               )
             : undefined;
+    const sharedMetrics = metricsFor(tierNames(SHARED_TIER), service.tiers[0]);
+    const tierMetrics = Object.fromEntries(tiers.map((t) => [t.tier, metricsFor(t.names, tierBuilders(t.tier))]));
 
     // ARC: namespaces arc-systems and arc-runners, the client TLS secret, controller and scale sets.
-    const { arc, github } = settings;
+    const { arc } = settings;
     const runners = new ArcRunners(
         "arc",
         {
@@ -110,7 +174,23 @@ export function createStack(settings: Settings): StackOutputs {
             arm64: service.arm64Builders
                 ? { endpoint: service.arm64Builders.endpoint, serverName: service.arm64Builders.serverName, builders: service.arm64Builders.hosts }
                 : undefined,
-            extraEnv: metrics?.runnerEnv,
+            extraEnv: sharedMetrics?.runnerEnv,
+            tiers: tiers.map((t) => {
+                const builders = tierBuilders(t.tier);
+                return {
+                    names: t.names,
+                    scaleSets: t.settings.scaleSets,
+                    runnerGroup: githubSide!.runnerGroups[t.tier],
+                    endpoint: builders.endpoint,
+                    serverName: builders.serverName,
+                    clientTls: t.pki.client,
+                    builders: builders.builderHosts,
+                    arm64: builders.arm64Builders
+                        ? { endpoint: builders.arm64Builders.endpoint, serverName: builders.arm64Builders.serverName, builders: builders.arm64Builders.hosts }
+                        : undefined,
+                    extraEnv: tierMetrics[t.tier]?.runnerEnv,
+                };
+            }),
         },
         k8sOpts,
     );
@@ -121,29 +201,12 @@ export function createStack(settings: Settings): StackOutputs {
         pulumi.log.info(runnersSkippedMessage(pulumi.getStack(), github.auth));
     }
 
-    // GitHub variables need their own provider; a stack with scope `none` (always `local`) declares neither.
-    const { variables } = github;
-    if (variables.scope !== "none") {
-        if (!settings.githubCredentials) {
-            throw new Error(`stack ${pulumi.getStack()}: GitHub variables need credentials; config validation should have required them`);
-        }
-        new GithubVariables("github", {
-            ...variables,
-            scope: variables.scope,
-            organization: parseGithubConfigUrl(github.configUrl)!.organization,
-            credentials: settings.githubCredentials,
-            endpoint: service.endpoint,
-            // A new organization variable beside the contract's, only where native arm64 builders exist.
-            arm64Endpoint: service.arm64Builders?.endpoint,
-            runsOn: settings.runnerLabel,
-        });
-    }
-
-    const certificates = [
-        { certificate: "ca", notAfter: pki.caNotAfter },
-        { certificate: "server", notAfter: pki.server.notAfter },
-        { certificate: "client", notAfter: pki.client.notAfter },
+    const tierCertificates = (tierPki: BuildkitPki) => [
+        { certificate: "ca", notAfter: tierPki.caNotAfter },
+        { certificate: "server", notAfter: tierPki.server.notAfter },
+        { certificate: "client", notAfter: tierPki.client.notAfter },
     ];
+    const certificates = tierCertificates(pki);
     const { monitoring } = settings;
     if (monitoring.enabled) {
         new BuildkitMonitoring(
@@ -153,7 +216,11 @@ export function createStack(settings: Settings): StackOutputs {
                 selectorLabels: monitoring.selectorLabels,
                 dashboardNamespace: monitoring.dashboardNamespace,
                 dashboardLabel: monitoring.dashboardLabel,
-                certificates,
+                // Every tier's certificates; another tier's carry its name (`protected-ca`).
+                certificates: [
+                    ...certificates,
+                    ...tiers.flatMap((t) => tierCertificates(t.pki).map((c) => ({ ...c, certificate: `${t.tier}-${c.certificate}` }))),
+                ],
                 certificateWarningDays: monitoring.certificateWarningDays,
             },
             k8sOpts,
@@ -165,25 +232,38 @@ export function createStack(settings: Settings): StackOutputs {
         // Services, the StatefulSets and the client Secret through them. Depending on the whole service
         // component also waits for what no value of the probe's comes from: the NetworkPolicies (the
         // default-deny without the buildkitd one would fail the probe) and binfmt (platform builds).
-        new BuildkitProbe(
-            "buildkit",
-            {
-                image: buildkit.image,
-                endpoint: service.endpoint,
-                podEndpoints: service.podEndpoints,
-                serverName: service.serverName,
-                platforms: buildkit.platforms,
-                namespace: runners.runnerNamespace,
-                clientSecretName: runners.clientTlsSecret.metadata.name,
-                revision: [service.configToml, pki.caCertPem, pki.server.certPem, pki.client.certPem, String(buildkit.rootless)],
-                timeoutSeconds: settings.probe.timeoutSeconds,
-                keepFinishedSeconds: settings.probe.keepFinishedSeconds,
-                buildEachPlatform: settings.probe.buildEachPlatform,
-                certificates,
-                minCertificateDays: settings.probe.minCertificateDays,
-            },
-            { ...k8sOpts, dependsOn: [service] },
-        );
+        // One probe per tier, in the tier's runner namespace with the tier's client identity: it proves
+        // what that tier's workflows would run, and (tests/tiers) no other tier's material is needed.
+        const probes = [
+            { name: "buildkit", builders: service.tiers[0], runnerTier: runners.tiers[0], tierPki: pki },
+            ...tiers.map((t) => ({
+                name: `buildkit-${t.tier}`,
+                builders: tierBuilders(t.tier),
+                runnerTier: runners.tiers.find((r) => r.tier === t.tier)!,
+                tierPki: t.pki,
+            })),
+        ];
+        for (const { name, builders, runnerTier, tierPki } of probes) {
+            new BuildkitProbe(
+                name,
+                {
+                    image: buildkit.image,
+                    endpoint: name === "buildkit" ? service.endpoint : builders.endpoint,
+                    podEndpoints: builders.podEndpoints,
+                    serverName: builders.serverName,
+                    platforms: buildkit.platforms,
+                    namespace: runnerTier.runnerNamespace,
+                    clientSecretName: runnerTier.clientTlsSecret.metadata.name,
+                    revision: [builders.configToml, tierPki.caCertPem, tierPki.server.certPem, tierPki.client.certPem, String(buildkit.rootless)],
+                    timeoutSeconds: settings.probe.timeoutSeconds,
+                    keepFinishedSeconds: settings.probe.keepFinishedSeconds,
+                    buildEachPlatform: settings.probe.buildEachPlatform,
+                    certificates: tierCertificates(tierPki),
+                    minCertificateDays: settings.probe.minCertificateDays,
+                },
+                { ...k8sOpts, dependsOn: [service] },
+            );
+        }
     }
 
     return {
@@ -198,5 +278,16 @@ export function createStack(settings: Settings): StackOutputs {
         serverCertNotAfter: pki.server.notAfter,
         clientCertNotAfter: pki.client.notAfter,
         runnerLabel: settings.runnerLabel,
+        tiers: Object.fromEntries(
+            tiers.map((t) => [
+                t.tier,
+                {
+                    endpoint: tierBuilders(t.tier).endpoint,
+                    runnerLabel: t.settings.runnerLabel,
+                    runnerNamespace: t.names.runnerNamespace,
+                    caNotAfter: t.pki.caNotAfter,
+                },
+            ]),
+        ),
     };
 }

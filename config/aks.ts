@@ -84,7 +84,7 @@ function checkCounts(ctx: z.core.ParsePayload<PoolShape>): void {
     }
 }
 
-const amd64Pool = z.strictObject(poolFields).check((ctx) => {
+export const amd64Pool = z.strictObject(poolFields).check((ctx) => {
     checkCounts(ctx);
     if (isArm64VmSize(ctx.value.vmSize)) {
         ctx.issues.push({
@@ -96,7 +96,7 @@ const amd64Pool = z.strictObject(poolFields).check((ctx) => {
     }
 });
 
-const arm64Pool = z
+export const arm64Pool = z
     .strictObject({
         /** Add the arm64 pool and native arm64 builders. Default true when the block is present. */
         enabled: z.boolean().default(true),

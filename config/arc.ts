@@ -37,7 +37,7 @@ const runnerCount = (what: string) =>
         .min(0, { error: `expected ${what} of 0 or more, not a negative number` })
         .max(MAX_RUNNERS_LIMIT, { error: `expected ${what} of at most ${MAX_RUNNERS_LIMIT}` });
 
-const scaleSet = z
+export const scaleSet = z
     .strictObject({
         /** The scale set's name: the label workflows put in `runs-on:`, and its Helm release name. */
         name: z

@@ -22,6 +22,8 @@ export const AUTH_METHODS = ["app", "token"] as const;
 export type GithubAuthMethod = (typeof AUTH_METHODS)[number];
 
 export const VARIABLE_SCOPES = ["organization", "repositories", "none"] as const;
+/** See `github.adminCredentials`. */
+export const ADMIN_CREDENTIAL_SOURCES = ["environment", "arc"] as const;
 export const VARIABLE_VISIBILITIES = ["all", "private", "selected"] as const;
 
 /** The organization (and repository, for a repository URL) a config URL names; undefined if it is not one. */
@@ -101,7 +103,19 @@ export const githubSchema = z.strictObject({
     /** How the program authenticates to GitHub, for ARC and for the variables: `app` (preferred) or `token`. */
     auth: z.enum(AUTH_METHODS, { error: `expected one of ${AUTH_METHODS.join(", ")}` }).default("app"),
     variables: variables.prefault({}),
+    /**
+     * Where the credential that writes organization variables and runner groups comes from.
+     * `environment` (default): a short-lived token in the `GITHUB_TOKEN` environment variable of
+     * `pulumi up`/`preview`, minted by the deploy job from an admin GitHub App
+     * (actions/create-github-app-token), so it never enters the cluster and expires within the hour.
+     * `arc`: reuse ARC's own App (weaker: the key in the cluster could then rewrite the variables and
+     * the runner groups that keep tiers apart).
+     */
+    adminCredentials: z.enum(ADMIN_CREDENTIAL_SOURCES, { error: `expected one of ${ADMIN_CREDENTIAL_SOURCES.join(", ")}` }).default("environment"),
 });
+
+/** The environment variable the admin token comes from with `adminCredentials: environment`. */
+export const ADMIN_TOKEN_ENV = "GITHUB_TOKEN";
 
 export type GithubSettings = z.output<typeof githubSchema>;
 
@@ -113,6 +127,28 @@ export const REQUIRED_CREDENTIAL_KEYS: Record<GithubAuthMethod, readonly string[
     app: [GITHUB_CREDENTIAL_KEYS.appId, GITHUB_CREDENTIAL_KEYS.appInstallationId, GITHUB_CREDENTIAL_KEYS.appPrivateKey],
     token: [GITHUB_CREDENTIAL_KEYS.token],
 };
+
+/**
+ * The admin credential (organization variables, runner groups) from the environment: a token, a
+ * Pulumi secret from the moment it is read. Problems name the key and the fix, never the value.
+ */
+export function parseAdminToken(namespace: string, env: Readonly<Record<string, string | undefined>>, problems: string[]): pulumi.Output<string> | undefined {
+    const token = env[ADMIN_TOKEN_ENV]?.trim();
+    if (!token) {
+        problems.push(
+            `${namespace}:github.adminCredentials: "environment" needs ${ADMIN_TOKEN_ENV} in the environment of pulumi preview/up: ` +
+                "a token of the admin GitHub App (Organization permissions: Variables and Self-hosted runners, read and write), " +
+                "such as the deploy workflow mints with actions/create-github-app-token (docs/github.md); " +
+                'or set github.adminCredentials to "arc" to reuse ARC\'s own credentials (weaker: docs/trust-tiers.md)',
+        );
+        return undefined;
+    }
+    if (!TOKEN.test(token)) {
+        problems.push(`${namespace}:github.adminCredentials: ${ADMIN_TOKEN_ENV} does not look like a GitHub token (letters, digits and '_' only; not shown)`);
+        return undefined;
+    }
+    return pulumi.secret(token);
+}
 
 /** GitHub credentials, each one a Pulumi secret from the moment it is read. */
 export type GithubCredentials =

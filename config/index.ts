@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { ConfigError, describeIssues } from "./errors";
-import { GITHUB_CREDENTIAL_KEY_LIST, hasNoGithubCredentials, LOCAL_UP_CREDENTIAL_HINT, parseGithubCredentials } from "./github";
+import { GITHUB_CREDENTIAL_KEY_LIST, hasNoGithubCredentials, LOCAL_UP_CREDENTIAL_HINT, parseAdminToken, parseGithubCredentials } from "./github";
 import { Settings, SETTINGS_KEYS, settingsSchema } from "./schema";
 
 export { ConfigError } from "./errors";
@@ -14,7 +14,12 @@ export const CONFIG_NAMESPACE = "arc-buildkit";
  * Validates raw stack config (`arc-buildkit:key` → string, as Pulumi hands it to the program) and
  * returns the typed settings, or throws one {@link ConfigError} listing every problem.
  */
-export function parseSettings(rawConfig: Record<string, string>, stack: string, isSecret: (fullKey: string) => boolean = () => false): Settings {
+export function parseSettings(
+    rawConfig: Record<string, string>,
+    stack: string,
+    isSecret: (fullKey: string) => boolean = () => false,
+    env: Readonly<Record<string, string | undefined>> = process.env,
+): Settings {
     const prefix = `${CONFIG_NAMESPACE}:`;
     const values: Record<string, unknown> = {};
     const credentials: Record<string, string> = {};
@@ -48,7 +53,7 @@ export function parseSettings(rawConfig: Record<string, string>, stack: string, 
         if (problems.length > 0) {
             throw new ConfigError(stack, problems);
         }
-        return { ...result.data, githubCredentials: undefined };
+        return { ...result.data, githubCredentials: undefined, githubAdminToken: undefined };
     }
     const before = problems.length;
     const githubCredentials = parseGithubCredentials(CONFIG_NAMESPACE, result.data.github.auth, credentials, (key) => isSecret(prefix + key), problems, stack);
@@ -59,10 +64,21 @@ export function parseSettings(rawConfig: Record<string, string>, stack: string, 
             `${prefix}github*: with \`npm run local:up\`, export ${LOCAL_UP_CREDENTIAL_HINT} instead and run it again; it stores them in its own per-user stack config`,
         );
     }
+    // The admin credential is needed only where the stack writes to the organization: variables or runner groups.
+    const writesOrganization = result.data.github.variables.scope !== "none" || Object.keys(result.data.tiers).length > 0;
+    const githubAdminToken =
+        writesOrganization && result.data.github.adminCredentials === "environment" ? parseAdminToken(CONFIG_NAMESPACE, env, problems) : undefined;
+    if (writesOrganization && result.data.github.adminCredentials === "arc" && env.GITHUB_TOKEN) {
+        // @pulumi/github's Provider fills its `token` from GITHUB_TOKEN whenever none is given, so with ARC's
+        // App credentials the environment's token would be used instead (and kept in the state).
+        problems.push(
+            `${prefix}github.adminCredentials: "arc", but GITHUB_TOKEN is set in the environment, and the GitHub provider would use it instead of ARC's credentials; unset it, or set github.adminCredentials to "environment"`,
+        );
+    }
     if (problems.length > 0 || !githubCredentials) {
         throw new ConfigError(stack, problems);
     }
-    return { ...result.data, githubCredentials };
+    return { ...result.data, githubCredentials, githubAdminToken };
 }
 
 /** Reads and validates this stack's config. Call it before declaring any resource. */

@@ -1,3 +1,4 @@
+import type { Output } from "@pulumi/pulumi";
 import { z } from "zod";
 import { wholeNumber } from "./numbers";
 import { BUILDKIT_GRPC_PORT, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN } from "../contracts";
@@ -8,6 +9,7 @@ import { monitoringSchema } from "./monitoring";
 import { probeBuildIssues, probeSchema } from "./probe";
 import { byteQuantity as parsedByteQuantity, cpuMillicores, isByteQuantity, isCpuQuantity } from "./quantity";
 import { sizingIssues } from "./sizing";
+import { tierIssues, tiersSchema } from "./tiers";
 
 /**
  * The schema of every stack config value under the `arc-buildkit:` namespace. Pure: no Pulumi calls,
@@ -240,12 +242,15 @@ export const settingsSchema = z
         monitoring: monitoringSchema.prefault({}),
         arc: arcSchema,
         github: githubSchema,
+        /** Trust tiers beside the shared one (AKS only). Default: none. */
+        tiers: tiersSchema.default({}),
     })
     .check((ctx) => {
         ctx.issues.push(...runnerWiringIssues(ctx.value));
         ctx.issues.push(...zonalCacheIssues(ctx.value));
         ctx.issues.push(...probeBuildIssues(ctx.value));
         ctx.issues.push(...sizingIssues(ctx.value.buildkit));
+        ctx.issues.push(...tierIssues(ctx.value));
         const { probe, tls, monitoring } = ctx.value;
         // The lowest a healthy stack gets: renewed when the window opens, then one interval until the next run.
         const healthyHours = renewalWindowHours(tls) - tls.renewalIntervalHours;
@@ -269,12 +274,17 @@ export const settingsSchema = z
  * Validated settings, plus the GitHub credentials (secret config read outside the schema; see ./github.ts).
  * `githubCredentials` is undefined only on a k3d stack that sets none of them: it runs without runners.
  */
-export type Settings = z.output<typeof settingsSchema> & { githubCredentials: GithubCredentials | undefined };
+export type Settings = z.output<typeof settingsSchema> & {
+    githubCredentials: GithubCredentials | undefined;
+    /** The admin token from the environment (`github.adminCredentials: environment`), where the stack writes to the organization. */
+    githubAdminToken: Output<string> | undefined;
+};
 export type ClusterSettings = Settings["cluster"];
 export type BuildkitSettings = Settings["buildkit"];
 export type TlsSettings = Settings["tls"];
 export type NetworkSettings = Settings["network"];
 export type MonitoringSettings = Settings["monitoring"];
+export type { TierSettings, TiersSettings } from "./tiers";
 export type { ArcSettings, ScaleSetSettings } from "./arc";
 export type { GithubCredentials, GithubSettings } from "./github";
 

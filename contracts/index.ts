@@ -54,3 +54,87 @@ export const BUILDKIT_ARM64_SERVICE_FQDN = `${BUILDKITD_ARM64_NAME}.${BUILDKIT_N
 export const BUILDKIT_ARM64_ENDPOINT = `tcp://${BUILDKIT_ARM64_SERVICE_FQDN}:${BUILDKIT_GRPC_PORT}`;
 /** Node label the arm64 pool adds (next to the pool label), for operators' `kubectl get nodes -l`. */
 export const BUILDKIT_ARCH_LABEL_KEY = "ameide.io/arch";
+
+/**
+ * Trust tiers (CONTRACTS.md, "Trust tiers"). The shared tier keeps every name above; every other
+ * tier derives its names from its own by one rule, so the protected tier gets exactly the contract's
+ * names (`buildkitd-protected`, `arc-runners-protected`, `AMEIDE_RUNS_ON_PROTECTED`, ...) and a
+ * further tier needs no new constants.
+ */
+export const SHARED_TIER = "shared";
+/** The tier the contract names beside the shared one. */
+export const PROTECTED_TIER = "protected";
+/** Pod (and node-pool) label naming a builder's tier. */
+export const TIER_LABEL_KEY = "ameide.io/tier";
+
+/** Every name one tier's objects take. */
+export interface TierNames {
+    readonly tier: string;
+    /** StatefulSet, client Service and ConfigMap prefix of the x86-64 builders. */
+    readonly statefulSet: string;
+    readonly headless: string;
+    readonly serviceFqdn: string;
+    readonly endpoint: string;
+    readonly serverTlsSecret: string;
+    readonly runnerNamespace: string;
+    /** Always the contract's `buildkitd-client-tls`, in the tier's own runner namespace. */
+    readonly clientTlsSecret: string;
+    /** Labels of every builder pod of the tier (what Services, budgets and policies select). */
+    readonly podLabels: Readonly<Record<string, string>>;
+    /**
+     * The StatefulSet's own selector. Immutable in Kubernetes, so the shared tier keeps the selector it
+     * always had (`app.kubernetes.io/name=buildkitd`): adding the tier label there would replace the
+     * StatefulSet and delete every cache. New tiers select on their tier label as well.
+     */
+    readonly statefulSetSelector: Readonly<Record<string, string>>;
+    readonly arm64: {
+        readonly statefulSet: string;
+        readonly headless: string;
+        readonly serviceFqdn: string;
+        readonly endpoint: string;
+        readonly podLabels: Readonly<Record<string, string>>;
+        readonly statefulSetSelector: Readonly<Record<string, string>>;
+    };
+    /** GitHub organization variables of the tier. */
+    readonly variables: { readonly runsOn: string; readonly addr: string; readonly arm64Addr: string };
+    /** AKS node label and taint value of the tier's pools (`ameide.io/pool=<value>`). */
+    readonly poolValue: string;
+    /** Prefix of the tier's Pulumi resource names: none for the shared tier, so its URNs never change. */
+    readonly resourcePrefix: string;
+}
+
+export function tierNames(tier: string): TierNames {
+    const shared = tier === SHARED_TIER;
+    const suffix = shared ? "" : `-${tier}`;
+    const upper = tier.toUpperCase().replace(/-/g, "_");
+    const statefulSet = `${BUILDKITD_NAME}${suffix}`;
+    const arm64Name = `${BUILDKITD_NAME}${suffix}-arm64`;
+    const fqdn = (service: string) => `${service}.${BUILDKIT_NAMESPACE}.svc.${CLUSTER_DOMAIN}`;
+    const podLabels = { ...BUILDKITD_POD_LABELS, [TIER_LABEL_KEY]: tier };
+    const arm64PodLabels = { ...BUILDKITD_ARM64_POD_LABELS, [TIER_LABEL_KEY]: tier };
+    return {
+        tier,
+        statefulSet,
+        headless: `${statefulSet}-headless`,
+        serviceFqdn: fqdn(statefulSet),
+        endpoint: `tcp://${fqdn(statefulSet)}:${BUILDKIT_GRPC_PORT}`,
+        serverTlsSecret: `${statefulSet}-server-tls`,
+        runnerNamespace: `${RUNNER_NAMESPACE}${suffix}`,
+        clientTlsSecret: CLIENT_TLS_SECRET,
+        podLabels,
+        statefulSetSelector: shared ? { ...BUILDKITD_POD_LABELS } : podLabels,
+        arm64: {
+            statefulSet: arm64Name,
+            headless: `${arm64Name}-headless`,
+            serviceFqdn: fqdn(arm64Name),
+            endpoint: `tcp://${fqdn(arm64Name)}:${BUILDKIT_GRPC_PORT}`,
+            podLabels: arm64PodLabels,
+            statefulSetSelector: shared ? { ...BUILDKITD_ARM64_POD_LABELS } : arm64PodLabels,
+        },
+        variables: shared
+            ? { runsOn: GITHUB_VARIABLES.runsOn, addr: GITHUB_VARIABLES.addr, arm64Addr: "AMEIDE_BUILDKIT_ARM64_ADDR" }
+            : { runsOn: `${GITHUB_VARIABLES.runsOn}_${upper}`, addr: `AMEIDE_BUILDKIT_${upper}_ADDR`, arm64Addr: `AMEIDE_BUILDKIT_${upper}_ARM64_ADDR` },
+        poolValue: `${BUILDKIT_POOL_LABEL.value}${suffix}`,
+        resourcePrefix: shared ? "" : `${tier}-`,
+    };
+}

@@ -13,11 +13,16 @@ const AGENT_POOL = "azure-native:containerservice:AgentPool";
 const K8S_PROVIDER = "pulumi:providers:kubernetes";
 const POOL_TOLERATION = { key: "ameide.io/pool", operator: "Equal", value: "buildkit", effect: "NoSchedule" };
 
-/** Runs a stack with `arc-buildkit:cluster` edited, and records every registration's options. */
+/**
+ * Runs a stack with `arc-buildkit:cluster` edited, and records every registration's options. These
+ * tests are about the shared tier's pools and builders, so the stack's further tiers are dropped;
+ * tests/tiers.test.ts covers them (and what they must never share with the shared tier).
+ */
 async function run(stack: string, editCluster: (cluster: any) => void = () => {}): Promise<ProgramRun & { registrations: Registration[] }> {
     let registrations: Registration[] = [];
     const result = await runStack(stack, (config) => {
         registrations = recordRegistrations();
+        delete config["arc-buildkit:tiers"];
         editConfig("cluster", editCluster)(config);
     });
     return { ...result, registrations };
@@ -165,12 +170,12 @@ describe("program: aks stack", () => {
         const objects = kubernetesObjects(r).map((x) => ({ kind: x.type.split(":").pop(), name: x.name, inputs: reveal(x.inputs) }));
         const service = (name: string) => objects.find((o) => o.kind === "Service" && o.name === name)!.inputs.spec;
         // The contract Service keeps selecting only the contract-labelled (x86-64) builders.
-        assert.deepStrictEqual(service("buildkitd").selector, { "app.kubernetes.io/name": "buildkitd" });
-        assert.deepStrictEqual(service("buildkitd-arm64").selector, { "app.kubernetes.io/name": "buildkitd-arm64" });
+        assert.deepStrictEqual(service("buildkitd").selector, { "app.kubernetes.io/name": "buildkitd", "ameide.io/tier": "shared" });
+        assert.deepStrictEqual(service("buildkitd-arm64").selector, { "app.kubernetes.io/name": "buildkitd-arm64", "ameide.io/tier": "shared" });
         assert.deepStrictEqual(service("buildkitd-arm64").ports, [{ name: "grpc", port: 1234, targetPort: "grpc", protocol: "TCP" }]);
         const armSts = objects.find((o) => o.kind === "StatefulSet" && o.name === "buildkitd-arm64")!.inputs.spec;
         assert.strictEqual(armSts.serviceName, "buildkitd-arm64-headless");
-        assert.deepStrictEqual(armSts.template.metadata.labels, { "app.kubernetes.io/name": "buildkitd-arm64" });
+        assert.deepStrictEqual(armSts.template.metadata.labels, { "app.kubernetes.io/name": "buildkitd-arm64", "ameide.io/tier": "shared" });
         const policy = objects.find((o) => o.kind === "NetworkPolicy" && o.name === "buildkitd-arm64")!.inputs.spec;
         assert.deepStrictEqual(policy.podSelector, { matchLabels: { "app.kubernetes.io/name": "buildkitd-arm64" } });
         const armToml: string = objects.find((o) => o.kind === "ConfigMap" && o.name === "buildkitd-arm64-config")!.inputs.data["buildkitd.toml"];

@@ -133,7 +133,8 @@ for (const stack of ["local", "aks"] as const) {
         it("exposes only the mTLS port on the ClusterIP Service, and per-pod names on the headless one", () => {
             const svc = reveal(findResource(run, SVC, "buildkitd").inputs);
             assert.strictEqual(svc.spec.type, "ClusterIP");
-            assert.deepStrictEqual(svc.spec.selector, { "app.kubernetes.io/name": "buildkitd" });
+            // The shared tier's pods only: every tier's pods carry app.kubernetes.io/name=buildkitd.
+            assert.deepStrictEqual(svc.spec.selector, { "app.kubernetes.io/name": "buildkitd", "ameide.io/tier": "shared" });
             assert.deepStrictEqual(
                 svc.spec.ports.map((p: any) => p.port),
                 [1234],
@@ -197,7 +198,8 @@ for (const stack of ["local", "aks"] as const) {
 
         it("issues an ECDSA P-256 PKI with the right uses for each role", () => {
             const keys = run.resources.filter((r) => r.type === "tls:index/privateKey:PrivateKey");
-            assert.strictEqual(keys.length, 3);
+            // CA, server and client per tier: the aks stack's protected tier has its own three.
+            assert.strictEqual(keys.length, stack === "aks" ? 6 : 3);
             for (const key of keys) {
                 assert.deepStrictEqual(key.inputs, { algorithm: "ECDSA", ecdsaCurve: "P256" });
             }

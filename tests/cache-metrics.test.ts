@@ -312,7 +312,7 @@ for (const shell of SHELLS) {
             assert.match(early.stdout, /\| Cache \| unknown/);
             assert.match(early.stdout, /\| Builder \| not chosen in this job/);
             assert.equal(report(shell, ["--bogus"]).status, 2);
-            assert.equal(report(shell, ["--metrics"], { AMEIDE_BUILDKIT_TIER: "other" }).status, 2);
+            assert.equal(report(shell, ["--metrics"], { AMEIDE_BUILDKIT_TIER: "Not A Tier" }).status, 2);
             const r = report(shell, ["--progress", progressOf("cold"), "--exit-code", "0", "--push", "http://127.0.0.1:9"]);
             assert.equal(r.status, 0);
             assert.match(r.stderr, /::warning title=BuildKit report::could not push/);
@@ -707,18 +707,36 @@ describe("build metrics: declared objects", function () {
         assert.equal(monitor.metadata.labels.release, "kube-prometheus-stack");
         assert.deepEqual(
             monitor.spec,
-            pushgatewayServiceMonitorSpec({ tier: "shared", repositories: ["ameideio/app", "ameideio/api"], builderSets: builderSetsOf(aks) }),
+            pushgatewayServiceMonitorSpec({ tier: "shared", repositories: ["ameideio/app", "ameideio/api"], builderSets: builderSetsOf(aks, "shared") }),
         );
     });
 
-    it("gives the runner pods the push URL, the listed repositories and their tier", () => {
+    it("gives every tier's runner pods their own tier's push URL, the listed repositories and the tier", () => {
         const releases = aks.resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => reveal(r.inputs));
-        const scaleSet = releases.find((r) => r.values?.template?.spec?.containers)!;
-        const env = scaleSet.values.template.spec.containers[0].env as { name: string; value: string }[];
-        const get = (name: string) => env.find((e) => e.name === name)?.value;
-        assert.equal(get("AMEIDE_BUILDKIT_METRICS_URL"), "http://buildkit-metrics.buildkit.svc:9091");
-        assert.equal(get("AMEIDE_BUILDKIT_METRICS_REPOSITORIES"), "ameideio/app ameideio/api");
-        assert.equal(get("AMEIDE_BUILDKIT_TIER"), "shared");
+        const scaleSets = releases.filter((r) => r.values?.template?.spec?.containers);
+        const byNamespace = new Map(scaleSets.map((r) => [r.namespace, r.values.template.spec.containers[0].env as { name: string; value: string }[]]));
+        const get = (ns: string, name: string) => byNamespace.get(ns)?.find((e) => e.name === name)?.value;
+        assert.equal(get("arc-runners", "AMEIDE_BUILDKIT_METRICS_URL"), "http://buildkit-metrics.buildkit.svc:9091");
+        assert.equal(get("arc-runners", "AMEIDE_BUILDKIT_METRICS_REPOSITORIES"), "ameideio/app ameideio/api");
+        assert.equal(get("arc-runners", "AMEIDE_BUILDKIT_TIER"), "shared");
+        assert.equal(get("arc-runners-protected", "AMEIDE_BUILDKIT_METRICS_URL"), "http://buildkit-metrics-protected.buildkit.svc:9091");
+        assert.equal(get("arc-runners-protected", "AMEIDE_BUILDKIT_TIER"), "protected");
+    });
+
+    it("gives the protected tier its own Pushgateway: pushed to only from its runners, scraped as tier protected, its own builders only", () => {
+        const find = (type: string) => of(aks, type).filter((o) => o.metadata?.name === "buildkit-metrics-protected");
+        const [policy] = find("kubernetes:networking.k8s.io/v1:NetworkPolicy");
+        assert.deepEqual(
+            policy.spec.ingress[0].from.map((f: any) => f.namespaceSelector.matchLabels["kubernetes.io/metadata.name"]),
+            ["arc-runners-protected", "monitoring"],
+        );
+        const [monitor] = find("kubernetes:monitoring.coreos.com/v1:ServiceMonitor");
+        const sets = builderSetsOf(aks, "protected");
+        assert.ok(sets.length > 0 && sets.every((s) => s.name.startsWith("buildkitd-protected")));
+        assert.deepEqual(monitor.spec, pushgatewayServiceMonitorSpec({ tier: "protected", repositories: ["ameideio/app", "ameideio/api"], builderSets: sets }));
+        const relabel = monitor.spec.endpoints[0].metricRelabelings as Record<string, unknown>[];
+        assert.deepEqual(relabel.at(-1), { targetLabel: "tier", replacement: "protected", action: "replace" });
+        assert.equal(find("kubernetes:apps/v1:Deployment").length, 1);
     });
 
     it("is off without a Pushgateway image, and needs monitoring.enabled", async () => {
@@ -744,10 +762,12 @@ describe("build metrics: declared objects", function () {
     });
 });
 
-function builderSetsOf(run: ProgramRun): { name: string; replicas: number }[] {
+/** The tier's builder StatefulSets (pods labelled ameide.io/tier=<tier>) and their replicas, as declared. */
+function builderSetsOf(run: ProgramRun, tier: string): { name: string; replicas: number }[] {
     return run.resources
         .filter((r) => r.type === "kubernetes:apps/v1:StatefulSet")
         .map((r) => reveal(r.inputs))
+        .filter((s) => s.spec.template.metadata.labels["ameide.io/tier"] === tier)
         .map((s) => ({ name: s.metadata.name, replicas: s.spec.replicas }));
 }
 

@@ -1,14 +1,18 @@
 import * as assert from "assert";
-import { findResource, isSecretInput, reveal, runProgram } from "./harness/program";
+import { parseSettings } from "../config";
+import { findResource, isSecretInput, reveal, runProgram, stackConfig } from "./harness/program";
 import { mockRepositoryId } from "./harness/mocks";
-import { allEdits, editConfig, setConfig } from "./harness/config-edit";
+import { allEdits, configProblems, editConfig, setConfig } from "./harness/config-edit";
 import {
+    APP_SECRET_KEYS,
     appCredentials,
+    FAKE_ADMIN_TOKEN,
     FAKE_APP_ID,
     FAKE_APP_INSTALLATION_ID,
     FAKE_APP_PRIVATE_KEY,
     FAKE_TOKEN,
     TOKEN_SECRET_KEYS,
+    withAppCredentials,
     withTokenCredentials,
 } from "./fixtures/github-credentials";
 
@@ -19,6 +23,17 @@ const ENDPOINT = "tcp://buildkitd.buildkit.svc.cluster.local:1234";
 
 function editVariables(change: (variables: Record<string, unknown>) => void) {
     return editConfig("github", (github) => change(github.variables));
+}
+
+/** Runs `f` with no GITHUB_TOKEN in the environment (tests/harness/environment.ts sets the fake admin token). */
+async function withoutAdminToken<T>(f: () => Promise<T>): Promise<T> {
+    const saved = process.env.GITHUB_TOKEN;
+    delete process.env.GITHUB_TOKEN;
+    try {
+        return await f();
+    } finally {
+        process.env.GITHUB_TOKEN = saved;
+    }
 }
 
 describe("GitHub variables on stack aks", () => {
@@ -55,10 +70,33 @@ describe("GitHub variables on stack aks", () => {
         assert.strictEqual(findResource(run, ORG_VARIABLE, "AMEIDE_RUNS_ON").inputs.value, "arc-aks-big");
     });
 
-    it("authenticates its provider as the GitHub App, with every credential a secret", async () => {
+    it("authenticates its provider with the admin token from the environment, as a secret, never with ARC's App", async () => {
         const run = await runProgram("aks", ...appCredentials());
         const provider = findResource(run, PROVIDER, "github");
         assert.strictEqual(provider.inputs.owner, "ameideio");
+        assert.ok(isSecretInput(provider.inputs.token), "token is a secret");
+        assert.strictEqual(reveal(provider.inputs.token), FAKE_ADMIN_TOKEN);
+        assert.strictEqual(provider.inputs.appAuth, undefined);
+    });
+    it("fails before declaring anything when the admin token is missing from the environment, naming the key and the fix", () => {
+        const config = stackConfig("aks");
+        withAppCredentials(config);
+        const problems = configProblems(() => parseSettings(config, "aks", (key) => APP_SECRET_KEYS.includes(key), {}));
+        assert.deepStrictEqual(problems.length, 1, problems.join("\n"));
+        assert.match(problems[0], /^arc-buildkit:github\.adminCredentials: "environment" needs GITHUB_TOKEN .*actions\/create-github-app-token/);
+        assert.ok(!problems[0].includes(FAKE_ADMIN_TOKEN));
+    });
+    it("rejects an admin token that is not a token, without echoing it", () => {
+        const config = stackConfig("aks");
+        withAppCredentials(config);
+        const problems = configProblems(() => parseSettings(config, "aks", (key) => APP_SECRET_KEYS.includes(key), { GITHUB_TOKEN: "not a token!" }));
+        assert.deepStrictEqual(problems, [
+            "arc-buildkit:github.adminCredentials: GITHUB_TOKEN does not look like a GitHub token (letters, digits and '_' only; not shown)",
+        ]);
+    });
+    it("authenticates its provider as ARC's GitHub App only when github.adminCredentials is arc (the weaker, named option)", async () => {
+        const run = await withoutAdminToken(() => runProgram("aks", ...appCredentials(editConfig("github", (g) => (g.adminCredentials = "arc")))));
+        const provider = findResource(run, PROVIDER, "github");
         assert.strictEqual(provider.inputs.token, undefined);
         // The provider receives appAuth as one JSON-encoded input; it must be a secret as a whole.
         assert.ok(isSecretInput(provider.inputs.appAuth), "appAuth is a secret");
@@ -66,15 +104,30 @@ describe("GitHub variables on stack aks", () => {
         const parsed = typeof appAuth === "string" ? JSON.parse(appAuth) : appAuth;
         assert.deepStrictEqual(parsed, { id: FAKE_APP_ID, installationId: FAKE_APP_INSTALLATION_ID, pemFile: FAKE_APP_PRIVATE_KEY + "\n" });
     });
-
-    it("authenticates its provider with a token, as a secret, when github.auth is token", async () => {
-        const run = await runProgram("aks", withTokenCredentials, { secretKeys: TOKEN_SECRET_KEYS });
+    it("refuses adminCredentials arc while GITHUB_TOKEN is set: the provider would silently use that token instead", () => {
+        const config = stackConfig("aks");
+        withAppCredentials(config);
+        editConfig("github", (g) => (g.adminCredentials = "arc"))(config);
+        const problems = configProblems(() => parseSettings(config, "aks", (key) => APP_SECRET_KEYS.includes(key), { GITHUB_TOKEN: FAKE_ADMIN_TOKEN }));
+        assert.strictEqual(problems.length, 1, problems.join("\n"));
+        assert.match(problems[0], /^arc-buildkit:github\.adminCredentials: "arc", but GITHUB_TOKEN is set in the environment/);
+    });
+    it("authenticates its provider with ARC's token, as a secret, when adminCredentials is arc and github.auth is token", async () => {
+        const run = await withoutAdminToken(() =>
+            runProgram(
+                "aks",
+                allEdits(
+                    withTokenCredentials,
+                    editConfig("github", (g) => (g.adminCredentials = "arc")),
+                ),
+                { secretKeys: TOKEN_SECRET_KEYS },
+            ),
+        );
         const provider = findResource(run, PROVIDER, "github");
         assert.ok(isSecretInput(provider.inputs.token), "token is a secret");
         assert.strictEqual(reveal(provider.inputs.token), FAKE_TOKEN);
         assert.strictEqual(provider.inputs.appAuth, undefined);
     });
-
     it("limits the organization variables to the selected repositories, by their IDs", async () => {
         const run = await runProgram(
             "aks",
@@ -92,7 +145,8 @@ describe("GitHub variables on stack aks", () => {
             assert.deepStrictEqual(variable.inputs.selectedRepositoryIds, expected);
         }
         const lookups = run.calls.filter((c) => c.token === "github:index/getRepository:getRepository").map((c) => c.inputs.fullName);
-        assert.deepStrictEqual([...new Set(lookups)].sort(), ["ameideio/ameide", "ameideio/ameide-gitops"]);
+        // The protected tier's runner group and variables look up their own repositories (Pulumi.aks.yaml: arc-buildkit).
+        assert.deepStrictEqual([...new Set(lookups)].sort(), ["ameideio/ameide", "ameideio/ameide-gitops", "ameideio/arc-buildkit"]);
     });
 
     it("publishes all-repository visibility when configured", async () => {
@@ -111,7 +165,11 @@ describe("GitHub variables on stack aks", () => {
                 }),
             ),
         );
-        assert.strictEqual(run.resources.filter((r) => r.type === ORG_VARIABLE).length, 0);
+        // Only the protected tier's variables stay at organization level: its runner group needs the organization anyway.
+        assert.deepStrictEqual(
+            run.resources.filter((r) => r.type === ORG_VARIABLE).map((r) => r.name),
+            ["AMEIDE_RUNS_ON_PROTECTED", "AMEIDE_BUILDKIT_PROTECTED_ADDR"],
+        );
         const repoVariables = run.resources
             .filter((r) => r.type === REPO_VARIABLE)
             .map((r) => [r.inputs.repository, r.inputs.variableName, r.inputs.value])
@@ -124,11 +182,35 @@ describe("GitHub variables on stack aks", () => {
         ]);
     });
 
-    it("declares no GitHub resource at all when the scope is none", async () => {
-        const run = await runProgram("aks", ...appCredentials(editVariables((v) => (v.scope = "none"))));
+    it("declares no GitHub resource at all when the scope is none and the stack has no further tier", async () => {
+        const run = await runProgram(
+            "aks",
+            ...appCredentials(
+                allEdits(
+                    editVariables((v) => (v.scope = "none")),
+                    (config) => {
+                        delete config["arc-buildkit:tiers"];
+                    },
+                ),
+            ),
+        );
         assert.deepStrictEqual(
             run.resources.filter((r) => r.type.startsWith("github:") || r.type === PROVIDER),
             [],
+        );
+    });
+    it("with scope none, still declares each tier's runner group and its variables, and nothing of the shared tier", async () => {
+        const run = await runProgram("aks", ...appCredentials(editVariables((v) => (v.scope = "none"))));
+        assert.deepStrictEqual(
+            run.resources
+                .filter((r) => r.type.startsWith("github:"))
+                .map((r) => `${r.type.split(":").pop()}/${r.name}`)
+                .sort(),
+            [
+                "ActionsOrganizationVariable/AMEIDE_BUILDKIT_PROTECTED_ADDR",
+                "ActionsOrganizationVariable/AMEIDE_RUNS_ON_PROTECTED",
+                "ActionsRunnerGroup/protected-runner-group",
+            ],
         );
     });
 });

@@ -276,7 +276,7 @@ describe("monitoring: objects for the Prometheus Operator", () => {
         const run = await runStack("aks", setConfigPath("cluster", ["arm64", "enabled"], true));
         const [monitor] = ofType(run, KINDS.podMonitor);
         const statefulSets = ofType(run, "kubernetes:apps/v1:StatefulSet");
-        assert.deepStrictEqual(statefulSets.map((s) => s.metadata.name).sort(), ["buildkitd", "buildkitd-arm64"]);
+        assert.deepStrictEqual(statefulSets.map((s) => s.metadata.name).sort(), ["buildkitd", "buildkitd-arm64", "buildkitd-protected"]);
         const [selector] = monitor.spec.selector.matchExpressions;
         // The cache alert watches every builder's claim (volumeClaimTemplate "cache", pod <set>-<n>).
         const [rules] = ofType(run, KINDS.rule);
@@ -331,7 +331,7 @@ describe("monitoring: objects for the Prometheus Operator", () => {
         const expiry = rules.spec.groups.flatMap((g: RuleGroup) => g.rules).filter((r: AlertRule) => r.alert === "BuildkitCertificateExpiresSoon");
         assert.deepStrictEqual(
             expiry.map((r: AlertRule) => r.labels.certificate),
-            ["ca", "server", "client"],
+            ["ca", "server", "client", "protected-ca", "protected-server", "protected-client"],
         );
         const r = runPromtool(["check", "rules", "rules.yml"], { "rules.yml": yaml.dump({ groups: rules.spec.groups }) });
         assert.strictEqual(r.status, 0, r.output);

@@ -28,7 +28,8 @@ async function assertRunnersConnect(run: ProgramRun): Promise<void> {
     const server = serverView(run);
     const listening = await startMtlsServer(server);
     try {
-        for (const runner of await runnerViews(run)) {
+        // The shared tier's runners against the shared tier's daemon; tests/tiers.test.ts crosses tiers.
+        for (const runner of await runnerViews(run, "shared")) {
             for (const serverName of await publishedNames(run, runner)) {
                 await callOverTls(listening.port, { ca: runner.ca, cert: runner.cert, key: runner.key, serverName }).catch((err) => {
                     throw new Error(`${runner.source}: connection with server name ${serverName} failed: ${err.message}`);
@@ -85,7 +86,7 @@ for (const stack of ["local", "aks"]) {
         before(async () => {
             run = await runStack(stack);
             server = serverView(run);
-            runners = await runnerViews(run);
+            runners = await runnerViews(run, "shared");
             listening = await startMtlsServer(server);
         });
         after(async () => listening?.close());

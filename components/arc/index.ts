@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { GithubCredentials } from "../../config/github";
-import { ARC_CONTROLLER_NAMESPACE, CLIENT_TLS_SECRET, RUNNER_NAMESPACE } from "../../contracts";
+import { ARC_CONTROLLER_NAMESPACE, SHARED_TIER, TierNames, tierNames } from "../../contracts";
 import { namespaceWithPodSecurity } from "../kubernetes/namespace";
 import { tlsSecret } from "../kubernetes/tls-secret";
 import type { TlsMaterial } from "../pki";
@@ -39,8 +39,40 @@ export interface ArcRunnersArgs {
     arm64?: { endpoint: pulumi.Input<string>; serverName: pulumi.Input<string>; builders: readonly string[] };
     /** Seconds `select-buildkit` gives one builder to answer. Default in config: 5. */
     selectorTimeoutSeconds: number;
-    /** More runner pod environment (the build metrics' AMEIDE_BUILDKIT_METRICS_*). Default: none. */
+    /** More environment for the shared tier's runner pods (the build metrics' AMEIDE_BUILDKIT_METRICS_*). Default: none. */
     extraEnv?: readonly { name: string; value: string }[];
+    /**
+     * Trust tiers beside the shared one: each gets its own runner namespace, client TLS Secret (its
+     * own CA's identity), credentials Secret, selector and scale sets, all in the tier's runner group.
+     * Default: none.
+     */
+    tiers?: readonly RunnerTierArgs[];
+}
+
+/** One tier's runners. */
+export interface RunnerTierArgs {
+    names: TierNames;
+    /** The tier's scale sets; every one joins `runnerGroup`. */
+    scaleSets: readonly { name: string; labels?: readonly string[]; minRunners: number; maxRunners: number; runnerGroup?: string }[];
+    /** The tier's GitHub runner group: the declared group's name, so the scale sets register after it exists. */
+    runnerGroup: pulumi.Input<string>;
+    /** The tier's BuildKit Service address and server name. */
+    endpoint: pulumi.Input<string>;
+    serverName: pulumi.Input<string>;
+    /** The tier's client identity (signed by the tier's own CA). */
+    clientTls: TlsMaterial;
+    builders: readonly string[];
+    arm64?: { endpoint: pulumi.Input<string>; serverName: pulumi.Input<string>; builders: readonly string[] };
+    /** More environment for the tier's runner pods (its build metrics' AMEIDE_BUILDKIT_METRICS_*). Default: none. */
+    extraEnv?: readonly { name: string; value: string }[];
+}
+
+/** What one tier's runners are, once declared. */
+export interface TierRunners {
+    readonly tier: string;
+    readonly runnerNamespace: pulumi.Output<string>;
+    readonly clientTlsSecret: k8s.core.v1.Secret;
+    readonly scaleSetNames: string[];
 }
 
 /**
@@ -74,45 +106,57 @@ export class ArcRunners extends pulumi.ComponentResource {
     /** The runners' client TLS Secret, for anything else in `arc-runners` that must present it. */
     public readonly clientTlsSecret: k8s.core.v1.Secret;
 
+    /** Every tier's runners, the shared tier first. */
+    public readonly tiers: readonly TierRunners[];
+
     constructor(name: string, args: ArcRunnersArgs, opts?: pulumi.ComponentResourceOptions) {
         super("arc-buildkit:arc:ArcRunners", name, {}, opts);
         const child = { parent: this };
 
-        const runnerNs = namespaceWithPodSecurity(RUNNER_NAMESPACE, "baseline", child);
-        // Objects in arc-runners take their namespace from `runnerNs.metadata.name`, which orders them after it.
-        const inRunners = { parent: this };
-
-        const clientTls = tlsSecret(CLIENT_TLS_SECRET, runnerNs.metadata.name, args.clientTls, inRunners);
-        this.runnerNamespace = runnerNs.metadata.name;
-        this.clientTlsSecret = clientTls;
+        const shared: RunnerTierArgs & { scaleSets: ArcRunnersArgs["scaleSets"] } = {
+            names: tierNames(SHARED_TIER),
+            scaleSets: args.scaleSets,
+            runnerGroup: "",
+            endpoint: args.endpoint,
+            serverName: args.serverName,
+            clientTls: args.clientTls,
+            builders: args.builders,
+            arm64: args.arm64,
+            extraEnv: args.extraEnv,
+        };
+        const allTiers: RunnerTierArgs[] = [shared, ...(args.tiers ?? [])];
+        // Namespaces and client TLS first: without credentials (a k3d stack) that is all there is, and
+        // it is what the deploy-time probe needs.
+        const declared = allTiers.map((tier) => {
+            const prefix = tier.names.resourcePrefix;
+            const runnerNs = namespaceWithPodSecurity(tier.names.runnerNamespace, "baseline", child);
+            // Objects in a runner namespace take their namespace from `runnerNs.metadata.name`, which orders them after it.
+            const clientTls = tlsSecret(
+                tier.names.clientTlsSecret,
+                runnerNs.metadata.name,
+                tier.clientTls,
+                { parent: this },
+                `${prefix}${tier.names.clientTlsSecret}`,
+            );
+            return { tier, runnerNs, clientTls, prefix };
+        });
+        this.runnerNamespace = declared[0].runnerNs.metadata.name;
+        this.clientTlsSecret = declared[0].clientTls;
         if (!args.credentials) {
             this.scaleSetNames = [];
+            this.tiers = declared.map((d) => ({
+                tier: d.tier.names.tier,
+                runnerNamespace: d.runnerNs.metadata.name,
+                clientTlsSecret: d.clientTls,
+                scaleSetNames: [],
+            }));
             this.registerOutputs({ scaleSetNames: this.scaleSetNames });
             return;
         }
+        const credentials = args.credentials;
 
         // The controller and the listener pods it creates are unprivileged, so `baseline` admits them.
         const controllerNs = namespaceWithPodSecurity(ARC_CONTROLLER_NAMESPACE, "baseline", child);
-        const githubSecret = new k8s.core.v1.Secret(
-            GITHUB_CONFIG_SECRET,
-            {
-                metadata: { name: GITHUB_CONFIG_SECRET, namespace: runnerNs.metadata.name, labels: { "app.kubernetes.io/part-of": "arc-buildkit" } },
-                type: "Opaque",
-                stringData: githubConfigSecretData(args.credentials),
-            },
-            inRunners,
-        );
-
-        // select-buildkit: the init container of every runner pod copies it next to buildctl.
-        const selector = new k8s.core.v1.ConfigMap(
-            SELECTOR_CONFIGMAP,
-            {
-                metadata: { name: SELECTOR_CONFIGMAP, namespace: runnerNs.metadata.name, labels: { "app.kubernetes.io/part-of": "arc-buildkit" } },
-                data: { [SELECTOR_CONFIGMAP_KEY]: selectorScript() },
-            },
-            inRunners,
-        );
-
         const controller = new k8s.helm.v3.Release(
             CONTROLLER_RELEASE,
             {
@@ -132,42 +176,68 @@ export class ArcRunners extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        this.scaleSetNames = args.scaleSets.map((set) => {
-            new k8s.helm.v3.Release(
-                set.name,
+        this.tiers = declared.map(({ tier, runnerNs, clientTls, prefix }) => {
+            const inRunners = { parent: this };
+            // ARC reads the credentials from a Secret in the scale set's own namespace (secretresolver's
+            // k8sResolver at gha-runner-scale-set-0.14.2), so each runner namespace holds its copy.
+            const githubSecret = new k8s.core.v1.Secret(
+                `${prefix}${GITHUB_CONFIG_SECRET}`,
                 {
-                    name: set.name,
-                    namespace: runnerNs.metadata.name,
-                    createNamespace: false,
-                    chart: `${ARC_CHART_REGISTRY}/${SCALE_SET_CHART}`,
-                    version: args.chartVersion,
-                    values: scaleSetValues({
-                        ...set,
-                        githubConfigUrl: args.githubConfigUrl,
-                        runnerImage: args.runnerImage,
-                        buildkitImage: args.buildkitImage,
-                        endpoint: args.endpoint,
-                        serverName: args.serverName,
-                        builders: args.builders,
-                        arm64: args.arm64,
-                        selectorTimeoutSeconds: args.selectorTimeoutSeconds,
-                        extraEnv: args.extraEnv,
-                        // By reference: the release waits for the Secret and ConfigMap its runner pods mount.
-                        githubConfigSecretName: githubSecret.metadata.name,
-                        clientTlsSecretName: clientTls.metadata.name,
-                        selectorConfigMapName: selector.metadata.name,
-                    }),
-                    atomic: true,
-                    cleanupOnFail: true,
+                    metadata: { name: GITHUB_CONFIG_SECRET, namespace: runnerNs.metadata.name, labels: { "app.kubernetes.io/part-of": "arc-buildkit" } },
+                    type: "Opaque",
+                    stringData: githubConfigSecretData(credentials),
                 },
-                // The AutoscalingRunnerSet needs the controller's CRDs: no value of the controller release
-                // reaches these values, so that order is explicit. The credentials Secret, the TLS Secret
-                // and the selector ConfigMap are ordered by the references above.
-                { parent: this, dependsOn: [controller] },
+                inRunners,
             );
-            return set.name;
+            // select-buildkit: the init container of every runner pod copies it next to buildctl.
+            const selector = new k8s.core.v1.ConfigMap(
+                `${prefix}${SELECTOR_CONFIGMAP}`,
+                {
+                    metadata: { name: SELECTOR_CONFIGMAP, namespace: runnerNs.metadata.name, labels: { "app.kubernetes.io/part-of": "arc-buildkit" } },
+                    data: { [SELECTOR_CONFIGMAP_KEY]: selectorScript() },
+                },
+                inRunners,
+            );
+            const scaleSetNames = tier.scaleSets.map((set) => {
+                new k8s.helm.v3.Release(
+                    set.name,
+                    {
+                        name: set.name,
+                        namespace: runnerNs.metadata.name,
+                        createNamespace: false,
+                        chart: `${ARC_CHART_REGISTRY}/${SCALE_SET_CHART}`,
+                        version: args.chartVersion,
+                        values: scaleSetValues({
+                            ...set,
+                            // The shared tier's sets name their group in config; another tier's sets all join the tier's group.
+                            runnerGroup: tier.names.tier === SHARED_TIER ? (set.runnerGroup ?? "default") : tier.runnerGroup,
+                            githubConfigUrl: args.githubConfigUrl,
+                            runnerImage: args.runnerImage,
+                            buildkitImage: args.buildkitImage,
+                            endpoint: tier.endpoint,
+                            serverName: tier.serverName,
+                            builders: tier.builders,
+                            arm64: tier.arm64,
+                            selectorTimeoutSeconds: args.selectorTimeoutSeconds,
+                            extraEnv: tier.extraEnv,
+                            // By reference: the release waits for the Secret and ConfigMap its runner pods mount.
+                            githubConfigSecretName: githubSecret.metadata.name,
+                            clientTlsSecretName: clientTls.metadata.name,
+                            selectorConfigMapName: selector.metadata.name,
+                        }),
+                        atomic: true,
+                        cleanupOnFail: true,
+                    },
+                    // The AutoscalingRunnerSet needs the controller's CRDs: no value of the controller release
+                    // reaches these values, so that order is explicit. The credentials Secret, the TLS Secret
+                    // and the selector ConfigMap are ordered by the references above.
+                    { parent: this, dependsOn: [controller] },
+                );
+                return set.name;
+            });
+            return { tier: tier.names.tier, runnerNamespace: runnerNs.metadata.name, clientTlsSecret: clientTls, scaleSetNames };
         });
-
+        this.scaleSetNames = this.tiers[0].scaleSetNames;
         this.registerOutputs({ scaleSetNames: this.scaleSetNames });
     }
 }

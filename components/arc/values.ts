@@ -212,7 +212,7 @@ export interface ScaleSetValuesInput extends RunnerPodInput {
     githubConfigUrl: string;
     minRunners: number;
     maxRunners: number;
-    runnerGroup: string;
+    runnerGroup: pulumi.Input<string>;
     /** More `runs-on` labels (the chart's `scaleSetLabels`); none by default. */
     labels?: readonly string[];
 }

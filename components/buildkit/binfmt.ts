@@ -59,11 +59,13 @@ export function binfmtDaemonSetSpec(
     binfmt: { image: string; pauseImage: string; verifyImage: string },
     platforms: readonly string[],
     placement: Placement,
+    /** More pod labels (a tier's installer carries its tier, so two installers never select each other's pods). Default: none. */
+    extraLabels: Readonly<Record<string, string>> = {},
 ): k8s.types.input.apps.v1.DaemonSetSpec {
     return {
-        selector: { matchLabels: { ...LABELS } },
+        selector: { matchLabels: { ...LABELS, ...extraLabels } },
         template: {
-            metadata: { labels: { ...LABELS } },
+            metadata: { labels: { ...LABELS, ...extraLabels } },
             spec: {
                 automountServiceAccountToken: false,
                 ...(placement.nodeSelector ? { nodeSelector: { ...placement.nodeSelector } } : {}),

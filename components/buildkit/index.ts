@@ -7,13 +7,10 @@ import {
     BUILDKIT_METRICS_PORT,
     BUILDKIT_NAMESPACE,
     CLUSTER_DOMAIN,
-    BUILDKITD_ARM64_HEADLESS_NAME,
-    BUILDKITD_ARM64_NAME,
-    BUILDKITD_ARM64_POD_LABELS,
-    BUILDKITD_HEADLESS_NAME,
-    BUILDKITD_NAME,
-    BUILDKITD_POD_LABELS,
-    SERVER_TLS_SECRET,
+    SHARED_TIER,
+    TIER_LABEL_KEY,
+    TierNames,
+    tierNames,
 } from "../../contracts";
 import { namespaceWithPodSecurity } from "../kubernetes/namespace";
 import { tlsSecret } from "../kubernetes/tls-secret";
@@ -72,8 +69,44 @@ export interface BuildkitServiceArgs {
     nodePools?: pulumi.Resource[];
     /** Address published to runners; one of the Service's names. Default: `tcp://buildkitd.buildkit.svc.cluster.local:1234`. */
     endpoint?: string;
-    /** The server identity from {@link BuildkitPki}. Required. */
+    /** The shared tier's server identity from {@link BuildkitPki}. Required. */
     serverTls: TlsMaterial;
+    /**
+     * Trust tiers beside the shared one: each gets its own builder sets, server Secret, Services,
+     * budgets, NetworkPolicies and binfmt installer, on its own nodes. Default: none.
+     */
+    tiers?: readonly BuilderTierArgs[];
+}
+
+/** One tier beside the shared one, as {@link BuildkitService} declares it. */
+export interface BuilderTierArgs {
+    /** The tier's names (`tierNames(tier)`). */
+    names: TierNames;
+    /** Builders of the tier's x86-64 set. */
+    replicas: number;
+    /** The tier's own nodes (AKS: its own tainted pool). */
+    placement: Placement;
+    /** Where the tier's binfmt installer runs (every node of the tier's pools). Default: `placement`. */
+    binfmtPlacement?: Placement;
+    /** The tier's native arm64 builders, on its own arm64 pool. Default: none. */
+    arm64?: { replicas: number; placement: Placement };
+    /** The tier's node pools; its workloads wait for them. */
+    nodePools?: pulumi.Resource[];
+    /** The tier's server identity (its own CA). */
+    serverTls: TlsMaterial;
+}
+
+/** What callers address of one tier's builders. */
+export interface TierBuilders {
+    readonly tier: string;
+    /** `tcp://buildkitd[-<tier>].buildkit.svc.cluster.local:1234`. */
+    readonly endpoint: pulumi.Output<string>;
+    readonly serverName: pulumi.Output<string>;
+    readonly podEndpoints: pulumi.Output<string[]>;
+    /** Each x86-64 builder's stable DNS name, known at declaration. */
+    readonly builderHosts: string[];
+    readonly arm64Builders?: { endpoint: pulumi.Output<string>; serverName: pulumi.Output<string>; hosts: string[] };
+    readonly configToml: pulumi.Output<string>;
 }
 
 /**
@@ -98,6 +131,8 @@ export class BuildkitService extends pulumi.ComponentResource {
     /** The rendered `buildkitd.toml`. */
     public readonly configToml: pulumi.Output<string>;
     public readonly namespace: pulumi.Output<string>;
+    /** Every tier's builders, the shared tier first. */
+    public readonly tiers: readonly TierBuilders[];
 
     constructor(name: string, args: BuildkitServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("arc-buildkit:buildkit:BuildkitService", name, {}, opts);
@@ -108,77 +143,45 @@ export class BuildkitService extends pulumi.ComponentResource {
         // Namespaced objects take their namespace from `ns.metadata.name`, which orders them after it.
         const inNamespace = { parent: this };
 
-        const serverSecret = tlsSecret(SERVER_TLS_SECRET, namespace, args.serverTls, inNamespace);
-
-        // A new config or certificate only reaches buildkitd through a restart; hashing both into the
-        // pod template makes `pulumi up` roll the builders exactly when either changes.
-        const tlsChecksum = pulumi.all([args.serverTls.caCertPem, args.serverTls.certPem]).apply(([ca, cert]) => sha256(ca + cert));
         // Cluster-scoped, so it needs no namespace; the builders' claims wait for it.
         const storageClass = args.declareZoneRedundantStorageClass
             ? new k8s.storage.v1.StorageClass(args.storageClass, zoneRedundantStorageClass(args.storageClass), child)
             : undefined;
-        const builders = (set: BuilderSet) => declareBuilderSet(this, set, args, { ns, serverSecret, tlsChecksum, storageClass });
 
-        // The contract path: StatefulSet, Services and ConfigMap named `buildkitd`.
-        const toml = renderBuildkitdToml(args);
-        const contract = builders({
-            name: BUILDKITD_NAME,
-            headless: BUILDKITD_HEADLESS_NAME,
-            labels: BUILDKITD_POD_LABELS,
+        const sharedTier: BuilderTierArgs = {
+            names: tierNames(SHARED_TIER),
             replicas: args.replicas,
             placement: args.placement,
-            toml,
-        });
-        // Native arm64 builders (AKS with an arm64 pool): a second, independent set with its own
-        // Service, so the contract Service keeps routing to x86-64 builders and their caches only.
-        const arm64 = args.arm64 && {
-            replicas: args.arm64.replicas,
-            declared: builders({
-                name: BUILDKITD_ARM64_NAME,
-                headless: BUILDKITD_ARM64_HEADLESS_NAME,
-                labels: BUILDKITD_ARM64_POD_LABELS,
-                replicas: args.arm64.replicas,
-                placement: args.arm64.placement,
-                toml: renderBuildkitdToml({ ...args, platforms: nativeFirst(args.platforms, "linux/arm64") }),
-            }),
+            binfmtPlacement: args.binfmtPlacement,
+            arm64: args.arm64,
+            nodePools: args.nodePools,
+            serverTls: args.serverTls,
         };
+        const otherTiers = args.tiers ?? [];
+        const declared = [sharedTier, ...otherTiers].map((tier) =>
+            declareTier(this, tier, args, {
+                ns,
+                storageClass,
+                otherTiers: [sharedTier, ...otherTiers].map((t) => t.names.tier).filter((t) => t !== tier.names.tier),
+            }),
+        );
 
         new k8s.networking.v1.NetworkPolicy(
             "default-deny-ingress",
             { metadata: { name: "default-deny-ingress", namespace }, spec: DENY_ALL_INGRESS },
             inNamespace,
         );
-        if (args.binfmt.enabled) {
-            new k8s.apps.v1.DaemonSet(
-                "binfmt",
-                {
-                    metadata: { name: "binfmt", namespace, labels: { "app.kubernetes.io/name": "binfmt" } },
-                    spec: binfmtDaemonSetSpec({ ...args.binfmt, verifyImage: args.image }, args.platforms, args.binfmtPlacement ?? args.placement),
-                },
-                // No value of the node pools reaches the DaemonSet: the order is explicit.
-                { ...inNamespace, dependsOn: [...(args.nodePools ?? [])] },
-            );
-        }
 
+        const shared = declared[0];
         this.namespace = namespace;
-        this.configToml = pulumi.output(toml);
-        // Addresses come from the declared Services and StatefulSets (by reference, not by name): whatever
-        // uses them waits for those objects, and renaming one cannot leave a stale address behind.
-        this.endpoint = args.endpoint === undefined ? serviceEndpoint(contract.service) : pulumi.output(args.endpoint);
-        this.serverName = serviceFqdn(contract.service);
-        this.arm64Endpoint = arm64 ? serviceEndpoint(arm64.declared.service) : pulumi.output(undefined);
-        // Known at declaration: they go into the server certificate and the runners' selector.
-        this.builderHosts = podHostnames(args.replicas);
-        this.arm64Builders = arm64
-            ? {
-                  endpoint: serviceEndpoint(arm64.declared.service),
-                  serverName: serviceFqdn(arm64.declared.service),
-                  hosts: podHostnames(arm64.replicas, BUILDKITD_ARM64_NAME, BUILDKITD_ARM64_HEADLESS_NAME),
-              }
-            : undefined;
-        this.podEndpoints = pulumi
-            .all([podEndpoints(contract, args.replicas), arm64 ? podEndpoints(arm64.declared, arm64.replicas) : []])
-            .apply(([x86, arm]) => [...x86, ...arm]);
+        this.tiers = declared;
+        this.configToml = shared.configToml;
+        this.endpoint = args.endpoint === undefined ? shared.endpoint : pulumi.output(args.endpoint);
+        this.serverName = shared.serverName;
+        this.arm64Endpoint = shared.arm64Builders ? shared.arm64Builders.endpoint : pulumi.output(undefined);
+        this.builderHosts = shared.builderHosts;
+        this.arm64Builders = shared.arm64Builders;
+        this.podEndpoints = shared.podEndpoints;
         this.registerOutputs({
             endpoint: this.endpoint,
             arm64Endpoint: this.arm64Endpoint,
@@ -193,10 +196,119 @@ export class BuildkitService extends pulumi.ComponentResource {
 interface BuilderSet {
     name: string;
     headless: string;
+    /** Labels of the set's pods: what its Services select. */
     labels: Readonly<Record<string, string>>;
+    /** The StatefulSet's (immutable) selector: a subset of `labels`. */
+    selector: Readonly<Record<string, string>>;
+    /** What the budget and the NetworkPolicy select: the set's pods and no other tier's. */
+    policySelector: k8s.types.input.meta.v1.LabelSelector;
+    /** Namespaces whose pods may open the gRPC port (the tier's runners, and the BuildKit namespace for the shared tier). */
+    clientNamespaces: string[];
     replicas: number;
     placement: Placement;
     toml: string;
+}
+
+/**
+ * The pods of one builder set and of no other tier. The shared tier's pods took their tier label only
+ * with this version, so its selector says "not another tier's" instead of "the shared tier's": pods
+ * that have not rolled yet stay admitted and covered by the budget during the upgrade.
+ */
+export function builderPolicySelector(
+    selector: Readonly<Record<string, string>>,
+    names: TierNames,
+    otherTiers: readonly string[],
+): k8s.types.input.meta.v1.LabelSelector {
+    if (names.tier !== SHARED_TIER) {
+        return { matchLabels: { ...names.podLabels, ...selector } };
+    }
+    return otherTiers.length === 0
+        ? { matchLabels: { ...selector } }
+        : { matchLabels: { ...selector }, matchExpressions: [{ key: TIER_LABEL_KEY, operator: "NotIn", values: [...otherTiers].sort() }] };
+}
+
+/** One tier's builders: its server Secret, its x86-64 (and arm64) sets and its binfmt installer. */
+function declareTier(
+    parent: BuildkitService,
+    tier: BuilderTierArgs,
+    args: BuildkitServiceArgs,
+    shared: { ns: k8s.core.v1.Namespace; storageClass?: k8s.storage.v1.StorageClass; otherTiers: string[] },
+): TierBuilders {
+    const { names } = tier;
+    const namespace = shared.ns.metadata.name;
+    const inNamespace = { parent };
+    const serverSecret = tlsSecret(names.serverTlsSecret, namespace, tier.serverTls, inNamespace);
+    // A new config or certificate only reaches buildkitd through a restart; hashing both into the
+    // pod template makes `pulumi up` roll the builders exactly when either changes.
+    const tlsChecksum = pulumi.all([tier.serverTls.caCertPem, tier.serverTls.certPem]).apply(([ca, cert]) => sha256(ca + cert));
+    // The shared tier's runners, and BuildKit's own namespace (CONTRACTS.md invariant 2); any other
+    // tier's builders admit only their own runners.
+    const clientNamespaces = names.tier === SHARED_TIER ? [names.runnerNamespace, BUILDKIT_NAMESPACE] : [names.runnerNamespace];
+    const tierArgs = { ...args, nodePools: tier.nodePools };
+    const builders = (set: Omit<BuilderSet, "policySelector" | "clientNamespaces">) =>
+        declareBuilderSet(parent, { ...set, policySelector: builderPolicySelector(set.selector, names, shared.otherTiers), clientNamespaces }, tierArgs, {
+            ns: shared.ns,
+            serverSecret,
+            tlsChecksum,
+            storageClass: shared.storageClass,
+        });
+
+    const toml = renderBuildkitdToml(args);
+    const x86 = builders({
+        name: names.statefulSet,
+        headless: names.headless,
+        labels: names.podLabels,
+        selector: names.statefulSetSelector,
+        replicas: tier.replicas,
+        placement: tier.placement,
+        toml,
+    });
+    // Native arm64 builders (AKS with an arm64 pool): a second, independent set with its own
+    // Service, so the tier's main Service keeps routing to x86-64 builders and their caches only.
+    const arm64 = tier.arm64 && {
+        replicas: tier.arm64.replicas,
+        declared: builders({
+            name: names.arm64.statefulSet,
+            headless: names.arm64.headless,
+            labels: names.arm64.podLabels,
+            selector: names.arm64.statefulSetSelector,
+            replicas: tier.arm64.replicas,
+            placement: tier.arm64.placement,
+            toml: renderBuildkitdToml({ ...args, platforms: nativeFirst(args.platforms, "linux/arm64") }),
+        }),
+    };
+    if (args.binfmt.enabled) {
+        // `binfmt` for the shared tier (the name it always had), `binfmt-<tier>` for the others.
+        const binfmtName = names.tier === SHARED_TIER ? "binfmt" : `binfmt-${names.tier}`;
+        const tierLabel: Record<string, string> = names.tier === SHARED_TIER ? {} : { [TIER_LABEL_KEY]: names.tier };
+        new k8s.apps.v1.DaemonSet(
+            binfmtName,
+            {
+                metadata: { name: binfmtName, namespace, labels: { "app.kubernetes.io/name": "binfmt", ...tierLabel } },
+                spec: binfmtDaemonSetSpec({ ...args.binfmt, verifyImage: args.image }, args.platforms, tier.binfmtPlacement ?? tier.placement, tierLabel),
+            },
+            // No value of the node pools reaches the DaemonSet: the order is explicit.
+            { ...inNamespace, dependsOn: [...(tier.nodePools ?? [])] },
+        );
+    }
+    return {
+        tier: names.tier,
+        // Addresses come from the declared Services and StatefulSets (by reference, not by name): whatever
+        // uses them waits for those objects, and renaming one cannot leave a stale address behind.
+        endpoint: serviceEndpoint(x86.service),
+        serverName: serviceFqdn(x86.service),
+        podEndpoints: pulumi.all([podEndpoints(x86, tier.replicas), arm64 ? podEndpoints(arm64.declared, arm64.replicas) : []]).apply(([a, b]) => [...a, ...b]),
+        // Known at declaration: they go into the server certificate and the runners' selector.
+        builderHosts: podHostnames(tier.replicas, names.statefulSet, names.headless),
+        arm64Builders: arm64
+            ? {
+                  endpoint: serviceEndpoint(arm64.declared.service),
+                  serverName: serviceFqdn(arm64.declared.service),
+                  hosts: podHostnames(arm64.replicas, names.arm64.statefulSet, names.arm64.headless),
+              }
+            : undefined,
+        configToml: pulumi.output(toml),
+    };
 }
 
 /** The platform list with `native` first: BuildKit's default platform is the first one a worker lists. */
@@ -259,7 +371,7 @@ function declareBuilderSet(
                 replicas: set.replicas,
                 // Builders are independent: start and replace them in parallel.
                 podManagementPolicy: "Parallel",
-                selector: { matchLabels: { ...set.labels } },
+                selector: { matchLabels: { ...set.selector } },
                 persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Delete" },
                 template: {
                     metadata: {
@@ -276,7 +388,9 @@ function declareBuilderSet(
                 },
                 volumeClaimTemplates: [
                     {
-                        metadata: { name: CACHE_VOLUME, labels: { ...set.labels } },
+                        // The selector's labels, not the pod's: claim templates are immutable, and the shared
+                        // tier's pods gained their tier label after its StatefulSet was created.
+                        metadata: { name: CACHE_VOLUME, labels: { ...set.selector } },
                         spec: {
                             accessModes: ["ReadWriteOnce"],
                             storageClassName: shared.storageClass?.metadata.name ?? args.storageClass,
@@ -336,13 +450,13 @@ function declareBuilderSet(
         set.name,
         {
             metadata: { name: set.name, namespace, labels: { ...set.labels } },
-            spec: { ...disruptionBudget(set.replicas), selector: { matchLabels: { ...set.labels } } },
+            spec: { ...disruptionBudget(set.replicas), selector: set.policySelector },
         },
         inNamespace,
     );
     new k8s.networking.v1.NetworkPolicy(
         set.name,
-        { metadata: { name: set.name, namespace }, spec: buildkitdIngressPolicy(args.monitoringNamespace, set.labels) },
+        { metadata: { name: set.name, namespace }, spec: buildkitdIngressPolicy(args.monitoringNamespace, set.policySelector, set.clientNamespaces) },
         inNamespace,
     );
     return { statefulSet, service, headless };

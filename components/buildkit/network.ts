@@ -13,16 +13,21 @@ const fromNamespaces = (names: string[]) => ({
  * Who may open a connection to the builders. NetworkPolicy limits reach; mTLS proves identity.
  * Both are required (CONTRACTS.md, invariant 2): the gRPC port only from the runner namespace and
  * BuildKit's own, the metrics port only from the monitoring namespace, nothing else. Egress stays
- * open because builds pull from registries and package mirrors. `podLabels` selects the builders
- * (default: the contract label; the native arm64 builders on AKS have their own).
+ * open because builds pull from registries and package mirrors. `podSelector` selects one tier's
+ * builders (default: the contract label); `clientNamespaces` are that tier's runners (and, for the
+ * shared tier, the BuildKit namespace): a tier's builders admit no other tier's runners.
  */
-export function buildkitdIngressPolicy(monitoringNamespace: string, podLabels: Readonly<Record<string, string>> = BUILDKITD_POD_LABELS): NetworkPolicySpec {
+export function buildkitdIngressPolicy(
+    monitoringNamespace: string,
+    podSelector: k8s.types.input.meta.v1.LabelSelector = { matchLabels: { ...BUILDKITD_POD_LABELS } },
+    clientNamespaces: readonly string[] = [RUNNER_NAMESPACE, BUILDKIT_NAMESPACE],
+): NetworkPolicySpec {
     return {
-        podSelector: { matchLabels: { ...podLabels } },
+        podSelector,
         policyTypes: ["Ingress"],
         ingress: [
             {
-                from: [fromNamespaces([RUNNER_NAMESPACE, BUILDKIT_NAMESPACE])],
+                from: [fromNamespaces([...clientNamespaces])],
                 ports: [{ protocol: "TCP", port: BUILDKIT_GRPC_PORT }],
             },
             {

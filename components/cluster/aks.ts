@@ -2,10 +2,12 @@ import * as containerservice from "@pulumi/azure-native/containerservice";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AksClusterSettings } from "../../config/aks";
+import type { TiersSettings } from "../../config/tiers";
+import { tierNames } from "../../contracts";
 import { applyKubeloginMode, kubeloginUsers } from "./kubeconfig";
 import { missingNetworkPolicyEngine, NetworkProfileView } from "./network-policy";
 import { BuildkitNodePool } from "./node-pool";
-import { BUILDKIT_POOL_PLACEMENT, builderPlacement, ClusterConnection } from "./placement";
+import { BUILDKIT_POOL_PLACEMENT, builderPlacement, ClusterConnection, TierPlacement, tierPoolPlacement } from "./placement";
 
 /** What the preflight reads from the existing cluster. */
 export interface ClusterFacts {
@@ -42,7 +44,7 @@ export function preflight(cluster: AksClusterSettings, facts: ClusterFacts): str
  * Kubernetes provider built from its user credentials. The kubeconfig is a Pulumi secret from the
  * moment it is read: it never appears in a diff, an output or the state in plain text.
  */
-export function aksConnection(cluster: AksClusterSettings): ClusterConnection {
+export function aksConnection(cluster: AksClusterSettings, tiers: TiersSettings = {}): ClusterConnection {
     const managed = containerservice.getManagedClusterOutput({
         resourceGroupName: cluster.resourceGroup,
         resourceName: cluster.clusterName,
@@ -63,6 +65,43 @@ export function aksConnection(cluster: AksClusterSettings): ClusterConnection {
         pools.push(
             new BuildkitNodePool("buildkit-arm64", { resourceGroup: cluster.resourceGroup, clusterName: checkedClusterName, pool: arm64, arch: "arm64" }),
         );
+    }
+
+    // Each further tier on pools of its own, labelled and tainted `ameide.io/pool=buildkit-<tier>`:
+    // its builders select and tolerate only those, and no other tier's builders tolerate them.
+    const tierPlacements: Record<string, TierPlacement> = {};
+    for (const [tier, settings] of Object.entries(tiers)) {
+        const { poolValue } = tierNames(tier);
+        const tierPools: BuildkitNodePool[] = [];
+        if (settings.pool) {
+            tierPools.push(
+                new BuildkitNodePool(`buildkit-${tier}`, {
+                    resourceGroup: cluster.resourceGroup,
+                    clusterName: checkedClusterName,
+                    pool: settings.pool,
+                    arch: "amd64",
+                    poolValue,
+                }),
+            );
+        }
+        const tierArm64 = settings.arm64?.enabled ? settings.arm64 : undefined;
+        if (tierArm64) {
+            tierPools.push(
+                new BuildkitNodePool(`buildkit-${tier}-arm64`, {
+                    resourceGroup: cluster.resourceGroup,
+                    clusterName: checkedClusterName,
+                    pool: tierArm64,
+                    arch: "arm64",
+                    poolValue,
+                }),
+            );
+        }
+        tierPlacements[tier] = {
+            placement: builderPlacement("amd64", poolValue),
+            binfmtPlacement: tierPoolPlacement(poolValue),
+            ...(tierArm64 ? { arm64: { replicas: tierArm64.replicas, placement: builderPlacement("arm64", poolValue) } } : {}),
+            nodePools: tierPools.map((p) => p.agentPool),
+        };
     }
 
     const credentials = containerservice.listManagedClusterUserCredentialsOutput({
@@ -94,5 +133,6 @@ export function aksConnection(cluster: AksClusterSettings): ClusterConnection {
         binfmtPlacement: BUILDKIT_POOL_PLACEMENT,
         ...(arm64 ? { arm64: { replicas: arm64.replicas, placement: builderPlacement("arm64") } } : {}),
         nodePools: pools.map((p) => p.agentPool),
+        tiers: tierPlacements,
     };
 }

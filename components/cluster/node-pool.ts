@@ -5,14 +5,22 @@ import { BUILDKIT_ARCH_LABEL_KEY, BUILDKIT_POOL_LABEL, BUILDKIT_POOL_TAINT } fro
 import type { NodeArch } from "./placement";
 
 /** `ameide.io/pool=buildkit:NoSchedule`, as AKS spells node taints. */
-export const BUILDKIT_POOL_TAINT_SPEC = `${BUILDKIT_POOL_TAINT.key}=${BUILDKIT_POOL_TAINT.value}:${BUILDKIT_POOL_TAINT.effect}`;
+export const BUILDKIT_POOL_TAINT_SPEC = buildkitPoolTaintSpec();
 
-/** The pool's node labels: the contract label, plus `ameide.io/arch=arm64` on the arm64 pool. */
-export function buildkitPoolLabels(arch: NodeArch): Record<string, string> {
+/**
+ * The pool's node labels: the contract label (`ameide.io/pool=buildkit`; another tier's pools
+ * `buildkit-<tier>`), plus `ameide.io/arch=arm64` on an arm64 pool.
+ */
+export function buildkitPoolLabels(arch: NodeArch, poolValue: string = BUILDKIT_POOL_LABEL.value): Record<string, string> {
     return {
-        [BUILDKIT_POOL_LABEL.key]: BUILDKIT_POOL_LABEL.value,
+        [BUILDKIT_POOL_LABEL.key]: poolValue,
         ...(arch === "arm64" ? { [BUILDKIT_ARCH_LABEL_KEY]: "arm64" } : {}),
     };
+}
+
+/** `ameide.io/pool=<value>:NoSchedule`: a tier's taint, which no other tier's builders tolerate. */
+export function buildkitPoolTaintSpec(poolValue: string = BUILDKIT_POOL_TAINT.value): string {
+    return `${BUILDKIT_POOL_TAINT.key}=${poolValue}:${BUILDKIT_POOL_TAINT.effect}`;
 }
 
 /**
@@ -25,6 +33,8 @@ export function agentPoolArgs(
     cluster: { resourceGroup: string; clusterName: pulumi.Input<string> },
     pool: AksPoolSettings,
     arch: NodeArch,
+    /** The tier's pool label and taint value. Default: the contract's `buildkit`. */
+    poolValue: string = BUILDKIT_POOL_LABEL.value,
 ): containerservice.AgentPoolArgs {
     return {
         resourceGroupName: cluster.resourceGroup,
@@ -45,10 +55,10 @@ export function agentPoolArgs(
         maxPods: pool.maxPods,
         osDiskSizeGB: pool.osDiskSizeGB,
         osDiskType: pool.osDiskType,
-        nodeLabels: buildkitPoolLabels(arch),
-        nodeTaints: [BUILDKIT_POOL_TAINT_SPEC],
+        nodeLabels: buildkitPoolLabels(arch, poolValue),
+        nodeTaints: [buildkitPoolTaintSpec(poolValue)],
         // Azure tag names may not contain "/", so these are not the Kubernetes label keys.
-        tags: { "arc-buildkit-pool": "buildkit", "arc-buildkit-arch": arch },
+        tags: { "arc-buildkit-pool": poolValue, "arc-buildkit-arch": arch },
     };
 }
 
@@ -58,6 +68,8 @@ export interface BuildkitNodePoolArgs {
     clusterName: pulumi.Input<string>;
     pool: AksPoolSettings;
     arch: NodeArch;
+    /** The tier's pool label and taint value. Default: `buildkit` (the shared tier). */
+    poolValue?: string;
 }
 
 /** A dedicated, tainted, autoscaled BuildKit node pool in an existing AKS cluster. */
@@ -70,7 +82,7 @@ export class BuildkitNodePool extends pulumi.ComponentResource {
         super("arc-buildkit:cluster:BuildkitNodePool", name, {}, opts);
         this.agentPool = new containerservice.AgentPool(
             name,
-            agentPoolArgs({ resourceGroup: args.resourceGroup, clusterName: args.clusterName }, args.pool, args.arch),
+            agentPoolArgs({ resourceGroup: args.resourceGroup, clusterName: args.clusterName }, args.pool, args.arch, args.poolValue),
             // The autoscaler changes the node count; without this a second `up` would scale it back.
             { parent: this, ignoreChanges: ["count"] },
         );

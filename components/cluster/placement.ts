@@ -14,6 +14,16 @@ export interface ClusterConnection {
     arm64?: { replicas: number; placement: Placement };
     /** Node pools the BuildKit workloads must wait for (empty on k3d). */
     nodePools: pulumi.Resource[];
+    /** Each further tier's own pools and placements (AKS), by tier name. */
+    tiers: Readonly<Record<string, TierPlacement>>;
+}
+
+/** Where one tier's builders run: only on its own pools. */
+export interface TierPlacement {
+    placement: Placement;
+    binfmtPlacement: Placement;
+    arm64?: { replicas: number; placement: Placement };
+    nodePools: pulumi.Resource[];
 }
 
 /** Node architectures as the kubelet reports them in `kubernetes.io/arch`. */
@@ -31,10 +41,22 @@ export const BUILDKIT_POOL_PLACEMENT: Placement = {
     tolerations: [{ key: BUILDKIT_POOL_TAINT.key, operator: "Equal", value: BUILDKIT_POOL_TAINT.value, effect: BUILDKIT_POOL_TAINT.effect }],
 };
 
-/** Builders of one architecture: the BuildKit pool label, its toleration, and the node architecture. */
-export function builderPlacement(arch: NodeArch): Placement {
+/** Every node of one tier's pools (`ameide.io/pool=<value>`), whatever its architecture, and nothing else. */
+export function tierPoolPlacement(poolValue: string): Placement {
     return {
-        nodeSelector: { ...BUILDKIT_POOL_PLACEMENT.nodeSelector, [ARCH_NODE_LABEL]: arch },
-        tolerations: BUILDKIT_POOL_PLACEMENT.tolerations!.map((t) => ({ ...t })),
+        nodeSelector: { [BUILDKIT_POOL_LABEL.key]: poolValue },
+        tolerations: [{ key: BUILDKIT_POOL_TAINT.key, operator: "Equal", value: poolValue, effect: BUILDKIT_POOL_TAINT.effect }],
+    };
+}
+
+/**
+ * Builders of one architecture: the tier's pool label, its toleration (which tolerates no other
+ * tier's taint), and the node architecture. Default: the shared tier's `buildkit` pools.
+ */
+export function builderPlacement(arch: NodeArch, poolValue: string = BUILDKIT_POOL_LABEL.value): Placement {
+    const pool = tierPoolPlacement(poolValue);
+    return {
+        nodeSelector: { ...pool.nodeSelector, [ARCH_NODE_LABEL]: arch },
+        tolerations: pool.tolerations!.map((t) => ({ ...t })),
     };
 }

@@ -1,12 +1,13 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import type { GithubCredentials } from "../../config/github";
-import { GITHUB_VARIABLES } from "../../contracts";
+import { GITHUB_VARIABLES, tierNames } from "../../contracts";
 
 export interface GithubVariablesArgs {
     /** The organization that owns the variables (from the config URL). */
     organization: string;
-    credentials: GithubCredentials;
+    /** What the provider authenticates with: the admin token from the deploy job's environment, or ARC's own credentials. */
+    credentials: GithubCredentials | { method: "token"; token: pulumi.Output<string> };
     /** `organization` or `repositories`; `none` declares nothing (use no component at all). */
     scope: "organization" | "repositories";
     /** Organization variable visibility. */
@@ -19,8 +20,42 @@ export interface GithubVariablesArgs {
     endpoint: pulumi.Input<string>;
     /** Value of `AMEIDE_RUNS_ON`: the stack's runner label. */
     runsOn: string;
+    /** Publish the shared tier's variables. False when the stack's scope is `none` and only tiers write to the organization. Default: true. */
+    publishShared?: boolean;
     /** Value of `AMEIDE_BUILDKIT_ARM64_ADDR` when native arm64 builders exist; no variable otherwise. */
     arm64Endpoint?: pulumi.Input<string>;
+    /**
+     * Trust tiers beside the shared one: each gets a runner group (selected repositories, selected
+     * workflows) and its own variables (`AMEIDE_RUNS_ON_<TIER>`, `AMEIDE_BUILDKIT_<TIER>_ADDR`), visible
+     * only to the group's repositories. Default: none.
+     */
+    tiers?: readonly GithubTierArgs[];
+}
+
+/** One tier's GitHub side. */
+export interface GithubTierArgs {
+    tier: string;
+    runnerGroup: { name: string; repositories: readonly string[]; workflows: readonly string[] };
+    runsOn: string;
+    endpoint: pulumi.Input<string>;
+    arm64Endpoint?: pulumi.Input<string>;
+}
+
+/**
+ * The runner group that owns a tier: only the listed repositories, only the listed workflows (each
+ * pinned to a protected ref), never public repositories. GitHub checks the workflow restriction
+ * against the job's workflow file and ref, so a pull request that edits the workflow runs as
+ * `refs/pull/<n>/merge` and is not admitted (docs/trust-tiers.md lists what the restriction does not cover).
+ */
+export function runnerGroupArgs(group: GithubTierArgs["runnerGroup"], repositoryIds: pulumi.Input<number>[]): github.ActionsRunnerGroupArgs {
+    return {
+        name: group.name,
+        visibility: "selected",
+        selectedRepositoryIds: repositoryIds,
+        restrictedToWorkflows: true,
+        selectedWorkflows: [...group.workflows],
+        allowsPublicRepositories: false,
+    };
 }
 
 /** Not in CONTRACTS.md: published beside the contract's variables only when native arm64 builders exist. */
@@ -49,20 +84,44 @@ export function providerCredentials(credentials: GithubCredentials): Pick<github
  * (never ambient `GITHUB_TOKEN` defaults), so what it may touch is exactly what the stack config says.
  */
 export class GithubVariables extends pulumi.ComponentResource {
+    /** Each tier's runner group name, from the declared group (the tier's scale sets register after it exists). */
+    public readonly runnerGroups: Readonly<Record<string, pulumi.Output<string>>>;
+
     constructor(name: string, args: GithubVariablesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("arc-buildkit:github:GithubVariables", name, {}, opts);
         const provider = new github.Provider("github", { owner: args.organization, ...providerCredentials(args.credentials) }, { parent: this });
         const child = { parent: this, provider };
 
-        if (args.scope === "organization") {
-            // The API takes repository IDs; resolving the configured names keeps the stack file readable
-            // and fails the preview if a repository does not exist.
-            const selectedRepositoryIds =
-                args.visibility === "selected"
-                    ? args.selectedRepositories.map(
-                          (repo) => github.getRepositoryOutput({ fullName: `${args.organization}/${repo}` }, { parent: this, provider }).repoId,
-                      )
-                    : undefined;
+        // The API takes repository IDs; resolving the configured names keeps the stack file readable
+        // and fails the preview if a repository does not exist.
+        const repositoryIds = (names: readonly string[]) =>
+            names.map((repo) => github.getRepositoryOutput({ fullName: `${args.organization}/${repo}` }, { parent: this, provider }).repoId);
+        const groups: Record<string, pulumi.Output<string>> = {};
+        for (const tier of args.tiers ?? []) {
+            const ids = repositoryIds(tier.runnerGroup.repositories);
+            const group = new github.ActionsRunnerGroup(`${tier.tier}-runner-group`, runnerGroupArgs(tier.runnerGroup, ids), child);
+            groups[tier.tier] = group.name;
+            // Only the group's repositories see where the tier is and which label reaches it.
+            const names = tierNames(tier.tier);
+            const values = [
+                { name: names.variables.runsOn, value: tier.runsOn },
+                { name: names.variables.addr, value: tier.endpoint },
+                ...(tier.arm64Endpoint === undefined ? [] : [{ name: names.variables.arm64Addr, value: tier.arm64Endpoint }]),
+            ];
+            for (const variable of values) {
+                new github.ActionsOrganizationVariable(
+                    variable.name,
+                    { variableName: variable.name, value: variable.value, visibility: "selected", selectedRepositoryIds: ids },
+                    child,
+                );
+            }
+        }
+        this.runnerGroups = groups;
+
+        if (args.publishShared === false) {
+            // Only the tiers' runner groups and variables.
+        } else if (args.scope === "organization") {
+            const selectedRepositoryIds = args.visibility === "selected" ? repositoryIds(args.selectedRepositories) : undefined;
             for (const variable of variableValues(args)) {
                 new github.ActionsOrganizationVariable(
                     variable.name,
@@ -77,6 +136,6 @@ export class GithubVariables extends pulumi.ComponentResource {
                 }
             }
         }
-        this.registerOutputs({});
+        this.registerOutputs({ runnerGroups: this.runnerGroups });
     }
 }

@@ -8,9 +8,16 @@ import type { TlsMaterial } from "../pki";
  * --tlsdir` and buildkitd's `[grpc.tls]` read. The whole payload is a Pulumi secret, so the key is
  * encrypted in state and never printed in a diff.
  */
-export function tlsSecret(name: string, namespace: pulumi.Input<string>, material: TlsMaterial, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret {
+export function tlsSecret(
+    name: string,
+    namespace: pulumi.Input<string>,
+    material: TlsMaterial,
+    opts: pulumi.CustomResourceOptions,
+    /** The Pulumi resource name, when the Secret's name repeats in another namespace (each tier's client Secret). Default: `name`. */
+    resourceName: string = name,
+): k8s.core.v1.Secret {
     return new k8s.core.v1.Secret(
-        name,
+        resourceName,
         {
             metadata: { name, namespace, labels: { "app.kubernetes.io/part-of": "arc-buildkit" } },
             type: "kubernetes.io/tls",

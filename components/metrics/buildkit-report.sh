@@ -32,7 +32,7 @@
 # Environment (set by select-buildkit and the runner pod):
 #   AMEIDE_BUILDKIT_BUILDER, AMEIDE_BUILDKIT_FALLBACK, AMEIDE_BUILDKIT_FALLBACK_REASON,
 #   AMEIDE_BUILDKIT_FALLBACK_DETAIL   the selector's choice
-#   AMEIDE_BUILDKIT_TIER               shared (default) or protected
+#   AMEIDE_BUILDKIT_TIER               the runner's tier: shared (default), protected, ...
 #   AMEIDE_BUILDKIT_KEY / GITHUB_REPOSITORY   the repository the build counts for
 #   AMEIDE_BUILDKIT_METRICS_REPOSITORIES      repositories (owner/name, space separated) that get their
 #                                             own label value; every other one is counted in one of
@@ -80,7 +80,7 @@ if [ -n "$history" ] && [ ! -r "$history" ]; then warn "no build record at $hist
 if [ -n "$metadata" ] && [ ! -r "$metadata" ]; then metadata=""; fi
 
 tier="${AMEIDE_BUILDKIT_TIER:-shared}"
-case "$tier" in shared | protected) ;; *) die "AMEIDE_BUILDKIT_TIER must be shared or protected, not '$tier'" ;; esac
+case "$tier" in '' | *[!a-z0-9-]*) die "AMEIDE_BUILDKIT_TIER must be a tier name such as shared or protected, not '$tier'" ;; esac
 builder="${AMEIDE_BUILDKIT_BUILDER:-}"
 fallback="${AMEIDE_BUILDKIT_FALLBACK:-false}"
 selected="${AMEIDE_BUILDKIT_FALLBACK:+yes}"

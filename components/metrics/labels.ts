@@ -10,9 +10,8 @@ export { MAX_LISTED_REPOSITORIES, REPOSITORY_PATTERN };
  * Prometheus. Both sides are tested against each other.
  */
 
-/** The tiers of CONTRACTS.md "Trust tiers". */
-export type Tier = "shared" | "protected";
-export const TIERS: readonly Tier[] = ["shared", "protected"];
+/** A tier of CONTRACTS.md "Trust tiers" (contracts `tierNames`): `shared`, `protected`, or another configured tier. */
+export type Tier = string;
 
 /** `arc_buildkit_builds_total{result}`: how the build ended (buildkit-report's status). */
 export const BUILD_RESULTS = ["success", "failed", "cancelled"] as const;

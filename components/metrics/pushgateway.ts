@@ -1,5 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes";
-import { BUILDKIT_NAMESPACE } from "../../contracts";
+import { BUILDKIT_NAMESPACE, SHARED_TIER } from "../../contracts";
 import { BUILD_RESULTS, builderLabelRegex, FALLBACK_REASONS, repositoryLabelRegex, seriesBound, type Tier } from "./labels";
 
 /**
@@ -30,9 +30,9 @@ export const PUSH_TIME_METRICS = ["push_time_seconds", "push_failure_time_second
 /** Every label a kept series may carry; any other label is dropped at the scrape. */
 export const KEPT_LABELS = ["__name__", "job", "instance", "tier", "repository", "builder", "result", "reason"] as const;
 
-/** Name of the tier's Pushgateway Deployment, Service, NetworkPolicy and ServiceMonitor (the shared tier keeps the plain name). */
+/** Name of the tier's Pushgateway Deployment, Service, NetworkPolicy and ServiceMonitor (the shared tier has the plain name, as its builders do). */
 export function pushgatewayName(tier: Tier): string {
-    return tier === "shared" ? "buildkit-metrics" : "buildkit-metrics-protected";
+    return tier === SHARED_TIER ? "buildkit-metrics" : `buildkit-metrics-${tier}`;
 }
 
 export function pushgatewayLabels(tier: Tier): Record<string, string> {

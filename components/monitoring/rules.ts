@@ -14,7 +14,7 @@ import { CACHE_VOLUME } from "../buildkit/workload";
 
 export const PROBE_JOB_PREFIX = "buildkit-probe-";
 /** StatefulSet PVC names: `<claim template>-<statefulset>-<ordinal>`. */
-export const CACHE_PVC_PATTERN = `${CACHE_VOLUME}-${BUILDKITD_NAME}(-arm64)?-[0-9]+`;
+export const CACHE_PVC_PATTERN = `${CACHE_VOLUME}-${BUILDKITD_NAME}(-[a-z][a-z0-9]*)?(-arm64)?-[0-9]+`;
 /** Cache volume use that fires the alert. */
 export const CACHE_FULL_RATIO = 0.85;
 

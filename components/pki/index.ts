@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { BUILDKIT_SERVICE_FQDN } from "../../contracts";
+import { SHARED_TIER, TierNames, tierNames } from "../../contracts";
 import { serverCertificateNames } from "./names";
 
 export { podHostname, podHostnames, serverCertificateNames, serviceDnsForms } from "./names";
@@ -22,6 +22,26 @@ export interface BuildkitPkiArgs {
     caSigner?: CaSlot;
     /** Organization written into every certificate subject. Default: `arc-buildkit`. */
     organization?: string;
+    /** The tier whose CA and identities these are. Default: the shared tier (the contract names). */
+    names?: TierNames;
+    /**
+     * The rotation period the server and client keys belong to ({@link keyGeneration}). When it
+     * changes, both keys are replaced (and with them their requests and certificates), so a private
+     * key never outlives one period: renewal alone would re-sign the same key forever. Default: none
+     * (the keys are kept until replaced by hand).
+     */
+    keyGeneration?: number;
+}
+
+/**
+ * Which key-rotation period `now` falls in: periods of `validityHours - earlyRenewalHours`, the
+ * time a certificate is used before renewal, counted from the Unix epoch. Every `pulumi up` inside one
+ * period computes the same number (a second `up` changes nothing); the first `up` of the next period
+ * replaces the server and client keys, about when the provider would renew their certificates anyway.
+ */
+export function keyGeneration(now: Date, lifetimes: { validityHours: number; earlyRenewalHours: number }): number {
+    const periodHours = Math.max(1, lifetimes.validityHours - lifetimes.earlyRenewalHours);
+    return Math.floor(now.getTime() / 3_600_000 / periodHours);
 }
 
 export type CaSlot = "a" | "b";
@@ -79,6 +99,9 @@ export class BuildkitPki extends pulumi.ComponentResource {
     constructor(name: string, args: BuildkitPkiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("arc-buildkit:pki:BuildkitPki", name, {}, opts);
         const organization = args.organization ?? "arc-buildkit";
+        const names = args.names ?? tierNames(SHARED_TIER);
+        // Each tier has its own CA, and its subject says which: a certificate of one tier opens no daemon of another.
+        const caName = names.tier === SHARED_TIER ? "arc-buildkit CA" : `arc-buildkit ${names.tier} CA`;
 
         const slots = args.caSlots ?? ["a"];
         const signerSlot = args.caSigner ?? slots[0];
@@ -95,7 +118,7 @@ export class BuildkitPki extends pulumi.ComponentResource {
                         privateKeyPem: key.privateKeyPem,
                         isCaCertificate: true,
                         // Slot a keeps the subject the single CA always had; other slots say which they are.
-                        subject: { commonName: slot === "a" ? "arc-buildkit CA" : `arc-buildkit CA ${slot}`, organization },
+                        subject: { commonName: slot === "a" ? caName : `${caName} ${slot}`, organization },
                         allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
                         validityPeriodHours: args.caValidityHours,
                         earlyRenewalHours: Math.min(args.earlyRenewalHours, args.caValidityHours - 1),
@@ -113,7 +136,7 @@ export class BuildkitPki extends pulumi.ComponentResource {
         const bundle = this.caCertPem;
 
         const issue = (role: "server" | "client", request: Omit<tls.CertRequestArgs, "privateKeyPem">, uses: string[]) => {
-            const key = newKey(`${name}-${role}`, this);
+            const key = newKey(`${name}-${role}`, this, args.keyGeneration);
             const csr = new tls.CertRequest(`${name}-${role}`, { ...request, privateKeyPem: key.privateKeyPem }, { parent: this });
             const cert = new tls.LocallySignedCert(
                 `${name}-${role}`,
@@ -134,15 +157,19 @@ export class BuildkitPki extends pulumi.ComponentResource {
         // each certificate useless in the other role.
         this.server = issue(
             "server",
-            { subject: { commonName: BUILDKIT_SERVICE_FQDN, organization }, ...serverCertificateNames(args.replicas, args.arm64Replicas ?? 0) },
+            { subject: { commonName: names.serviceFqdn, organization }, ...serverCertificateNames(args.replicas, args.arm64Replicas ?? 0, names) },
             ["digital_signature", "server_auth"],
         );
-        this.client = issue("client", { subject: { commonName: "arc-runners", organization } }, ["digital_signature", "client_auth"]);
+        this.client = issue("client", { subject: { commonName: names.runnerNamespace, organization } }, ["digital_signature", "client_auth"]);
 
         this.registerOutputs({ caCertPem: this.caCertPem, caNotAfter: this.caNotAfter });
     }
 }
 
-function newKey(name: string, parent: pulumi.Resource): tls.PrivateKey {
-    return new tls.PrivateKey(name, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent });
+function newKey(name: string, parent: pulumi.Resource, generation?: number): tls.PrivateKey {
+    return new tls.PrivateKey(
+        name,
+        { algorithm: "ECDSA", ecdsaCurve: "P256" },
+        generation === undefined ? { parent } : { parent, replacementTrigger: generation },
+    );
 }

@@ -1,11 +1,4 @@
-import {
-    BUILDKITD_ARM64_HEADLESS_NAME,
-    BUILDKITD_ARM64_NAME,
-    BUILDKITD_HEADLESS_NAME,
-    BUILDKITD_NAME,
-    BUILDKIT_NAMESPACE,
-    CLUSTER_DOMAIN,
-} from "../../contracts";
+import { BUILDKITD_HEADLESS_NAME, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN, SHARED_TIER, TierNames, tierNames } from "../../contracts";
 
 /** Every DNS form of a Service name a client may dial: `svc`, `svc.ns`, `svc.ns.svc`, `svc.ns.svc.cluster.local`. */
 export function serviceDnsForms(service: string, namespace: string = BUILDKIT_NAMESPACE): string[] {
@@ -39,20 +32,24 @@ function podDnsForms(replicas: number, statefulSet: string, headless: string): s
  * headless Service and pods are added, so one server certificate serves both sets. A client can
  * only verify a name that is listed here.
  */
-export function serverCertificateNames(replicas: number, arm64Replicas: number = 0): { dnsNames: string[]; ipAddresses: string[] } {
+export function serverCertificateNames(
+    replicas: number,
+    arm64Replicas: number = 0,
+    names: TierNames = tierNames(SHARED_TIER),
+): { dnsNames: string[]; ipAddresses: string[] } {
     const arm64 =
         arm64Replicas > 0
             ? [
-                  ...serviceDnsForms(BUILDKITD_ARM64_NAME),
-                  ...serviceDnsForms(BUILDKITD_ARM64_HEADLESS_NAME),
-                  ...podDnsForms(arm64Replicas, BUILDKITD_ARM64_NAME, BUILDKITD_ARM64_HEADLESS_NAME),
+                  ...serviceDnsForms(names.arm64.statefulSet),
+                  ...serviceDnsForms(names.arm64.headless),
+                  ...podDnsForms(arm64Replicas, names.arm64.statefulSet, names.arm64.headless),
               ]
             : [];
     return {
         dnsNames: [
-            ...serviceDnsForms(BUILDKITD_NAME),
-            ...serviceDnsForms(BUILDKITD_HEADLESS_NAME),
-            ...podDnsForms(replicas, BUILDKITD_NAME, BUILDKITD_HEADLESS_NAME),
+            ...serviceDnsForms(names.statefulSet),
+            ...serviceDnsForms(names.headless),
+            ...podDnsForms(replicas, names.statefulSet, names.headless),
             ...arm64,
             "localhost",
         ],

@@ -282,8 +282,10 @@ export class BuildkitProbe extends pulumi.ComponentResource {
                 const metadata = { namespace, labels: { ...PROBE_JOB_LABELS }, annotations: { ...PROBE_JOB_ANNOTATIONS } };
                 return { metadata: { name: probeJobName({ metadata, spec }, revision), ...metadata }, spec };
             });
+        // A URN names the parent's type, not its name: each tier's probe needs a Job name of its own
+        // (the shared tier's keeps the one it always had).
         const job = new k8s.batch.v1.Job(
-            PROBE_NAME,
+            name === "buildkit" ? PROBE_NAME : `${name}-probe`,
             { metadata: inputs.metadata, spec: inputs.spec },
             {
                 parent: this,

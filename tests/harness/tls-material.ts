@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseToml } from "smol-toml";
-import { RUNNER_ENV, RUNNER_NAMESPACE } from "../../contracts";
+import { RUNNER_ENV, RUNNER_NAMESPACE, SHARED_TIER, tierNames } from "../../contracts";
 import { ProgramResource, ProgramRun, reveal } from "./program";
 
 /**
@@ -24,6 +24,8 @@ export interface ServerView {
 export interface RunnerView {
     /** Where the view came from: a declared ARC scale set, or the contract when none is declared yet. */
     source: string;
+    /** The runner namespace the pod runs in (its tier's). */
+    namespace: string;
     env: Record<string, string>;
     ca: string;
     cert: string;
@@ -82,14 +84,15 @@ function only(run: ProgramRun, type: string, name: string): ProgramResource {
 }
 
 /** The certificate, key and client CA buildkitd loads: its TOML's `[grpc.tls]` paths, through its mounts. */
-export function serverView(run: ProgramRun): ServerView {
-    const configMap = reveal(only(run, "kubernetes:core/v1:ConfigMap", "buildkitd-config").inputs);
+export function serverView(run: ProgramRun, tier: string = SHARED_TIER): ServerView {
+    const { statefulSet: name } = tierNames(tier);
+    const configMap = reveal(only(run, "kubernetes:core/v1:ConfigMap", `${name}-config`).inputs);
     const toml = parseToml(configMap.data["buildkitd.toml"]) as any;
     const tls = toml.grpc?.tls;
     if (!tls?.cert || !tls?.key || !tls?.ca) {
         throw new Error("buildkitd.toml has no complete [grpc.tls] section");
     }
-    const statefulSet = reveal(only(run, "kubernetes:apps/v1:StatefulSet", "buildkitd").inputs);
+    const statefulSet = reveal(only(run, "kubernetes:apps/v1:StatefulSet", name).inputs);
     const namespace = statefulSet.metadata.namespace;
     const pod = statefulSet.spec.template.spec;
     const read = (file: string) => fileInPod(run, namespace, pod, "buildkitd", file);
@@ -100,11 +103,12 @@ export function serverView(run: ProgramRun): ServerView {
  * How each runner pod sees BuildKit: its `AMEIDE_BUILDKIT_*` environment and the files those
  * variables name, for every declared ARC scale set (read from the release's `values.template.spec`).
  */
-export async function runnerViews(run: ProgramRun): Promise<RunnerView[]> {
+export async function runnerViews(run: ProgramRun, tier?: string): Promise<RunnerView[]> {
     const releases = run.resources
         .filter((r) => r.type === RELEASE)
         .map((r) => ({ name: r.name, inputs: reveal(r.inputs) }))
-        .filter((r) => r.inputs.values?.template?.spec);
+        .filter((r) => r.inputs.values?.template?.spec)
+        .filter((r) => tier === undefined || r.inputs.namespace === tierNames(tier).runnerNamespace);
     if (releases.length === 0) {
         throw new Error("no ARC scale set is declared: runners would have no BuildKit environment");
     }
@@ -122,7 +126,7 @@ export async function runnerViews(run: ProgramRun): Promise<RunnerView[]> {
             }
             return fileInPod(run, namespace, pod, "runner", env[variable]);
         };
-        return { source: `scale set ${name}`, env, ca: read(RUNNER_ENV.ca), cert: read(RUNNER_ENV.cert), key: read(RUNNER_ENV.key) };
+        return { source: `scale set ${name}`, namespace, env, ca: read(RUNNER_ENV.ca), cert: read(RUNNER_ENV.cert), key: read(RUNNER_ENV.key) };
     });
 }
 
