@@ -166,7 +166,7 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
             ...arc,
             buildkitImage: buildkit.image,
             githubConfigUrl: github.configUrl,
-            credentials: settings.githubCredentials,
+            access: settings.arcAccess,
             endpoint: service.endpoint,
             serverName: service.serverName,
             clientTls: pki.client,
@@ -195,7 +195,7 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
         k8sOpts,
     );
 
-    if (!settings.githubCredentials) {
+    if (!settings.arcAccess) {
         // Only a k3d stack gets here (config/index.ts requires credentials everywhere else). Info, not a
         // warning: BuildKit without runners is a working local builder. The CLI shows it under Diagnostics.
         pulumi.log.info(runnersSkippedMessage(pulumi.getStack(), github.auth));

@@ -79,6 +79,29 @@ export const scaleSet = z
         }
     });
 
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/**
+ * ARC's GitHub App from Azure Key Vault instead of a Secret in every runner namespace (ARC 0.14's
+ * `keyVault.type: azure_key_vault`: the controller and the listeners read the App's JSON from the
+ * vault, authenticating as an Entra application with a client certificate). The App key then lives in
+ * no namespace where jobs run and in no stack config; the certificate that reads it sits in
+ * `arc-systems`, which runs no job. docs/trust-tiers.md ("ARC's credentials") has the setup.
+ */
+const keyVault = z.strictObject({
+    /** The vault's URI, such as https://my-vault.vault.azure.net/. */
+    url: z.string().regex(/^https:\/\/[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]\.vault\.azure\.net\/?$/, {
+        error: "expected a Key Vault URI such as https://my-vault.vault.azure.net/",
+    }),
+    /** Entra tenant of the application that reads the vault. */
+    tenantId: z.string().regex(UUID, { error: "expected a tenant ID (a GUID)" }),
+    /** Application (client) ID that reads the vault with its certificate (arc-buildkit:arcKeyVaultCertificate). */
+    clientId: z.string().regex(UUID, { error: "expected an application (client) ID (a GUID)" }),
+    /** Name of the vault secret holding ARC's App as JSON (github_app_id, github_app_installation_id, github_app_private_key). */
+    secretName: z.string().regex(/^[0-9A-Za-z-]{1,127}$/, { error: "expected a Key Vault secret name (letters, digits and '-', at most 127)" }),
+});
+export type ArcKeyVaultSettings = z.output<typeof keyVault>;
+
 /** `arc-buildkit:arc`. */
 export const arcSchema = z.strictObject({
     /** Version of both ARC charts (`gha-runner-scale-set-controller` and `gha-runner-scale-set`), from ghcr.io's OCI registry. */
@@ -93,6 +116,8 @@ export const arcSchema = z.strictObject({
      * next-ranked one (runner env AMEIDE_BUILDKIT_SELECT_TIMEOUT; a job can still pass --timeout). Default 5.
      */
     selectorTimeoutSeconds: wholeNumber(1, 60, "seconds").default(5),
+    /** Read ARC's GitHub App from Azure Key Vault (see above). Default: none (a Secret per runner namespace). */
+    keyVault: keyVault.optional(),
     /** One gha-runner-scale-set release per entry, all in `arc-runners`. */
     scaleSets: z
         .array(scaleSet)

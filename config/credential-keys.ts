@@ -11,3 +11,9 @@ export const GITHUB_CREDENTIAL_KEYS = {
     token: "githubToken",
 } as const;
 export const GITHUB_CREDENTIAL_KEY_LIST: readonly string[] = Object.values(GITHUB_CREDENTIAL_KEYS);
+
+/**
+ * The client certificate (PEM: certificate and private key) of the Entra application that reads ARC's
+ * App from Key Vault (`arc.keyVault`). Secret config, like the keys above; only with `arc.keyVault`.
+ */
+export const ARC_KEY_VAULT_CERTIFICATE_KEY = "arcKeyVaultCertificate";

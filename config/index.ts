@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { ConfigError, describeIssues } from "./errors";
 import { GITHUB_CREDENTIAL_KEY_LIST, hasNoGithubCredentials, LOCAL_UP_CREDENTIAL_HINT, parseAdminToken, parseGithubCredentials } from "./github";
+import { ARC_KEY_VAULT_CERTIFICATE_KEY } from "./credential-keys";
 import { Settings, SETTINGS_KEYS, settingsSchema } from "./schema";
 
 export { ConfigError } from "./errors";
@@ -23,6 +24,7 @@ export function parseSettings(
     const prefix = `${CONFIG_NAMESPACE}:`;
     const values: Record<string, unknown> = {};
     const credentials: Record<string, string> = {};
+    let keyVaultCertificate: string | undefined;
     const problems: string[] = [];
     for (const [fullKey, raw] of Object.entries(rawConfig).sort(([a], [b]) => a.localeCompare(b))) {
         if (!fullKey.startsWith(prefix)) {
@@ -33,8 +35,14 @@ export function parseSettings(
             credentials[key] = raw; // Kept out of the schema so that no message can echo a secret.
             continue;
         }
+        if (key === ARC_KEY_VAULT_CERTIFICATE_KEY) {
+            keyVaultCertificate = raw; // Likewise.
+            continue;
+        }
         if (!(SETTINGS_KEYS as string[]).includes(key)) {
-            problems.push(`${fullKey}: unknown key; expected one of ${[...SETTINGS_KEYS, ...GITHUB_CREDENTIAL_KEY_LIST].map((k) => prefix + k).join(", ")}`);
+            problems.push(
+                `${fullKey}: unknown key; expected one of ${[...SETTINGS_KEYS, ...GITHUB_CREDENTIAL_KEY_LIST, ARC_KEY_VAULT_CERTIFICATE_KEY].map((k) => prefix + k).join(", ")}`,
+            );
             continue;
         }
         values[key] = decode(raw);
@@ -46,6 +54,32 @@ export function parseSettings(
     if (!result.success) {
         throw new ConfigError(stack, problems);
     }
+    // The admin credential is needed only where the stack writes to the organization: variables or runner groups.
+    const writesOrganization = result.data.github.variables.scope !== "none" || Object.keys(result.data.tiers).length > 0;
+    const keyVault = result.data.arc.keyVault;
+    if (keyVault) {
+        // ARC reads its App from the vault: no GitHub credential in the stack, only the certificate that reads the vault.
+        for (const key of GITHUB_CREDENTIAL_KEY_LIST.filter((k) => credentials[k] !== undefined)) {
+            problems.push(
+                `${prefix}${key}: not used because arc.keyVault is set (ARC reads its GitHub App from the vault); remove it with \`pulumi config rm --stack ${stack} ${prefix}${key}\``,
+            );
+        }
+        const certificate = parseKeyVaultCertificate(prefix, keyVaultCertificate, isSecret(prefix + ARC_KEY_VAULT_CERTIFICATE_KEY), stack, problems);
+        if (writesOrganization && result.data.github.adminCredentials === "arc") {
+            problems.push(`${prefix}github.adminCredentials: expected "environment" because arc.keyVault is set: the stack holds no ARC credential to reuse`);
+        }
+        const githubAdminToken =
+            writesOrganization && result.data.github.adminCredentials === "environment" ? parseAdminToken(CONFIG_NAMESPACE, env, problems) : undefined;
+        if (problems.length > 0 || !certificate) {
+            throw new ConfigError(stack, problems);
+        }
+        return { ...result.data, githubCredentials: undefined, githubAdminToken, arcAccess: { kind: "keyVault", keyVault, certificatePem: certificate } };
+    }
+    if (keyVaultCertificate !== undefined) {
+        problems.push(
+            `${prefix}${ARC_KEY_VAULT_CERTIFICATE_KEY}: not used because arc.keyVault is not set; remove it with \`pulumi config rm --stack ${stack} ${prefix}${ARC_KEY_VAULT_CERTIFICATE_KEY}\` (or set arc.keyVault)`,
+        );
+    }
     // A k3d stack without any credential key deploys BuildKit, the PKI and the probe, and skips the runners
     // (program.ts says so). Every other stack registers runners, so its credentials are required; the auth
     // method decides which.
@@ -53,7 +87,7 @@ export function parseSettings(
         if (problems.length > 0) {
             throw new ConfigError(stack, problems);
         }
-        return { ...result.data, githubCredentials: undefined, githubAdminToken: undefined };
+        return { ...result.data, githubCredentials: undefined, githubAdminToken: undefined, arcAccess: undefined };
     }
     const before = problems.length;
     const githubCredentials = parseGithubCredentials(CONFIG_NAMESPACE, result.data.github.auth, credentials, (key) => isSecret(prefix + key), problems, stack);
@@ -64,8 +98,6 @@ export function parseSettings(
             `${prefix}github*: with \`npm run local:up\`, export ${LOCAL_UP_CREDENTIAL_HINT} instead and run it again; it stores them in its own per-user stack config`,
         );
     }
-    // The admin credential is needed only where the stack writes to the organization: variables or runner groups.
-    const writesOrganization = result.data.github.variables.scope !== "none" || Object.keys(result.data.tiers).length > 0;
     const githubAdminToken =
         writesOrganization && result.data.github.adminCredentials === "environment" ? parseAdminToken(CONFIG_NAMESPACE, env, problems) : undefined;
     if (writesOrganization && result.data.github.adminCredentials === "arc" && env.GITHUB_TOKEN) {
@@ -78,7 +110,7 @@ export function parseSettings(
     if (problems.length > 0 || !githubCredentials) {
         throw new ConfigError(stack, problems);
     }
-    return { ...result.data, githubCredentials, githubAdminToken };
+    return { ...result.data, githubCredentials, githubAdminToken, arcAccess: { kind: "secret", credentials: githubCredentials } };
 }
 
 /** Reads and validates this stack's config. Call it before declaring any resource. */
@@ -94,6 +126,33 @@ export function loadSettings(): Settings {
 function isConfigSecret(fullKey: string): boolean {
     const { isConfigSecret: isSecret } = runtimeConfig as { isConfigSecret?: (key: string) => boolean };
     return isSecret?.(fullKey) ?? false;
+}
+
+/** A PEM client certificate with its private key (what ARC's Key Vault client reads), as a secret; problems name the key, never the value. */
+function parseKeyVaultCertificate(
+    prefix: string,
+    raw: string | undefined,
+    secret: boolean,
+    stack: string,
+    problems: string[],
+): pulumi.Output<string> | undefined {
+    const key = `${prefix}${ARC_KEY_VAULT_CERTIFICATE_KEY}`;
+    const set = `pulumi config set --secret --stack ${stack} ${key} < vault-reader.pem`;
+    if (raw === undefined || raw.trim() === "") {
+        problems.push(
+            `${key}: missing; expected the Key Vault reader's client certificate and private key in PEM because arc.keyVault is set; set it with \`${set}\``,
+        );
+        return undefined;
+    }
+    if (!secret) {
+        problems.push(`${key}: stored in clear text; expected a secret: remove it from the stack file and set it with \`${set}\``);
+        return undefined;
+    }
+    if (!/-----BEGIN CERTIFICATE-----/.test(raw) || !/-----BEGIN (RSA |EC )?PRIVATE KEY-----/.test(raw)) {
+        problems.push(`${key}: expected a PEM certificate and its private key in one file (not shown); set it again with \`${set}\``);
+        return undefined;
+    }
+    return pulumi.secret(raw.trim() + "\n");
 }
 
 /** Structured values arrive as JSON; scalars arrive as their text. */

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { wholeNumber } from "./numbers";
 import { BUILDKIT_GRPC_PORT, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN } from "../contracts";
 import { aksCluster, zonalCacheIssues } from "./aks";
-import { arcSchema, runnerWiringIssues } from "./arc";
+import { ArcKeyVaultSettings, arcSchema, runnerWiringIssues } from "./arc";
 import { GithubCredentials, githubSchema } from "./github";
 import { monitoringSchema } from "./monitoring";
 import { probeBuildIssues, probeSchema } from "./probe";
@@ -278,14 +278,20 @@ export type Settings = z.output<typeof settingsSchema> & {
     githubCredentials: GithubCredentials | undefined;
     /** The admin token from the environment (`github.adminCredentials: environment`), where the stack writes to the organization. */
     githubAdminToken: Output<string> | undefined;
+    /** How ARC reaches its GitHub App; undefined only on a k3d stack without credentials (no runners). */
+    arcAccess: ArcAccess | undefined;
 };
+
+/** ARC's GitHub App: a Secret in each runner namespace, or Azure Key Vault read with a client certificate. */
+export type ArcAccess =
+    { kind: "secret"; credentials: GithubCredentials } | { kind: "keyVault"; keyVault: ArcKeyVaultSettings; certificatePem: Output<string> };
 export type ClusterSettings = Settings["cluster"];
 export type BuildkitSettings = Settings["buildkit"];
 export type TlsSettings = Settings["tls"];
 export type NetworkSettings = Settings["network"];
 export type MonitoringSettings = Settings["monitoring"];
 export type { TierSettings, TiersSettings } from "./tiers";
-export type { ArcSettings, ScaleSetSettings } from "./arc";
+export type { ArcKeyVaultSettings, ArcSettings, ScaleSetSettings } from "./arc";
 export type { GithubCredentials, GithubSettings } from "./github";
 
 /** Top-level keys the program reads; anything else under `arc-buildkit:` is a typo. */

@@ -734,7 +734,7 @@ describe("build metrics: declared objects", function () {
         const sets = builderSetsOf(aks, "protected");
         assert.ok(sets.length > 0 && sets.every((s) => s.name.startsWith("buildkitd-protected")));
         assert.deepEqual(monitor.spec, pushgatewayServiceMonitorSpec({ tier: "protected", repositories: ["ameideio/app", "ameideio/api"], builderSets: sets }));
-        const relabel = monitor.spec.endpoints[0].metricRelabelings as Record<string, unknown>[];
+        const relabel = (monitor.spec as any).endpoints[0].metricRelabelings as Record<string, unknown>[];
         assert.deepEqual(relabel.at(-1), { targetLabel: "tier", replacement: "protected", action: "replace" });
         assert.equal(find("kubernetes:apps/v1:Deployment").length, 1);
     });

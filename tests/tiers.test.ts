@@ -467,7 +467,7 @@ function assertSelectorsExclusive(run: ProgramRun): void {
         }
     }
     // The shared tier's policy keeps selecting its pods that predate the tier label, and never a pod that says it is protected.
-    const shared = selecting("kubernetes:networking.k8s.io/v1:NetworkPolicy").find((p) => p.metadata.name === tierNames(SHARED_TIER).statefulSet);
+    const shared = selecting("kubernetes:networking.k8s.io/v1:NetworkPolicy").find((p) => p.metadata.name === tierNames(SHARED_TIER).statefulSet)!;
     assert.ok(selects(shared.spec.podSelector, { "app.kubernetes.io/name": "buildkitd" }), "a shared pod without the tier label stays covered");
     for (const set of sets.filter((s) => s.tier !== SHARED_TIER)) {
         assert.ok(
@@ -571,8 +571,8 @@ describe("trust tiers: label selectors and NetworkPolicies", () => {
 const poolsOf = (run: ProgramRun) =>
     run.resources
         .filter((r) => r.type === AGENT_POOL)
-        .map((r) => ({ name: r.name, urn: r.urn, ...reveal(r.inputs) }))
-        .map((p) => ({ ...p, taints: (p.nodeTaints ?? []).map(parseTaint) }));
+        .map((r): Record<string, any> => ({ name: r.name, urn: r.urn, ...reveal(r.inputs) }))
+        .map((p): Record<string, any> => ({ ...p, taints: (p.nodeTaints ?? []).map(parseTaint) }));
 
 /** Every pod template in the cluster, with the tier it belongs to: builders by their tier label, binfmt by name, the rest by namespace. */
 function workloadsOf(run: ProgramRun): { what: string; tier: string | undefined; builder: boolean; spec: any; urn: string }[] {

@@ -233,6 +233,219 @@ describe("workflows: delivery rules", () => {
 });
 
 /**
+ * Previews that cannot steal the stack, and the admin credential only where it is used (issue 19,
+ * docs/trust-tiers.md). A preview runs pull-request code with credentials that decrypt the stack's
+ * secrets, so everything secret it gets is behind the `aks-preview` environment's reviewers, under an
+ * Azure identity of its own; the token that writes organization variables and runner groups is minted
+ * only in the deploy job, with exactly the permissions `pulumi up` needs.
+ */
+describe("workflows: previews behind an environment, the admin token only in deploy", () => {
+    type EnvStep = Step & { id?: string; env?: Record<string, string>; name?: string };
+    type EnvJob = Job & { env?: Record<string, string>; "timeout-minutes"?: number };
+    const job = (f: string, name: string) => load(f).jobs[name] as EnvJob;
+    const jobSteps = (f: string, name: string) => (job(f, name).steps ?? []) as EnvStep[];
+    const isMint = (s: Step) => !!s.uses?.startsWith("actions/create-github-app-token@");
+    // What actions/create-github-app-token (v3.1.1, lib/get-permissions-from-inputs.js) sends to GitHub:
+    // every non-empty `permission-*` input, as the runner passes it (INPUT_<NAME>), lower-cased with '-' → '_'.
+    const requestedPermissions = (step: Step) =>
+        Object.fromEntries(
+            Object.entries(step.with ?? {})
+                .map(([key, value]) => [`INPUT_${key.toUpperCase()}`, String(value)] as const)
+                .filter(([key, value]) => key.startsWith("INPUT_PERMISSION-") && value !== "")
+                .map(([key, value]) => [key.slice("INPUT_PERMISSION-".length).toLowerCase().replace(/-/g, "_"), value]),
+        );
+    const secretNames = (value: unknown) => [...JSON.stringify(value ?? null).matchAll(/secrets\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]);
+
+    it("preview runs in the aks-preview environment, deploy in aks: two environments, two approvals", () => {
+        assert.equal(job("preview.yml", "preview").environment, "aks-preview");
+        assert.equal(job("deploy.yml", "up").environment, "aks");
+    });
+
+    it("every secret a workflow reads is read by a job bound to an environment, never at workflow level", () => {
+        // A repository secret is readable by any workflow a pull request adds, with no approval; an
+        // environment's secrets only by jobs that name the environment, after its reviewers approve.
+        // So no job outside an environment may reference the state backend token or an App key.
+        const guarded = ["PULUMI_ACCESS_TOKEN", "ADMIN_APP_PRIVATE_KEY", "PREVIEW_APP_PRIVATE_KEY"];
+        for (const f of files) {
+            const w = load(f) as Workflow & { env?: unknown };
+            assert.deepEqual(secretNames(w.env), [], `${f}: secrets in the workflow-level env reach every job`);
+            for (const [name, j] of Object.entries(w.jobs)) {
+                const used = secretNames(j).filter((s) => guarded.includes(s));
+                if (used.length > 0) {
+                    assert.ok(["aks", "aks-preview"].includes(String(j.environment)), `${f} job ${name} reads ${used.join(", ")} outside an environment`);
+                }
+            }
+        }
+        // The preview's state backend token, when there is one, is the aks-preview environment's.
+        assert.equal(job("preview.yml", "preview").env?.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN }}");
+        assert.deepEqual([...new Set(secretNames(load("preview.yml")))].sort(), ["PREVIEW_APP_PRIVATE_KEY", "PULUMI_ACCESS_TOKEN"]);
+        assert.deepEqual([...new Set(secretNames(load("deploy.yml")))].sort(), ["ADMIN_APP_PRIVATE_KEY", "PULUMI_ACCESS_TOKEN"]);
+    });
+
+    it("preview and deploy log in to Azure as different identities (the preview's federated credential trusts aks-preview only)", () => {
+        const identity = (f: string, name: string) => {
+            const login = jobSteps(f, name).find((s) => s.uses?.startsWith("azure/login@"))!;
+            // azure/login (the CLI: state backend, kubelogin) and azure-native (ARM_CLIENT_ID) use the same one.
+            assert.equal(login.with?.["client-id"], job(f, name).env?.ARM_CLIENT_ID, `${f}: azure/login and ARM_CLIENT_ID differ`);
+            return String(login.with?.["client-id"]);
+        };
+        assert.equal(identity("preview.yml", "preview"), "${{ vars.AZURE_PREVIEW_CLIENT_ID }}");
+        assert.equal(identity("deploy.yml", "up"), "${{ vars.AZURE_CLIENT_ID }}");
+    });
+
+    function runIdentityCheck(preview: string, deploy: string) {
+        const step = jobSteps("preview.yml", "preview").find((s) => s.name === "Check the preview identity")!;
+        assert.deepEqual(step.env, { PREVIEW_CLIENT_ID: "${{ vars.AZURE_PREVIEW_CLIENT_ID }}", DEPLOY_CLIENT_ID: "${{ vars.AZURE_CLIENT_ID }}" });
+        return spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run!], {
+            encoding: "utf8",
+            env: { PATH: process.env.PATH, PREVIEW_CLIENT_ID: preview, DEPLOY_CLIENT_ID: deploy },
+        });
+    }
+
+    it("preview stops, naming the variable, without an identity of its own (the check step run for real)", () => {
+        const missing = runIdentityCheck("", "11111111-1111-1111-1111-111111111111");
+        assert.notEqual(missing.status, 0);
+        assert.match(missing.stdout, /::error::AZURE_PREVIEW_CLIENT_ID is empty: set it as a variable of the aks-preview environment/);
+        const same = runIdentityCheck("11111111-1111-1111-1111-111111111111", "11111111-1111-1111-1111-111111111111");
+        assert.notEqual(same.status, 0);
+        assert.match(same.stdout, /::error::AZURE_PREVIEW_CLIENT_ID equals AZURE_CLIENT_ID/);
+        // The deploy identity's ID normally lives in the aks environment, invisible here (empty): fine.
+        for (const deploy of ["", "22222222-2222-2222-2222-222222222222"]) {
+            const ok = runIdentityCheck("11111111-1111-1111-1111-111111111111", deploy);
+            assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+        }
+        // It runs before anything logs in.
+        const all = jobSteps("preview.yml", "preview");
+        assert.ok(
+            all.findIndex((s) => s.name === "Check the preview identity") < all.findIndex((s) => s.uses?.startsWith("azure/login@")),
+            "the check runs before azure/login",
+        );
+    });
+
+    it("deploy mints the admin token with organization Variables write, Self-hosted runners write and Metadata read, and nothing else", () => {
+        const all = jobSteps("deploy.yml", "up");
+        const mints = all.filter(isMint);
+        assert.equal(mints.length, 1);
+        const mint = mints[0];
+        assert.deepEqual(requestedPermissions(mint), { organization_actions_variables: "write", organization_self_hosted_runners: "write", metadata: "read" });
+        assert.equal(mint.with?.["client-id"], "${{ vars.ADMIN_APP_CLIENT_ID }}");
+        assert.equal(mint.with?.["private-key"], "${{ secrets.ADMIN_APP_PRIVATE_KEY }}");
+        // Every repository of the installation: getRepository resolves the runner groups' and variables' repositories.
+        assert.equal(mint.with?.owner, "${{ github.repository_owner }}");
+        assert.equal(mint.with?.repositories, undefined);
+        // Revoked when the job ends (the action's default).
+        assert.equal(mint.with?.["skip-token-revoke"], undefined);
+        const pulumi = all.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
+        assert.ok(all.indexOf(mint) < pulumi, "minted before pulumi up");
+        assert.equal(all[pulumi].env?.GITHUB_TOKEN, `\${{ steps.${mint.id}.outputs.token }}`, "pulumi up reads the minted token as GITHUB_TOKEN");
+    });
+
+    it("preview mints a read-only token (Metadata read) before any code of the pull request runs", () => {
+        const all = jobSteps("preview.yml", "preview");
+        const mints = all.filter(isMint);
+        assert.equal(mints.length, 1);
+        const mint = mints[0];
+        assert.deepEqual(requestedPermissions(mint), { metadata: "read" });
+        assert.ok(!Object.values(requestedPermissions(mint)).includes("write"));
+        assert.equal(mint.with?.["client-id"], "${{ vars.PREVIEW_APP_CLIENT_ID }}");
+        assert.equal(mint.with?.["private-key"], "${{ secrets.PREVIEW_APP_PRIVATE_KEY }}");
+        assert.equal(mint.with?.owner, "${{ github.repository_owner }}");
+        assert.equal(all.indexOf(mint), 0, "the App key is used before checkout and npm ci");
+        const pulumi = all.find((s) => s.uses?.startsWith("pulumi/actions@"))!;
+        assert.equal(pulumi.env?.GITHUB_TOKEN, `\${{ steps.${mint.id}.outputs.token }}`);
+        // The PR comment keeps using the job's own token (pulumi/actions' github-token input defaults to it).
+        assert.equal(pulumi.with?.["github-token"], undefined);
+        // The admin App's key is never in the preview.
+        assert.doesNotMatch(fs.readFileSync(path.join(dir, "preview.yml"), "utf8"), /ADMIN_APP_/);
+    });
+
+    it("the requested-permission reader matches the action's (so the two tests above can fail)", () => {
+        assert.deepEqual(requestedPermissions({ with: { "permission-contents": "write", "permission-pull-requests": "", owner: "x" } }), { contents: "write" });
+    });
+
+    it("the deploy job ends before its admin token expires, and a refresh uses this run's token", () => {
+        // The token lives one hour from when it is minted (after the job started); the job is killed at its timeout.
+        const up = job("deploy.yml", "up");
+        assert.ok(up["timeout-minutes"]! <= 60, `timeout-minutes ${up["timeout-minutes"]} outlasts the one-hour admin token`);
+        // renew.yml runs up --refresh: without the program, the refresh would use the revoked token in the state.
+        const pulumi = jobSteps("deploy.yml", "up").find((s) => s.uses?.startsWith("pulumi/actions@"))!;
+        assert.equal(pulumi.env?.PULUMI_RUN_PROGRAM, "true");
+    });
+
+    describe("the emergency key replacement (docs/trust-tiers.md, Keys)", () => {
+        const aks = (
+            JSON.parse(fs.readFileSync(path.join(root, "tests", "fixtures", "declared-resources.json"), "utf8")) as Record<
+                string,
+                { resources: Record<string, { type: string }> }
+            >
+        ).aks.resources;
+        const declared = Object.keys(aks);
+        const keyUrns = declared.filter((urn) => aks[urn].type === "tls:index/privateKey:PrivateKey");
+        const guard = () => jobSteps("deploy.yml", "up").find((s) => s.name === "Check the keys to replace")!;
+        const runGuard = (replace: string, stack = "aks") =>
+            spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", guard().run!], {
+                encoding: "utf8",
+                env: { PATH: process.env.PATH, REPLACE: replace, STACK: stack },
+            });
+
+        it("is a dispatch input passed to pulumi up --replace, checked before the admin token is minted", () => {
+            const w = load("deploy.yml");
+            assert.deepEqual(w.on.workflow_dispatch.inputs.replace.type, "string");
+            assert.equal(w.on.workflow_dispatch.inputs.replace.default, "");
+            const all = jobSteps("deploy.yml", "up");
+            assert.deepEqual(guard().env, { REPLACE: "${{ inputs.replace }}", STACK: "${{ vars.PULUMI_STACK_NAME || 'aks' }}" });
+            const pulumi = all.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
+            assert.equal(all[pulumi].with?.replace, "${{ inputs.replace }}");
+            assert.ok(all.indexOf(guard()) < all.findIndex(isMint) && all.findIndex(isMint) < pulumi);
+        });
+
+        it("the URNs the procedure names are keys the aks stack declares (every tier's client key among them)", () => {
+            const doc = fs.readFileSync(path.join(root, "docs", "trust-tiers.md"), "utf8");
+            const named = [...new Set([...doc.matchAll(/urn:pulumi:aks::[^\s'`|]+/g)].map((m) => m[0]))];
+            assert.ok(named.length > 0, "the procedure names no URN");
+            for (const urn of named) assert.ok(keyUrns.includes(urn), `docs/trust-tiers.md names ${urn}, which the aks stack does not declare as a PrivateKey`);
+            for (const client of ["buildkit-client", "buildkit-protected-client"]) {
+                assert.ok(
+                    named.some((u) => u.endsWith(`::${client}`)),
+                    `the procedure does not name the ${client} key`,
+                );
+            }
+        });
+
+        it("admits every key of the stack's PKI, also on Pulumi Cloud's org/stack names, and nothing else the stack declares (run for real)", () => {
+            assert.ok(keyUrns.length >= 6, "the aks stack's keys: CA, server and client of two tiers");
+            for (const stack of ["aks", "my-org/aks"]) {
+                const ok = runGuard(keyUrns.join("\n") + "\n;" + keyUrns[0], stack);
+                assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+                assert.equal(ok.stdout.match(/^will replace /gm)?.length, keyUrns.length + 1);
+            }
+            const others = declared.filter((urn) => !keyUrns.includes(urn));
+            const refused = runGuard(others.join("\n"));
+            assert.notEqual(refused.status, 0);
+            assert.equal(refused.stdout.match(/^::error::not a key of this stack's BuildKit PKI: /gm)?.length, others.length);
+            assert.doesNotMatch(refused.stdout, /will replace/);
+        });
+
+        it("refuses another stack's key, a key name with extra text, and any one bad URN among good ones", () => {
+            const protectedClient = keyUrns.find((u) => u.endsWith("::buildkit-protected-client"))!;
+            for (const bad of [
+                protectedClient.replace("urn:pulumi:aks::", "urn:pulumi:local::"),
+                `${protectedClient}x`,
+                `${protectedClient}::y`,
+                protectedClient.replace("PrivateKey::", "PrivateKey::other-"),
+            ]) {
+                const r = runGuard(`${protectedClient}\n${bad}`);
+                assert.notEqual(r.status, 0, bad);
+                assert.match(r.stdout, /::error::not a key of this stack's BuildKit PKI/);
+            }
+            const none = runGuard("");
+            assert.equal(none.status, 0);
+            assert.equal(none.stdout, "");
+        });
+    });
+});
+
+/**
  * The aks kubeconfig execs kubelogin, which GitHub's Ubuntu images do not ship: every workflow that
  * runs pulumi against aks must install a pinned, checksum-verified kubelogin before the pulumi step.
  * The install step's script is run for real against a stand-in `curl` that serves a zip.

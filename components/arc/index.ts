@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { ArcAccess } from "../../config";
 import type { GithubCredentials } from "../../config/github";
 import { ARC_CONTROLLER_NAMESPACE, SHARED_TIER, TierNames, tierNames } from "../../contracts";
 import { namespaceWithPodSecurity } from "../kubernetes/namespace";
@@ -7,10 +8,17 @@ import { tlsSecret } from "../kubernetes/tls-secret";
 import type { TlsMaterial } from "../pki";
 import { ARC_CHART_REGISTRY, CONTROLLER_CHART, CONTROLLER_RELEASE, controllerValues, GITHUB_CONFIG_SECRET, SCALE_SET_CHART, scaleSetValues } from "./values";
 import { SELECTOR_CONFIGMAP, SELECTOR_CONFIGMAP_KEY, selectorScript } from "./selector";
+import { controllerKeyVaultValues, KEY_VAULT_CERTIFICATE_FILE, KEY_VAULT_CERTIFICATE_SECRET, scaleSetKeyVaultValues } from "./key-vault";
 
 export * from "./values";
 export * from "./selector";
 export * from "./rendezvous";
+export * from "./key-vault";
+
+/** A scale set's values with Key Vault mode applied (its `githubConfigSecret` names the vault secret). */
+function withKeyVault(access: ArcAccess, values: Record<string, unknown>): Record<string, unknown> {
+    return access.kind === "keyVault" ? { ...values, ...scaleSetKeyVaultValues(access.keyVault) } : values;
+}
 
 export interface ArcRunnersArgs {
     /** Version of both ARC charts. Default in config: 0.14.2. */
@@ -22,11 +30,12 @@ export interface ArcRunnersArgs {
     /** `https://github.com/<org>` or `https://github.com/<org>/<repo>`. */
     githubConfigUrl: string;
     /**
-     * GitHub App or token, Pulumi secrets; they only reach a Kubernetes Secret. Undefined (a k3d stack
-     * without credentials): only the runner namespace and the client TLS Secret are declared, which is
-     * what the deploy-time probe needs; no controller, no scale set, nothing that talks to GitHub.
+     * How ARC reaches its GitHub App: a Secret in each runner namespace (App or token, Pulumi secrets),
+     * or Azure Key Vault (nothing of the App in any runner namespace; see ./key-vault.ts). Undefined (a
+     * k3d stack without credentials): only the runner namespace and the client TLS Secret are declared,
+     * which is what the deploy-time probe needs; no controller, no scale set, nothing that talks to GitHub.
      */
-    credentials: GithubCredentials | undefined;
+    access: ArcAccess | undefined;
     scaleSets: readonly { name: string; minRunners: number; maxRunners: number; runnerGroup: string }[];
     /** Endpoint and TLS server name the runners are given (the BuildKit Service's). */
     endpoint: pulumi.Input<string>;
@@ -142,7 +151,7 @@ export class ArcRunners extends pulumi.ComponentResource {
         });
         this.runnerNamespace = declared[0].runnerNs.metadata.name;
         this.clientTlsSecret = declared[0].clientTls;
-        if (!args.credentials) {
+        if (!args.access) {
             this.scaleSetNames = [];
             this.tiers = declared.map((d) => ({
                 tier: d.tier.names.tier,
@@ -153,10 +162,27 @@ export class ArcRunners extends pulumi.ComponentResource {
             this.registerOutputs({ scaleSetNames: this.scaleSetNames });
             return;
         }
-        const credentials = args.credentials;
+        const access = args.access;
 
         // The controller and the listener pods it creates are unprivileged, so `baseline` admits them.
         const controllerNs = namespaceWithPodSecurity(ARC_CONTROLLER_NAMESPACE, "baseline", child);
+        // Key Vault mode: the certificate that reads the vault, in arc-systems only (no job runs there).
+        const vaultCertificate =
+            access.kind === "keyVault"
+                ? new k8s.core.v1.Secret(
+                      KEY_VAULT_CERTIFICATE_SECRET,
+                      {
+                          metadata: {
+                              name: KEY_VAULT_CERTIFICATE_SECRET,
+                              namespace: controllerNs.metadata.name,
+                              labels: { "app.kubernetes.io/part-of": "arc-buildkit" },
+                          },
+                          type: "Opaque",
+                          stringData: pulumi.secret(access.certificatePem.apply((pem) => ({ [KEY_VAULT_CERTIFICATE_FILE]: pem }))),
+                      },
+                      { parent: this },
+                  )
+                : undefined;
         const controller = new k8s.helm.v3.Release(
             CONTROLLER_RELEASE,
             {
@@ -165,7 +191,7 @@ export class ArcRunners extends pulumi.ComponentResource {
                 createNamespace: false,
                 chart: `${ARC_CHART_REGISTRY}/${CONTROLLER_CHART}`,
                 version: args.chartVersion,
-                values: controllerValues(),
+                values: { ...controllerValues(), ...(access.kind === "keyVault" ? controllerKeyVaultValues() : {}) },
                 // atomic: a failed install is uninstalled and a failed upgrade rolled back (Helm waits for
                 // the release's objects to be ready to decide). It does not cover the CRDs: Helm applies
                 // the chart's crds/ directory before the first install only, and never upgrades or deletes
@@ -173,22 +199,30 @@ export class ArcRunners extends pulumi.ComponentResource {
                 atomic: true,
                 cleanupOnFail: true,
             },
-            { parent: this },
+            // The controller mounts the vault certificate: its pod waits for the Secret.
+            { parent: this, ...(vaultCertificate ? { dependsOn: [vaultCertificate] } : {}) },
         );
 
         this.tiers = declared.map(({ tier, runnerNs, clientTls, prefix }) => {
             const inRunners = { parent: this };
-            // ARC reads the credentials from a Secret in the scale set's own namespace (secretresolver's
-            // k8sResolver at gha-runner-scale-set-0.14.2), so each runner namespace holds its copy.
-            const githubSecret = new k8s.core.v1.Secret(
-                `${prefix}${GITHUB_CONFIG_SECRET}`,
-                {
-                    metadata: { name: GITHUB_CONFIG_SECRET, namespace: runnerNs.metadata.name, labels: { "app.kubernetes.io/part-of": "arc-buildkit" } },
-                    type: "Opaque",
-                    stringData: githubConfigSecretData(credentials),
-                },
-                inRunners,
-            );
+            // Without Key Vault, ARC reads the credentials from a Secret in the scale set's own namespace
+            // (secretresolver's k8sResolver at gha-runner-scale-set-0.14.2), so each runner namespace holds its copy.
+            const githubSecret =
+                access.kind === "secret"
+                    ? new k8s.core.v1.Secret(
+                          `${prefix}${GITHUB_CONFIG_SECRET}`,
+                          {
+                              metadata: {
+                                  name: GITHUB_CONFIG_SECRET,
+                                  namespace: runnerNs.metadata.name,
+                                  labels: { "app.kubernetes.io/part-of": "arc-buildkit" },
+                              },
+                              type: "Opaque",
+                              stringData: githubConfigSecretData(access.credentials),
+                          },
+                          inRunners,
+                      )
+                    : undefined;
             // select-buildkit: the init container of every runner pod copies it next to buildctl.
             const selector = new k8s.core.v1.ConfigMap(
                 `${prefix}${SELECTOR_CONFIGMAP}`,
@@ -207,24 +241,27 @@ export class ArcRunners extends pulumi.ComponentResource {
                         createNamespace: false,
                         chart: `${ARC_CHART_REGISTRY}/${SCALE_SET_CHART}`,
                         version: args.chartVersion,
-                        values: scaleSetValues({
-                            ...set,
-                            // The shared tier's sets name their group in config; another tier's sets all join the tier's group.
-                            runnerGroup: tier.names.tier === SHARED_TIER ? (set.runnerGroup ?? "default") : tier.runnerGroup,
-                            githubConfigUrl: args.githubConfigUrl,
-                            runnerImage: args.runnerImage,
-                            buildkitImage: args.buildkitImage,
-                            endpoint: tier.endpoint,
-                            serverName: tier.serverName,
-                            builders: tier.builders,
-                            arm64: tier.arm64,
-                            selectorTimeoutSeconds: args.selectorTimeoutSeconds,
-                            extraEnv: tier.extraEnv,
-                            // By reference: the release waits for the Secret and ConfigMap its runner pods mount.
-                            githubConfigSecretName: githubSecret.metadata.name,
-                            clientTlsSecretName: clientTls.metadata.name,
-                            selectorConfigMapName: selector.metadata.name,
-                        }),
+                        values: withKeyVault(
+                            access,
+                            scaleSetValues({
+                                ...set,
+                                // The shared tier's sets name their group in config; another tier's sets all join the tier's group.
+                                runnerGroup: tier.names.tier === SHARED_TIER ? (set.runnerGroup ?? "default") : tier.runnerGroup,
+                                githubConfigUrl: args.githubConfigUrl,
+                                runnerImage: args.runnerImage,
+                                buildkitImage: args.buildkitImage,
+                                endpoint: tier.endpoint,
+                                serverName: tier.serverName,
+                                builders: tier.builders,
+                                arm64: tier.arm64,
+                                selectorTimeoutSeconds: args.selectorTimeoutSeconds,
+                                extraEnv: tier.extraEnv,
+                                // By reference: the release waits for the Secret and ConfigMap its runner pods mount.
+                                githubConfigSecretName: githubSecret ? githubSecret.metadata.name : "",
+                                clientTlsSecretName: clientTls.metadata.name,
+                                selectorConfigMapName: selector.metadata.name,
+                            }),
+                        ),
                         atomic: true,
                         cleanupOnFail: true,
                     },
