@@ -4,13 +4,14 @@ import { BuildkitService } from "./components/buildkit";
 import { connectCluster } from "./components/cluster";
 import { ArcRunners } from "./components/arc";
 import { CLIENT_TLS_SECRET, SERVER_TLS_SECRET, SHARED_TIER, tierNames, type TierNames } from "./contracts";
-import { BuildMetrics, listedRepositories } from "./components/metrics";
+import { BuildMetrics, BuildMetricsScrape, listedRepositories } from "./components/metrics";
 import { GithubVariables } from "./components/github";
-import { BuildkitMonitoring } from "./components/monitoring";
+import { BuildkitMonitoring, whenMonitoringInstalled } from "./components/monitoring";
 import { BuildkitPki, keyGeneration } from "./components/pki";
 import { BuildkitProbe } from "./components/probe";
 import { ZRS_STORAGE_CLASS } from "./config/aks";
 import { GithubAuthMethod, parseGithubConfigUrl } from "./config/github";
+import { effectiveClusterCidrs } from "./config/sandbox";
 
 /** What `pulumi stack output` shows. Nothing here is private: keys stay in Secrets and state. */
 export interface StackOutputs {
@@ -53,25 +54,26 @@ export function runnersSkippedMessage(stack: string, auth: GithubAuthMethod): st
  * (components/pki `keyGeneration`); tests pass a fixed clock.
  */
 export function createStack(settings: Settings, now: Date = new Date()): StackOutputs {
-    const cluster = connectCluster(settings.cluster, settings.tiers);
-    const k8sOpts = { provider: cluster.provider };
     const { buildkit, tls } = settings;
+    // Ranges builders and runners may not reach (docs/build-sandbox.md); validated in config.
+    const clusterCidrs = effectiveClusterCidrs(settings.network, settings.cluster.kind);
+    // On AKS the preflight checks the cluster can hold the sandbox: user namespaces, covered ranges.
+    const cluster = connectCluster(settings.cluster, {
+        tiers: settings.tiers,
+        sandbox: { userNamespace: buildkit.sandbox.userNamespace, clusterCidrs },
+        builders: { drainTimeoutSeconds: buildkit.drainTimeoutSeconds, replicas: buildkit.replicas },
+    });
+    const k8sOpts = { provider: cluster.provider };
     const generation = keyGeneration(now, tls);
 
-    const pki = new BuildkitPki("buildkit", { replicas: buildkit.replicas, arm64Replicas: cluster.arm64?.replicas ?? 0, ...tls, keyGeneration: generation });
+    const pki = new BuildkitPki("buildkit", { arm64Replicas: cluster.arm64?.replicas ?? 0, ...tls, keyGeneration: generation });
     // Each further tier: its own CA (and rotation slots), server and client identities.
     const tiers = Object.entries(settings.tiers)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([tier, tierSettings]) => {
             const names = tierNames(tier);
             const placement = cluster.tiers[tier] ?? { placement: cluster.placement, binfmtPlacement: cluster.placement, nodePools: [] };
-            const tierPki = new BuildkitPki(`buildkit-${tier}`, {
-                replicas: tierSettings.replicas,
-                arm64Replicas: placement.arm64?.replicas ?? 0,
-                ...tls,
-                keyGeneration: generation,
-                names,
-            });
+            const tierPki = new BuildkitPki(`buildkit-${tier}`, { arm64Replicas: placement.arm64?.replicas ?? 0, ...tls, keyGeneration: generation, names });
             return { tier, names, settings: tierSettings, placement, pki: tierPki };
         });
 
@@ -82,7 +84,13 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
             cacheSize: buildkit.cache.size,
             storageClass: buildkit.cache.storageClass,
             declareZoneRedundantStorageClass: settings.cluster.kind === "aks" && buildkit.cache.storageClass === ZRS_STORAGE_CLASS,
+            // AKS's Azure Disk CSI classes expand online; k3d's local-path cannot (docs/operations/cache-size.md).
+            cacheGrowth: settings.cluster.kind === "aks" ? "expand" : "replace",
             monitoringNamespace: settings.network.monitoringNamespace,
+            prometheusPodLabels: settings.network.prometheusPodLabels,
+            buildHistory: buildkit.history.shared,
+            clusterCidrs,
+            builderEgressExceptions: settings.network.builderEgressExceptions,
             placement: cluster.placement,
             binfmtPlacement: cluster.binfmtPlacement,
             arm64: cluster.arm64,
@@ -96,6 +104,8 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
                 arm64: t.placement.arm64,
                 nodePools: t.placement.nodePools,
                 serverTls: t.pki.server,
+                // Every tier beside the shared one keeps its builds' records as the protected tier does.
+                buildHistory: buildkit.history.protected,
             })),
         },
         k8sOpts,
@@ -189,8 +199,11 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
                         ? { endpoint: builders.arm64Builders.endpoint, serverName: builders.arm64Builders.serverName, builders: builders.arm64Builders.hosts }
                         : undefined,
                     extraEnv: tierMetrics[t.tier]?.runnerEnv,
+                    builderPods: builders.builderPods,
                 };
             }),
+            builderPods: service.builderPods,
+            clusterCidrs,
         },
         k8sOpts,
     );
@@ -209,22 +222,35 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
     const certificates = tierCertificates(pki);
     const { monitoring } = settings;
     if (monitoring.enabled) {
-        new BuildkitMonitoring(
-            "buildkit",
-            {
-                namespace: service.namespace,
-                selectorLabels: monitoring.selectorLabels,
-                dashboardNamespace: monitoring.dashboardNamespace,
-                dashboardLabel: monitoring.dashboardLabel,
-                // Every tier's certificates; another tier's carry its name (`protected-ca`).
-                certificates: [
-                    ...certificates,
-                    ...tiers.flatMap((t) => tierCertificates(t.pki).map((c) => ({ ...c, certificate: `${t.tier}-${c.certificate}` }))),
-                ],
-                certificateWarningDays: monitoring.certificateWarningDays,
-            },
-            k8sOpts,
+        // Only when the cluster has the Prometheus Operator's CRDs; otherwise a warning, never a failed up.
+        whenMonitoringInstalled(
+            cluster.kubeTarget,
+            () =>
+                new BuildkitMonitoring(
+                    "buildkit",
+                    {
+                        namespace: service.namespace,
+                        selectorLabels: monitoring.selectorLabels,
+                        dashboardNamespace: monitoring.dashboardNamespace,
+                        dashboardLabel: monitoring.dashboardLabel,
+                        // Every tier's certificates; another tier's carry its name (`protected-ca`).
+                        certificates: [
+                            ...certificates,
+                            ...tiers.flatMap((t) => tierCertificates(t.pki).map((c) => ({ ...c, certificate: `${t.tier}-${c.certificate}` }))),
+                        ],
+                        certificateWarningDays: monitoring.certificateWarningDays,
+                    },
+                    k8sOpts,
+                ),
         );
+        // The Pushgateways' scrapes (ServiceMonitors), under the same condition.
+        const gateways = [sharedMetrics, ...Object.values(tierMetrics)].filter((m): m is BuildMetrics => m !== undefined);
+        if (gateways.length > 0) {
+            whenMonitoringInstalled(cluster.kubeTarget, () => {
+                for (const m of gateways)
+                    new BuildMetricsScrape(`${m.scrape.args.tier === SHARED_TIER ? "buildkit" : `buildkit-${m.scrape.args.tier}`}-scrape`, m, k8sOpts);
+            });
+        }
     }
 
     if (settings.probe.enabled) {
@@ -258,6 +284,8 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
                     timeoutSeconds: settings.probe.timeoutSeconds,
                     keepFinishedSeconds: settings.probe.keepFinishedSeconds,
                     buildEachPlatform: settings.probe.buildEachPlatform,
+                    // A build step must reach neither the metadata endpoint nor the daemon (docs/build-sandbox.md).
+                    isolation: { expectUserNamespace: buildkit.sandbox.userNamespace },
                     certificates: tierCertificates(tierPki),
                     minCertificateDays: settings.probe.minCertificateDays,
                 },

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { wholeNumber } from "./numbers";
+import { cpuMillicores, isByteQuantity, isCpuQuantity, parseByteQuantity } from "./quantity";
 
 /**
  * Actions Runner Controller (ARC) settings: the pinned charts, the runner image and the runner
@@ -101,6 +102,39 @@ const keyVault = z.strictObject({
     secretName: z.string().regex(/^[0-9A-Za-z-]{1,127}$/, { error: "expected a Key Vault secret name (letters, digits and '-', at most 127)" }),
 });
 export type ArcKeyVaultSettings = z.output<typeof keyVault>;
+const cpu = z
+    .string({ error: 'expected a CPU quantity string such as "500m" or "2"' })
+    .refine(isCpuQuantity, { error: 'expected a CPU quantity such as "500m" or "2"' });
+const memory = z
+    .string({ error: 'expected a memory quantity string such as "4Gi"' })
+    .refine(isByteQuantity, { error: 'expected a memory quantity such as "4Gi" or "512Mi"' });
+
+/** Default resources of the runner container: what one job may use of its node. */
+export const DEFAULT_RUNNER_RESOURCES = { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2", memory: "4Gi" } } as const;
+
+/**
+ * The runner container's requests and limits. Untrusted job code runs there: without limits one job
+ * can starve every other pod on its node. Both limits are required.
+ */
+const runnerResources = z
+    .strictObject({
+        requests: z.strictObject({ cpu, memory }),
+        limits: z.strictObject({ cpu, memory }),
+    })
+    .check((ctx) => {
+        const { requests, limits } = ctx.value;
+        if (cpuMillicores(requests.cpu) > cpuMillicores(limits.cpu)) {
+            ctx.issues.push({ code: "custom", path: ["requests", "cpu"], input: requests.cpu, message: "expected a CPU request no larger than the CPU limit" });
+        }
+        if ((parseByteQuantity(requests.memory) ?? 0) > (parseByteQuantity(limits.memory) ?? 0)) {
+            ctx.issues.push({
+                code: "custom",
+                path: ["requests", "memory"],
+                input: requests.memory,
+                message: "expected a memory request no larger than the memory limit",
+            });
+        }
+    });
 
 /** `arc-buildkit:arc`. */
 export const arcSchema = z.strictObject({
@@ -118,6 +152,16 @@ export const arcSchema = z.strictObject({
     selectorTimeoutSeconds: wholeNumber(1, 60, "seconds").default(5),
     /** Read ARC's GitHub App from Azure Key Vault (see above). Default: none (a Secret per runner namespace). */
     keyVault: keyVault.optional(),
+    /**
+     * Seconds an uninstall of a scale set (destroy, or an ARC minor upgrade) waits for busy runners to
+     * finish their jobs: the scale set release's Helm timeout (components/arc/lifecycle.ts). Default 3600.
+     */
+    runnerDrainSeconds: wholeNumber(60, 6 * 3600, "seconds").default(3600),
+    /** Requests and limits of every runner container. Default: requests 500m / 1Gi, limits 2 CPUs / 4Gi. */
+    runnerResources: runnerResources.prefault({
+        requests: { ...DEFAULT_RUNNER_RESOURCES.requests },
+        limits: { ...DEFAULT_RUNNER_RESOURCES.limits },
+    }),
     /** One gha-runner-scale-set release per entry, all in `arc-runners`. */
     scaleSets: z
         .array(scaleSet)

@@ -4,10 +4,12 @@ import { wholeNumber } from "./numbers";
 import { BUILDKIT_GRPC_PORT, BUILDKITD_NAME, BUILDKIT_NAMESPACE, CLUSTER_DOMAIN } from "../contracts";
 import { aksCluster, zonalCacheIssues } from "./aks";
 import { ArcKeyVaultSettings, arcSchema, runnerWiringIssues } from "./arc";
+import { availabilityIssues } from "./availability";
 import { GithubCredentials, githubSchema } from "./github";
 import { monitoringSchema } from "./monitoring";
 import { probeBuildIssues, probeSchema } from "./probe";
 import { byteQuantity as parsedByteQuantity, cpuMillicores, isByteQuantity, isCpuQuantity } from "./quantity";
+import { buildkitSandboxSchema, historyByTierSchema, networkSchema, sandboxIssues } from "./sandbox";
 import { sizingIssues } from "./sizing";
 import { tierIssues, tiersSchema } from "./tiers";
 
@@ -33,7 +35,6 @@ export type Platform = (typeof SUPPORTED_PLATFORMS)[number];
 export const MIN_CACHE_BYTES = 5 * 2 ** 30;
 
 const DIGEST_PINNED = /^[a-z0-9]+(?:[._\-/:][a-z0-9]+)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?@sha256:[a-f0-9]{64}$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$/;
 /** GitHub runner labels: what `runs-on:` accepts and ARC uses as the scale set name. */
 const RUNNER_LABEL = /^[a-z0-9]([-a-z0-9]{0,43}[a-z0-9])?$/;
@@ -60,8 +61,6 @@ const byteQuantity = z
 const cpuQuantity = z
     .string({ error: 'expected a CPU quantity string such as "500m" or "2"' })
     .refine(isCpuQuantity, { error: 'expected a CPU quantity such as "500m" or "2"', abort: true });
-
-const namespaceName = z.string().regex(DNS_LABEL, { error: "expected a Kubernetes namespace name (lower-case letters, digits and '-')" });
 
 const k3dCluster = z.strictObject({
     /** A k3d cluster on a laptop, reached through a kube context. */
@@ -119,6 +118,10 @@ const buildkit = z
         drainTimeoutSeconds: wholeNumber(0, 86400, "seconds").default(900),
         registryMirrors: registryMirrors.default({}),
         binfmt: binfmt.prefault({}),
+        /** Build-step isolation: the daemon's user namespace and the build-step bridge (docs/build-sandbox.md). */
+        sandbox: buildkitSandboxSchema.prefault({}),
+        /** BuildKit's `[history]` per trust tier (docs/build-sandbox.md). */
+        history: historyByTierSchema.prefault({}),
         endpoint: z
             .string()
             .refine(isServiceEndpoint, {
@@ -223,11 +226,6 @@ export function renewalWindowHours(tls: { earlyRenewalHours: number; caValidityH
     return Math.min(tls.earlyRenewalHours, tls.caValidityHours - 1);
 }
 
-const network = z.strictObject({
-    /** Namespace whose pods (Prometheus) may scrape the metrics port 6060. */
-    monitoringNamespace: namespaceName.default("monitoring"),
-});
-
 /** The whole `arc-buildkit:` config namespace, keyed as in the stack files. */
 export const settingsSchema = z
     .strictObject({
@@ -237,7 +235,7 @@ export const settingsSchema = z
         }),
         buildkit,
         tls: tlsSchema.prefault({}),
-        network: network.prefault({}),
+        network: networkSchema.prefault({}),
         probe: probeSchema.prefault({}),
         monitoring: monitoringSchema.prefault({}),
         arc: arcSchema,
@@ -248,9 +246,11 @@ export const settingsSchema = z
     .check((ctx) => {
         ctx.issues.push(...runnerWiringIssues(ctx.value));
         ctx.issues.push(...zonalCacheIssues(ctx.value));
+        ctx.issues.push(...availabilityIssues(ctx.value));
         ctx.issues.push(...probeBuildIssues(ctx.value));
         ctx.issues.push(...sizingIssues(ctx.value.buildkit));
         ctx.issues.push(...tierIssues(ctx.value));
+        ctx.issues.push(...sandboxIssues(ctx.value));
         const { probe, tls, monitoring } = ctx.value;
         // The lowest a healthy stack gets: renewed when the window opens, then one interval until the next run.
         const healthyHours = renewalWindowHours(tls) - tls.renewalIntervalHours;

@@ -272,6 +272,45 @@ export interface PlanInput {
     /** pass --yes to pulumi (non-interactive shells, or the user asked for it) */
     assumeYes: boolean;
     credentials?: CredentialInput;
+    /** `pulumi up --refresh`: the state may describe another cluster than the one there now (see {@link refreshReason}). */
+    refresh?: boolean;
+}
+
+/** Where local:up records which cluster the state describes: the UID of its kube-system namespace. */
+export const CLUSTER_ID_FILE = path.join(STATE_DIR, "k3d-cluster-uid");
+
+export interface ClusterIdentity {
+    stackExists: boolean;
+    /** The cluster is created by this run. */
+    clusterCreated: boolean;
+    /** kube-system's UID recorded by the last successful local:up, if any. */
+    recorded?: string;
+    /** kube-system's UID now (undefined when the cluster does not exist yet or cannot be read). */
+    current?: string;
+}
+
+/**
+ * Why the state cannot be trusted, or undefined when it can. A k3d cluster deleted and created again
+ * (`k3d cluster delete`, Docker reset, a new laptop with the old state directory) keeps its name and
+ * kube context, so the Kubernetes provider's identity (its `clusterIdentifier`, the context) is the
+ * same and `pulumi up` would compare the program with a state that describes the old cluster: "no
+ * changes" on an empty cluster. The kube-system namespace's UID is new in every cluster, so it tells
+ * the two apart; with a refresh first, Pulumi drops what is gone from its state and creates it again.
+ */
+export function refreshReason(id: ClusterIdentity): string | undefined {
+    if (!id.stackExists) {
+        return undefined;
+    }
+    if (id.clusterCreated) {
+        return "the k3d cluster is new but the stack's state survived";
+    }
+    if (id.current === undefined) {
+        return "the cluster's identity could not be read";
+    }
+    if (id.recorded === undefined) {
+        return "no cluster identity was recorded by an earlier local:up";
+    }
+    return id.recorded === id.current ? undefined : `the k3d cluster was re-created (kube-system UID ${id.recorded} -> ${id.current})`;
 }
 
 /** Environment for every pulumi command: a repo-local file backend, never the user's global login. */
@@ -311,9 +350,16 @@ export function planUp(input: PlanInput): Step[] {
         });
     }
     steps.push({
-        title: `pulumi up on '${STACK}' with the policy pack`,
+        title: `pulumi up on '${STACK}' with the policy pack${input.refresh ? ", refreshing the state from the cluster first" : ""}`,
         cmd: "pulumi",
-        args: ["up", ...stackFlags, "--policy-pack", "policy", ...(input.assumeYes ? ["--yes", "--non-interactive"] : [])],
+        args: [
+            "up",
+            ...stackFlags,
+            "--policy-pack",
+            "policy",
+            ...(input.refresh ? ["--refresh"] : []),
+            ...(input.assumeYes ? ["--yes", "--non-interactive"] : []),
+        ],
     });
     return steps;
 }
@@ -431,9 +477,27 @@ function main(argv: string[]): number {
     const clusterExists = canQuery && quiet("k3d", ["cluster", "get", CLUSTER_NAME], childEnv).ok;
     const ls = canQuery && fs.existsSync(path.join(repoRoot, STATE_DIR)) ? quiet("pulumi", ["stack", "ls", "--json"], childEnv) : undefined;
     const stackExists = ls?.ok === true && stackNames(ls.stdout).includes(STACK);
+    const kubeSystemUid = () => {
+        const r = quiet("kubectl", ["--context", KUBE_CONTEXT, "get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}"], childEnv);
+        return r.ok && r.stdout.trim() !== "" ? r.stdout.trim() : undefined;
+    };
+    const idFile = path.join(repoRoot, CLUSTER_ID_FILE);
+    const recorded = fs.existsSync(idFile) ? fs.readFileSync(idFile, "utf8").trim() : undefined;
+    const reason =
+        mode === "up" && canQuery
+            ? refreshReason({ stackExists, clusterCreated: !clusterExists, recorded, current: clusterExists ? kubeSystemUid() : undefined })
+            : undefined;
+    if (reason && !dryRun) console.log(`Refreshing the state before the update: ${reason}.`);
     let steps: Step[];
     if (mode === "up") {
-        steps = planUp({ repoRoot, clusterExists, stackExists, assumeYes: flags.includes("--yes") || !process.stdin.isTTY, credentials });
+        steps = planUp({
+            repoRoot,
+            clusterExists,
+            stackExists,
+            assumeYes: flags.includes("--yes") || !process.stdin.isTTY,
+            credentials,
+            refresh: reason !== undefined,
+        });
     } else {
         const assumeAll = dryRun && !canQuery;
         steps = planDown({ clusterExists: clusterExists || assumeAll, stackExists: stackExists || assumeAll, force: flags.includes("--force") });
@@ -483,6 +547,12 @@ function main(argv: string[]): number {
             return 1;
         }
     }
+    if (mode === "up" && !dryRun) {
+        // The state now describes this cluster: record which one, for the next local:up.
+        const uid = kubeSystemUid();
+        if (uid) fs.writeFileSync(idFile, `${uid}\n`, { mode: 0o600 });
+    }
+    if (mode === "down" && !dryRun && steps.some((step) => step.cmd === "k3d")) fs.rmSync(idFile, { force: true });
     if (steps.length === 0) console.log("Nothing to do.");
     else if (!dryRun) console.log(`\nlocal:${mode} done.${mode === "up" ? ` kube context: ${KUBE_CONTEXT}` : ""}`);
     return 0;

@@ -4,9 +4,9 @@ import type { AksClusterSettings } from "../config/aks";
 import { preflight } from "../components/cluster/aks";
 import { applyKubeloginMode, kubeloginArgs, kubeloginUsers } from "../components/cluster/kubeconfig";
 import { missingNetworkPolicyEngine, networkPolicyEngine } from "../components/cluster/network-policy";
-import { agentPoolArgs, BUILDKIT_POOL_TAINT_SPEC } from "../components/cluster/node-pool";
+import { agentPoolArgs, BUILDKIT_POOL_TAINT_SPEC, immutablePoolChanges } from "../components/cluster/node-pool";
 import { BUILDKIT_POOL_PLACEMENT, builderPlacement } from "../components/cluster/placement";
-import { serverCertificateNames } from "../components/pki/names";
+import { coversHostname, serverCertificateNames } from "../components/pki/names";
 import { MOCK_AKS_AAD_EXEC_KUBECONFIG, MOCK_AKS_KUBECONFIG } from "./harness/mocks";
 import { parseWithCredentials, stackConfig } from "./harness/program";
 
@@ -80,11 +80,17 @@ describe("aks: placement", () => {
         });
         assert.deepStrictEqual(builderPlacement("arm64").nodeSelector, { "ameide.io/pool": "buildkit", "kubernetes.io/arch": "arm64" });
         assert.deepStrictEqual(BUILDKIT_POOL_PLACEMENT, { nodeSelector: { "ameide.io/pool": "buildkit" }, tolerations: [toleration] });
+        // On AKS the builders also select their pool by name, so a renamed pool (blue/green) rolls them onto it.
+        assert.deepStrictEqual(builderPlacement("amd64", "buildkit2").nodeSelector, {
+            "ameide.io/pool": "buildkit",
+            "kubernetes.io/arch": "amd64",
+            "kubernetes.azure.com/agentpool": "buildkit2",
+        });
     });
 
     it("puts the arm64 Service and pods into the server certificate only when arm64 builders exist", () => {
-        const without = serverCertificateNames(1).dnsNames;
-        const withArm = serverCertificateNames(1, 2).dnsNames;
+        const without = serverCertificateNames(false).dnsNames;
+        const withArm = serverCertificateNames(true).dnsNames;
         assert.ok(!without.some((n) => n.includes("arm64")));
         for (const name of [
             "buildkitd-arm64.buildkit.svc.cluster.local",
@@ -92,9 +98,10 @@ describe("aks: placement", () => {
             "buildkitd-arm64-0.buildkitd-arm64-headless.buildkit.svc.cluster.local",
             "buildkitd-arm64-1.buildkitd-arm64-headless",
         ]) {
-            assert.ok(withArm.includes(name), name);
+            assert.ok(coversHostname(withArm, name), name);
+            assert.ok(!coversHostname(without, name), name);
         }
-        assert.ok(!withArm.includes("buildkitd-arm64-2.buildkitd-arm64-headless"));
+        assert.ok(!withArm.some((n) => /arm64-[0-9]/.test(n)), "pods by wildcard, not by name");
         assert.deepStrictEqual(
             withArm.filter((n) => !n.includes("arm64")),
             without,
@@ -199,4 +206,40 @@ describe("aks: kubelogin", () => {
         assert.strictEqual(applyKubeloginMode(MOCK_AKS_AAD_EXEC_KUBECONFIG, { login: "none" }), MOCK_AKS_AAD_EXEC_KUBECONFIG);
         assert.deepStrictEqual(kubeloginUsers(MOCK_AKS_KUBECONFIG), []);
     });
+});
+
+describe("aks: node pool changes are blue/green, immutable fields checked in preview", () => {
+    const cluster = () => parseWithCredentials(stackConfig("aks"), "aks").cluster as AksClusterSettings;
+    const live = (overrides: Record<string, unknown> = {}) => ({
+        name: "buildkit",
+        vmSize: "Standard_D8ds_v5",
+        availabilityZones: ["3", "1", "2"],
+        osDiskSizeGB: 128,
+        osDiskType: "Ephemeral",
+        maxPods: 30,
+        ...overrides,
+    });
+
+    it("finds nothing to refuse for a new pool, or one whose fixed fields match (zones in any order)", () => {
+        const c = cluster();
+        assert.deepStrictEqual(immutablePoolChanges("pool", c.pool, []), []);
+        assert.deepStrictEqual(immutablePoolChanges("pool", c.pool, [live()]), []);
+        assert.deepStrictEqual(immutablePoolChanges("pool", c.pool, [live({ name: "other", vmSize: "Standard_D4ds_v5" })]), []);
+    });
+
+    for (const [field, overrides, pattern] of [
+        ["vmSize", { vmSize: "Standard_D4ds_v5" }, /cluster\.pool\.vmSize is "Standard_D8ds_v5" but node pool buildkit has "Standard_D4ds_v5"/],
+        ["zones", { availabilityZones: ["1"] }, /cluster\.pool\.zones is "1,2,3" but node pool buildkit has "1"/],
+        ["osDiskSizeGB", { osDiskSizeGB: 256 }, /cluster\.pool\.osDiskSizeGB is 128/],
+        ["osDiskType", { osDiskType: "Managed" }, /cluster\.pool\.osDiskType is "Ephemeral"/],
+        ["maxPods", { maxPods: 110 }, /cluster\.pool\.maxPods is 30/],
+    ] as const) {
+        it(`fails the preview when ${field} would change on the existing pool, and says to rename it`, () => {
+            assert.throws(
+                () => preflight(cluster(), { networkProfile: { networkPolicy: "cilium" }, agentPoolProfiles: [live(overrides)] }),
+                (err: Error) =>
+                    pattern.test(err.message) && /Give the pool a new name/.test(err.message) && /docs\/operations\/node-pool\.md/.test(err.message),
+            );
+        });
+    }
 });

@@ -6,7 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ARC_CHART_REGISTRY, BUILDCTL_MAX_MIB, CONTROLLER_CHART } from "../components/arc";
+import { ARC_CHART_REGISTRY, arcMinor, BUILDCTL_MAX_MIB, CONTROLLER_CHART } from "../components/arc";
 import { parseByteQuantity } from "../config/quantity";
 import { REPO_ROOT, runStack, stackSettings } from "./harness/program";
 import { Registration, recordRegistrations } from "./harness/registrations";
@@ -91,8 +91,8 @@ describe("scripts/arc/check-existing-install.sh (AlreadyExists on a first up)", 
     });
 
     it("stops with a clear message and writes an import file for existing namespaces and an existing arc release", async () => {
-        const r = runScript("scripts/arc/check-existing-install.sh", ["--context", "c", "--import-file", "import.json"], {
-            kubectl: cluster({ "arc-systems": "", "arc-runners": "something-else" }, ["arc-systems/arc"], true),
+        const r = runScript("scripts/arc/check-existing-install.sh", ["--context", "c", "--chart-version", "0.14.2", "--import-file", "import.json"], {
+            kubectl: cluster({ "arc-systems": "", "arc-runners": "something-else" }, ["arc-systems/arc 0.14.0"], true),
         });
         assert.strictEqual(r.status, 1);
         assert.match(r.stdout, /IN THE WAY: namespace arc-systems exists and was not created by arc-buildkit/);
@@ -123,6 +123,36 @@ describe("scripts/arc/check-existing-install.sh (AlreadyExists on a first up)", 
             );
         }
         assert.strictEqual(plan.resources.length, 4);
+    });
+
+    for (const [running, chartVersion, why] of [
+        ["0.13.1", "0.14.2", "another minor"],
+        ["1.14.2", "0.14.2", "another major"],
+        ["", "0.14.2", "no version label"],
+    ]) {
+        it(`refuses to adopt the arc release of ${why} (${running || "unlabelled"} for arc.chartVersion ${chartVersion}): ARC would delete its scale sets`, () => {
+            const r = runScript("scripts/arc/check-existing-install.sh", ["--context", "c", "--chart-version", chartVersion, "--import-file", "import.json"], {
+                kubectl: cluster({}, [`arc-systems/arc ${running}`.trim()]),
+            });
+            assert.strictEqual(r.status, 1);
+            assert.match(r.stdout, /REFUSED: it runs ARC .* not the 0\.14 minor of arc\.chartVersion 0\.14\.2/);
+            assert.match(r.stdout, /docs\/operations\/arc-upgrade\.md/);
+            // Nothing to import: the plan (if written at all) adopts no release.
+            const plan = r.files["import.json"] ? JSON.parse(r.files["import.json"]) : { resources: [] };
+            assert.ok(!plan.resources.some((x: any) => x.type === RELEASE), JSON.stringify(plan));
+        });
+    }
+
+    it("does not adopt the arc release without --chart-version, and says how to check it", () => {
+        const r = runScript("scripts/arc/check-existing-install.sh", ["--context", "c"], { kubectl: cluster({}, ["arc-systems/arc 0.14.2"]) });
+        assert.strictEqual(r.status, 1);
+        assert.match(r.stdout, /not adopted: run again with --chart-version/);
+    });
+
+    it("rejects a --chart-version that is not major.minor.patch before it calls kubectl", () => {
+        const r = runScript("scripts/arc/check-existing-install.sh", ["--context", "c", "--chart-version", "0.14"], { kubectl: "exit 99" });
+        assert.strictEqual(r.status, 2);
+        assert.deepStrictEqual(r.calls, []);
     });
 
     it("refuses to adopt a second ARC controller installed under another release", () => {
@@ -163,6 +193,46 @@ describe("install-buildctl memory", () => {
                 assert.ok(request <= limit);
                 // buildctl of the pinned image is about 40 MB; a cold copy charges it twice to the cgroup.
                 assert.ok(BUILDCTL_MAX_MIB * 2 ** 20 > 40e6);
+            }
+        });
+    }
+});
+
+describe("ARC minor upgrades follow ARC's documented order (components/arc/lifecycle.ts)", () => {
+    it("compares major.minor as ARC's IsVersionAllowed does", () => {
+        assert.strictEqual(arcMinor("0.14.2"), "0.14");
+        assert.strictEqual(arcMinor("0.14.0"), arcMinor("0.14.9"));
+        assert.notStrictEqual(arcMinor("0.14.2"), arcMinor("0.15.0"));
+        assert.strictEqual(arcMinor("1.0.0"), "1.0");
+        assert.throws(() => arcMinor("0.14"), /not major\.minor\.patch/);
+    });
+
+    for (const chartVersion of ["0.14.2", "0.15.1"]) {
+        it(`chartVersion ${chartVersion}: the controller is replaced delete-first on a new minor, each scale set is replaced with it and waits for busy runners`, async () => {
+            let registrations: Registration[] = [];
+            await runStack("aks", (c) => {
+                const arc = JSON.parse(c["arc-buildkit:arc"]);
+                c["arc-buildkit:arc"] = JSON.stringify({ ...arc, chartVersion });
+                registrations = recordRegistrations();
+            });
+            const minor = chartVersion.split(".").slice(0, 2).join(".");
+            const releases = registrations.filter((x) => x.type === RELEASE);
+            const controller = releases.find((x) => x.name === "arc")!;
+            assert.strictEqual(controller.replacementTrigger, minor);
+            assert.strictEqual(controller.deleteBeforeReplace, true);
+            assert.deepStrictEqual(controller.replaceWith, []);
+            const drain: number = stackSettings("aks").arc.runnerDrainSeconds;
+            assert.strictEqual(drain, 3600);
+            const scaleSets = releases.filter((x) => x !== controller);
+            assert.ok(scaleSets.length >= 1);
+            for (const set of scaleSets) {
+                assert.strictEqual(set.replacementTrigger, minor, set.name);
+                assert.strictEqual(set.deleteBeforeReplace, true, set.name);
+                assert.deepStrictEqual(set.replaceWith, [controller.urn], set.name);
+                assert.ok(set.dependencies.includes(controller.urn), `${set.name} is created after the controller`);
+                assert.strictEqual(set.inputs.timeout, drain, `${set.name}: Helm's uninstall wait is the runner drain`);
+                const limit: string = `${drain + 300}s`;
+                assert.deepStrictEqual(set.customTimeouts, { create: limit, update: limit, delete: limit });
             }
         });
     }

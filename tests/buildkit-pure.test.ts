@@ -4,7 +4,7 @@ import { byteQuantity, parseByteQuantity } from "../config/quantity";
 import { gcPlan, mebibytes } from "../components/buildkit/gc";
 import { renderBuildkitdToml } from "../components/buildkit/toml";
 import { disruptionBudget, drainCommand, emulatorArchitectures } from "../components/buildkit/workload";
-import { serverCertificateNames } from "../components/pki/names";
+import { coversHostname, serverCertificateNames } from "../components/pki/names";
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -16,7 +16,15 @@ function diskBytes(text: string): number {
     return Number(match[1]) * MiB;
 }
 
-const base = { rootless: false, platforms: ["linux/amd64", "linux/arm64"], maxParallelism: 4, cacheSize: byteQuantity("64Gi"), registryMirrors: {} };
+const base = {
+    rootless: false,
+    platforms: ["linux/amd64", "linux/arm64"],
+    maxParallelism: 4,
+    cacheSize: byteQuantity("64Gi"),
+    registryMirrors: {},
+    bridgeSubnet: "10.10.0.0/16",
+    history: { maxAgeHours: 24, maxEntries: 50 },
+};
 
 describe("buildkitd.toml", () => {
     // @iarna/toml is an independent TOML 0.5 parser: the file is rendered by smol-toml.
@@ -38,6 +46,8 @@ describe("buildkitd.toml", () => {
         assert.strictEqual(worker.oci.gc, true);
         assert.strictEqual(worker.containerd.enabled, false);
         assert.strictEqual(worker.oci.rootless, undefined);
+        assert.strictEqual(worker.oci.networkMode, "bridge", "each build step in its own network namespace");
+        assert.strictEqual(worker.oci.bridgeSubnet, "10.10.0.0/16");
     });
 
     it("uses the rootless state path, socket and process sandbox setting in rootless mode", () => {
@@ -45,7 +55,9 @@ describe("buildkitd.toml", () => {
         assert.strictEqual(doc.root, "/home/user/.local/share/buildkit");
         assert.strictEqual(doc.grpc.address[0], "unix:///run/user/1000/buildkit/buildkitd.sock");
         assert.strictEqual(doc.worker.oci.rootless, true);
-        assert.strictEqual(doc.worker.oci.noProcessSandbox, true);
+        // The process sandbox stays on: noProcessSandbox would let steps read each other's /proc.
+        assert.strictEqual(doc.worker.oci.noProcessSandbox, undefined);
+        assert.strictEqual(doc.worker.oci.networkMode, "bridge");
         assert.ok(doc.grpc.tls.ca, "rootless still requires client certificates");
     });
 
@@ -95,10 +107,8 @@ describe("garbage collection derived from the cache volume", () => {
 });
 
 describe("workload rules", () => {
-    it("never lets a single-replica budget block a node drain", () => {
-        assert.deepStrictEqual(disruptionBudget(1), { maxUnavailable: 1 });
-        assert.deepStrictEqual(disruptionBudget(2), { minAvailable: 1 });
-        assert.deepStrictEqual(disruptionBudget(5), { minAvailable: 1 });
+    it("lets one builder at a time go (as the rolling update does), and never blocks a single builder's node drain", () => {
+        assert.deepStrictEqual(disruptionBudget(), { maxUnavailable: 1 });
     });
 
     it("maps platforms to binfmt architectures", () => {
@@ -110,27 +120,44 @@ describe("workload rules", () => {
         const [shell, flag, script] = drainCommand("unix:///run/buildkit/buildkitd.sock", 900);
         assert.deepStrictEqual([shell, flag], ["/bin/sh", "-c"]);
         assert.match(script, /\+ 900 \)\)/);
-        assert.match(script, /buildctl --addr unix:\/\/\/run\/buildkit\/buildkitd.sock debug histories/);
+        assert.match(script, /touch '\/run\/buildkit\/arc-buildkit-draining'/);
+        assert.match(script, /buildctl --addr 'unix:\/\/\/run\/buildkit\/buildkitd.sock' debug histories/);
         assert.match(script, /grep -q STARTED \|\| exit 0/);
     });
 });
 
 describe("server certificate names", () => {
-    it("covers the Service in every DNS form, each pod, and loopback", () => {
-        const { dnsNames, ipAddresses } = serverCertificateNames(2);
+    it("covers the Service in every DNS form, any pod by wildcard, and loopback, whatever the replica count", () => {
+        const { dnsNames, ipAddresses } = serverCertificateNames();
         for (const name of [
             "buildkitd",
             "buildkitd.buildkit",
             "buildkitd.buildkit.svc",
             "buildkitd.buildkit.svc.cluster.local",
-            "buildkitd-0.buildkitd-headless.buildkit.svc.cluster.local",
-            "buildkitd-1.buildkitd-headless.buildkit.svc.cluster.local",
-            "buildkitd-1.buildkitd-headless",
+            "buildkitd-headless.buildkit.svc.cluster.local",
+            "*.buildkitd-headless",
+            "*.buildkitd-headless.buildkit",
+            "*.buildkitd-headless.buildkit.svc",
+            "*.buildkitd-headless.buildkit.svc.cluster.local",
             "localhost",
         ]) {
             assert.ok(dnsNames.includes(name), name);
         }
-        assert.ok(!dnsNames.some((n) => n.startsWith("buildkitd-2.")), "no name for a pod that does not exist");
+        for (const pod of ["buildkitd-0", "buildkitd-1", "buildkitd-19"]) {
+            for (const suffix of ["", ".buildkit", ".buildkit.svc", ".buildkit.svc.cluster.local"]) {
+                assert.ok(coversHostname(dnsNames, `${pod}.buildkitd-headless${suffix}`), `${pod}.buildkitd-headless${suffix}`);
+            }
+        }
+        // A wildcard is one whole label, as Go's crypto/x509 matches it: nothing deeper, nothing of another Service.
+        for (const host of [
+            "a.b.buildkitd-headless.buildkit.svc.cluster.local",
+            "buildkitd-0.buildkitd-headless.buildkit.svc.cluster",
+            "buildkitd-0.buildkitd.buildkit.svc.cluster.local",
+            "x.other.buildkit.svc.cluster.local",
+        ]) {
+            assert.ok(!coversHostname(dnsNames, host), host);
+        }
+        assert.ok(!dnsNames.some((n) => /buildkitd-[0-9]/.test(n)), "no per-pod name: scaling does not change the certificate");
         assert.deepStrictEqual(ipAddresses, ["127.0.0.1", "::1"]);
         assert.strictEqual(new Set(dnsNames).size, dnsNames.length, "no duplicates");
     });

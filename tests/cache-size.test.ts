@@ -1,10 +1,12 @@
 import * as TOML from "@iarna/toml";
 import * as assert from "assert";
+import { cacheClaimNames } from "../components/buildkit/cache";
 import { gcPlan } from "../components/buildkit/gc";
 import { byteQuantity, parseByteQuantity } from "../config/quantity";
 import { sizingIssues } from "../config/sizing";
 import { setConfigPath } from "./harness/config-edit";
 import { kubernetesObjects, reveal, runStack, stackSettings } from "./harness/program";
+import { Registration, recordRegistrations } from "./harness/registrations";
 
 /**
  * `buildkit.cache.size` is parsed once, by the config schema, into one value that carries both the
@@ -103,5 +105,57 @@ describe("memory: one parsed value for the container and the sizing rule", () =>
             String(sizingIssues({ ...stackSettings("aks").buildkit, maxParallelism: 5, resources: parsed })[0]?.message),
             /expected at least 3Gi for buildkit.maxParallelism 5/,
         );
+    });
+});
+
+describe("cache size growth keeps every cache (components/buildkit/cache.ts)", () => {
+    it("names the claims as the StatefulSet controller does", () => {
+        assert.deepStrictEqual(cacheClaimNames("buildkitd", 3), ["cache-buildkitd-0", "cache-buildkitd-1", "cache-buildkitd-2"]);
+    });
+
+    for (const size of [undefined, "128Gi"]) {
+        it(`aks${size ? ` with cache.size ${size}` : ""}: the StatefulSet ignores its immutable claim template, and a forced, retained patch sizes each claim in place`, async () => {
+            let registrations: Registration[] = [];
+            await runStack("aks", (c) => {
+                if (size) setConfigPath("buildkit", ["cache", "size"], size)(c);
+                registrations = recordRegistrations();
+            });
+            const settings = stackSettings("aks");
+            const statefulSet = registrations.find((x) => x.type === "kubernetes:apps/v1:StatefulSet" && x.name === "buildkitd")!;
+            assert.deepStrictEqual(statefulSet.ignoreChanges, ["spec.volumeClaimTemplates"]);
+            assert.strictEqual(statefulSet.deleteBeforeReplace, true);
+            const patches = registrations.filter((x) => x.type === "kubernetes:core/v1:PersistentVolumeClaimPatch");
+            // Every builder's claim, of every tier (the protected tier's set has its own replica count).
+            assert.deepStrictEqual(patches.map((p) => p.name).sort(), [
+                ...Array.from({ length: settings.buildkit.replicas }, (_, i) => `cache-buildkitd-${i}`),
+                ...Array.from({ length: settings.tiers.protected.replicas }, (_, i) => `cache-buildkitd-protected-${i}`),
+            ]);
+            for (const patch of patches) {
+                const inputs = reveal(patch.inputs);
+                assert.strictEqual(inputs.metadata.name, patch.name);
+                assert.strictEqual(inputs.metadata.namespace, "buildkit");
+                assert.strictEqual(inputs.metadata.annotations["pulumi.com/patchForce"], "true");
+                assert.deepStrictEqual(inputs.spec, { resources: { requests: { storage: size ?? "64Gi" } } });
+                assert.strictEqual(patch.retainOnDelete, true, "a Patch of a required field cannot be deleted");
+                const own = registrations.find(
+                    (x) =>
+                        x.type === "kubernetes:apps/v1:StatefulSet" &&
+                        patch.name.startsWith(`cache-${x.name}-`) &&
+                        /^\d+$/.test(patch.name.slice(`cache-${x.name}-`.length)),
+                )!;
+                assert.ok(patch.dependencies.includes(own.urn), "patched after its StatefulSet is ready, when every claim exists");
+            }
+        });
+    }
+
+    it("local (local-path cannot expand): a new size replaces the StatefulSet, delete first, and patches nothing", async () => {
+        let registrations: Registration[] = [];
+        await runStack("local", () => {
+            registrations = recordRegistrations();
+        });
+        const statefulSet = registrations.find((x) => x.type === "kubernetes:apps/v1:StatefulSet" && x.name === "buildkitd")!;
+        assert.deepStrictEqual(statefulSet.ignoreChanges, []);
+        assert.strictEqual(statefulSet.deleteBeforeReplace, true);
+        assert.ok(!registrations.some((x) => x.type === "kubernetes:core/v1:PersistentVolumeClaimPatch"));
     });
 });

@@ -29,7 +29,7 @@ describe("config validation", () => {
     for (const stack of ["local", "aks"]) {
         it(`accepts the committed Pulumi.${stack}.yaml`, () => {
             const settings = parse(stack, () => {});
-            assert.strictEqual(settings.buildkit.replicas, 1);
+            assert.strictEqual(settings.buildkit.replicas, stack === "aks" ? 2 : 1);
         });
     }
 
@@ -150,7 +150,9 @@ describe("config validation", () => {
     it("fills documented defaults for omitted optional keys", () => {
         const settings = parse("aks", (c) => {
             delete c["arc-buildkit:tls"];
-            delete c["arc-buildkit:network"];
+            // Every network key but clusterCidrs, which AKS stacks must name (tests/sandbox.test.ts).
+            const network = JSON.parse(c["arc-buildkit:network"]);
+            c["arc-buildkit:network"] = JSON.stringify({ clusterCidrs: network.clusterCidrs });
             for (const key of ["platforms", "maxParallelism", "rootless", "drainTimeoutSeconds", "resources", "binfmt", "registryMirrors"]) {
                 setPath("buildkit", [key], undefined)(c);
             }
@@ -164,6 +166,10 @@ describe("config validation", () => {
             caSigner: "a",
         });
         assert.strictEqual(settings.network.monitoringNamespace, "monitoring");
+        assert.deepStrictEqual(settings.network.prometheusPodLabels, { "app.kubernetes.io/name": "prometheus" });
+        assert.deepStrictEqual(settings.network.builderEgressExceptions, []);
+        assert.deepStrictEqual(settings.buildkit.sandbox, { userNamespace: true, bridgeSubnet: "10.10.0.0/16" });
+        assert.deepStrictEqual(settings.buildkit.history, { shared: { maxAgeHours: 24, maxEntries: 50 }, protected: { maxAgeHours: 168, maxEntries: 200 } });
         assert.deepStrictEqual(settings.buildkit.platforms, ["linux/amd64", "linux/arm64"]);
         assert.strictEqual(settings.buildkit.maxParallelism, 4);
         assert.strictEqual(settings.buildkit.rootless, false, "privileged rootful is the default, rootless is opt-in");

@@ -1,7 +1,9 @@
 import * as assert from "assert";
 import { parseSettings } from "../config";
 import { findResource, isSecretInput, reveal, runProgram, stackConfig } from "./harness/program";
-import { mockRepositoryId } from "./harness/mocks";
+import { MOCK_GITHUB_VARIABLES, mockRepositoryId } from "./harness/mocks";
+import { Registration, recordRegistrations } from "./harness/registrations";
+import { importIdFor } from "../components/github";
 import { allEdits, configProblems, editConfig, setConfig } from "./harness/config-edit";
 import {
     APP_SECRET_KEYS,
@@ -228,5 +230,70 @@ describe("GitHub variables on stack local", () => {
         );
         findResource(run, "kubernetes:helm.sh/v3:Release", "arc");
         findResource(run, "kubernetes:helm.sh/v3:Release", "arc-local");
+    });
+});
+
+describe("GitHub variables: adopted when they exist, never deleted (components/github)", () => {
+    afterEach(() => {
+        MOCK_GITHUB_VARIABLES.organization.clear();
+        MOCK_GITHUB_VARIABLES.repositories = {};
+    });
+
+    async function registrationsOf(edit: (config: Record<string, string>) => void = () => {}): Promise<Registration[]> {
+        let registrations: Registration[] = [];
+        const [withCredentials, opts] = appCredentials((config) => {
+            edit(config);
+            registrations = recordRegistrations();
+        });
+        await runProgram("aks", withCredentials, { ...opts, fresh: true });
+        return registrations;
+    }
+
+    it("import IDs are the variable's name, or repository:name for a repository variable, and only for names that exist", () => {
+        const existing = new Set(["AMEIDE_RUNS_ON"]);
+        assert.strictEqual(importIdFor(existing, "AMEIDE_RUNS_ON"), "AMEIDE_RUNS_ON");
+        assert.strictEqual(importIdFor(existing, "AMEIDE_RUNS_ON", "ameide"), "ameide:AMEIDE_RUNS_ON");
+        assert.strictEqual(importIdFor(existing, "AMEIDE_BUILDKIT_ADDR"), undefined);
+    });
+
+    it("organization scope: a first up adopts the variable that exists (no 409), creates the other, and destroy deletes neither", async () => {
+        MOCK_GITHUB_VARIABLES.organization.add("AMEIDE_RUNS_ON");
+        MOCK_GITHUB_VARIABLES.organization.add("SOMETHING_ELSE");
+        const variables = (await registrationsOf()).filter((x) => x.type === ORG_VARIABLE);
+        // The protected tier's variables are adopted and retained the same way.
+        assert.deepStrictEqual(variables.map((x) => [x.name, x.importId, x.retainOnDelete]).sort(), [
+            ["AMEIDE_BUILDKIT_ADDR", "", true],
+            ["AMEIDE_BUILDKIT_PROTECTED_ADDR", "", true],
+            ["AMEIDE_RUNS_ON", "AMEIDE_RUNS_ON", true],
+            ["AMEIDE_RUNS_ON_PROTECTED", "", true],
+        ]);
+    });
+
+    it("organization scope with none existing: nothing is imported, all four are retained", async () => {
+        const variables = (await registrationsOf()).filter((x) => x.type === ORG_VARIABLE);
+        assert.strictEqual(variables.length, 4);
+        for (const x of variables) {
+            assert.strictEqual(x.importId, "", x.name);
+            assert.strictEqual(x.retainOnDelete, true, x.name);
+        }
+    });
+
+    it("repositories scope: adopts per repository with repository:name IDs, retains every variable", async () => {
+        MOCK_GITHUB_VARIABLES.repositories = { "ameide-gitops": ["AMEIDE_BUILDKIT_ADDR"] };
+        const variables = (
+            await registrationsOf(
+                editVariables((v) => {
+                    v.scope = "repositories";
+                    v.repositories = ["ameide", "ameide-gitops"];
+                    delete v.visibility;
+                }),
+            )
+        ).filter((x) => x.type === REPO_VARIABLE);
+        assert.deepStrictEqual(variables.map((x) => [x.name, x.importId, x.retainOnDelete]).sort(), [
+            ["ameide-AMEIDE_BUILDKIT_ADDR", "", true],
+            ["ameide-AMEIDE_RUNS_ON", "", true],
+            ["ameide-gitops-AMEIDE_BUILDKIT_ADDR", "ameide-gitops:AMEIDE_BUILDKIT_ADDR", true],
+            ["ameide-gitops-AMEIDE_RUNS_ON", "", true],
+        ]);
     });
 });

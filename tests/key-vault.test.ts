@@ -116,7 +116,7 @@ describe("ARC's GitHub App from Azure Key Vault (arc.keyVault)", () => {
             assert.strictEqual(vault[0].inputs.metadata.namespace, "arc-systems");
             assert.ok(isSecretInput(vault[0].r.inputs.stringData), "the certificate is a Pulumi secret");
             assert.deepStrictEqual(vault[0].inputs.stringData, { [KEY_VAULT_CERTIFICATE_FILE]: FAKE_VAULT_CERTIFICATE + "\n" });
-            for (const { r, inputs } of secrets.filter(({ inputs }) => inputs.metadata.namespace.startsWith("arc-runners"))) {
+            for (const { r, inputs } of secrets.filter((s) => s.inputs.metadata.namespace.startsWith("arc-runners"))) {
                 const text = JSON.stringify(inputs);
                 assert.ok(!text.includes("not a certificate"), `${r.name} holds the vault reader`);
                 for (const secret of ALL_FAKE_SECRETS) assert.ok(!text.includes(secret), `${r.name} holds a credential`);

@@ -6,6 +6,7 @@ import * as yaml from "js-yaml";
 import { parseSettings } from "../config";
 import { scaleSetValues } from "../components/arc/values";
 import {
+    CLUSTER_ID_FILE,
     CLUSTER_NAME,
     K3S_IMAGE,
     STATE_DIR,
@@ -21,6 +22,7 @@ import {
     makePathLookup,
     planDown,
     planUp,
+    refreshReason,
     platformOf,
     prerequisiteReport,
     pulumiEnv,
@@ -87,6 +89,31 @@ describe("local-env: prerequisites", () => {
         assert.match(text, /systemctl start docker/);
         assert.doesNotMatch(text, /Docker Desktop/);
         assert.equal(prerequisiteReport([], "linux", true), "");
+    });
+});
+
+describe("local-env: a fresh k3d cluster with surviving state", () => {
+    it("refreshes when the cluster is new, re-created (another kube-system UID), or of unknown identity, and only with a stack", () => {
+        assert.equal(refreshReason({ stackExists: false, clusterCreated: true }), undefined);
+        assert.match(refreshReason({ stackExists: true, clusterCreated: true })!, /cluster is new but the stack's state survived/);
+        assert.match(refreshReason({ stackExists: true, clusterCreated: false, recorded: "a", current: "b" })!, /re-created \(kube-system UID a -> b\)/);
+        assert.match(refreshReason({ stackExists: true, clusterCreated: false, current: "b" })!, /no cluster identity was recorded/);
+        assert.match(refreshReason({ stackExists: true, clusterCreated: false, recorded: "a" })!, /could not be read/);
+        assert.equal(refreshReason({ stackExists: true, clusterCreated: false, recorded: "a", current: "a" }), undefined);
+    });
+
+    it("runs pulumi up --refresh when asked, and plain up otherwise", () => {
+        const base = { repoRoot, clusterExists: true, stackExists: true, assumeYes: true };
+        assert.deepEqual(planUp({ ...base, refresh: true }).map(render), [
+            "pulumi up --stack local --config-file .pulumi-state/stack/Pulumi.local.yaml --policy-pack policy --refresh --yes --non-interactive",
+        ]);
+        assert.deepEqual(planUp(base).map(render), [
+            "pulumi up --stack local --config-file .pulumi-state/stack/Pulumi.local.yaml --policy-pack policy --yes --non-interactive",
+        ]);
+    });
+
+    it("records the cluster identity inside the git-ignored state directory", () => {
+        assert.ok(CLUSTER_ID_FILE.startsWith(`${STATE_DIR}/`));
     });
 });
 
@@ -196,6 +223,7 @@ describe("local-env: per-user runner label and stack config", () => {
             githubConfigSecretName: "gh",
             clientTlsSecretName: "tls",
             selectorConfigMapName: "sel",
+            runnerResources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2", memory: "4Gi" } },
         };
         const labelled = scaleSetValues({ ...base, name: "arc-local-alice", labels: ["arc-local"] });
         assert.equal(labelled.runnerScaleSetName, "arc-local-alice");

@@ -63,9 +63,11 @@ describe("StatefulSet rollout timeouts (pure)", () => {
 
     it("derives these values for the committed stacks", () => {
         // aks: 1 replica, 900 s drain; local: 1 replica, 120 s drain (the values in the report).
-        assert.deepStrictEqual(rolloutSeconds({ replicas: 1, drainTimeoutSeconds: 900 }), { perPod: 1540, create: 730, update: 1660, delete: 1050 });
-        assert.deepStrictEqual(rolloutSeconds({ replicas: 1, drainTimeoutSeconds: 120 }), { perPod: 760, create: 730, update: 880, delete: 600 });
-        assert.deepStrictEqual(rolloutTimeouts({ replicas: 1, drainTimeoutSeconds: 900 }), { create: "730s", update: "1660s", delete: "1050s" });
+        // Readiness every 2 s (components/buildkit/drain.ts): a started pod is ready within 2 s of answering.
+        assert.deepStrictEqual(rolloutSeconds({ replicas: 1, drainTimeoutSeconds: 900 }), { perPod: 1532, create: 722, update: 1652, delete: 1050 });
+        assert.deepStrictEqual(rolloutSeconds({ replicas: 1, drainTimeoutSeconds: 120 }), { perPod: 752, create: 722, update: 872, delete: 600 });
+        assert.deepStrictEqual(rolloutTimeouts({ replicas: 1, drainTimeoutSeconds: 900 }), { create: "722s", update: "1652s", delete: "1050s" });
+        assert.deepStrictEqual(rolloutSeconds({ replicas: 2, drainTimeoutSeconds: 900 }), { perPod: 1532, create: 722, update: 3184, delete: 1980 });
     });
 });
 
@@ -170,6 +172,7 @@ describe("the deploy job outlasts what it waits for", () => {
         assert.ok(jobSeconds > s.delete + s.create + probe, `deploy job ${jobSeconds}s < ${s.delete} + ${s.create} + ${probe}`);
         assert.ok(jobSeconds > s.update + probe);
     });
+    // The whole bound (node pool, ARC, setup) is tests/deploy-budget.test.ts.
 });
 
 describe("zone-redundant cache disks on AKS", () => {

@@ -274,8 +274,8 @@ describe("trust tiers: real mTLS across tiers (aks, native arm64 builders in bot
             const dnsNames = [...sans.matchAll(/DNS:([^,\s]+)/g)].map((m) => m[1]);
             assert.ok(dnsNames.includes(serviceFqdn(set)), `${set.name}'s certificate names its own Service`);
             for (const other of sets.filter((s) => s.tier !== set.tier)) {
-                // Every name the other tier's certificate could carry (up to 20 builders of each set), loopback aside.
-                const otherNames = new Set(serverCertificateNames(20, 20, tierNames(other.tier)).dnsNames.filter((n) => n !== "localhost"));
+                // Every name the other tier's certificate could carry (its arm64 set included), loopback aside.
+                const otherNames = new Set(serverCertificateNames(true, tierNames(other.tier)).dnsNames.filter((n) => n !== "localhost"));
                 const foreign = dnsNames.filter((n) => otherNames.has(n));
                 assert.deepStrictEqual(foreign, [], `${set.name}'s certificate names ${other.tier} objects`);
                 assert.throws(() => opensslVerify(set.ca, set.cert, "sslserver", serviceFqdn(other)), /hostname mismatch|verif|error/i);
@@ -454,7 +454,9 @@ function assertSelectorsExclusive(run: ProgramRun): void {
         kubernetesObjects(run)
             .filter((r) => r.type === type)
             .map((r) => reveal(r.inputs))
-            .filter((o) => o.metadata.namespace === BUILDKIT_NAMESPACE && o.metadata.name !== "default-deny-ingress");
+            .filter((o) => o.metadata.namespace === BUILDKIT_NAMESPACE && o.metadata.name !== "default-deny-ingress")
+            // Ingress policies and budgets (the egress policies, `<set>-egress*`, are checked for their selectors below).
+            .filter((o) => !(o.spec.policyTypes ?? []).includes("Egress"));
     for (const [type, selectorOf] of [
         ["kubernetes:networking.k8s.io/v1:NetworkPolicy", (o: any) => o.spec.podSelector],
         ["kubernetes:policy/v1:PodDisruptionBudget", (o: any) => o.spec.selector],
@@ -465,6 +467,23 @@ function assertSelectorsExclusive(run: ProgramRun): void {
             const selected = sets.filter((s) => selects(selectorOf(object), s.podLabels)).map((s) => s.name);
             assert.deepStrictEqual(selected, [object.metadata.name], `${type} ${object.metadata.name} selects exactly its own set`);
         }
+    }
+    // Every egress policy (`<set>-egress`, `<set>-egress-<exception>`) selects exactly its own set's pods.
+    const egress = kubernetesObjects(run)
+        .filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        .map((r) => reveal(r.inputs))
+        .filter((o) => o.metadata.namespace === BUILDKIT_NAMESPACE && (o.spec.policyTypes ?? []).includes("Egress"));
+    assert.ok(egress.length >= sets.length, "an egress policy per builder set");
+    for (const policy of egress) {
+        const owner = /^(.*)-egress(?:-.+)?$/.exec(policy.metadata.name)![1];
+        const own = sets.filter(
+            (x) =>
+                x.name === owner ||
+                (policy.metadata.name.startsWith(`${x.name}-egress`) &&
+                    !sets.some((y) => y.name.length > x.name.length && policy.metadata.name.startsWith(`${y.name}-egress`))),
+        );
+        const selected = sets.filter((x) => selects(policy.spec.podSelector, x.podLabels)).map((x) => x.name);
+        assert.deepStrictEqual(selected, own.map((x) => x.name).slice(0, 1), `egress ${policy.metadata.name} selects exactly its own set`);
     }
     // The shared tier's policy keeps selecting its pods that predate the tier label, and never a pod that says it is protected.
     const shared = selecting("kubernetes:networking.k8s.io/v1:NetworkPolicy").find((p) => p.metadata.name === tierNames(SHARED_TIER).statefulSet)!;
@@ -542,7 +561,10 @@ describe("trust tiers: label selectors and NetworkPolicies", () => {
                 for (const peer of rule.from) {
                     assert.strictEqual(peer.ipBlock, undefined, `${policy.name}: ipBlock`);
                     assert.ok(peer.namespaceSelector, `${policy.name}: every peer names its namespaces`);
-                    assert.deepStrictEqual(peer.namespaceSelector.matchLabels ?? {}, {}, `${policy.name}: matchLabels on namespaces`);
+                    // Only the name label the API server sets, whether as matchLabels or as an In expression.
+                    for (const key of Object.keys(peer.namespaceSelector.matchLabels ?? {})) {
+                        assert.strictEqual(key, "kubernetes.io/metadata.name", `${policy.name}: namespaces matched by ${key}`);
+                    }
                     for (const expression of peer.namespaceSelector.matchExpressions ?? []) {
                         assert.deepStrictEqual(
                             [expression.key, expression.operator],

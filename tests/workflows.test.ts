@@ -363,10 +363,16 @@ describe("workflows: previews behind an environment, the admin token only in dep
         assert.deepEqual(requestedPermissions({ with: { "permission-contents": "write", "permission-pull-requests": "", owner: "x" } }), { contents: "write" });
     });
 
-    it("the deploy job ends before its admin token expires, and a refresh uses this run's token", () => {
-        // The token lives one hour from when it is minted (after the job started); the job is killed at its timeout.
-        const up = job("deploy.yml", "up");
-        assert.ok(up["timeout-minutes"]! <= 60, `timeout-minutes ${up["timeout-minutes"]} outlasts the one-hour admin token`);
+    it("the deploy job mints its admin token right before pulumi up, and a refresh uses this run's token", () => {
+        // The token lives one hour from when it is minted; the job's timeout follows the worst-case update
+        // (tests/deploy-budget.test.ts), so the token is minted last, with only short checks after it.
+        const upSteps = jobSteps("deploy.yml", "up");
+        const mint = upSteps.findIndex((s) => s.uses?.startsWith("actions/create-github-app-token@"));
+        const up = upSteps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
+        assert.ok(mint >= 0 && mint < up, "the token is minted before pulumi up");
+        for (const step of upSteps.slice(mint + 1, up)) {
+            assert.ok(!step.uses || step.uses.startsWith("azure/login@"), `${step.name ?? step.uses}: no slow step between the mint and the update`);
+        }
         // renew.yml runs up --refresh: without the program, the refresh would use the revoked token in the state.
         const pulumi = jobSteps("deploy.yml", "up").find((s) => s.uses?.startsWith("pulumi/actions@"))!;
         assert.equal(pulumi.env?.PULUMI_RUN_PROGRAM, "true");
@@ -651,10 +657,12 @@ describe("workflows: scheduled renewal", () => {
         assert.equal(pulumiStep(deploy)?.with?.policyPacks, "policy");
     });
 
-    it("fails loudly: on failure it opens or comments an issue naming the stack, with only issues: write", () => {
+    it("fails loudly: on failure or cancellation it opens or comments an issue naming the stack and the result, with only issues: write", () => {
         const job = renew().jobs["report-failure"] as Job & { needs: string; env: Record<string, string> };
         assert.equal(job.needs, "up");
-        assert.equal(job.if, "${{ failure() }}");
+        assert.equal(job.if, "${{ failure() || cancelled() }}");
+        assert.equal(job.env.RESULT, "${{ needs.up.result }}");
+        assert.match(job.steps![0].run!, /did not finish \(result: \$\{RESULT:-cancelled\}\)/);
         assert.deepEqual(job.permissions, { issues: "write" });
         assert.match(job.env.STACK, /PULUMI_STACK_NAME \|\| 'aks'/);
         const script = job.steps![0].run!;

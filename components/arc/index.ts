@@ -6,9 +6,20 @@ import { ARC_CONTROLLER_NAMESPACE, SHARED_TIER, TierNames, tierNames } from "../
 import { namespaceWithPodSecurity } from "../kubernetes/namespace";
 import { tlsSecret } from "../kubernetes/tls-secret";
 import type { TlsMaterial } from "../pki";
-import { ARC_CHART_REGISTRY, CONTROLLER_CHART, CONTROLLER_RELEASE, controllerValues, GITHUB_CONFIG_SECRET, SCALE_SET_CHART, scaleSetValues } from "./values";
+import { type BuilderPods, runnerNetworkPolicy } from "../buildkit/network";
+import {
+    ARC_CHART_REGISTRY,
+    CONTROLLER_CHART,
+    CONTROLLER_RELEASE,
+    controllerValues,
+    GITHUB_CONFIG_SECRET,
+    type RunnerResources,
+    SCALE_SET_CHART,
+    scaleSetValues,
+} from "./values";
 import { SELECTOR_CONFIGMAP, SELECTOR_CONFIGMAP_KEY, selectorScript } from "./selector";
 import { controllerKeyVaultValues, KEY_VAULT_CERTIFICATE_FILE, KEY_VAULT_CERTIFICATE_SECRET, scaleSetKeyVaultValues } from "./key-vault";
+import { controllerLifecycle, scaleSetLifecycle, scaleSetReleaseTimeout } from "./lifecycle";
 
 export * from "./values";
 export * from "./selector";
@@ -19,6 +30,7 @@ export * from "./key-vault";
 function withKeyVault(access: ArcAccess, values: Record<string, unknown>): Record<string, unknown> {
     return access.kind === "keyVault" ? { ...values, ...scaleSetKeyVaultValues(access.keyVault) } : values;
 }
+export * from "./lifecycle";
 
 export interface ArcRunnersArgs {
     /** Version of both ARC charts. Default in config: 0.14.2. */
@@ -56,6 +68,14 @@ export interface ArcRunnersArgs {
      * Default: none.
      */
     tiers?: readonly RunnerTierArgs[];
+    /** Seconds a scale set's uninstall waits for busy runners (destroy, ARC minor upgrade). Default in config: 3600. */
+    runnerDrainSeconds: number;
+    /** Requests and limits of every runner container. Default in config: requests 500m / 1Gi, limits 2 / 4Gi. */
+    runnerResources: RunnerResources;
+    /** The ranges no runner pod may reach (every tier's). Required. */
+    clusterCidrs: readonly string[];
+    /** The shared tier's builder pods, which its runners may reach. Required. */
+    builderPods: BuilderPods;
 }
 
 /** One tier's runners. */
@@ -74,6 +94,8 @@ export interface RunnerTierArgs {
     arm64?: { endpoint: pulumi.Input<string>; serverName: pulumi.Input<string>; builders: readonly string[] };
     /** More environment for the tier's runner pods (its build metrics' AMEIDE_BUILDKIT_METRICS_*). Default: none. */
     extraEnv?: readonly { name: string; value: string }[];
+    /** The tier's builder pods: the only BuildKit pods its runners may reach. */
+    builderPods: BuilderPods;
 }
 
 /** What one tier's runners are, once declared. */
@@ -132,13 +154,25 @@ export class ArcRunners extends pulumi.ComponentResource {
             builders: args.builders,
             arm64: args.arm64,
             extraEnv: args.extraEnv,
+            builderPods: args.builderPods,
         };
         const allTiers: RunnerTierArgs[] = [shared, ...(args.tiers ?? [])];
         // Namespaces and client TLS first: without credentials (a k3d stack) that is all there is, and
         // it is what the deploy-time probe needs.
         const declared = allTiers.map((tier) => {
             const prefix = tier.names.resourcePrefix;
-            const runnerNs = namespaceWithPodSecurity(tier.names.runnerNamespace, "baseline", child);
+            // `restricted`: runner pods (values.ts) and the probe pass it; ARC's listener runs in the controller namespace.
+            const runnerNs = namespaceWithPodSecurity(tier.names.runnerNamespace, "restricted", child);
+            // Also without credentials: the deploy-time probe runs here under the same policy as a runner.
+            // Out only to DNS, the tier's own builders and the internet (components/buildkit/network.ts).
+            new k8s.networking.v1.NetworkPolicy(
+                `${prefix}runner-sandbox`,
+                {
+                    metadata: { name: "runner-sandbox", namespace: runnerNs.metadata.name },
+                    spec: runnerNetworkPolicy(tier.builderPods, args.clusterCidrs),
+                },
+                { parent: this },
+            );
             // Objects in a runner namespace take their namespace from `runnerNs.metadata.name`, which orders them after it.
             const clientTls = tlsSecret(
                 tier.names.clientTlsSecret,
@@ -199,8 +233,9 @@ export class ArcRunners extends pulumi.ComponentResource {
                 atomic: true,
                 cleanupOnFail: true,
             },
-            // The controller mounts the vault certificate: its pod waits for the Secret.
-            { parent: this, ...(vaultCertificate ? { dependsOn: [vaultCertificate] } : {}) },
+            // A new ARC minor replaces the controller, its scale sets first (./lifecycle.ts). The controller
+            // mounts the vault certificate in Key Vault mode: its pod waits for the Secret.
+            { parent: this, ...controllerLifecycle(args.chartVersion), ...(vaultCertificate ? { dependsOn: [vaultCertificate] } : {}) },
         );
 
         this.tiers = declared.map(({ tier, runnerNs, clientTls, prefix }) => {
@@ -256,6 +291,7 @@ export class ArcRunners extends pulumi.ComponentResource {
                                 arm64: tier.arm64,
                                 selectorTimeoutSeconds: args.selectorTimeoutSeconds,
                                 extraEnv: tier.extraEnv,
+                                runnerResources: args.runnerResources,
                                 // By reference: the release waits for the Secret and ConfigMap its runner pods mount.
                                 githubConfigSecretName: githubSecret ? githubSecret.metadata.name : "",
                                 clientTlsSecretName: clientTls.metadata.name,
@@ -264,11 +300,12 @@ export class ArcRunners extends pulumi.ComponentResource {
                         ),
                         atomic: true,
                         cleanupOnFail: true,
+                        ...scaleSetReleaseTimeout(args),
                     },
-                    // The AutoscalingRunnerSet needs the controller's CRDs: no value of the controller release
-                    // reaches these values, so that order is explicit. The credentials Secret, the TLS Secret
-                    // and the selector ConfigMap are ordered by the references above.
-                    { parent: this, dependsOn: [controller] },
+                    // After the controller (its CRDs), replaced with it, uninstalled before it, waiting for busy
+                    // runners (./lifecycle.ts). The credentials Secret, the TLS Secret and the selector ConfigMap
+                    // are ordered by the references above.
+                    { parent: this, ...scaleSetLifecycle(args, controller) },
                 );
                 return set.name;
             });

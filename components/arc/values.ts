@@ -111,6 +111,14 @@ export interface RunnerPodInput {
     selectorConfigMapName: pulumi.Input<string>;
     /** More runner environment, after the contract's and the selector's (the build metrics' push URL). Default: none. */
     extraEnv?: readonly { name: string; value: string }[];
+    /** Requests and limits of the runner container (config `arc.runnerResources`). */
+    runnerResources: RunnerResources;
+}
+
+/** The runner container's requests and limits, as Kubernetes quantities. */
+export interface RunnerResources {
+    requests: { cpu: string; memory: string };
+    limits: { cpu: string; memory: string };
 }
 
 /**
@@ -145,10 +153,16 @@ export function runnerSelectorEnv(
 /**
  * The runner pod: ARC's default mode (no `containerMode`, so no Docker-in-Docker), unprivileged,
  * with the client certificate mounted read-only and `buildctl` copied from the BuildKit image by an
- * init container. It passes Pod Security `restricted`, so `baseline` on `arc-runners` admits it.
+ * init container. It passes Pod Security `restricted`, which `arc-runners` enforces. Untrusted job
+ * code runs here, so the pod gets no service-account token (ARC's chart gives it an account without
+ * permissions, `gha-runner-scale-set.noPermissionServiceAccountName`, but a token still names the
+ * cluster's API to a job), no Service environment variables (they list every Service of the
+ * namespace), and bounded resources.
  */
 export function runnerPodSpec(input: RunnerPodInput): PodSpec {
     return {
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
         securityContext: {
             runAsNonRoot: true,
             runAsUser: RUNNER_UID,
@@ -192,6 +206,10 @@ export function runnerPodSpec(input: RunnerPodInput): PodSpec {
                     { name: "PATH", value: `${TOOLS_DIR}:${RUNNER_IMAGE_PATH}` },
                 ],
                 securityContext: UNPRIVILEGED_CONTAINER,
+                resources: {
+                    requests: { cpu: input.runnerResources.requests.cpu, memory: input.runnerResources.requests.memory },
+                    limits: { cpu: input.runnerResources.limits.cpu, memory: input.runnerResources.limits.memory },
+                },
                 volumeMounts: [clientTlsMount(CLIENT_TLS_VOLUME), { name: TOOLS_VOLUME, mountPath: TOOLS_DIR, readOnly: true }],
             },
         ],

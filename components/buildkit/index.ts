@@ -17,10 +17,12 @@ import { tlsSecret } from "../kubernetes/tls-secret";
 import { podHostnames, TlsMaterial } from "../pki";
 import { binfmtDaemonSetSpec } from "./binfmt";
 import { CONFIG_FILE } from "./layout";
-import { buildkitdIngressPolicy, DENY_ALL_INGRESS } from "./network";
+import { type BuilderPods, builderEgressExceptionPolicy, builderEgressPolicy, buildkitdIngressPolicy, DENY_ALL_INGRESS } from "./network";
+import type { EgressException } from "../../config/sandbox";
 import { renderBuildkitdToml } from "./toml";
 import { rolloutTimeouts } from "./rollout";
 import { zoneRedundantStorageClass } from "./storage";
+import { CacheGrowth, cacheClaimNames, cacheClaimPatch, cacheStatefulSetOptions } from "./cache";
 import type { Placement } from "../kubernetes/placement";
 import { CACHE_VOLUME, DaemonResources, daemonPodSpec, disruptionBudget } from "./workload";
 
@@ -49,6 +51,12 @@ export interface BuildkitServiceArgs {
     storageClass: string;
     /** Declare `storageClass` as a Premium_ZRS class of the Azure Disk CSI driver (AKS). Default: false (it must exist). */
     declareZoneRedundantStorageClass?: boolean;
+    /**
+     * How a new `cacheSize` reaches the builders: `expand` patches every cache claim in place (needs a
+     * StorageClass with `allowVolumeExpansion`, as on AKS), `replace` replaces the StatefulSet and its
+     * caches (k3d's local-path cannot expand). See ./cache.ts. Default: `replace`.
+     */
+    cacheGrowth?: CacheGrowth;
     /** Container resources. Default: requests 500m / 1Gi, memory limit 4Gi, no CPU limit. */
     resources: DaemonResources;
     /** Seconds a stopping builder waits for running builds. Default: 900. */
@@ -57,8 +65,18 @@ export interface BuildkitServiceArgs {
     registryMirrors: Readonly<Record<string, readonly string[]>>;
     /** QEMU emulators on the builders' nodes. Default: enabled, tonistiigi/binfmt pinned by digest. */
     binfmt: { enabled: boolean; image: string; pauseImage: string };
-    /** Namespace allowed to scrape port 6060. Default: `monitoring`. */
+    /** Namespace of the Prometheus pods allowed to scrape port 6060. Default: `monitoring`. */
     monitoringNamespace: string;
+    /** Labels of those Prometheus pods; no other pod may scrape. Default: `app.kubernetes.io/name: prometheus`. */
+    prometheusPodLabels: Readonly<Record<string, string>>;
+    /** Build-step isolation: user namespace for the daemon pod, subnet of the build-step bridge. Required. */
+    sandbox: { userNamespace: boolean; bridgeSubnet: string };
+    /** `[history]` of this service's trust tier. Required (config `buildkit.history.shared` for the contract builders). */
+    buildHistory: { maxAgeHours: number; maxEntries: number };
+    /** The cluster's pod, Service and node ranges, which builders may not reach. Required. */
+    clusterCidrs: readonly string[];
+    /** Named in-cluster destinations builders may reach anyway (a registry mirror). Default: none. */
+    builderEgressExceptions: readonly EgressException[];
     /** Node selector and tolerations of the builders (and binfmt). Default: none (any node). */
     placement: Placement;
     /** Where the binfmt DaemonSet runs when it differs from the builders (AKS: every BuildKit pool node). Default: `placement`. */
@@ -94,6 +112,8 @@ export interface BuilderTierArgs {
     nodePools?: pulumi.Resource[];
     /** The tier's server identity (its own CA). */
     serverTls: TlsMaterial;
+    /** The tier's `[history]`. Default: the service's `buildHistory`. */
+    buildHistory?: { maxAgeHours: number; maxEntries: number };
 }
 
 /** What callers address of one tier's builders. */
@@ -107,6 +127,8 @@ export interface TierBuilders {
     readonly builderHosts: string[];
     readonly arm64Builders?: { endpoint: pulumi.Output<string>; serverName: pulumi.Output<string>; hosts: string[] };
     readonly configToml: pulumi.Output<string>;
+    /** The tier's builder pods, for its runners' egress policy. */
+    readonly builderPods: BuilderPods;
 }
 
 /**
@@ -130,6 +152,8 @@ export class BuildkitService extends pulumi.ComponentResource {
     public readonly arm64Builders?: { endpoint: pulumi.Output<string>; serverName: pulumi.Output<string>; hosts: string[] };
     /** The rendered `buildkitd.toml`. */
     public readonly configToml: pulumi.Output<string>;
+    /** Namespace and pod labels of every builder set: what the runners' NetworkPolicy lets them reach. */
+    public readonly builderPods: BuilderPods;
     public readonly namespace: pulumi.Output<string>;
     /** Every tier's builders, the shared tier first. */
     public readonly tiers: readonly TierBuilders[];
@@ -182,6 +206,7 @@ export class BuildkitService extends pulumi.ComponentResource {
         this.builderHosts = shared.builderHosts;
         this.arm64Builders = shared.arm64Builders;
         this.podEndpoints = shared.podEndpoints;
+        this.builderPods = shared.builderPods;
         this.registerOutputs({
             endpoint: this.endpoint,
             arm64Endpoint: this.arm64Endpoint,
@@ -253,7 +278,8 @@ function declareTier(
             storageClass: shared.storageClass,
         });
 
-    const toml = renderBuildkitdToml(args);
+    const tomlInput = { ...args, bridgeSubnet: args.sandbox.bridgeSubnet, history: tier.buildHistory ?? args.buildHistory };
+    const toml = renderBuildkitdToml(tomlInput);
     const x86 = builders({
         name: names.statefulSet,
         headless: names.headless,
@@ -274,7 +300,7 @@ function declareTier(
             selector: names.arm64.statefulSetSelector,
             replicas: tier.arm64.replicas,
             placement: tier.arm64.placement,
-            toml: renderBuildkitdToml({ ...args, platforms: nativeFirst(args.platforms, "linux/arm64") }),
+            toml: renderBuildkitdToml({ ...tomlInput, platforms: nativeFirst(args.platforms, "linux/arm64") }),
         }),
     };
     if (args.binfmt.enabled) {
@@ -308,6 +334,10 @@ function declareTier(
               }
             : undefined,
         configToml: pulumi.output(toml),
+        builderPods: {
+            namespace: BUILDKIT_NAMESPACE,
+            selectors: [x86.policySelector, ...(arm64 ? [arm64.declared.policySelector] : [])],
+        },
     };
 }
 
@@ -321,6 +351,8 @@ interface DeclaredBuilderSet {
     statefulSet: k8s.apps.v1.StatefulSet;
     service: k8s.core.v1.Service;
     headless: k8s.core.v1.Service;
+    /** What selects the set's pods and no other tier's. */
+    policySelector: k8s.types.input.meta.v1.LabelSelector;
 }
 
 /** `name.namespace.svc.cluster.local` of a declared Service: the name clients dial and verify. */
@@ -380,6 +412,8 @@ function declareBuilderSet(
                     },
                     spec: daemonPodSpec({
                         ...args,
+                        userNamespace: args.sandbox.userNamespace,
+                        bridgeSubnet: args.sandbox.bridgeSubnet,
                         placement: set.placement,
                         podLabels: set.labels,
                         configMapName: config.metadata.name,
@@ -407,12 +441,24 @@ function declareBuilderSet(
             dependsOn: [...(args.nodePools ?? [])],
             // A drain may hold each builder for drainTimeoutSeconds, far beyond the provider's 10 minutes.
             customTimeouts: rolloutTimeouts({ replicas: set.replicas, drainTimeoutSeconds: args.drainTimeoutSeconds }),
-            // volumeClaimTemplates are immutable, so a new cache size replaces the StatefulSet; its name
-            // is fixed, so the old one must go first (the provider asks for this too; stated here so
-            // the replacement is explicit and tested).
+            // What still replaces the StatefulSet (an immutable field; a cache size with cacheGrowth
+            // `replace`) deletes the old one first: its name is fixed (the provider asks for this too;
+            // stated here so the replacement is explicit and tested).
             deleteBeforeReplace: true,
+            // With cacheGrowth `expand`, a new cache size goes to the claims below instead (./cache.ts).
+            ...cacheStatefulSetOptions(args.cacheGrowth ?? "replace"),
         },
     );
+    if (args.cacheGrowth === "expand") {
+        for (const claim of cacheClaimNames(set.name, set.replicas)) {
+            new k8s.core.v1.PersistentVolumeClaimPatch(
+                claim,
+                // The namespace by reference from the StatefulSet: patched after it is ready, when every claim exists.
+                cacheClaimPatch(claim, statefulSet.metadata.namespace, args.cacheSize.quantity, set.labels),
+                { parent, dependsOn: [statefulSet], retainOnDelete: true },
+            );
+        }
+    }
     // The client Service is awaited until it has ready endpoints (the headless one is not): created
     // after the builders are ready, it never waits for a node pool that is still being created.
     // Explicit: a Service selects pods by label, so no value of the StatefulSet reaches it.
@@ -450,16 +496,37 @@ function declareBuilderSet(
         set.name,
         {
             metadata: { name: set.name, namespace, labels: { ...set.labels } },
-            spec: { ...disruptionBudget(set.replicas), selector: set.policySelector },
+            spec: { ...disruptionBudget(), selector: set.policySelector },
         },
         inNamespace,
     );
     new k8s.networking.v1.NetworkPolicy(
         set.name,
-        { metadata: { name: set.name, namespace }, spec: buildkitdIngressPolicy(args.monitoringNamespace, set.policySelector, set.clientNamespaces) },
+        {
+            metadata: { name: set.name, namespace },
+            spec: buildkitdIngressPolicy(
+                { namespace: args.monitoringNamespace, podLabels: args.prometheusPodLabels },
+                set.policySelector,
+                set.clientNamespaces,
+            ),
+        },
         inNamespace,
     );
-    return { statefulSet, service, headless };
+    // Egress of the builders and so of every build step (they leave through the pod's address).
+    new k8s.networking.v1.NetworkPolicy(
+        `${set.name}-egress`,
+        { metadata: { name: `${set.name}-egress`, namespace }, spec: builderEgressPolicy(set.policySelector, args.clusterCidrs) },
+        inNamespace,
+    );
+    for (const exception of args.builderEgressExceptions) {
+        const name = `${set.name}-egress-${exception.name}`;
+        new k8s.networking.v1.NetworkPolicy(
+            name,
+            { metadata: { name, namespace }, spec: builderEgressExceptionPolicy(set.policySelector, exception) },
+            inNamespace,
+        );
+    }
+    return { statefulSet, service, headless, policySelector: set.policySelector };
 }
 
 function sha256(text: string): string {

@@ -2,6 +2,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { BUILDKIT_GRPC_PORT, BUILDKIT_METRICS_PORT, BUILDKITD_POD_LABELS } from "../../contracts";
 import { CONFIG_DIR, CONFIG_FILE, daemonLayout, SERVER_TLS_DIR } from "./layout";
+import { drainCommand, READINESS_CHECK, readinessCommand } from "./drain";
 import type { ByteQuantity } from "../../config/quantity";
 import type { Placement } from "../kubernetes/placement";
 
@@ -29,6 +30,10 @@ export interface DaemonPodInput {
     placement: Placement;
     /** Labels of this builder set's pods (spread constraint). Default: `app.kubernetes.io/name=buildkitd`. */
     podLabels?: Readonly<Record<string, string>>;
+    /** Run the pod in a Kubernetes user namespace (`hostUsers: false`; config `buildkit.sandbox.userNamespace`). */
+    userNamespace: boolean;
+    /** The build-step bridge's subnet (config `buildkit.sandbox.bridgeSubnet`): the firewall init container shuts it out of the daemon. */
+    bridgeSubnet: string;
 }
 
 /** Extra time after the drain for buildkitd's own graceful stop. */
@@ -37,8 +42,8 @@ export const SHUTDOWN_MARGIN_SECONDS = 30;
 // livenessProbe fields). Called "checks" here: in this program "the probe" is the deploy-time Job.
 /** Startup check: buildkitd has `periodSeconds × failureThreshold` seconds to answer before the kubelet restarts it. */
 export const STARTUP_CHECK = { periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 } as const;
-/** Readiness check: a started pod joins the Service's endpoints at its next successful check. */
-export const READINESS_CHECK = { periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 } as const;
+/** Readiness check: fails at once when the pod drains (./drain.ts). */
+export { READINESS_CHECK } from "./drain";
 /** Liveness check: a daemon that stops answering for 2.5 minutes is restarted. */
 export const LIVENESS_CHECK = { periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 5 } as const;
 export const CACHE_VOLUME = "cache";
@@ -48,20 +53,46 @@ export function workerCheckCommand(socket: string): string[] {
     return ["buildctl", "--addr", socket, "debug", "workers"];
 }
 
+/** preStop hook: see ./drain.ts (mark draining, so readiness fails at once; wait for running builds). */
+export { drainCommand } from "./drain";
+
+/** Name of the init container that keeps build steps off the daemon's own ports. */
+export const SANDBOX_FIREWALL_CONTAINER = "sandbox-firewall";
+
 /**
- * preStop hook: the pod has already left the Service's endpoints, so no new build arrives; wait
- * until BuildKit's history shows no build still running (or the drain timeout passes), then let
- * Kubernetes send SIGTERM. Without it a rollout or node drain kills builds mid-flight.
+ * What the firewall init container runs, in the pod's network namespace (shared by every container
+ * of the pod): drop every packet from the build-step bridge that is addressed to the pod itself.
+ * A bridged step reaches the pod's namespace through its gateway (the bridge's address) and the pod
+ * IP, where buildkitd listens on 0.0.0.0 (gRPC 1234, debug 6060); NetworkPolicy never sees that
+ * traffic, which does not leave the pod. Forwarded traffic (the steps' egress) is not INPUT, so it
+ * is unaffected. Idempotent: `-C` first, as a restarted pod keeps its network namespace.
  */
-export function drainCommand(socket: string, timeoutSeconds: number): string[] {
-    const script = [
-        `deadline=$(( $(date +%s) + ${timeoutSeconds} ))`,
-        `while [ "$(date +%s)" -lt "$deadline" ]; do`,
-        `  buildctl --addr ${socket} debug histories --format '{{.Type}}' 2>/dev/null | grep -q STARTED || exit 0`,
-        `  sleep 5`,
-        `done`,
-    ].join("\n");
-    return ["/bin/sh", "-c", script];
+export function sandboxFirewallCommand(bridgeSubnet: string): string[] {
+    if (!/^[0-9.]+\/[0-9]+$/.test(bridgeSubnet)) {
+        throw new Error(`bridge subnet ${bridgeSubnet} is not an IPv4 CIDR`);
+    }
+    const rule = `INPUT -s ${bridgeSubnet} -j DROP`;
+    return ["/bin/sh", "-c", `iptables -w -C ${rule} 2>/dev/null || iptables -w -I ${rule}`];
+}
+
+/**
+ * The rootful daemon's firewall init container: the BuildKit image itself (it ships iptables: the
+ * moby/buildkit v0.31.2 Dockerfile installs it in `buildkit-export-alpine`), root with only the
+ * network capabilities iptables needs. The rootless image ships no iptables; see docs/build-sandbox.md.
+ */
+export function sandboxFirewallContainer(image: string, bridgeSubnet: string): Container {
+    return {
+        name: SANDBOX_FIREWALL_CONTAINER,
+        image,
+        command: sandboxFirewallCommand(bridgeSubnet),
+        securityContext: {
+            runAsUser: 0,
+            runAsNonRoot: false,
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ["ALL"], add: ["NET_ADMIN", "NET_RAW"] },
+        },
+        resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+    };
 }
 
 export function daemonContainer(input: DaemonPodInput): Container {
@@ -83,6 +114,10 @@ export function daemonContainer(input: DaemonPodInput): Container {
                   runAsNonRoot: true,
                   seccompProfile: { type: "Unconfined" },
                   appArmorProfile: { type: "Unconfined" },
+                  // BuildKit's process sandbox mounts a fresh /proc for each step, which a masked /proc
+                  // forbids (docs/rootless.md, "systempaths=unconfined"); Kubernetes allows Unmasked
+                  // only with hostUsers: false, which config validation requires with rootless.
+                  procMount: "Unmasked",
               }
             : { privileged: true },
         resources: {
@@ -90,7 +125,7 @@ export function daemonContainer(input: DaemonPodInput): Container {
             limits: { ...(input.resources.limits.cpu ? { cpu: input.resources.limits.cpu } : {}), memory: input.resources.limits.memory.quantity },
         },
         startupProbe: { ...check, ...STARTUP_CHECK },
-        readinessProbe: { ...check, ...READINESS_CHECK },
+        readinessProbe: { exec: { command: readinessCommand(layout.socket) }, ...READINESS_CHECK },
         livenessProbe: { ...check, ...LIVENESS_CHECK },
         lifecycle: { preStop: { exec: { command: drainCommand(layout.socket, input.drainTimeoutSeconds) } } },
         volumeMounts: [
@@ -106,6 +141,9 @@ export function daemonPodSpec(input: DaemonPodInput): PodSpec {
         // buildkitd never talks to the Kubernetes API.
         automountServiceAccountToken: false,
         enableServiceLinks: false,
+        // Root in the pod (the rootful daemon, or the rootless one's user namespace) is an
+        // unprivileged UID range on the node: a runc-class escape is not root on the node.
+        ...(input.userNamespace ? { hostUsers: false } : {}),
         terminationGracePeriodSeconds: input.drainTimeoutSeconds + SHUTDOWN_MARGIN_SECONDS,
         // The rootless user must own the cache volume and be able to read the mounted key.
         ...(input.rootless ? { securityContext: { fsGroup: 1000, fsGroupChangePolicy: "OnRootMismatch" } } : {}),
@@ -120,6 +158,7 @@ export function daemonPodSpec(input: DaemonPodInput): PodSpec {
                 labelSelector: { matchLabels: { ...(input.podLabels ?? BUILDKITD_POD_LABELS) } },
             },
         ],
+        ...(input.rootless ? {} : { initContainers: [sandboxFirewallContainer(input.image, input.bridgeSubnet)] }),
         containers: [daemonContainer(input)],
         volumes: [
             { name: "config", configMap: { name: input.configMapName } },
@@ -130,11 +169,13 @@ export function daemonPodSpec(input: DaemonPodInput): PodSpec {
 }
 
 /**
- * With two or more builders one must stay up during voluntary disruptions; with one, a budget of
- * `minAvailable: 1` would block every node drain forever, so it allows the single pod to move.
+ * One builder at a time may be voluntarily disrupted (a node drain, an AKS upgrade), matching the
+ * StatefulSet's rolling update (one pod at a time): every other builder keeps serving and keeps its
+ * cache, and each eviction waits for that pod's drain (terminationGracePeriodSeconds). With one
+ * builder (k3d) it still lets the pod move; `minAvailable: 1` would block every node drain forever.
  */
-export function disruptionBudget(replicas: number): { minAvailable: number } | { maxUnavailable: number } {
-    return replicas >= 2 ? { minAvailable: 1 } : { maxUnavailable: 1 };
+export function disruptionBudget(): { maxUnavailable: number } {
+    return { maxUnavailable: 1 };
 }
 
 /** QEMU architecture names `tonistiigi/binfmt --install` takes for BuildKit platforms. */

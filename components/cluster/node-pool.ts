@@ -3,6 +3,26 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AksPoolSettings } from "../../config/aks";
 import { BUILDKIT_ARCH_LABEL_KEY, BUILDKIT_POOL_LABEL, BUILDKIT_POOL_TAINT } from "../../contracts";
 import type { NodeArch } from "./placement";
+import { rolloutSeconds } from "../buildkit/rollout";
+
+/** The builders one pool carries: how many, and how long each may drain. */
+export interface PoolBuilders {
+    replicas: number;
+    drainTimeoutSeconds: number;
+}
+
+/**
+ * AKS's per-node drain limit for upgrades of this pool (`upgradeSettings.drainTimeoutInMinutes`; AKS's
+ * default is 30 minutes, the API accepts 1 to 1440): a node-image or Kubernetes upgrade evicts a node's
+ * pods, and the builders' PodDisruptionBudget (`maxUnavailable: 1`) lets the next builder go only when
+ * the last one's replacement is ready. With every builder of the set on one node that is each builder
+ * in turn: `replicas × perPod` of the StatefulSet's rollout bound (components/buildkit/rollout.ts). A
+ * shorter limit would fail the upgrade in the middle of a drain.
+ */
+export function poolDrainTimeoutMinutes(builders: PoolBuilders): number {
+    const { perPod } = rolloutSeconds(builders);
+    return Math.min(1440, Math.max(30, Math.ceil((builders.replicas * perPod) / 60)));
+}
 
 /** `ameide.io/pool=buildkit:NoSchedule`, as AKS spells node taints. */
 export const BUILDKIT_POOL_TAINT_SPEC = buildkitPoolTaintSpec();
@@ -33,6 +53,7 @@ export function agentPoolArgs(
     cluster: { resourceGroup: string; clusterName: pulumi.Input<string> },
     pool: AksPoolSettings,
     arch: NodeArch,
+    builders?: PoolBuilders,
     /** The tier's pool label and taint value. Default: the contract's `buildkit`. */
     poolValue: string = BUILDKIT_POOL_LABEL.value,
 ): containerservice.AgentPoolArgs {
@@ -57,9 +78,50 @@ export function agentPoolArgs(
         osDiskType: pool.osDiskType,
         nodeLabels: buildkitPoolLabels(arch, poolValue),
         nodeTaints: [buildkitPoolTaintSpec(poolValue)],
+        // Upgrades wait for every builder's drain (poolDrainTimeoutMinutes).
+        ...(builders ? { upgradeSettings: { drainTimeoutInMinutes: poolDrainTimeoutMinutes(builders) } } : {}),
         // Azure tag names may not contain "/", so these are not the Kubernetes label keys.
         tags: { "arc-buildkit-pool": poolValue, "arc-buildkit-arch": arch },
     };
+}
+
+/** The fields of an existing pool (`getManagedCluster`'s agentPoolProfiles) the immutability check reads. */
+export interface ExistingPool {
+    name?: string;
+    vmSize?: string;
+    availabilityZones?: string[];
+    osDiskSizeGB?: number;
+    osDiskType?: string;
+    maxPods?: number;
+    osSKU?: string;
+}
+
+/**
+ * What config would change on an existing pool of the same name that AKS does not change in place:
+ * the VM size, the availability zones, the OS disk's size and type, and the pods per node are fixed
+ * when a pool is created (AKS's node pool documentation: resizing means a new pool; the AgentPool
+ * API refuses these updates). Checked in the preflight, so `pulumi preview` fails with what to do,
+ * instead of `pulumi up` failing half-way, or a same-named replacement deleting the pool (and the
+ * builders on it) before creating it again. Pure.
+ */
+export function immutablePoolChanges(key: string, pool: AksPoolSettings, existing: readonly ExistingPool[]): string[] {
+    const live = existing.find((p) => p.name === pool.name);
+    if (!live) {
+        return [];
+    }
+    const sorted = (zones: readonly string[] | undefined) => [...(zones ?? [])].sort().join(",");
+    const checks: [string, unknown, unknown][] = [
+        ["vmSize", live.vmSize, pool.vmSize],
+        ["zones", sorted(live.availabilityZones), sorted(pool.zones)],
+        ["osDiskSizeGB", live.osDiskSizeGB, pool.osDiskSizeGB],
+        ["osDiskType", live.osDiskType, pool.osDiskType],
+        ["maxPods", live.maxPods, pool.maxPods],
+    ];
+    return checks
+        .filter(([, was, wanted]) => was !== undefined && was !== "" && String(was) !== String(wanted))
+        .map(
+            ([field, was, wanted]) => `arc-buildkit:cluster.${key}.${field} is ${JSON.stringify(wanted)} but node pool ${pool.name} has ${JSON.stringify(was)}`,
+        );
 }
 
 export interface BuildkitNodePoolArgs {
@@ -68,6 +130,8 @@ export interface BuildkitNodePoolArgs {
     clusterName: pulumi.Input<string>;
     pool: AksPoolSettings;
     arch: NodeArch;
+    /** The builders the pool carries, for the upgrade drain limit. Default: AKS's own (30 minutes). */
+    builders?: PoolBuilders;
     /** The tier's pool label and taint value. Default: `buildkit` (the shared tier). */
     poolValue?: string;
 }
@@ -82,9 +146,11 @@ export class BuildkitNodePool extends pulumi.ComponentResource {
         super("arc-buildkit:cluster:BuildkitNodePool", name, {}, opts);
         this.agentPool = new containerservice.AgentPool(
             name,
-            agentPoolArgs({ resourceGroup: args.resourceGroup, clusterName: args.clusterName }, args.pool, args.arch, args.poolValue),
+            agentPoolArgs({ resourceGroup: args.resourceGroup, clusterName: args.clusterName }, args.pool, args.arch, args.builders, args.poolValue),
             // The autoscaler changes the node count; without this a second `up` would scale it back.
-            { parent: this, ignoreChanges: ["count"] },
+            // A new pool name (blue/green) is a replacement: created first, the old pool deleted at the end of
+            // the update, after the builders moved (never delete-first, which would take them down at once).
+            { parent: this, ignoreChanges: ["count"], deleteBeforeReplace: false },
         );
         this.poolName = pulumi.output(args.pool.name);
         this.registerOutputs({ poolName: this.poolName });

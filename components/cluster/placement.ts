@@ -2,6 +2,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { BUILDKIT_POOL_LABEL, BUILDKIT_POOL_TAINT } from "../../contracts";
 import type { Placement } from "../kubernetes/placement";
+import type { KubeTarget } from "../monitoring/preflight";
 
 /** Where every Kubernetes resource of the stack goes, and where the builders may run. */
 export interface ClusterConnection {
@@ -16,6 +17,8 @@ export interface ClusterConnection {
     nodePools: pulumi.Resource[];
     /** Each further tier's own pools and placements (AKS), by tier name. */
     tiers: Readonly<Record<string, TierPlacement>>;
+    /** How read-only preflights reach the cluster: the provider's kubeconfig (a secret) or context. */
+    kubeTarget: pulumi.Output<KubeTarget>;
 }
 
 /** Where one tier's builders run: only on its own pools. */
@@ -41,6 +44,9 @@ export const BUILDKIT_POOL_PLACEMENT: Placement = {
     tolerations: [{ key: BUILDKIT_POOL_TAINT.key, operator: "Equal", value: BUILDKIT_POOL_TAINT.value, effect: BUILDKIT_POOL_TAINT.effect }],
 };
 
+/** Set by AKS on every node: the name of the node pool it belongs to. */
+export const AKS_AGENTPOOL_NODE_LABEL = "kubernetes.azure.com/agentpool";
+
 /** Every node of one tier's pools (`ameide.io/pool=<value>`), whatever its architecture, and nothing else. */
 export function tierPoolPlacement(poolValue: string): Placement {
     return {
@@ -51,12 +57,20 @@ export function tierPoolPlacement(poolValue: string): Placement {
 
 /**
  * Builders of one architecture: the tier's pool label, its toleration (which tolerates no other
- * tier's taint), and the node architecture. Default: the shared tier's `buildkit` pools.
+ * tier's taint), the node architecture, and (on AKS) the node pool by name. The pool name makes a
+ * blue/green pool change a rolling update: a new `pool.name` creates the new pool first, then the
+ * builders' pod template selects it, so the StatefulSet moves them one at a time (each drained, the
+ * next started when the last is ready), and only then is the old pool deleted
+ * (docs/operations/node-pool.md). Default: the shared tier's `buildkit` pools, any pool name.
  */
-export function builderPlacement(arch: NodeArch, poolValue: string = BUILDKIT_POOL_LABEL.value): Placement {
+export function builderPlacement(arch: NodeArch, poolName?: string, poolValue: string = BUILDKIT_POOL_LABEL.value): Placement {
     const pool = tierPoolPlacement(poolValue);
     return {
-        nodeSelector: { ...pool.nodeSelector, [ARCH_NODE_LABEL]: arch },
+        nodeSelector: {
+            ...pool.nodeSelector,
+            [ARCH_NODE_LABEL]: arch,
+            ...(poolName === undefined ? {} : { [AKS_AGENTPOOL_NODE_LABEL]: poolName }),
+        },
         tolerations: pool.tolerations!.map((t) => ({ ...t })),
     };
 }

@@ -70,6 +70,36 @@ export function variableValues(args: Pick<GithubVariablesArgs, "endpoint" | "run
     ];
 }
 
+/**
+ * Adopting and keeping the variables (terraform-provider-github, which @pulumi/github 6.15.0 wraps,
+ * github/resource_github_actions_organization_variable.go): creating an organization variable is a
+ * POST (`client.Actions.CreateOrgVariable`), which GitHub answers with 409 when the name exists, so a
+ * first `up` in an organization that already has `AMEIDE_RUNS_ON` would fail. The resource's ID is
+ * the variable's name and its importer passes it through (`ImportStatePassthroughContext`); a
+ * repository variable's ID is `<repository>:<name>`. Where the variable exists, the resource is
+ * declared with the `import` option: the engine imports it, then updates it to the program's value
+ * (an import with differing inputs is an import followed by an update since pulumi/pulumi#19339), and
+ * ignores the option once the resource is in the state with that ID (step_generator.go: "An import
+ * occurs if there is no old resource or if the old resource's ID does not match"). A changed
+ * `visibility` (ForceNew) would mean a replacement, which cannot work for a retained variable: keep
+ * the existing visibility or delete the variable first (docs/operations/github-variables.md).
+ *
+ * `retainOnDelete`: workflows in every repository of the organization read these variables, so
+ * `pulumi destroy` (or dropping the scope) leaves them in place instead of deleting them.
+ */
+export function importIdFor(existing: ReadonlySet<string>, variableName: string, repository?: string): string | undefined {
+    if (!existing.has(variableName)) {
+        return undefined;
+    }
+    return repository === undefined ? variableName : `${repository}:${variableName}`;
+}
+
+/** The options of one variable: retained on delete, adopted when it exists. */
+export function variableOptions(existing: ReadonlySet<string>, variableName: string, repository?: string): { retainOnDelete: true; import?: string } {
+    const id = importIdFor(existing, variableName, repository);
+    return { retainOnDelete: true, ...(id === undefined ? {} : { import: id }) };
+}
+
 /** The provider's credentials: a GitHub App installation (preferred) or a token, all Pulumi secrets. */
 export function providerCredentials(credentials: GithubCredentials): Pick<github.ProviderArgs, "appAuth" | "token"> {
     return credentials.method === "app"
@@ -96,6 +126,10 @@ export class GithubVariables extends pulumi.ComponentResource {
         // and fails the preview if a repository does not exist.
         const repositoryIds = (names: readonly string[]) =>
             names.map((repo) => github.getRepositoryOutput({ fullName: `${args.organization}/${repo}` }, { parent: this, provider }).repoId);
+        // Organization variables that exist already are adopted, never recreated (variableOptions). The
+        // `import` option must be known when a resource is declared, so the organization's variables are
+        // read first (an invoke, so also in preview) and these variables declared once the list is known.
+        const existing = github.getActionsOrganizationVariablesOutput({ parent: this, provider }).variables.apply((list) => new Set(list.map((v) => v.name)));
         const groups: Record<string, pulumi.Output<string>> = {};
         for (const tier of args.tiers ?? []) {
             const ids = repositoryIds(tier.runnerGroup.repositories);
@@ -108,13 +142,15 @@ export class GithubVariables extends pulumi.ComponentResource {
                 { name: names.variables.addr, value: tier.endpoint },
                 ...(tier.arm64Endpoint === undefined ? [] : [{ name: names.variables.arm64Addr, value: tier.arm64Endpoint }]),
             ];
-            for (const variable of values) {
-                new github.ActionsOrganizationVariable(
-                    variable.name,
-                    { variableName: variable.name, value: variable.value, visibility: "selected", selectedRepositoryIds: ids },
-                    child,
-                );
-            }
+            existing.apply((known) => {
+                for (const variable of values) {
+                    new github.ActionsOrganizationVariable(
+                        variable.name,
+                        { variableName: variable.name, value: variable.value, visibility: "selected", selectedRepositoryIds: ids },
+                        { ...child, ...variableOptions(known, variable.name) },
+                    );
+                }
+            });
         }
         this.runnerGroups = groups;
 
@@ -122,18 +158,28 @@ export class GithubVariables extends pulumi.ComponentResource {
             // Only the tiers' runner groups and variables.
         } else if (args.scope === "organization") {
             const selectedRepositoryIds = args.visibility === "selected" ? repositoryIds(args.selectedRepositories) : undefined;
-            for (const variable of variableValues(args)) {
-                new github.ActionsOrganizationVariable(
-                    variable.name,
-                    { variableName: variable.name, value: variable.value, visibility: args.visibility, selectedRepositoryIds },
-                    child,
-                );
-            }
+            existing.apply((known) => {
+                for (const variable of variableValues(args)) {
+                    new github.ActionsOrganizationVariable(
+                        variable.name,
+                        { variableName: variable.name, value: variable.value, visibility: args.visibility, selectedRepositoryIds },
+                        { ...child, ...variableOptions(known, variable.name) },
+                    );
+                }
+            });
         } else {
             for (const repository of args.repositories) {
-                for (const variable of variableValues(args)) {
-                    new github.ActionsVariable(`${repository}-${variable.name}`, { repository, variableName: variable.name, value: variable.value }, child);
-                }
+                const repositoryVariables = github.getActionsVariablesOutput({ name: repository }, { parent: this, provider }).variables;
+                repositoryVariables.apply((list) => {
+                    const names = new Set(list.map((v) => v.name));
+                    for (const variable of variableValues(args)) {
+                        new github.ActionsVariable(
+                            `${repository}-${variable.name}`,
+                            { repository, variableName: variable.name, value: variable.value },
+                            { ...child, ...variableOptions(names, variable.name, repository) },
+                        );
+                    }
+                });
             }
         }
         this.registerOutputs({ runnerGroups: this.runnerGroups });

@@ -56,15 +56,18 @@ export interface BuildMetricsArgs {
 }
 
 /**
- * The per-tier Pushgateway that keeps per-build counters after the ephemeral runner pod is gone, its
- * NetworkPolicy (the tier's runners push, Prometheus scrapes) and the ServiceMonitor whose relabelling
- * bounds what reaches Prometheus. Needs the monitoring.coreos.com CRDs.
+ * The per-tier Pushgateway that keeps per-build counters after the ephemeral runner pod is gone, and
+ * its NetworkPolicy (the tier's runners push, Prometheus scrapes). Its scrape, a ServiceMonitor, is
+ * {@link BuildMetricsScrape}: that one needs the Prometheus Operator's CRDs, this one does not, so a
+ * cluster without them still gets the runners' URL (and the job summaries) without a failed up.
  */
 export class BuildMetrics extends pulumi.ComponentResource {
     /** The URL runner pods of this tier push to. */
     public readonly url: string;
     /** Environment for this tier's runner pods (runnerMetricsEnv). */
     public readonly runnerEnv: { name: string; value: string }[];
+    /** What the tier's BuildMetricsScrape needs. */
+    public readonly scrape: { args: BuildMetricsArgs; service: k8s.core.v1.Service };
 
     constructor(name: string, args: BuildMetricsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("arc-buildkit:metrics:BuildMetrics", name, {}, opts);
@@ -87,20 +90,39 @@ export class BuildMetrics extends pulumi.ComponentResource {
             { metadata, spec: pushgatewayServiceSpec(args.tier) },
             { parent: this, dependsOn: [deployment] },
         );
+        this.url = pushgatewayUrl(args.tier);
+        this.runnerEnv = runnerMetricsEnv(args.tier, repositories, this.url);
+        this.scrape = { args, service };
+        this.registerOutputs({});
+    }
+}
+
+/**
+ * The ServiceMonitor whose relabelling bounds what reaches Prometheus from one tier's Pushgateway.
+ * Needs the monitoring.coreos.com CRDs (declare it where the monitoring objects are declared).
+ */
+export class BuildMetricsScrape extends pulumi.ComponentResource {
+    constructor(name: string, metrics: BuildMetrics, opts?: pulumi.ComponentResourceOptions) {
+        super("arc-buildkit:metrics:BuildMetricsScrape", name, {}, opts);
+        const { args, service } = metrics.scrape;
         new k8s.apiextensions.CustomResource(
             `${name}-servicemonitor`,
             {
                 apiVersion: "monitoring.coreos.com/v1",
                 kind: "ServiceMonitor",
-                metadata: { name: objectName, namespace: service.metadata.namespace, labels: { ...labels, ...args.selectorLabels } },
+                metadata: {
+                    name: pushgatewayName(args.tier),
+                    namespace: service.metadata.namespace,
+                    labels: { ...pushgatewayLabels(args.tier), ...args.selectorLabels },
+                },
                 spec: pulumi
                     .output(args.namespace)
-                    .apply((ns) => pushgatewayServiceMonitorSpec({ tier: args.tier, repositories, builderSets: args.builderSets }, ns)),
+                    .apply((ns) =>
+                        pushgatewayServiceMonitorSpec({ tier: args.tier, repositories: args.repositories ?? [], builderSets: args.builderSets }, ns),
+                    ),
             },
             { parent: this },
         );
-        this.url = pushgatewayUrl(args.tier);
-        this.runnerEnv = runnerMetricsEnv(args.tier, repositories, this.url);
         this.registerOutputs({});
     }
 }

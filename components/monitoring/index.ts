@@ -4,9 +4,12 @@ import { BUILDKIT_NAMESPACE, BUILDKITD_ARM64_POD_LABELS, BUILDKITD_POD_LABELS } 
 import { buildkitDashboard } from "./dashboard";
 import { fleetRuleGroup } from "../metrics/fleet";
 import { alertRuleGroups, CertificateExpiry } from "./rules";
+import { KubeTarget, monitoringSkippedMessage, preflightMonitoring } from "./preflight";
 
 export { alertRuleGroups, epochSeconds, CACHE_FULL_RATIO, PROBE_JOB_PREFIX } from "./rules";
 export { buildkitDashboard } from "./dashboard";
+export { MONITORING_CRDS, monitoringSkippedMessage, preflightMonitoring, setCrdLister } from "./preflight";
+export type { CrdLister, KubeTarget } from "./preflight";
 
 export const POD_MONITOR_NAME = "buildkitd";
 export const PROMETHEUS_RULE_NAME = "arc-buildkit";
@@ -97,4 +100,20 @@ export class BuildkitMonitoring extends pulumi.ComponentResource {
         );
         this.registerOutputs({});
     }
+}
+
+/**
+ * Runs `declare` (which declares {@link BuildkitMonitoring}) only when the cluster has the Prometheus
+ * Operator's CRDs, and warns otherwise (./preflight.ts): monitoring never blocks a deployment or the
+ * scheduled certificate renewal. Nothing may depend on what `declare` creates.
+ */
+export function whenMonitoringInstalled(target: pulumi.Input<KubeTarget>, declare: () => void): void {
+    pulumi.output(target).apply((t) => {
+        const missing = preflightMonitoring(t);
+        if (missing.length > 0) {
+            pulumi.log.warn(monitoringSkippedMessage(pulumi.getStack(), missing));
+            return;
+        }
+        declare();
+    });
 }

@@ -3,12 +3,14 @@ import * as tls from "@pulumi/tls";
 import { SHARED_TIER, TierNames, tierNames } from "../../contracts";
 import { serverCertificateNames } from "./names";
 
-export { podHostname, podHostnames, serverCertificateNames, serviceDnsForms } from "./names";
+export { builderSetCertificateNames, coversHostname, podHostname, podHostnames, podWildcards, serverCertificateNames, serviceDnsForms } from "./names";
 
 export interface BuildkitPkiArgs {
-    /** BuildKit replicas: each pod's stable name goes into the server certificate. Required. */
-    replicas: number;
-    /** Native arm64 builders (AKS only): their Service and pod names go into the server certificate. Default: 0. */
+    /**
+     * Native arm64 builders (AKS only): when more than 0, their Services and (by wildcard) pods go into
+     * the server certificate. Only whether there are any matters: pods are covered by a wildcard, so
+     * no replica count changes the certificate. Default: 0.
+     */
     arm64Replicas?: number;
     /** Lifetime of the CA certificate in hours. Default in config: 43800 (5 years). */
     caValidityHours: number;
@@ -157,7 +159,7 @@ export class BuildkitPki extends pulumi.ComponentResource {
         // each certificate useless in the other role.
         this.server = issue(
             "server",
-            { subject: { commonName: names.serviceFqdn, organization }, ...serverCertificateNames(args.replicas, args.arm64Replicas ?? 0, names) },
+            { subject: { commonName: names.serviceFqdn, organization }, ...serverCertificateNames((args.arm64Replicas ?? 0) > 0, names) },
             ["digital_signature", "server_auth"],
         );
         this.client = issue("client", { subject: { commonName: names.runnerNamespace, organization } }, ["digital_signature", "client_auth"]);

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { clientTlsMount, clientTlsVolume, runnerBuildkitEnv } from "../kubernetes/buildkit-client";
-import { RUNNER_ENV } from "../../contracts";
+import { BUILDKIT_METRICS_PORT, RUNNER_ENV } from "../../contracts";
 
 type JobSpec = k8s.types.input.batch.v1.JobSpec;
 
@@ -28,6 +28,78 @@ export interface ProbeScriptInput {
     certificates?: readonly { certificate: string; notAfterEpoch: number }[];
     /** Fail when a certificate has fewer whole days left than this. Default: 14. */
     minCertificateDays?: number;
+    /**
+     * With `build`: also run, on every address, one build step that tries to reach what a build must
+     * never reach (the metadata endpoint, the WireServer, the daemon's debug port on its loopback and
+     * through the build-step bridge's gateway), and report its user namespace; fail if it reached any.
+     * `expectUserNamespace`: also fail when the step runs with the node's own UIDs (the daemon pod
+     * has no user namespace). Default: no isolation check.
+     */
+    isolation?: { expectUserNamespace: boolean };
+}
+
+/** The isolation step's script file in its build context. */
+export const ISOLATION_STEP_FILE = "isolation-step.sh";
+/** What the isolation step writes, one `key=value` per line; the build exports just this file. */
+export const ISOLATION_RESULT_FILE = "probe-isolation";
+/** The identity map: a process that sees it runs with the node's own UIDs (no user namespace). */
+export const HOST_UID_MAP = "0 0 4294967295";
+
+/**
+ * The POSIX shell script a build step runs (BusyBox sh in the BuildKit image; also dash). It tries
+ * a TCP connection (an HTTP request, so a server that answers counts as reached even when `nc`
+ * exits non-zero) to the instance metadata endpoint, the WireServer, the daemon's debug port on the
+ * step's loopback (reached only when steps share the daemon's network namespace) and on the step's
+ * default gateway (the bridge's address in the daemon pod, reached only without the sandbox
+ * firewall), and prints the first line of its uid_map. `PROBE_PROC` replaces /proc, for tests.
+ */
+export function isolationStepScript(): string {
+    return [
+        "proc=${PROBE_PROC:-/proc}",
+        "reach() {",
+        String.raw`  if out=$(printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 "$1" "$2" 2>/dev/null); then echo open; return; fi`,
+        '  if [ -n "$out" ]; then echo open; else echo closed; fi',
+        "}",
+        // The default route's gateway, little-endian hex in /proc/net/route.
+        `gw_hex=$(awk '$2 == "00000000" { print $3; exit }' "$proc/net/route" 2>/dev/null)`,
+        'gateway=""',
+        'if [ -n "$gw_hex" ]; then',
+        String.raw`  gateway=$(echo "$gw_hex" | sed 's/^\(..\)\(..\)\(..\)\(..\)$/\4 \3 \2 \1/' | { read -r a b c d; printf '%d.%d.%d.%d' "0x$a" "0x$b" "0x$c" "0x$d"; })`,
+        "fi",
+        'echo "gateway=${gateway:-none}"',
+        'echo "metadata=$(reach 169.254.169.254 80)"',
+        'echo "wireserver=$(reach 168.63.129.16 80)"',
+        `echo "debug_loopback=$(reach 127.0.0.1 ${BUILDKIT_METRICS_PORT})"`,
+        `if [ -n "$gateway" ]; then echo "debug_gateway=$(reach "$gateway" ${BUILDKIT_METRICS_PORT})"; else echo "debug_gateway=closed"; fi`,
+        `echo "uid_map=$(awk 'NR == 1 { print $1, $2, $3 }' "$proc/self/uid_map" 2>/dev/null)"`,
+    ].join("\n");
+}
+
+/**
+ * Shell lines (inside the per-address loop, `$addr` set) that run the isolation step on that
+ * address and fail, naming what was reached, unless everything was out of reach.
+ */
+function isolationCheckLines(expectUserNamespace: boolean): string[] {
+    const buildctl = `buildctl --addr "$addr" --tlscacert "$tls_ca" --tlscert "$tls_cert" --tlskey "$tls_key" --tlsservername "$server_name" --timeout 60`;
+    return [
+        `  rm -rf "$build_dir/isolation-out"`,
+        `  if ! log=$(${buildctl} build --frontend dockerfile.v0 --local context="$build_dir/isolation" --local dockerfile="$build_dir/isolation" --no-cache --progress plain --output type=local,dest="$build_dir/isolation-out" 2>&1); then`,
+        `    fail "the isolation build step on $addr failed: $(printf '%s' "$log" | tail -n 3 | tr '\n' ' ')"`,
+        "  fi",
+        `  result="$build_dir/isolation-out/${ISOLATION_RESULT_FILE}"`,
+        `  [ -s "$result" ] || fail "the isolation build step on $addr exported no result"`,
+        `  [ "$(result_value metadata)" = closed ] || fail "a build step on $addr reached the instance metadata endpoint 169.254.169.254:80: builders' egress must exclude 169.254.0.0/16 (is a NetworkPolicy engine enforcing buildkitd-egress?)"`,
+        `  [ "$(result_value wireserver)" = closed ] || fail "a build step on $addr reached Azure's WireServer 168.63.129.16:80: builders' egress must exclude it"`,
+        `  [ "$(result_value debug_loopback)" = closed ] || fail "a build step on $addr reached the daemon's debug port on 127.0.0.1:${BUILDKIT_METRICS_PORT}: build steps share the daemon's network namespace (buildkitd.toml must set networkMode bridge)"`,
+        `  [ "$(result_value debug_gateway)" = closed ] || fail "a build step on $addr reached the daemon's debug port through the bridge gateway $(result_value gateway):${BUILDKIT_METRICS_PORT}: the sandbox-firewall init container's rule is missing"`,
+        ...(expectUserNamespace
+            ? [
+                  `  uid_map=$(result_value uid_map)`,
+                  `  if [ -z "$uid_map" ] || [ "$uid_map" = '${HOST_UID_MAP}' ]; then fail "a build step on $addr runs with the node's own user IDs (uid_map '$uid_map'): the daemon pod has no user namespace; hostUsers: false needs Kubernetes 1.33+ (or the UserNamespacesSupport feature gate), containerd 2.0+, runc 1.2+ and Linux 6.3+, else set buildkit.sandbox.userNamespace to false"; fi`,
+              ]
+            : []),
+        `  printf 'a build step on %s reached neither the metadata endpoint, the WireServer nor the daemon (uid_map: %s)\n' "$addr" "$(result_value uid_map)"`,
+    ];
 }
 
 /**
@@ -110,6 +182,16 @@ export function probeScript(input: ProbeScriptInput): string {
                   `printf 'FROM %s AS run\nRUN uname -m > /probe-arch\nFROM scratch\nCOPY --from=run /probe-arch /probe-arch\n' ${q(input.build.image)} > "$build_dir/context/Dockerfile"`,
               ]
             : []),
+        ...(input.build && input.isolation
+            ? [
+                  `mkdir -p "$build_dir/isolation"`,
+                  `printf 'FROM %s AS run\nCOPY ${ISOLATION_STEP_FILE} /${ISOLATION_STEP_FILE}\nRUN sh /${ISOLATION_STEP_FILE} > /${ISOLATION_RESULT_FILE}\nFROM scratch\nCOPY --from=run /${ISOLATION_RESULT_FILE} /${ISOLATION_RESULT_FILE}\n' ${q(input.build.image)} > "$build_dir/isolation/Dockerfile"`,
+                  // One quoted argument per line (no here-document: every reader of the Job, the policy pack
+                  // included, parses the command as plain words).
+                  `printf '%s\\n' ${isolationStepScript().split("\n").map(q).join(" ")} > "$build_dir/isolation/${ISOLATION_STEP_FILE}"`,
+                  `result_value() { sed -n "s/^$1=//p" "$result" | head -n 1; }`,
+              ]
+            : []),
         ...certificateExpiryLines(input.certificates ?? [], input.minCertificateDays ?? 14),
         `for addr in ${input.addresses.map(q).join(" ")}; do`,
         `  if ! out=$(buildctl --addr "$addr" --tlscacert "$tls_ca" --tlscert "$tls_cert" --tlskey "$tls_key" --tlsservername "$server_name" --timeout 30 debug workers -v 2>&1); then`,
@@ -125,6 +207,7 @@ export function probeScript(input: ProbeScriptInput): string {
         "  fi",
         `  printf 'without a client certificate %s refused the call, as it must: %s\\n' "$addr" "$(printf '%s' "$anonymous" | tail -n 1)"`,
         ...(input.build ? platformBuildLines(input.platforms, input.build.image, q) : []),
+        ...(input.build && input.isolation ? isolationCheckLines(input.isolation.expectUserNamespace) : []),
         "done",
         `echo "buildkit probe passed: mTLS enforced, platforms ${input.platforms.join(" ")} ${input.build ? "each ran a build step" : "listed"}"`,
     ].join("\n");
@@ -157,6 +240,29 @@ export interface ProbeJobInput extends ProbeScriptInput {
     timeoutSeconds: number;
     keepFinishedSeconds: number;
 }
+
+/**
+ * A failed probe is run again by the next `up`, whatever happened to its Job in between.
+ *
+ * A probe that fails leaves its Job in the state with initialization errors. Without these options the
+ * engine retries such a resource with an update (pulumi/pulumi pkg/resource/deploy/step_generator.go:
+ * "If resource was unchanged, but there were initialization errors, generate an empty update step"),
+ * and pulumi-kubernetes' update starts by reading the live Job (provider/pkg/await/await.go, `Update`:
+ * `client.Get(...)`; `if err != nil { return nil, err }`), which fails with NotFound once
+ * `ttlSecondsAfterFinished` has deleted it: every later `up` fails until a `refresh`. The
+ * `pulumi.com/replaceUnready` annotation does not help there: its check ignores the NotFound
+ * (provider.go `Diff`: "Fetch current Job status ... Errors are ignored").
+ * - `replaceOnChanges: ["*"]` makes the engine replace, not update, a resource with initialization
+ *   errors (`applyReplaceOnChanges`: a path that contains the special `#initerror` key, which `*` does,
+ *   turns the init error into a replacement);
+ * - `deleteBeforeReplace`, because the new Job has the same name: the old one is deleted first, and a
+ *   delete of a Job the TTL already removed succeeds (await.go `Deletion`: NotFound is success).
+ * Every other change renames the Job (see {@link probeJobName}), so it is a replacement anyway.
+ */
+export const PROBE_JOB_LIFECYCLE: Pick<pulumi.CustomResourceOptions, "replaceOnChanges" | "deleteBeforeReplace"> = {
+    replaceOnChanges: ["*"],
+    deleteBeforeReplace: true,
+};
 
 /** Labels and annotations of the probe Job. */
 export const PROBE_JOB_LABELS = { "app.kubernetes.io/name": PROBE_NAME, "app.kubernetes.io/part-of": "arc-buildkit" } as const;
@@ -236,6 +342,8 @@ export interface BuildkitProbeArgs {
     certificates?: { certificate: string; notAfter: pulumi.Input<string> }[];
     /** Fail below this many days left. Default in config: 14. */
     minCertificateDays?: number;
+    /** With builds: prove a build step reaches neither the metadata endpoint nor the daemon (see {@link ProbeScriptInput.isolation}). Default: off. */
+    isolation?: { expectUserNamespace: boolean };
 }
 
 /**
@@ -269,6 +377,7 @@ export class BuildkitProbe extends pulumi.ComponentResource {
                         notAfterEpoch: Math.floor(Date.parse(notAfters[i]) / 1000),
                     })),
                     minCertificateDays: args.minCertificateDays,
+                    ...(args.isolation ? { isolation: { ...args.isolation } } : {}),
                     image: args.image,
                     endpoint,
                     serverName,
@@ -291,6 +400,7 @@ export class BuildkitProbe extends pulumi.ComponentResource {
                 parent: this,
                 // Pulumi waits for the Job to complete; leave time for the image pull beyond its own deadline.
                 customTimeouts: { create: `${args.timeoutSeconds + 120}s`, update: `${args.timeoutSeconds + 120}s` },
+                ...PROBE_JOB_LIFECYCLE,
             },
         );
         this.jobName = job.metadata.name;

@@ -3,7 +3,10 @@
 # cluster already has (pulumi-kubernetes >= 4.29 creates objects client-side and fails with
 # AlreadyExists instead of taking them over), says what to do, and writes a `pulumi import` file
 # that adopts it (README.md, Runners: "A cluster that already runs ARC"). Read-only: kubectl get only.
-#   usage: check-existing-install.sh --context <kube-context> [--stack aks] [--provider aks|k3d] [--import-file import.json]
+# An existing controller is adopted only when it runs the major.minor of arc.chartVersion: ARC's controller
+# deletes every AutoscalingRunnerSet of another major.minor (IsVersionAllowed), so adopting another minor
+# and letting `pulumi up` upgrade it in place would delete the runner scale sets (docs/operations/arc-upgrade.md).
+#   usage: check-existing-install.sh --context <kube-context> [--chart-version <arc.chartVersion>] [--stack aks] [--provider aks|k3d] [--import-file import.json]
 # Exits 0 when nothing is in the way, 1 when something is, 2 on bad usage or an unreachable cluster.
 set -euo pipefail
 
@@ -11,8 +14,9 @@ CTX=""
 STACK=aks
 PROVIDER=aks
 IMPORT_FILE=""
+CHART_VERSION=""
 PROJECT=arc-buildkit
-usage() { echo "usage: $0 --context <kube-context> [--stack aks] [--provider aks|k3d] [--import-file <path>]   (--context required: this script never uses the current context)" >&2; }
+usage() { echo "usage: $0 --context <kube-context> [--chart-version <arc.chartVersion>] [--stack aks] [--provider aks|k3d] [--import-file <path>]   (--context required: this script never uses the current context)" >&2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --context) CTX="${2:-}"; shift 2 ;;
@@ -21,6 +25,8 @@ while [ $# -gt 0 ]; do
     --stack=*) STACK="${1#*=}"; shift ;;
     --provider) PROVIDER="${2:-}"; shift 2 ;;
     --provider=*) PROVIDER="${1#*=}"; shift ;;
+    --chart-version) CHART_VERSION="${2:-}"; shift 2 ;;
+    --chart-version=*) CHART_VERSION="${1#*=}"; shift ;;
     --import-file) IMPORT_FILE="${2:-}"; shift 2 ;;
     --import-file=*) IMPORT_FILE="${1#*=}"; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -28,6 +34,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ -z "$CTX" ] || [ -z "$STACK" ]; then usage; exit 2; fi
+if [ -n "$CHART_VERSION" ] && ! printf '%s' "$CHART_VERSION" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+$'; then
+  echo "--chart-version must be major.minor.patch (arc.chartVersion, such as 0.14.2), got '$CHART_VERSION'" >&2; exit 2
+fi
+# major.minor of a version, as ARC's IsVersionAllowed compares them ("" when not a version).
+minor_of() { printf '%s' "$1" | sed -n 's/^\([0-9][0-9]*\)\.\([0-9][0-9]*\)\.[0-9][0-9]*$/\1.\2/p'; }
 case "$PROVIDER" in aks|k3d) ;; *) echo "--provider must be aks or k3d (the program's Kubernetes provider for the cluster kind)" >&2; exit 2 ;; esac
 
 k() { kubectl --context "$CTX" --request-timeout=20s "$@"; }
@@ -61,17 +72,28 @@ for entry in "arc-systems arc-buildkit:arc:ArcRunners arc" "arc-runners arc-buil
 done
 
 releases="$(k get deployments --all-namespaces -l app.kubernetes.io/part-of=gha-rs-controller \
-  -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.labels.app\.kubernetes\.io/instance}{"\n"}{end}' 2>/dev/null || true)"
-for release in $releases; do
+  -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.labels.app\.kubernetes\.io/instance} {.metadata.labels.app\.kubernetes\.io/version}{"\n"}{end}' 2>/dev/null || true)"
+while read -r release running; do
+  [ -n "$release" ] || continue
   in_the_way=1
   if [ "$release" = "arc-systems/arc" ]; then
-    echo "IN THE WAY: the ARC controller's Helm release arc-systems/arc exists"
-    add_import kubernetes:helm.sh/v3:Release arc arc-systems/arc arc-buildkit:arc:ArcRunners arc
+    echo "IN THE WAY: the ARC controller's Helm release arc-systems/arc exists (version ${running:-unknown})"
+    if [ -z "$CHART_VERSION" ]; then
+      echo "  not adopted: run again with --chart-version <arc.chartVersion> to check that it runs the same ARC minor"
+    elif [ -z "$(minor_of "${running:-}")" ] || [ "$(minor_of "$running")" != "$(minor_of "$CHART_VERSION")" ]; then
+      echo "  REFUSED: it runs ARC ${running:-of an unknown version}, not the $(minor_of "$CHART_VERSION") minor of arc.chartVersion $CHART_VERSION;"
+      echo "  upgraded in place, the controller would delete every runner scale set of the old minor. Either set"
+      echo "  arc.chartVersion to its version and adopt it, or uninstall its scale sets and then it (docs/operations/arc-upgrade.md)"
+    else
+      add_import kubernetes:helm.sh/v3:Release arc arc-systems/arc arc-buildkit:arc:ArcRunners arc
+    fi
   else
     echo "IN THE WAY: another ARC controller runs as Helm release $release, and two controllers must not manage the same runners:"
     echo "  remove it (helm uninstall --kube-context $CTX -n ${release%%/*} ${release#*/}) or deploy to a cluster without it; it cannot be adopted"
   fi
-done
+done <<EOF
+$releases
+EOF
 if k get crd autoscalingrunnersets.actions.github.com -o name >/dev/null 2>&1; then
   echo "note: ARC's CRDs are installed; Helm keeps them as they are, so run scripts/arc/apply-crds.sh --context $CTX --version <arc.chartVersion> before pulumi up"
 fi

@@ -109,11 +109,13 @@ export function schemaProblems(model: ModelClass, object: object): string[] {
 
 /** Problems of a declared resource (`type`, revealed `inputs`), including apiVersion/kind matching the type. */
 export function declaredObjectProblems(type: string, inputs: Record<string, any>): string[] {
-    const [, group, version, kind] = /^kubernetes:([^/]+)\/([^:]+):(.+)$/.exec(type) ?? [];
+    const [, group, version, declaredKind] = /^kubernetes:([^/]+)\/([^:]+):(.+)$/.exec(type) ?? [];
+    // A `<Kind>Patch` resource (server-side apply of some fields) is checked as the object it patches.
+    const kind = declaredKind.replace(/Patch$/, "");
     const apiVersion = group === "core" ? version : `${group}/${version}`;
     const problems: string[] = [];
     if (inputs.apiVersion !== apiVersion || inputs.kind !== kind) {
         problems.push(`apiVersion/kind ${inputs.apiVersion}/${inputs.kind} do not match ${apiVersion}/${kind}`);
     }
-    return [...problems, ...schemaProblems(modelFor(type), inputs)];
+    return [...problems, ...schemaProblems(modelFor(`kubernetes:${group}/${version}:${kind}`), inputs)];
 }

@@ -84,20 +84,32 @@ export const MOCK_AKS_AAD_EXEC_KUBECONFIG = [
     "      provideClusterInfo: false",
 ].join("\n");
 
+/** AKS's default pod (overlay) and Service ranges, as the network profile reports them. */
+const AKS_DEFAULT_RANGES = { podCidr: "10.244.0.0/16", podCidrs: ["10.244.0.0/16"], serviceCidr: "10.0.0.0/16", serviceCidrs: ["10.0.0.0/16"] };
+
 /**
  * Existing AKS clusters the mocks know, by cluster name (`arc-buildkit:cluster.clusterName`): what
  * `getManagedCluster` reports and whether they use Entra ID. A test picks a cluster by name.
  */
-export const MOCK_AKS_CLUSTERS: Record<string, { networkProfile: Record<string, string>; aad: boolean }> = {
+export const MOCK_AKS_CLUSTERS: Record<string, { networkProfile: Record<string, unknown>; aad: boolean; kubernetesVersion?: string }> = {
     // The committed aks stack's cluster: Azure CNI overlay powered by Cilium, Entra ID with Azure RBAC.
     "aks-ameide-ci": {
-        networkProfile: { networkPlugin: "azure", networkPluginMode: "overlay", networkPolicy: "cilium", networkDataplane: "cilium" },
+        networkProfile: { networkPlugin: "azure", networkPluginMode: "overlay", networkPolicy: "cilium", networkDataplane: "cilium", ...AKS_DEFAULT_RANGES },
         aad: true,
+        kubernetesVersion: "1.33.2",
     },
     // Local accounts and Calico.
-    "aks-calico-local": { networkProfile: { networkPlugin: "azure", networkPolicy: "calico" }, aad: false },
+    "aks-calico-local": { networkProfile: { networkPlugin: "azure", networkPolicy: "calico", ...AKS_DEFAULT_RANGES }, aad: false, kubernetesVersion: "1.34.1" },
     // No policy engine: NetworkPolicy objects are stored but not enforced.
-    "aks-no-policy": { networkProfile: { networkPlugin: "kubenet", networkPolicy: "none" }, aad: false },
+    "aks-no-policy": { networkProfile: { networkPlugin: "kubenet", networkPolicy: "none", ...AKS_DEFAULT_RANGES }, aad: false, kubernetesVersion: "1.33.2" },
+    // Too old for user namespaces in pods (UserNamespacesSupport is on by default from 1.33).
+    "aks-k8s-1-32": { networkProfile: { networkPlugin: "azure", networkPolicy: "cilium", ...AKS_DEFAULT_RANGES }, aad: false, kubernetesVersion: "1.32.7" },
+    // A pod range outside the committed stack's network.clusterCidrs.
+    "aks-other-ranges": {
+        networkProfile: { networkPlugin: "azure", networkPolicy: "cilium", podCidrs: ["172.20.0.0/16"], serviceCidrs: ["10.0.0.0/16"] },
+        aad: false,
+        kubernetesVersion: "1.33.2",
+    },
 };
 
 function mockAksCluster(token: string, inputs: Record<string, any>) {
@@ -113,6 +125,7 @@ export function mockCall(token: string, inputs: Record<string, any>): Record<str
         const cluster = mockAksCluster(token, inputs);
         return {
             name: inputs.resourceName,
+            ...(cluster.kubernetesVersion ? { currentKubernetesVersion: cluster.kubernetesVersion } : {}),
             networkProfile: { ...cluster.networkProfile },
             ...(cluster.aad ? { aadProfile: { managed: true, enableAzureRBAC: true, tenantID: "00000000-0000-0000-0000-00000000000a" } } : {}),
         };
@@ -126,8 +139,21 @@ export function mockCall(token: string, inputs: Record<string, any>): Record<str
         const fullName = String(inputs.fullName);
         return { fullName, name: fullName.split("/")[1], repoId: mockRepositoryId(fullName) };
     }
+    if (token === "github:index/getActionsOrganizationVariables:getActionsOrganizationVariables") {
+        return { id: "org", variables: [...MOCK_GITHUB_VARIABLES.organization].map((name) => ({ name, createdAt: "", updatedAt: "" })) };
+    }
+    if (token === "github:index/getActionsVariables:getActionsVariables") {
+        const names = MOCK_GITHUB_VARIABLES.repositories[String(inputs.name)] ?? [];
+        return { id: String(inputs.name), name: inputs.name, fullName: "", variables: names.map((name) => ({ name, createdAt: "", updatedAt: "" })) };
+    }
     throw new Error(`unexpected engine call ${token} with ${JSON.stringify(inputs)}`);
 }
+
+/**
+ * Actions variables that already exist in the mock GitHub organization and repositories: none unless a
+ * test adds some (and runs the program with `fresh: true`, then empties them again).
+ */
+export const MOCK_GITHUB_VARIABLES: { organization: Set<string>; repositories: Record<string, string[]> } = { organization: new Set(), repositories: {} };
 
 /** The repository ID the mock GitHub API reports for `org/name`. */
 export function mockRepositoryId(fullName: string): number {

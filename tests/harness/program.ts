@@ -8,9 +8,10 @@ import * as yaml from "js-yaml";
 import * as path from "path";
 import { loadSettings, parseSettings, Settings } from "../../config";
 import { createStack, StackOutputs } from "../../program";
+import { MONITORING_CRDS, setCrdLister } from "../../components/monitoring/preflight";
 import { APP_SECRET_KEYS, appCredentials, withAppCredentials } from "../fixtures/github-credentials";
 import type { DeclaredResource } from "../../policy/run";
-import { mockCall, mockResourceState } from "./mocks";
+import { MOCK_GITHUB_VARIABLES, mockCall, mockResourceState } from "./mocks";
 import { recordRegistrations } from "./registrations";
 
 /**
@@ -32,6 +33,13 @@ debuggable.debuggablePromise = (p, ctx) => {
 };
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
+
+/**
+ * CRDs the mock cluster has (the monitoring preflight asks for them with kubectl on a real cluster):
+ * the Prometheus Operator's by default; a test may remove them (and run with `fresh: true`).
+ */
+export const MOCK_CLUSTER_CRDS = new Set<string>(MONITORING_CRDS);
+setCrdLister((_target, names) => names.filter((n) => MOCK_CLUSTER_CRDS.has(n)));
 export const PROJECT = "arc-buildkit";
 
 /**
@@ -116,7 +124,9 @@ export async function runProgram(
     // recordRegistrations) to watch this very evaluation, are never shared.
     const shareable = !opts.tamper && !opts.settings && monitor.registerResource === registerResource;
     if (!shareable) return evaluate(resources, registrations, calls, opts);
-    const key = JSON.stringify([stack, config, opts.preview ?? false, opts.secretKeys ?? [], opts.realTls ?? true]);
+    // What the mock cluster and GitHub hold is part of a run's input too (the monitoring preflight, variable adoption).
+    const world = [[...MOCK_CLUSTER_CRDS].sort(), [...MOCK_GITHUB_VARIABLES.organization].sort(), MOCK_GITHUB_VARIABLES.repositories];
+    const key = JSON.stringify([stack, config, opts.preview ?? false, opts.secretKeys ?? [], opts.realTls ?? true, world]);
     let run = opts.fresh ? undefined : runs.get(key);
     if (!run) {
         run = evaluate(resources, registrations, calls, opts);

@@ -27,6 +27,12 @@ export interface Registration {
     retainOnDelete: boolean;
     replaceOnChanges: string[];
     additionalSecretOutputs: string[];
+    /** URNs whose replacement also replaces this resource (`replaceWith`). */
+    replaceWith: string[];
+    /** `replacementTrigger` as the engine receives it (undefined when unset). */
+    replacementTrigger: unknown;
+    /** The `import` option: the ID of an existing object to adopt (empty when unset). */
+    importId: string;
 }
 
 export function recordRegistrations(): Registration[] {
@@ -54,6 +60,9 @@ export function recordRegistrations(): Registration[] {
             retainOnDelete: req.getRetainondelete() ?? false,
             replaceOnChanges: req.getReplaceonchangesList(),
             additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+            replaceWith: req.getReplaceWithList(),
+            replacementTrigger: req.getReplacementTrigger()?.toJavaScript(),
+            importId: req.getImportid(),
         });
         return original(req, callback);
     };
