@@ -247,8 +247,9 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
         const gateways = [sharedMetrics, ...Object.values(tierMetrics)].filter((m): m is BuildMetrics => m !== undefined);
         if (gateways.length > 0) {
             whenMonitoringInstalled(cluster.kubeTarget, () => {
-                for (const m of gateways)
+                for (const m of gateways) {
                     new BuildMetricsScrape(`${m.scrape.args.tier === SHARED_TIER ? "buildkit" : `buildkit-${m.scrape.args.tier}`}-scrape`, m, k8sOpts);
+                }
             });
         }
     }
