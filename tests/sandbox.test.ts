@@ -223,7 +223,7 @@ describe("build sandbox: pure objects", () => {
         const spec: any = runnerNetworkPolicy(
             {
                 namespace: "buildkit",
-                selectors: [{ matchLabels: { "app.kubernetes.io/name": "buildkitd" } }, { matchLabels: { "app.kubernetes.io/name": "buildkitd-arm64" } }],
+                podSelectors: [{ matchLabels: { "app.kubernetes.io/name": "buildkitd" } }, { matchLabels: { "app.kubernetes.io/name": "buildkitd-arm64" } }],
             },
             ["10.42.0.0/16"],
         );

@@ -336,7 +336,7 @@ function declareTier(
         configToml: pulumi.output(toml),
         builderPods: {
             namespace: BUILDKIT_NAMESPACE,
-            selectors: [x86.policySelector, ...(arm64 ? [arm64.declared.policySelector] : [])],
+            podSelectors: [x86.policySelector, ...(arm64 ? [arm64.declared.policySelector] : [])],
         },
     };
 }

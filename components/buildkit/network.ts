@@ -101,10 +101,10 @@ export function builderEgressExceptionPolicy(podSelector: LabelSelector, excepti
     };
 }
 
-/** The builders of one tier that its runners may reach: their namespace and the pod selector of each builder set. */
+/** The builders of one tier that its runners may reach: their namespace and a selector per builder set. */
 export interface BuilderPods {
     namespace: string;
-    selectors: readonly LabelSelector[];
+    podSelectors: readonly LabelSelector[];
 }
 
 /**
@@ -121,7 +121,7 @@ export function runnerNetworkPolicy(builders: BuilderPods, clusterCidrs: readonl
         egress: [
             DNS_EGRESS_RULE,
             {
-                to: builders.selectors.map((podSelector) => ({ namespaceSelector: namespaceNamed(builders.namespace), podSelector })),
+                to: builders.podSelectors.map((podSelector) => ({ namespaceSelector: namespaceNamed(builders.namespace), podSelector })),
                 ports: [{ protocol: "TCP", port: BUILDKIT_GRPC_PORT }],
             },
             internetEgressRule(clusterCidrs),
