@@ -4,7 +4,8 @@ import { BuildkitService } from "./components/buildkit";
 import { connectCluster } from "./components/cluster";
 import { AdmissionPolicies } from "./components/admission";
 import { ArcRunners } from "./components/arc";
-import { CLIENT_TLS_SECRET, SERVER_TLS_SECRET, tierNames } from "./contracts";
+import { CLIENT_TLS_SECRET, SERVER_TLS_SECRET, SHARED_TIER, tierNames, type TierNames } from "./contracts";
+import { BuildMetrics, BuildMetricsScrape, listedRepositories } from "./components/metrics";
 import { GithubVariables } from "./components/github";
 import { BuildkitMonitoring, whenMonitoringInstalled } from "./components/monitoring";
 import { BuildkitPki, keyGeneration } from "./components/pki";
@@ -143,6 +144,31 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
         });
     }
 
+    // Per-repository build metrics (docs/cache-metrics.md): a Pushgateway per tier, whose URL that tier's runners get.
+    const { buildMetrics } = settings.monitoring;
+    const metricsFor = (names: TierNames, builders: (typeof service.tiers)[number]) =>
+        settings.monitoring.enabled && buildMetrics.pushgatewayImage
+            ? new BuildMetrics(
+                  names.tier === SHARED_TIER ? "buildkit" : `buildkit-${names.tier}`,
+                  {
+                      tier: names.tier,
+                      namespace: service.namespace,
+                      image: buildMetrics.pushgatewayImage,
+                      runnerNamespace: names.runnerNamespace,
+                      monitoringNamespace: settings.network.monitoringNamespace,
+                      selectorLabels: settings.monitoring.selectorLabels,
+                      repositories: listedRepositories(buildMetrics.repositories, "arc-buildkit:monitoring.buildMetrics.repositories"),
+                      builderSets: [
+                          { name: names.statefulSet, replicas: builders.builderHosts.length },
+                          ...(builders.arm64Builders ? [{ name: names.arm64.statefulSet, replicas: builders.arm64Builders.hosts.length }] : []),
+                      ],
+                  },
+                  k8sOpts,
+              )
+            : undefined;
+    const sharedMetrics = metricsFor(tierNames(SHARED_TIER), service.tiers[0]);
+    const tierMetrics = Object.fromEntries(tiers.map((t) => [t.tier, metricsFor(t.names, tierBuilders(t.tier))]));
+
     // ARC: namespaces arc-systems and arc-runners, the client TLS secret, controller and scale sets.
     const { arc } = settings;
     const runners = new ArcRunners(
@@ -159,6 +185,7 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
             arm64: service.arm64Builders
                 ? { endpoint: service.arm64Builders.endpoint, serverName: service.arm64Builders.serverName, builders: service.arm64Builders.hosts }
                 : undefined,
+            extraEnv: sharedMetrics?.runnerEnv,
             tiers: tiers.map((t) => {
                 const builders = tierBuilders(t.tier);
                 return {
@@ -172,6 +199,7 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
                     arm64: builders.arm64Builders
                         ? { endpoint: builders.arm64Builders.endpoint, serverName: builders.arm64Builders.serverName, builders: builders.arm64Builders.hosts }
                         : undefined,
+                    extraEnv: tierMetrics[t.tier]?.runnerEnv,
                     builderPods: builders.builderPods,
                 };
             }),
@@ -224,6 +252,15 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
                     k8sOpts,
                 ),
         );
+        // The Pushgateways' scrapes (ServiceMonitors), under the same condition.
+        const gateways = [sharedMetrics, ...Object.values(tierMetrics)].filter((m): m is BuildMetrics => m !== undefined);
+        if (gateways.length > 0) {
+            whenMonitoringInstalled(cluster.kubeTarget, () => {
+                for (const m of gateways) {
+                    new BuildMetricsScrape(`${m.scrape.args.tier === SHARED_TIER ? "buildkit" : `buildkit-${m.scrape.args.tier}`}-scrape`, m, k8sOpts);
+                }
+            });
+        }
     }
 
     if (settings.probe.enabled) {

@@ -130,7 +130,8 @@ function parseMiB(quantity: string): number {
     return Number(/^(\d+)MiB$/.exec(quantity)![1]) * 2 ** 20;
 }
 
-function sample(cdf: Float64Array, u: number): number {
+/** The repository a uniform draw `u` picks (the CDF's first index at or above u). */
+export function sample(cdf: Float64Array, u: number): number {
     let lo = 0;
     let hi = cdf.length - 1;
     while (lo < hi) {

@@ -125,6 +125,7 @@ describe("config: scheduled renewal and certificate thresholds", () => {
             dashboardNamespace: "monitoring",
             dashboardLabel: { grafana_dashboard: "1" },
             certificateWarningDays: 21,
+            buildMetrics: { repositories: [] },
         });
         assert.strictEqual(stackSettings("aks").monitoring.enabled, true);
         assert.match(

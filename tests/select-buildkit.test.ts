@@ -143,6 +143,7 @@ for (const shell of SHELLS) {
                     builder: expected.split(".")[0],
                     rank: "1",
                     fallback: "false",
+                    "fallback-reason": "none",
                 });
                 assert.equal(r.stderr, "");
             }
@@ -168,13 +169,15 @@ for (const shell of SHELLS) {
             const hosts = builders(5);
             const key = "ameideio/app";
             const ranked = rankBuilders(key, hosts);
-            const cases: { states: Behaviour[]; rank: number; maxSeconds: number; minSeconds?: number }[] = [
-                { states: ["refuse", "ok", "ok", "ok", "ok"], rank: 2, maxSeconds: 2 },
-                { states: ["no-dns", "no-workers", "ok", "ok", "ok"], rank: 3, maxSeconds: 2 },
+            // reason: what the first-ranked builder did, the code buildkit-report counts fallbacks by.
+            const cases: { states: Behaviour[]; rank: number; reason: string; maxSeconds: number; minSeconds?: number }[] = [
+                { states: ["refuse", "ok", "ok", "ok", "ok"], rank: 2, reason: "refused", maxSeconds: 2 },
+                { states: ["no-dns", "no-workers", "ok", "ok", "ok"], rank: 3, reason: "not-ready", maxSeconds: 2 },
+                { states: ["no-workers", "ok", "ok", "ok", "ok"], rank: 2, reason: "no-workers", maxSeconds: 2 },
                 // A hanging builder costs the timeout (1 s here), no more.
-                { states: ["hang", "refuse", "no-dns", "ok", "ok"], rank: 4, minSeconds: 0.9, maxSeconds: 4 },
+                { states: ["hang", "refuse", "no-dns", "ok", "ok"], rank: 4, reason: "timeout", minSeconds: 0.9, maxSeconds: 4 },
                 // A DNS lookup that never returns (a resolver timing out) is bounded by the same timeout.
-                { states: ["dns-hang", "ok", "ok", "ok", "ok"], rank: 2, minSeconds: 0.9, maxSeconds: 4 },
+                { states: ["dns-hang", "ok", "ok", "ok", "ok"], rank: 2, reason: "not-ready", minSeconds: 0.9, maxSeconds: 4 },
             ];
             for (const c of cases) {
                 const { bin } = sandbox(Object.fromEntries(ranked.map((h, i) => [h, c.states[i]])));
@@ -185,6 +188,7 @@ for (const shell of SHELLS) {
                 assert.equal(r.out["server-name"], ranked[c.rank - 1]);
                 assert.equal(r.out.rank, String(c.rank));
                 assert.equal(r.out.fallback, "true");
+                assert.equal(r.out["fallback-reason"], c.reason, c.states.join(","));
                 assert.match(r.stderr, /^::warning title=BuildKit cache fallback::/);
                 assert.ok(r.seconds <= c.maxSeconds, `${c.states.join(",")} took ${r.seconds}s`);
                 if (c.minSeconds) assert.ok(r.seconds >= c.minSeconds, `${r.seconds}s: the hang was not waited for`);
@@ -204,7 +208,14 @@ for (const shell of SHELLS) {
             const { bin } = sandbox({ [hosts[0]]: "refuse", [hosts[1]]: "no-dns", [hosts[2]]: "hang" });
             const r = select(shell, selectorEnv(bin, hosts));
             assert.equal(r.status, 0);
-            assert.deepEqual(r.out, { addr: SERVICE, "server-name": SERVICE_NAME, builder: "", rank: "0", fallback: "true" });
+            assert.deepEqual(r.out, {
+                addr: SERVICE,
+                "server-name": SERVICE_NAME,
+                builder: "",
+                rank: "0",
+                fallback: "true",
+                "fallback-reason": "all-unavailable",
+            });
             assert.match(r.stderr, /no builder answered .*using the Service/);
         });
 
@@ -234,7 +245,8 @@ printf '%s|%s\\n' "$AMEIDE_BUILDKIT_ADDR" "$AMEIDE_BUILDKIT_TLS_SERVERNAME"`;
             assert.equal(
                 fs.readFileSync(githubEnv, "utf8"),
                 `EARLIER=1\nAMEIDE_BUILDKIT_SERVICE_ADDR=${SERVICE}\nAMEIDE_BUILDKIT_SERVICE_TLS_SERVERNAME=${SERVICE_NAME}\n` +
-                    `AMEIDE_BUILDKIT_ADDR=tcp://${chosen}:1234\nAMEIDE_BUILDKIT_TLS_SERVERNAME=${chosen}\nAMEIDE_BUILDKIT_BUILDER=${chosen.split(".")[0]}\nAMEIDE_BUILDKIT_FALLBACK=false\n`,
+                    `AMEIDE_BUILDKIT_ADDR=tcp://${chosen}:1234\nAMEIDE_BUILDKIT_TLS_SERVERNAME=${chosen}\nAMEIDE_BUILDKIT_BUILDER=${chosen.split(".")[0]}\nAMEIDE_BUILDKIT_FALLBACK=false\n` +
+                    `AMEIDE_BUILDKIT_FALLBACK_REASON=none\nAMEIDE_BUILDKIT_FALLBACK_DETAIL=\n`,
             );
         });
 

@@ -60,6 +60,8 @@ export interface ArcRunnersArgs {
     arm64?: { endpoint: pulumi.Input<string>; serverName: pulumi.Input<string>; builders: readonly string[] };
     /** Seconds `select-buildkit` gives one builder to answer. Default in config: 5. */
     selectorTimeoutSeconds: number;
+    /** More environment for the shared tier's runner pods (the build metrics' AMEIDE_BUILDKIT_METRICS_*). Default: none. */
+    extraEnv?: readonly { name: string; value: string }[];
     /**
      * Trust tiers beside the shared one: each gets its own runner namespace, client TLS Secret (its
      * own CA's identity), credentials Secret, selector and scale sets, all in the tier's runner group.
@@ -90,6 +92,8 @@ export interface RunnerTierArgs {
     clientTls: TlsMaterial;
     builders: readonly string[];
     arm64?: { endpoint: pulumi.Input<string>; serverName: pulumi.Input<string>; builders: readonly string[] };
+    /** More environment for the tier's runner pods (its build metrics' AMEIDE_BUILDKIT_METRICS_*). Default: none. */
+    extraEnv?: readonly { name: string; value: string }[];
     /** The tier's builder pods: the only BuildKit pods its runners may reach. */
     builderPods: BuilderPods;
 }
@@ -149,6 +153,7 @@ export class ArcRunners extends pulumi.ComponentResource {
             clientTls: args.clientTls,
             builders: args.builders,
             arm64: args.arm64,
+            extraEnv: args.extraEnv,
             builderPods: args.builderPods,
         };
         const allTiers: RunnerTierArgs[] = [shared, ...(args.tiers ?? [])];
@@ -285,6 +290,7 @@ export class ArcRunners extends pulumi.ComponentResource {
                                 builders: tier.builders,
                                 arm64: tier.arm64,
                                 selectorTimeoutSeconds: args.selectorTimeoutSeconds,
+                                extraEnv: tier.extraEnv,
                                 runnerResources: args.runnerResources,
                                 tier: { name: tier.names.tier, others: allTiers.map((t) => t.names.tier).filter((t) => t !== tier.names.tier) },
                                 // By reference: the release waits for the Secret and ConfigMap its runner pods mount.

@@ -12,13 +12,16 @@
 # timeout), getent (libc-bin) and the buildctl the init container copies next to this script.
 #
 # Usage: select-buildkit [--key KEY] [--arm64] [--timeout SECONDS] [--export | --github-env | --rank]
-#   (default)     print addr=, server-name=, builder=, rank=, fallback= lines (GITHUB_OUTPUT format)
+#   (default)     print addr=, server-name=, builder=, rank=, fallback=, fallback-reason= lines (GITHUB_OUTPUT format)
 #   --export      print `export NAME='value'` lines for: eval "$(select-buildkit --export)"
 #   --github-env  append the same variables to "$GITHUB_ENV" (later steps see them), print the lines
 #   --rank        print the builders in preference order without contacting them
 # Exported: AMEIDE_BUILDKIT_ADDR and AMEIDE_BUILDKIT_TLS_SERVERNAME now name the chosen builder (so
 # the contract's buildctl command works unchanged), AMEIDE_BUILDKIT_BUILDER its pod name,
-# AMEIDE_BUILDKIT_FALLBACK true or false, and AMEIDE_BUILDKIT_SERVICE_ADDR /
+# AMEIDE_BUILDKIT_FALLBACK true or false, AMEIDE_BUILDKIT_FALLBACK_REASON why (none, not-ready,
+# timeout, refused, no-workers: what the first-ranked builder did; all-unavailable: no builder
+# answered) with AMEIDE_BUILDKIT_FALLBACK_DETAIL the words for each skipped builder (buildkit-report
+# puts both in the job summary and counts the reason), and AMEIDE_BUILDKIT_SERVICE_ADDR /
 # AMEIDE_BUILDKIT_SERVICE_TLS_SERVERNAME keep the Service's. With
 # --arm64 the same names with AMEIDE_BUILDKIT_ARM64_ instead.
 #
@@ -104,16 +107,16 @@ fi
 # within the timeout.
 answers() {
     if command -v getent >/dev/null 2>&1; then
-        timeout "$timeout_seconds" getent hosts "$1" >/dev/null 2>&1 || { reason="not in DNS (down or not ready)"; return 1; }
+        timeout "$timeout_seconds" getent hosts "$1" >/dev/null 2>&1 || { reason="not in DNS (down or not ready)"; code=not-ready; return 1; }
     fi
     workers="$(timeout "$timeout_seconds" buildctl --addr "tcp://$1:$port" \
         --tlscacert "${AMEIDE_BUILDKIT_TLS_CA:-}" --tlscert "${AMEIDE_BUILDKIT_TLS_CERT:-}" --tlskey "${AMEIDE_BUILDKIT_TLS_KEY:-}" \
         --tlsservername "$1" debug workers 2>/dev/null)"
     status=$?
-    if [ "$status" -eq 124 ]; then reason="no answer within ${timeout_seconds}s"; return 1; fi
-    if [ "$status" -ne 0 ]; then reason="buildctl failed (exit $status: refused or TLS error)"; return 1; fi
+    if [ "$status" -eq 124 ]; then reason="no answer within ${timeout_seconds}s"; code=timeout; return 1; fi
+    if [ "$status" -ne 0 ]; then reason="buildctl failed (exit $status: refused or TLS error)"; code=refused; return 1; fi
     # The first line is the table header; a ready daemon lists at least one worker under it.
-    if [ -z "$(printf '%s\n' "$workers" | sed -n '2p')" ]; then reason="no workers"; return 1; fi
+    if [ -z "$(printf '%s\n' "$workers" | sed -n '2p')" ]; then reason="no workers"; code=no-workers; return 1; fi
     return 0
 }
 
@@ -121,6 +124,7 @@ chosen=""
 chosen_rank=0
 rank=0
 skipped=""
+fallback_reason=none
 # A here-document, not a pipe: the loop must set $chosen in this shell (dash runs pipes in subshells).
 while read -r _ host; do
     rank=$((rank + 1))
@@ -130,6 +134,7 @@ while read -r _ host; do
         break
     fi
     skipped="${skipped}${skipped:+; }${host%%.*}: $reason"
+    [ "$rank" -ne 1 ] || fallback_reason="$code"
 done <<EOF
 $ranked
 EOF
@@ -144,6 +149,7 @@ else
     server_name="$service_server_name"
     builder=""
     fallback=true
+    fallback_reason=all-unavailable
 fi
 
 if [ "$fallback" = true ]; then
@@ -170,7 +176,9 @@ if [ "$mode" = export ] || [ "$mode" = github-env ]; then
     emit "${prefix}_TLS_SERVERNAME" "$server_name"
     emit "${prefix}_BUILDER" "$builder"
     emit "${prefix}_FALLBACK" "$fallback"
+    emit "${prefix}_FALLBACK_REASON" "$fallback_reason"
+    emit "${prefix}_FALLBACK_DETAIL" "$skipped"
 fi
 if [ "$mode" != export ]; then
-    printf 'addr=%s\nserver-name=%s\nbuilder=%s\nrank=%s\nfallback=%s\n' "$addr" "$server_name" "$builder" "$chosen_rank" "$fallback"
+    printf 'addr=%s\nserver-name=%s\nbuilder=%s\nrank=%s\nfallback=%s\nfallback-reason=%s\n' "$addr" "$server_name" "$builder" "$chosen_rank" "$fallback" "$fallback_reason"
 fi

@@ -110,6 +110,8 @@ export interface RunnerPodInput {
     clientTlsSecretName: pulumi.Input<string>;
     /** Name of the ConfigMap holding `select-buildkit`: the declared ConfigMap's `metadata.name`, likewise. */
     selectorConfigMapName: pulumi.Input<string>;
+    /** More runner environment, after the contract's and the selector's (the build metrics' push URL). Default: none. */
+    extraEnv?: readonly { name: string; value: string }[];
     /** Requests and limits of the runner container (config `arc.runnerResources`). */
     runnerResources: RunnerResources;
     /**
@@ -206,7 +208,12 @@ export function runnerPodSpec(input: RunnerPodInput): PodSpec {
                 image: input.runnerImage,
                 // ARC's runner entry point; the controller passes the JIT config through the environment.
                 command: ["/home/runner/run.sh"],
-                env: [...runnerBuildkitEnv(input), ...runnerSelectorEnv(input), { name: "PATH", value: `${TOOLS_DIR}:${RUNNER_IMAGE_PATH}` }],
+                env: [
+                    ...runnerBuildkitEnv(input),
+                    ...runnerSelectorEnv(input),
+                    ...(input.extraEnv ?? []),
+                    { name: "PATH", value: `${TOOLS_DIR}:${RUNNER_IMAGE_PATH}` },
+                ],
                 securityContext: UNPRIVILEGED_CONTAINER,
                 resources: {
                     requests: { cpu: input.runnerResources.requests.cpu, memory: input.runnerResources.requests.memory },

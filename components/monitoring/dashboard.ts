@@ -1,4 +1,5 @@
 import { BUILDKIT_NAMESPACE, BUILDKITD_NAME } from "../../contracts";
+import { fleetPanels } from "../metrics/fleet";
 import { CACHE_PVC_PATTERN } from "./rules";
 
 /**
@@ -81,6 +82,8 @@ export function buildkitDashboard(): Record<string, unknown> {
                 0,
                 16,
             ),
+            // Per repository and builder: cache hit rate, builds, fallbacks, saturation (docs/cache-metrics.md).
+            ...fleetPanels(6, 24),
         ],
     };
 }

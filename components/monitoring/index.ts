@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { BUILDKIT_NAMESPACE, BUILDKITD_ARM64_POD_LABELS, BUILDKITD_POD_LABELS } from "../../contracts";
 import { buildkitDashboard } from "./dashboard";
+import { fleetRuleGroup } from "../metrics/fleet";
 import { alertRuleGroups, CertificateExpiry } from "./rules";
 import { KubeTarget, monitoringSkippedMessage, preflightMonitoring } from "./preflight";
 
@@ -78,7 +79,10 @@ export class BuildkitMonitoring extends pulumi.ComponentResource {
                 apiVersion: "monitoring.coreos.com/v1",
                 kind: "PrometheusRule",
                 metadata: { name: PROMETHEUS_RULE_NAME, namespace: args.namespace, labels },
-                spec: certificates.apply((list) => ({ groups: alertRuleGroups({ certificates: list, warningDays: args.certificateWarningDays }) })),
+                // arc-buildkit.cache: per-repository hit rate and fallbacks, builder saturation (docs/cache-metrics.md).
+                spec: certificates.apply((list) => ({
+                    groups: [...alertRuleGroups({ certificates: list, warningDays: args.certificateWarningDays }), fleetRuleGroup()],
+                })),
             },
             { parent: this },
         );
