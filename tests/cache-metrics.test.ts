@@ -33,6 +33,7 @@ import { benchWorkload, dependencyStepCached, metricsHitRate, plan } from "../sc
 import { population, simulate } from "../scripts/routing-sim";
 import { rankBuilders } from "../components/arc/rendezvous";
 import { podHostnames } from "../components/pki";
+import { needTool, skipBecause } from "./harness/skip";
 
 const FIXTURES = path.join(__dirname, "fixtures", "buildkit");
 const which = (tool: string): string => spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
@@ -41,7 +42,7 @@ const CI = process.env.CI === "true";
 function need(tool: string, ctx: Mocha.Context): void {
     if (which(tool)) return;
     if (CI) throw new Error(`${tool} is not installed; CI=true makes that a failure (.ci/run installs it)`);
-    ctx.skip();
+    skipBecause(ctx, `${tool} is not installed; .ci/run installs it`);
 }
 
 /** A PATH with only what the runner image has that the script uses: awk, sed, tr, cut, sha256sum, base64, curl. */
@@ -130,7 +131,7 @@ describe("buildkit-report: the script", () => {
     it("passes shellcheck as POSIX sh and as bash, and starts with #!/bin/sh", function () {
         assert.match(fs.readFileSync(REPORT_SCRIPT_PATH, "utf8"), /^#!\/bin\/sh\n/);
         assert.ok(fs.statSync(REPORT_SCRIPT_PATH).mode & 0o111);
-        if (!which("shellcheck")) this.skip();
+        needTool(this, "shellcheck");
         for (const dialect of ["sh", "bash"]) {
             const r = spawnSync("shellcheck", ["--norc", "-s", dialect, REPORT_SCRIPT_PATH], { encoding: "utf8" });
             assert.equal(r.status, 0, r.stdout + r.stderr);
@@ -391,10 +392,7 @@ describe("build metrics through a real Pushgateway and a real Prometheus scrape"
     let gateway = "";
     const shell = SHELLS[0];
     before(async function () {
-        if (!PUSHGATEWAY) {
-            if (CI) throw new Error("prometheus-pushgateway is not installed; CI=true makes that a failure (.ci/run installs it)");
-            this.skip();
-        }
+        if (!PUSHGATEWAY) needTool(this, "prometheus-pushgateway");
         const port = await freePort();
         gateway = `http://127.0.0.1:${port}`;
         // Debian's build defaults --persistence.file to /var/lib/prometheus: keep this one's state in its own directory.
@@ -851,7 +849,7 @@ describe("bench:cache (pure parts)", () => {
     });
 
     it("the replay script passes shellcheck", function () {
-        if (!which("shellcheck")) this.skip();
+        needTool(this, "shellcheck");
         const r = spawnSync("shellcheck", ["--norc", "-s", "sh", path.join(__dirname, "..", "scripts", "bench-cache.sh")], { encoding: "utf8" });
         assert.equal(r.status, 0, r.stdout + r.stderr);
     });

@@ -8,6 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { coversHostname, serverCertificateNames } from "../components/pki/names";
 import { REPO_ROOT } from "./harness/program";
+import { skipBecause } from "./harness/skip";
 
 const HOSTS = [
     // Every pod of any set size, in every form a client may dial.
@@ -69,7 +70,9 @@ describe("server certificate names as clients verify them", function () {
 
     it("Go's crypto/x509 (buildctl's verifier) agrees with coversHostname on every name, and accepts every pod", function () {
         // GitHub's Ubuntu runners ship Go; elsewhere (apt-get install golang-go) it is optional, and OpenSSL's check below still runs.
-        if (spawnSync("go", ["version"]).status !== 0) this.skip();
+        if (spawnSync("go", ["version"]).status !== 0) {
+            skipBecause(this, "go is not installed (optional: apt-get install golang-go); OpenSSL's check below still runs");
+        }
         const r = spawnSync("go", ["run", path.join(REPO_ROOT, "tests/fixtures/go/verifyhost.go"), cert, ...HOSTS], {
             encoding: "utf8",
             env: {

@@ -8,6 +8,7 @@ export const TOOLS = {
     shellcheck: "apt-get install shellcheck; .ci/run installs it",
     promtool: "apt-get install prometheus, promtool's Debian package; .ci/run installs it",
     zip: "apt-get install zip; .ci/run installs it",
+    "prometheus-pushgateway": "apt-get install prometheus-pushgateway; .ci/run installs it",
 } as const;
 
 const found = new Map<string, boolean>();
