@@ -124,6 +124,8 @@ describe("cache size growth keeps every cache (components/buildkit/cache.ts)", (
             const statefulSet = registrations.find((x) => x.type === "kubernetes:apps/v1:StatefulSet" && x.name === "buildkitd")!;
             assert.deepStrictEqual(statefulSet.ignoreChanges, ["spec.volumeClaimTemplates"]);
             assert.strictEqual(statefulSet.deleteBeforeReplace, true);
+            // The ignored template would hide a new StorageClass: the class itself replaces the StatefulSet.
+            assert.strictEqual(statefulSet.replacementTrigger, settings.buildkit.cache.storageClass);
             const patches = registrations.filter((x) => x.type === "kubernetes:core/v1:PersistentVolumeClaimPatch");
             // Every builder's claim, of every tier (the protected tier's set has its own replica count).
             assert.deepStrictEqual(patches.map((p) => p.name).sort(), [

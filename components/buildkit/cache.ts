@@ -38,9 +38,15 @@ export function cacheClaimNames(statefulSet: string, replicas: number): string[]
     return Array.from({ length: replicas }, (_, ordinal) => `${CACHE_VOLUME}-${statefulSet}-${ordinal}`);
 }
 
-/** The StatefulSet's options for a growth mode: expansion leaves the immutable template alone. */
-export function cacheStatefulSetOptions(growth: CacheGrowth): { ignoreChanges: string[] } {
-    return { ignoreChanges: growth === "expand" ? ["spec.volumeClaimTemplates"] : [] };
+/**
+ * The StatefulSet's options for a growth mode: expansion leaves the immutable template alone. Ignoring
+ * the template would also hide a new StorageClass (the caches would silently stay on the old one), so
+ * with expansion the class is the StatefulSet's `replacementTrigger`: a new class replaces it (delete
+ * first, new empty caches on the new class), as it always did. The engine replaces only when the value
+ * differs from the one recorded by the last deployment; recording it the first time changes nothing.
+ */
+export function cacheStatefulSetOptions(growth: CacheGrowth, storageClass: string): { ignoreChanges: string[]; replacementTrigger?: string } {
+    return growth === "expand" ? { ignoreChanges: ["spec.volumeClaimTemplates"], replacementTrigger: storageClass } : { ignoreChanges: [] };
 }
 
 /** The inputs of one claim's patch: only the size, forced. */

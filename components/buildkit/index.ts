@@ -446,7 +446,7 @@ function declareBuilderSet(
             // stated here so the replacement is explicit and tested).
             deleteBeforeReplace: true,
             // With cacheGrowth `expand`, a new cache size goes to the claims below instead (./cache.ts).
-            ...cacheStatefulSetOptions(args.cacheGrowth ?? "replace"),
+            ...cacheStatefulSetOptions(args.cacheGrowth ?? "replace", args.storageClass),
         },
     );
     if (args.cacheGrowth === "expand") {

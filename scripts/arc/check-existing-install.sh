@@ -2,7 +2,7 @@
 # Before the first `pulumi up` of a stack on a cluster: finds what the program would create but the
 # cluster already has (pulumi-kubernetes >= 4.29 creates objects client-side and fails with
 # AlreadyExists instead of taking them over), says what to do, and writes a `pulumi import` file
-# that adopts it (README.md, Runners: "A cluster that already runs ARC"). Read-only: kubectl get only.
+# that adopts it (docs/deploy-aks.md: "A cluster that already runs ARC"). Read-only: kubectl get only.
 # An existing controller is adopted only when it runs the major.minor of arc.chartVersion: ARC's controller
 # deletes every AutoscalingRunnerSet of another major.minor (IsVersionAllowed), so adopting another minor
 # and letting `pulumi up` upgrade it in place would delete the runner scale sets (docs/operations/arc-upgrade.md).
@@ -59,7 +59,8 @@ add_import() {
 }
 
 # Namespace -> the component that declares it (type and name), its parent in Pulumi's state.
-for entry in "arc-systems arc-buildkit:arc:ArcRunners arc" "arc-runners arc-buildkit:arc:ArcRunners arc" "buildkit arc-buildkit:buildkit:BuildkitService buildkit"; do
+# arc-runners-protected: the protected tier's runner namespace (docs/trust-tiers.md), declared by the same component.
+for entry in "arc-systems arc-buildkit:arc:ArcRunners arc" "arc-runners arc-buildkit:arc:ArcRunners arc" "arc-runners-protected arc-buildkit:arc:ArcRunners arc" "buildkit arc-buildkit:buildkit:BuildkitService buildkit"; do
   read -r ns component_type component_name <<<"$entry"
   part_of="$(k get namespace "$ns" -o jsonpath='{.metadata.labels.app\.kubernetes\.io/part-of}' 2>/dev/null)" || continue
   in_the_way=1

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Fail early, with the name of what is missing, before a preview/up job logs in to Azure and Pulumi.
-# Reads only the job environment set from repository/environment variables (README.md, sections CI/CD and Runbook).
+# Reads only the job environment set from the job's GitHub environment (aks, or aks-preview for previews):
+# docs/ci-cd.md and docs/runbook.md.
 set -euo pipefail
 
 fail=0
 for v in ARM_CLIENT_ID ARM_TENANT_ID ARM_SUBSCRIPTION_ID; do
   if [ -z "${!v:-}" ]; then
-    echo "::error::${v} is empty: set the repository variable AZURE_${v#ARM_} (Azure OIDC app registration)."
+    # The preview job takes its client ID from AZURE_PREVIEW_CLIENT_ID (a separate identity, docs/ci-cd.md).
+    name="AZURE_${v#ARM_}"
+    if [ "$v" = ARM_CLIENT_ID ] && [ "${GITHUB_WORKFLOW:-}" = "preview (aks)" ]; then name=AZURE_PREVIEW_CLIENT_ID; fi
+    echo "::error::${v} is empty: set the variable ${name} on the job's GitHub environment (Azure OIDC app registration)."
     fail=1
   fi
 done
@@ -25,7 +29,7 @@ if [ -n "$backend" ]; then
 elif [ -n "${PULUMI_ACCESS_TOKEN:-}" ]; then
   echo "State backend: Pulumi Cloud (PULUMI_BACKEND_URL is empty, PULUMI_ACCESS_TOKEN is set)"
 else
-  echo "::error::No state backend: set the repository variable PULUMI_BACKEND_URL (for example azblob://<container>?storage_account=<account>) or the secret PULUMI_ACCESS_TOKEN for Pulumi Cloud."
+  echo "::error::No state backend: set the environment variable PULUMI_BACKEND_URL (for example azblob://<container>?storage_account=<account>) or the environment secret PULUMI_ACCESS_TOKEN for Pulumi Cloud, on the job's GitHub environment."
   fail=1
 fi
 exit "$fail"

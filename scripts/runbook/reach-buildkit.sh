@@ -48,7 +48,7 @@ POD="buildkit-reach-$(date +%s)-$RANDOM"
 cleanup() { k -n "$RUNNER_NS" delete pod "$POD" --ignore-not-found --wait=false >/dev/null 2>&1 || true; }
 trap cleanup EXIT INT TERM
 
-# Passes Pod Security "restricted" (arc-runners enforces baseline, warns on restricted).
+# Passes Pod Security "restricted", which arc-runners enforces.
 k -n "$RUNNER_NS" create -f - >/dev/null <<YAML
 apiVersion: v1
 kind: Pod
