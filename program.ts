@@ -115,21 +115,26 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
 
     // The GitHub side first: each tier's scale sets register in the runner group declared here. A
     // stack with scope `none` and no tiers (always `local`) declares nothing there.
-    const { github, variables } = { github: settings.github, variables: settings.github.variables };
+    const { github } = settings;
+    const { variables } = github;
     const organization = parseGithubConfigUrl(github.configUrl)!.organization;
     let githubSide: GithubVariables | undefined;
     if (variables.scope !== "none" || tiers.length > 0) {
-        const adminCredentials = github.adminCredentials === "environment" ? settings.githubAdminToken : settings.githubCredentials;
+        const adminCredentials =
+            github.adminCredentials === "environment"
+                ? settings.githubAdminToken && { method: "token" as const, token: settings.githubAdminToken }
+                : settings.githubCredentials;
         if (!adminCredentials) {
             throw new Error(`stack ${pulumi.getStack()}: the GitHub side needs credentials; config validation should have required them`);
         }
         githubSide = new GithubVariables("github", {
             ...variables,
-            // Tiers need organization variables (config validation requires the scope); `none` publishes only theirs.
+            // A tier's variables are organization variables (config/tiers.ts refuses scope `repositories`
+            // with tiers); with scope `none` only the tiers' are published.
             scope: variables.scope === "none" ? "organization" : variables.scope,
             publishShared: variables.scope !== "none",
             organization,
-            credentials: adminCredentials === settings.githubAdminToken ? { method: "token", token: settings.githubAdminToken! } : settings.githubCredentials!,
+            credentials: adminCredentials,
             endpoint: service.endpoint,
             // A new organization variable beside the contract's, only where native arm64 builders exist.
             arm64Endpoint: service.arm64Builders?.endpoint,

@@ -125,7 +125,7 @@ type ConfigIssue = { code: "custom"; path: (string | number)[]; input: unknown; 
 export function tierIssues(value: {
     cluster: { kind: string; pool?: { name: string }; arm64?: { enabled: boolean; name: string } };
     arc: { scaleSets: readonly { name: string; labels?: readonly string[]; runnerGroup: string }[] };
-    github: { configUrl: string };
+    github: { configUrl: string; variables: { scope: string } };
     tiers: TiersSettings;
 }): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
@@ -238,6 +238,15 @@ export function tierIssues(value: {
                 );
             }
         });
+    }
+    if (Object.keys(value.tiers).length > 0 && value.github.variables.scope === "repositories") {
+        // Scope `repositories` is for credentials without organization access; a tier's runner group and
+        // variables need it, so the first up would fail at GitHub (403) instead of here.
+        push(
+            ["github", "variables", "scope"],
+            value.github.variables.scope,
+            'expected "organization" (or "none") with tiers: their runner groups and variables are organization-level, which scope "repositories" says the credentials cannot write',
+        );
     }
     if (Object.keys(value.tiers).length > 0 && repositoryLevel) {
         push(

@@ -27,6 +27,11 @@ function editVariables(change: (variables: Record<string, unknown>) => void) {
     return editConfig("github", (github) => change(github.variables));
 }
 
+/** The aks stack without its protected tier: scope `repositories` is refused with tiers (config/tiers.ts). */
+const withoutTiers = (config: Record<string, string>) => {
+    delete config["arc-buildkit:tiers"];
+};
+
 /** Runs `f` with no GITHUB_TOKEN in the environment (tests/harness/environment.ts sets the fake admin token). */
 async function withoutAdminToken<T>(f: () => Promise<T>): Promise<T> {
     const saved = process.env.GITHUB_TOKEN;
@@ -156,22 +161,21 @@ describe("GitHub variables on stack aks", () => {
         assert.strictEqual(findResource(run, ORG_VARIABLE, "AMEIDE_RUNS_ON").inputs.visibility, "all");
     });
 
-    it("falls back to per-repository variables on the configured list", async () => {
+    it("falls back to per-repository variables on the configured list (a stack without tiers)", async () => {
         const run = await runProgram(
             "aks",
             ...appCredentials(
-                editVariables((v) => {
-                    v.scope = "repositories";
-                    v.repositories = ["ameide", "ameide-gitops"];
-                    delete v.visibility;
-                }),
+                allEdits(
+                    withoutTiers,
+                    editVariables((v) => {
+                        v.scope = "repositories";
+                        v.repositories = ["ameide", "ameide-gitops"];
+                        delete v.visibility;
+                    }),
+                ),
             ),
         );
-        // Only the protected tier's variables stay at organization level: its runner group needs the organization anyway.
-        assert.deepStrictEqual(
-            run.resources.filter((r) => r.type === ORG_VARIABLE).map((r) => r.name),
-            ["AMEIDE_RUNS_ON_PROTECTED", "AMEIDE_BUILDKIT_PROTECTED_ADDR"],
-        );
+        assert.strictEqual(run.resources.filter((r) => r.type === ORG_VARIABLE).length, 0);
         const repoVariables = run.resources
             .filter((r) => r.type === REPO_VARIABLE)
             .map((r) => [r.inputs.repository, r.inputs.variableName, r.inputs.value])
@@ -200,6 +204,18 @@ describe("GitHub variables on stack aks", () => {
             run.resources.filter((r) => r.type.startsWith("github:") || r.type === PROVIDER),
             [],
         );
+    });
+    it("refuses scope repositories with tiers, naming the key, before anything is declared", () => {
+        const config = stackConfig("aks");
+        withAppCredentials(config);
+        editVariables((v) => {
+            v.scope = "repositories";
+            v.repositories = ["ameide"];
+            delete v.visibility;
+        })(config);
+        const problems = configProblems(() => parseSettings(config, "aks", (key) => APP_SECRET_KEYS.includes(key)));
+        assert.strictEqual(problems.length, 1, problems.join("\n"));
+        assert.match(problems[0], /^arc-buildkit:github\.variables\.scope: expected "organization" \(or "none"\) with tiers/);
     });
     it("with scope none, still declares each tier's runner group and its variables, and nothing of the shared tier", async () => {
         const run = await runProgram("aks", ...appCredentials(editVariables((v) => (v.scope = "none"))));
@@ -282,11 +298,14 @@ describe("GitHub variables: adopted when they exist, never deleted (components/g
         MOCK_GITHUB_VARIABLES.repositories = { "ameide-gitops": ["AMEIDE_BUILDKIT_ADDR"] };
         const variables = (
             await registrationsOf(
-                editVariables((v) => {
-                    v.scope = "repositories";
-                    v.repositories = ["ameide", "ameide-gitops"];
-                    delete v.visibility;
-                }),
+                allEdits(
+                    withoutTiers,
+                    editVariables((v) => {
+                        v.scope = "repositories";
+                        v.repositories = ["ameide", "ameide-gitops"];
+                        delete v.visibility;
+                    }),
+                ),
             )
         ).filter((x) => x.type === REPO_VARIABLE);
         assert.deepStrictEqual(variables.map((x) => [x.name, x.importId, x.retainOnDelete]).sort(), [

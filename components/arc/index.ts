@@ -81,10 +81,13 @@ export interface ArcRunnersArgs {
 /** One tier's runners. */
 export interface RunnerTierArgs {
     names: TierNames;
-    /** The tier's scale sets; every one joins `runnerGroup`. */
+    /** The tier's scale sets; every one joins `runnerGroup` when it is set. */
     scaleSets: readonly { name: string; labels?: readonly string[]; minRunners: number; maxRunners: number; runnerGroup?: string }[];
-    /** The tier's GitHub runner group: the declared group's name, so the scale sets register after it exists. */
-    runnerGroup: pulumi.Input<string>;
+    /**
+     * The tier's GitHub runner group: the declared group's name, so the scale sets register after it
+     * exists. Undefined for the shared tier, whose scale sets each name their group in config.
+     */
+    runnerGroup?: pulumi.Input<string>;
     /** The tier's BuildKit Service address and server name. */
     endpoint: pulumi.Input<string>;
     serverName: pulumi.Input<string>;
@@ -144,10 +147,9 @@ export class ArcRunners extends pulumi.ComponentResource {
         super("arc-buildkit:arc:ArcRunners", name, {}, opts);
         const child = { parent: this };
 
-        const shared: RunnerTierArgs & { scaleSets: ArcRunnersArgs["scaleSets"] } = {
+        const shared: RunnerTierArgs = {
             names: tierNames(SHARED_TIER),
             scaleSets: args.scaleSets,
-            runnerGroup: "",
             endpoint: args.endpoint,
             serverName: args.serverName,
             clientTls: args.clientTls,
@@ -281,7 +283,7 @@ export class ArcRunners extends pulumi.ComponentResource {
                             scaleSetValues({
                                 ...set,
                                 // The shared tier's sets name their group in config; another tier's sets all join the tier's group.
-                                runnerGroup: tier.names.tier === SHARED_TIER ? (set.runnerGroup ?? "default") : tier.runnerGroup,
+                                runnerGroup: tier.runnerGroup ?? set.runnerGroup ?? "default",
                                 githubConfigUrl: args.githubConfigUrl,
                                 runnerImage: args.runnerImage,
                                 buildkitImage: args.buildkitImage,
