@@ -54,9 +54,8 @@ export function parseSettings(
     if (!result.success) {
         throw new ConfigError(stack, problems);
     }
-    // The admin credential is needed only where the stack writes to the organization: variables or runner groups.
-    const writesOrganization = result.data.github.variables.scope !== "none" || Object.keys(result.data.tiers).length > 0;
     const keyVault = result.data.arc.keyVault;
+    const githubAdminToken = adminCredential(result.data, !!keyVault, env, problems, prefix);
     if (keyVault) {
         // ARC reads its App from the vault: no GitHub credential in the stack, only the certificate that reads the vault.
         for (const key of GITHUB_CREDENTIAL_KEY_LIST.filter((k) => credentials[k] !== undefined)) {
@@ -65,11 +64,6 @@ export function parseSettings(
             );
         }
         const certificate = parseKeyVaultCertificate(prefix, keyVaultCertificate, isSecret(prefix + ARC_KEY_VAULT_CERTIFICATE_KEY), stack, problems);
-        if (writesOrganization && result.data.github.adminCredentials === "arc") {
-            problems.push(`${prefix}github.adminCredentials: expected "environment" because arc.keyVault is set: the stack holds no ARC credential to reuse`);
-        }
-        const githubAdminToken =
-            writesOrganization && result.data.github.adminCredentials === "environment" ? parseAdminToken(CONFIG_NAMESPACE, env, problems) : undefined;
         if (problems.length > 0 || !certificate) {
             throw new ConfigError(stack, problems);
         }
@@ -87,7 +81,7 @@ export function parseSettings(
         if (problems.length > 0) {
             throw new ConfigError(stack, problems);
         }
-        return { ...result.data, githubCredentials: undefined, githubAdminToken: undefined, arcAccess: undefined };
+        return { ...result.data, githubCredentials: undefined, githubAdminToken, arcAccess: undefined };
     }
     const before = problems.length;
     const githubCredentials = parseGithubCredentials(CONFIG_NAMESPACE, result.data.github.auth, credentials, (key) => isSecret(prefix + key), problems, stack);
@@ -96,15 +90,6 @@ export function parseSettings(
         // plain `pulumi config set` above is not the whole fix there.
         problems.push(
             `${prefix}github*: with \`npm run local:up\`, export ${LOCAL_UP_CREDENTIAL_HINT} instead and run it again; it stores them in its own per-user stack config`,
-        );
-    }
-    const githubAdminToken =
-        writesOrganization && result.data.github.adminCredentials === "environment" ? parseAdminToken(CONFIG_NAMESPACE, env, problems) : undefined;
-    if (writesOrganization && result.data.github.adminCredentials === "arc" && env.GITHUB_TOKEN) {
-        // @pulumi/github's Provider fills its `token` from GITHUB_TOKEN whenever none is given, so with ARC's
-        // App credentials the environment's token would be used instead (and kept in the state).
-        problems.push(
-            `${prefix}github.adminCredentials: "arc", but GITHUB_TOKEN is set in the environment, and the GitHub provider would use it instead of ARC's credentials; unset it, or set github.adminCredentials to "environment"`,
         );
     }
     if (problems.length > 0 || !githubCredentials) {
@@ -126,6 +111,36 @@ export function loadSettings(): Settings {
 function isConfigSecret(fullKey: string): boolean {
     const { isConfigSecret: isSecret } = runtimeConfig as { isConfigSecret?: (key: string) => boolean };
     return isSecret?.(fullKey) ?? false;
+}
+
+/**
+ * The credential that writes organization variables and runner groups, needed only where the stack
+ * writes to the organization (variables or tiers): the environment's token (`adminCredentials:
+ * environment`), or undefined when ARC's own credentials are reused (`arc`). Problems are appended.
+ */
+function adminCredential(
+    data: { github: { adminCredentials: string; variables: { scope: string } }; tiers: object },
+    keyVault: boolean,
+    env: Readonly<Record<string, string | undefined>>,
+    problems: string[],
+    prefix: string,
+): pulumi.Output<string> | undefined {
+    if (data.github.variables.scope === "none" && Object.keys(data.tiers).length === 0) {
+        return undefined;
+    }
+    if (data.github.adminCredentials === "environment") {
+        return parseAdminToken(CONFIG_NAMESPACE, env, problems);
+    }
+    if (keyVault) {
+        problems.push(`${prefix}github.adminCredentials: expected "environment" because arc.keyVault is set: the stack holds no ARC credential to reuse`);
+    } else if (env.GITHUB_TOKEN) {
+        // @pulumi/github's Provider fills its `token` from GITHUB_TOKEN whenever none is given, so with ARC's
+        // App credentials the environment's token would be used instead (and kept in the state).
+        problems.push(
+            `${prefix}github.adminCredentials: "arc", but GITHUB_TOKEN is set in the environment, and the GitHub provider would use it instead of ARC's credentials; unset it, or set github.adminCredentials to "environment"`,
+        );
+    }
+    return undefined;
 }
 
 /** A PEM client certificate with its private key (what ARC's Key Vault client reads), as a secret; problems name the key, never the value. */

@@ -288,6 +288,8 @@ describe("ARC and GitHub settings", () => {
                 "aks",
                 both(
                     withAppCredentials,
+                    // Without tiers, which refuse scope repositories on their own (tests/github.test.ts).
+                    (c) => delete c["arc-buildkit:tiers"],
                     setJson("github", (g) => (g.variables = { scope: "repositories", repositories: ["ameideio/ameide"] })),
                 ),
             );
