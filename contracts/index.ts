@@ -54,6 +54,8 @@ export const BUILDKIT_ARM64_SERVICE_FQDN = `${BUILDKITD_ARM64_NAME}.${BUILDKIT_N
 export const BUILDKIT_ARM64_ENDPOINT = `tcp://${BUILDKIT_ARM64_SERVICE_FQDN}:${BUILDKIT_GRPC_PORT}`;
 /** Node label the arm64 pool adds (next to the pool label), for operators' `kubectl get nodes -l`. */
 export const BUILDKIT_ARCH_LABEL_KEY = "ameide.io/arch";
+/** Not in CONTRACTS.md: the organization variable (and runner variable) naming the native arm64 builders. */
+export const ARM64_ADDR_VARIABLE = "AMEIDE_BUILDKIT_ARM64_ADDR";
 
 /**
  * Trust tiers (CONTRACTS.md, "Trust tiers"). The shared tier keeps every name above; every other
@@ -107,32 +109,30 @@ export function tierNames(tier: string): TierNames {
     const shared = tier === SHARED_TIER;
     const suffix = shared ? "" : `-${tier}`;
     const upper = tier.toUpperCase().replace(/-/g, "_");
-    const statefulSet = `${BUILDKITD_NAME}${suffix}`;
-    const arm64Name = `${BUILDKITD_NAME}${suffix}-arm64`;
-    const fqdn = (service: string) => `${service}.${BUILDKIT_NAMESPACE}.svc.${CLUSTER_DOMAIN}`;
-    const podLabels = { ...BUILDKITD_POD_LABELS, [TIER_LABEL_KEY]: tier };
-    const arm64PodLabels = { ...BUILDKITD_ARM64_POD_LABELS, [TIER_LABEL_KEY]: tier };
+    // One builder set: its StatefulSet and Services, and the labels its pods carry (the contract's name
+    // label plus the tier). The shared tier's StatefulSets keep the selector they were created with.
+    const builderSet = (name: string, nameLabels: Readonly<Record<string, string>>) => {
+        const serviceFqdn = `${name}.${BUILDKIT_NAMESPACE}.svc.${CLUSTER_DOMAIN}`;
+        const podLabels = { ...nameLabels, [TIER_LABEL_KEY]: tier };
+        return {
+            statefulSet: name,
+            headless: `${name}-headless`,
+            serviceFqdn,
+            endpoint: `tcp://${serviceFqdn}:${BUILDKIT_GRPC_PORT}`,
+            podLabels,
+            statefulSetSelector: shared ? { ...nameLabels } : podLabels,
+        };
+    };
+    const x86 = builderSet(`${BUILDKITD_NAME}${suffix}`, BUILDKITD_POD_LABELS);
     return {
         tier,
-        statefulSet,
-        headless: `${statefulSet}-headless`,
-        serviceFqdn: fqdn(statefulSet),
-        endpoint: `tcp://${fqdn(statefulSet)}:${BUILDKIT_GRPC_PORT}`,
-        serverTlsSecret: `${statefulSet}-server-tls`,
+        ...x86,
+        serverTlsSecret: `${x86.statefulSet}-server-tls`,
         runnerNamespace: `${RUNNER_NAMESPACE}${suffix}`,
         clientTlsSecret: CLIENT_TLS_SECRET,
-        podLabels,
-        statefulSetSelector: shared ? { ...BUILDKITD_POD_LABELS } : podLabels,
-        arm64: {
-            statefulSet: arm64Name,
-            headless: `${arm64Name}-headless`,
-            serviceFqdn: fqdn(arm64Name),
-            endpoint: `tcp://${fqdn(arm64Name)}:${BUILDKIT_GRPC_PORT}`,
-            podLabels: arm64PodLabels,
-            statefulSetSelector: shared ? { ...BUILDKITD_ARM64_POD_LABELS } : arm64PodLabels,
-        },
+        arm64: builderSet(`${BUILDKITD_NAME}${suffix}-arm64`, BUILDKITD_ARM64_POD_LABELS),
         variables: shared
-            ? { runsOn: GITHUB_VARIABLES.runsOn, addr: GITHUB_VARIABLES.addr, arm64Addr: "AMEIDE_BUILDKIT_ARM64_ADDR" }
+            ? { runsOn: GITHUB_VARIABLES.runsOn, addr: GITHUB_VARIABLES.addr, arm64Addr: ARM64_ADDR_VARIABLE }
             : { runsOn: `${GITHUB_VARIABLES.runsOn}_${upper}`, addr: `AMEIDE_BUILDKIT_${upper}_ADDR`, arm64Addr: `AMEIDE_BUILDKIT_${upper}_ARM64_ADDR` },
         poolValue: `${BUILDKIT_POOL_LABEL.value}${suffix}`,
         resourcePrefix: shared ? "" : `${tier}-`,

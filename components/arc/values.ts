@@ -1,6 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { ARC_CONTROLLER_NAMESPACE } from "../../contracts";
+import { ARC_CONTROLLER_NAMESPACE, ARM64_ADDR_VARIABLE } from "../../contracts";
 import { tierAntiAffinity, tierPodLabels } from "../kubernetes/tier-isolation";
 import { CLIENT_TLS_VOLUME, clientTlsMount, clientTlsVolume, runnerBuildkitEnv } from "../kubernetes/buildkit-client";
 import { SELECTOR_COMMAND, SELECTOR_CONFIGMAP_KEY, SELECTOR_DIGEST_ANNOTATION, SELECTOR_SOURCE_DIR, SELECTOR_VOLUME, selectorDigest } from "./selector";
@@ -135,7 +135,7 @@ export interface RunnerResources {
 export const SELECTOR_ENV = {
     builders: "AMEIDE_BUILDKIT_BUILDERS",
     timeout: "AMEIDE_BUILDKIT_SELECT_TIMEOUT",
-    arm64Addr: "AMEIDE_BUILDKIT_ARM64_ADDR",
+    arm64Addr: ARM64_ADDR_VARIABLE,
     arm64ServerName: "AMEIDE_BUILDKIT_ARM64_TLS_SERVERNAME",
     arm64Builders: "AMEIDE_BUILDKIT_ARM64_BUILDERS",
 } as const;

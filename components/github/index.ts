@@ -1,7 +1,7 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import type { GithubCredentials } from "../../config/github";
-import { GITHUB_VARIABLES, tierNames } from "../../contracts";
+import { ARM64_ADDR_VARIABLE, GITHUB_VARIABLES, tierNames } from "../../contracts";
 
 export interface GithubVariablesArgs {
     /** The organization that owns the variables (from the config URL). */
@@ -59,7 +59,7 @@ export function runnerGroupArgs(group: GithubTierArgs["runnerGroup"], repository
 }
 
 /** Not in CONTRACTS.md: published beside the contract's variables only when native arm64 builders exist. */
-export const ARM64_ADDR_VARIABLE = "AMEIDE_BUILDKIT_ARM64_ADDR";
+export { ARM64_ADDR_VARIABLE };
 
 /** The variables every workflow reads, by name. */
 export function variableValues(args: Pick<GithubVariablesArgs, "endpoint" | "runsOn" | "arm64Endpoint">): { name: string; value: pulumi.Input<string> }[] {
