@@ -2,7 +2,8 @@ import * as assert from "assert";
 import { celEnv, celError, parse as parseCel, plan } from "@bufbuild/cel";
 import { strings } from "@bufbuild/cel/ext";
 import * as yaml from "js-yaml";
-import { admissionBindingSpec, admissionPolicies, ADMISSION_POLICY_NAMES } from "../components/admission";
+import { admissionBindingSpec, admissionPolicies, ADMISSION_POLICY_NAMES, BUILDKIT_NAME } from "../components/admission";
+import { isBuildkitName } from "../policy/lib/exposure";
 import { parseSettings } from "../config";
 import { RUNNER_NAMESPACE } from "../contracts";
 import { allCases } from "../policy/tests/fixtures/judge";
@@ -446,5 +447,73 @@ describe("admission policies (the pack's second line, in the cluster)", () => {
         // Measured (docs/admission.md): 86 of 305 flagged cases show their violation to the API server in one
         // object; the rest are Helm values, clients, cross-object configs and isolation settings only the pack sees.
         assert.ok(refused >= 86, `only ${refused} of ${flagged} flagged cases refused`);
+    });
+});
+
+describe("admission policies: never in the control plane's way, never against a deletion or an unchanged object", () => {
+    /** Whether every matchCondition of `policy` holds for a request (as the API server evaluates them before any validation). */
+    const matches = (policy: (typeof POLICIES)[number], request: { operation: string }, object: unknown, oldObject: unknown) =>
+        ((policy.spec.matchConditions as { expression: string }[]) ?? []).every(
+            (c) => run(c.expression, { request: celValue(request), object: celValue(object), oldObject: celValue(oldObject) }) === true,
+        );
+    const deployment = (image: string, replicas: number, extra: Record<string, unknown> = {}) => ({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "buildkitd", namespace: "ci", ...extra },
+        spec: { replicas, template: { spec: { containers: [{ name: "buildkitd", image, args: ["--addr", "tcp://0.0.0.0:1234"] }] } } },
+    });
+
+    it("exempts kube-system, kube-node-lease and kube-public from every policy", () => {
+        for (const policy of POLICIES) {
+            const selector = (policy.spec.matchConstraints as { namespaceSelector: { matchExpressions: unknown[] } }).namespaceSelector;
+            assert.deepStrictEqual(
+                selector.matchExpressions,
+                [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "kube-node-lease", "kube-public"] }],
+                policy.name,
+            );
+        }
+    });
+
+    it("judges a create, and an update that changes what is judged", () => {
+        const workloads = POLICIES.find((p) => p.name === ADMISSION_POLICY_NAMES.workloads)!;
+        assert.strictEqual(matches(workloads, { operation: "CREATE" }, deployment("moby/buildkit", 1), null), true);
+        assert.strictEqual(matches(workloads, { operation: "UPDATE" }, deployment("moby/buildkit:v2", 1), deployment("moby/buildkit", 1)), true);
+        // The plaintext Deployment itself is refused (so the condition does not hide it).
+        assert.ok(denials(deployment("moby/buildkit", 1)).length > 0);
+    });
+
+    it("lets a controller scale down, and a finalizer go, on an object admitted before the policies", () => {
+        const workloads = POLICIES.find((p) => p.name === ADMISSION_POLICY_NAMES.workloads)!;
+        assert.strictEqual(matches(workloads, { operation: "UPDATE" }, deployment("moby/buildkit", 0), deployment("moby/buildkit", 2)), false);
+        const deleting = deployment("moby/buildkit", 2, { deletionTimestamp: "2026-12-08T00:00:00Z" });
+        for (const policy of POLICIES) {
+            assert.strictEqual(matches(policy, { operation: "UPDATE" }, deleting, deleting), false, policy.name);
+        }
+        const exposure = POLICIES.find((p) => p.name === ADMISSION_POLICY_NAMES.exposure)!;
+        const lb = { apiVersion: "v1", kind: "Service", metadata: { name: "buildkitd" }, spec: { type: "LoadBalancer", selector: { app: "buildkitd" } } };
+        assert.strictEqual(matches(exposure, { operation: "UPDATE" }, { ...lb, metadata: { name: "buildkitd", labels: { a: "b" } } }, lb), false);
+        assert.strictEqual(matches(exposure, { operation: "UPDATE" }, lb, { ...lb, spec: { ...lb.spec, type: "ClusterIP" } }), true);
+    });
+});
+
+describe("admission policies and the pack name BuildKit's Services alike", () => {
+    it("agree on every contract name, every tier's, and on names merely named after BuildKit", () => {
+        const names = [
+            "buildkitd",
+            "buildkit",
+            "moby-buildkit",
+            "ci-buildkitd",
+            "buildkitd-headless",
+            "buildkitd-protected",
+            "buildkitd-arm64",
+            "buildkitd-protected-arm64",
+        ];
+        const others = ["buildkit-registry-mirror", "buildkit-cache", "buildkitd-metrics-x", "registry"];
+        for (const name of [...names, ...others]) {
+            const cel = run(`'${name}'.matches(r'${BUILDKIT_NAME}')`, {});
+            assert.strictEqual(cel, isBuildkitName(name), name);
+        }
+        for (const name of names) assert.strictEqual(isBuildkitName(name), true, name);
+        for (const name of ["buildkit-registry-mirror", "buildkit-cache"]) assert.strictEqual(isBuildkitName(name), false, name);
     });
 });

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { admissionBindingSpec, admissionPolicies, ValidationAction } from "./policies";
 
-export { ADMISSION_POLICY_NAMES, admissionBindingSpec, admissionPolicies } from "./policies";
+export { ADMISSION_POLICY_NAMES, admissionBindingSpec, admissionPolicies, BUILDKIT_NAME, EXEMPT_NAMESPACES } from "./policies";
 export type { ValidationAction } from "./policies";
 
 export interface AdmissionPolicyArgs {

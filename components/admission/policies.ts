@@ -166,6 +166,30 @@ export interface AdmissionPolicySpec {
 
 const OPERATIONS = ["CREATE", "UPDATE"];
 
+/**
+ * Namespaces of the control plane: never judged, so a policy of this program can never stand between
+ * the cluster and its own components (the policies fail closed: an expression that errors refuses).
+ */
+export const EXEMPT_NAMESPACES = ["kube-system", "kube-node-lease", "kube-public"] as const;
+
+/**
+ * What every policy matches besides its resources. Outside the control plane's namespaces only, and
+ * never an object that is being deleted: finalizer removals during a deletion are UPDATEs, and refusing
+ * them would leave an exposed Service or an old workload stuck in Terminating. On UPDATE, only when
+ * `changed` (the part the policy judges) differs from the stored object's, so a controller scaling down
+ * or relabelling an object admitted before these policies existed is not refused; a change of what is
+ * judged always is.
+ */
+function matchSafety(changed?: string): { namespaceSelector: Record<string, unknown>; matchConditions: { name: string; expression: string }[] } {
+    return {
+        namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: [...EXEMPT_NAMESPACES] }] },
+        matchConditions: [
+            { name: "not-being-deleted", expression: "!has(object.metadata.deletionTimestamp)" },
+            ...(changed === undefined ? [] : [{ name: "judged-part-changed", expression: `request.operation != 'UPDATE' || ${changed}` }]),
+        ],
+    };
+}
+
 /** The three pod-spec policies: Pods, workloads with `spec.template`, CronJobs. One per shape, so each expression type-checks against its kind. */
 function podPolicies(runnerNamespaces: readonly string[]): AdmissionPolicySpec[] {
     const shapes: [keyof typeof POD_SPEC, Record<string, unknown>[]][] = [
@@ -180,13 +204,20 @@ function podPolicies(runnerNamespaces: readonly string[]): AdmissionPolicySpec[]
         ],
         ["cronJobs", [{ apiGroups: ["batch"], apiVersions: ["v1"], resources: ["cronjobs"], operations: OPERATIONS }]],
     ];
+    const changed: Record<keyof typeof POD_SPEC, string> = {
+        podSpecs: "object.spec != oldObject.spec",
+        workloads: "!has(object.spec.template) || !has(oldObject.spec.template) || object.spec.template != oldObject.spec.template",
+        cronJobs: "object.spec.jobTemplate != oldObject.spec.jobTemplate",
+    };
     return shapes.map(([shape, resourceRules]) => {
         const specExpression = POD_SPEC[shape];
+        const { namespaceSelector, matchConditions } = matchSafety(changed[shape]);
         return {
             name: ADMISSION_POLICY_NAMES[shape],
             spec: {
                 failurePolicy: "Fail",
-                matchConstraints: { resourceRules },
+                matchConstraints: { resourceRules, namespaceSelector },
+                matchConditions,
                 variables: [
                     { name: "spec", expression: specExpression },
                     {
@@ -220,7 +251,7 @@ const TOML_KEY = String.raw`k.matches(r'(?i)(\.toml|\.conf|^[^.]+)$')`;
  * Secret keys read as text: only config-file names. `string(bytes)` fails on binary data (a keystore
  * under a name without extension), and a failed expression refuses the object (failurePolicy Fail).
  */
-const SECRET_TOML_KEY = String.raw`k.matches(r'(?i)(\.toml|\.conf)$|buildkit|^config$')`;
+const SECRET_TOML_KEY = String.raw`k.matches(r'(?i)(\.toml|\.conf)$|^config$')`;
 
 /** ConfigMaps and Secrets holding a plaintext buildkitd.toml, or ingress-nginx tcp-services entries to BuildKit. */
 function configPolicy(): AdmissionPolicySpec {
@@ -230,7 +261,9 @@ function configPolicy(): AdmissionPolicySpec {
             failurePolicy: "Fail",
             matchConstraints: {
                 resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], resources: ["configmaps", "secrets"], operations: OPERATIONS }],
+                namespaceSelector: matchSafety().namespaceSelector,
             },
+            matchConditions: matchSafety().matchConditions,
             validations: [
                 {
                     expression: `object.kind != 'ConfigMap' || !has(object.data) || !object.data.exists(k, ${TOML_KEY} && ${plaintextToml("object.data[k]")})`,
@@ -259,7 +292,7 @@ function configPolicy(): AdmissionPolicySpec {
 }
 
 /** A Service that is BuildKit's: a selector value or its name is BuildKit's own, or it serves or targets port 1234. */
-const BUILDKIT_NAME = String.raw`^(([a-z0-9-]*[-.])?(moby-)?buildkitd?(-(service|svc|server|daemon|tcp|grpc|headless|lb|public|external|protected|arm64|protected-arm64))?)$`;
+export const BUILDKIT_NAME = String.raw`^(([a-z0-9-]*[-.])?(moby-)?buildkitd?(-(service|svc|server|daemon|tcp|grpc|headless|lb|public|external|protected|arm64|protected-arm64))?)$`;
 
 function exposurePolicy(): AdmissionPolicySpec {
     const buildkitService =
@@ -278,7 +311,9 @@ function exposurePolicy(): AdmissionPolicySpec {
         name: ADMISSION_POLICY_NAMES.exposure,
         spec: {
             failurePolicy: "Fail",
+            matchConditions: matchSafety("object.spec != oldObject.spec").matchConditions,
             matchConstraints: {
+                namespaceSelector: matchSafety().namespaceSelector,
                 resourceRules: [
                     { apiGroups: [""], apiVersions: ["v1"], resources: ["services"], operations: OPERATIONS },
                     { apiGroups: ["networking.k8s.io"], apiVersions: ["v1"], resources: ["ingresses"], operations: OPERATIONS },

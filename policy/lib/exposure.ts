@@ -17,11 +17,29 @@ export function isBuildkitPort(port: unknown): boolean {
 }
 
 /**
- * A name that means BuildKit itself (`buildkitd`, `buildkit`, `moby-buildkit`, `ci-buildkitd`, `buildkit-service`),
- * not something merely named after it (`buildkit-registry-mirror`, `buildkit-cache`).
+ * A name that means BuildKit itself (`buildkitd`, `buildkit`, `moby-buildkit`, `ci-buildkitd`, `buildkit-service`,
+ * and the program's own tier and arm64 Services: `buildkitd-protected`, `buildkitd-arm64`,
+ * `buildkitd-protected-arm64`), not something merely named after it (`buildkit-registry-mirror`, `buildkit-cache`).
+ * components/admission's BUILDKIT_NAME is the same rule in CEL; tests/admission.test.ts keeps them equal.
  */
+export const BUILDKIT_NAME_SUFFIXES = [
+    "service",
+    "svc",
+    "server",
+    "daemon",
+    "tcp",
+    "grpc",
+    "headless",
+    "lb",
+    "public",
+    "external",
+    "protected",
+    "arm64",
+    "protected-arm64",
+];
+const BUILDKIT_NAME = new RegExp(`(^|[-_./])(moby-)?buildkitd?(-(${BUILDKIT_NAME_SUFFIXES.join("|")}))?$`, "i");
 export function isBuildkitName(value: unknown): boolean {
-    return typeof value === "string" && /(^|[-_./])(moby-)?buildkitd?(-(service|svc|server|daemon|tcp|grpc|headless|lb|public|external))?$/i.test(value);
+    return typeof value === "string" && BUILDKIT_NAME.test(value);
 }
 
 function selects(selector: Record<string, unknown>, labels: Record<string, unknown>): boolean {

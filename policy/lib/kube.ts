@@ -434,7 +434,7 @@ export function isPinnedByDigest(image: string): boolean {
 
 /** YAML or JSON text that holds a pod spec (a `containers:` list), parsed within a fixed budget; [] otherwise. */
 export function podSpecTexts(text: string): unknown[] {
-    if (text.length > 256_000 || !/(^|\n)\s*-?\s*"?containers"?\s*:/.test(text)) {
+    if (text.length > 256_000 || !/^[ \t]*-?[ \t]*"?containers"?[ \t]*:/m.test(text)) {
         return [];
     }
     const parsed = parseYaml(text, newBudget());
