@@ -191,6 +191,7 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
                 ? { endpoint: service.arm64Builders.endpoint, serverName: service.arm64Builders.serverName, builders: service.arm64Builders.hosts }
                 : undefined,
             extraEnv: sharedMetrics?.runnerEnv,
+            metricsGateway: sharedMetrics?.gateway,
             tiers: tiers.map((t) => {
                 const builders = tierBuilders(t.tier);
                 return {
@@ -205,6 +206,7 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
                         ? { endpoint: builders.arm64Builders.endpoint, serverName: builders.arm64Builders.serverName, builders: builders.arm64Builders.hosts }
                         : undefined,
                     extraEnv: tierMetrics[t.tier]?.runnerEnv,
+                    metricsGateway: tierMetrics[t.tier]?.gateway,
                     builderPods: builders.builderPods,
                 };
             }),

@@ -255,6 +255,21 @@ for (const shell of SHELLS) {
             assert.doesNotMatch(row.slice(row.indexOf("`:") + 2), /<[a-z]/);
         });
 
+        it("keeps a pull request's error text from rendering links, images or a second table row in the summary", () => {
+            const hostile = fs
+                .readFileSync(progressOf("failed"), "utf8")
+                .replaceAll(
+                    "did not complete successfully: exit code: 1",
+                    "see [re-run here](https://evil.example) ![x](https://evil.example/i.png)\\n| Forged | row |",
+                );
+            assert.notEqual(hostile, fs.readFileSync(progressOf("failed"), "utf8"));
+            const r = report(shell, ["--progress", tmpFile("links.json", hostile), "--exit-code", "1", "--summary", "-"]);
+            const row = r.stdout.split("\n").find((l) => l.startsWith("| Failed step"))!;
+            assert.ok(row.includes("\\[re-run here\\]\\(https://evil.example\\)"), row);
+            assert.ok(row.includes("\\!\\[x\\]"), row);
+            assert.ok(!r.stdout.split("\n").some((l) => l.startsWith("| Forged")), "no forged row");
+        });
+
         it("--metrics prints this build's increments with bounded label values that promtool accepts", () => {
             const r = report(shell, ["--progress", progressOf("failed"), "--exit-code", "1", "--metrics"], {
                 AMEIDE_BUILDKIT_BUILDER: "buildkitd-1",
@@ -677,6 +692,24 @@ describe("build metrics: declared objects", function () {
         aks = await runStack("aks", withMetrics, { realTls: false });
     });
     const of = (run: ProgramRun, type: string) => run.resources.filter((r) => r.type === type).map((r) => reveal(r.inputs));
+
+    it("lets each tier's runner pods reach their own tier's Pushgateway on 9091, and no other tier's", () => {
+        const policies = of(aks, "kubernetes:networking.k8s.io/v1:NetworkPolicy").filter((p) => p.metadata.name === "runner-sandbox");
+        assert.equal(policies.length, 2);
+        for (const policy of policies) {
+            const tier = policy.metadata.namespace === "arc-runners" ? "shared" : "protected";
+            const gatewayRules = policy.spec.egress.filter((r: any) => (r.ports ?? []).some((p: any) => p.port === 9091));
+            assert.equal(gatewayRules.length, 1, `${policy.metadata.namespace}: one rule to its Pushgateway`);
+            const [peer] = gatewayRules[0].to;
+            assert.deepEqual(peer.namespaceSelector, { matchLabels: { "kubernetes.io/metadata.name": "buildkit" } });
+            assert.equal(peer.podSelector.matchLabels["ameide.io/tier"], tier, "its own tier's gateway only");
+            // The labels the gateway's pods carry.
+            const gateway = of(aks, "kubernetes:apps/v1:Deployment").find(
+                (d) => d.spec.template.metadata.labels["ameide.io/tier"] === tier && /metrics/.test(d.metadata.name),
+            )!;
+            for (const [k, v] of Object.entries(peer.podSelector.matchLabels)) assert.equal(gateway.spec.template.metadata.labels[k], v, k);
+        }
+    });
 
     it("declares the shared tier's Pushgateway, Service, NetworkPolicy and ServiceMonitor, all schema-valid", () => {
         const find = (type: string) => of(aks, type).filter((o) => o.metadata?.name === "buildkit-metrics");

@@ -6,7 +6,7 @@ import { ARC_CONTROLLER_NAMESPACE, SHARED_TIER, TierNames, tierNames } from "../
 import { namespaceWithPodSecurity } from "../kubernetes/namespace";
 import { tlsSecret } from "../kubernetes/tls-secret";
 import type { TlsMaterial } from "../pki";
-import { type BuilderPods, runnerNetworkPolicy } from "../buildkit/network";
+import { type BuilderPods, type MetricsGateway, runnerNetworkPolicy } from "../buildkit/network";
 import {
     ARC_CHART_REGISTRY,
     CONTROLLER_CHART,
@@ -76,6 +76,8 @@ export interface ArcRunnersArgs {
     clusterCidrs: readonly string[];
     /** The shared tier's builder pods, which its runners may reach. Required. */
     builderPods: BuilderPods;
+    /** The shared tier's build-metrics Pushgateway, which its runners may also reach. Default: none. */
+    metricsGateway?: MetricsGateway;
 }
 
 /** One tier's runners. */
@@ -99,6 +101,8 @@ export interface RunnerTierArgs {
     extraEnv?: readonly { name: string; value: string }[];
     /** The tier's builder pods: the only BuildKit pods its runners may reach. */
     builderPods: BuilderPods;
+    /** The tier's build-metrics Pushgateway, which its runners may also reach. Default: none. */
+    metricsGateway?: MetricsGateway;
 }
 
 /** What one tier's runners are, once declared. */
@@ -157,6 +161,7 @@ export class ArcRunners extends pulumi.ComponentResource {
             arm64: args.arm64,
             extraEnv: args.extraEnv,
             builderPods: args.builderPods,
+            metricsGateway: args.metricsGateway,
         };
         const allTiers: RunnerTierArgs[] = [shared, ...(args.tiers ?? [])];
         // Namespaces and client TLS first: without credentials (a k3d stack) that is all there is, and
@@ -171,7 +176,7 @@ export class ArcRunners extends pulumi.ComponentResource {
                 `${prefix}runner-sandbox`,
                 {
                     metadata: { name: "runner-sandbox", namespace: runnerNs.metadata.name },
-                    spec: runnerNetworkPolicy(tier.builderPods, args.clusterCidrs),
+                    spec: runnerNetworkPolicy(tier.builderPods, args.clusterCidrs, tier.metricsGateway),
                 },
                 { parent: this },
             );

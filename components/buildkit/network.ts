@@ -114,7 +114,7 @@ export interface BuilderPods {
  * GitHub (public addresses) reachable and the node, the metadata endpoint, the WireServer, the
  * Kubernetes API and every other in-cluster Service out of reach.
  */
-export function runnerNetworkPolicy(builders: BuilderPods, clusterCidrs: readonly string[]): NetworkPolicySpec {
+export function runnerNetworkPolicy(builders: BuilderPods, clusterCidrs: readonly string[], metrics?: MetricsGateway): NetworkPolicySpec {
     return {
         podSelector: {},
         policyTypes: ["Ingress", "Egress"],
@@ -124,7 +124,23 @@ export function runnerNetworkPolicy(builders: BuilderPods, clusterCidrs: readonl
                 to: builders.podSelectors.map((podSelector) => ({ namespaceSelector: namespaceNamed(builders.namespace), podSelector })),
                 ports: [{ protocol: "TCP", port: BUILDKIT_GRPC_PORT }],
             },
+            // The tier's own Pushgateway (build metrics, when enabled): an in-cluster pod, so the internet rule excludes it.
+            ...(metrics
+                ? [
+                      {
+                          to: [{ namespaceSelector: namespaceNamed(metrics.namespace), podSelector: { matchLabels: { ...metrics.podLabels } } }],
+                          ports: [{ protocol: "TCP", port: metrics.port }],
+                      },
+                  ]
+                : []),
             internetEgressRule(clusterCidrs),
         ],
     };
+}
+
+/** A tier's build-metrics Pushgateway, which its runners push to (components/metrics). */
+export interface MetricsGateway {
+    namespace: string;
+    podLabels: Readonly<Record<string, string>>;
+    port: number;
 }

@@ -80,6 +80,7 @@ if [ -n "$history" ] && [ ! -r "$history" ]; then warn "no build record at $hist
 if [ -n "$metadata" ] && [ ! -r "$metadata" ]; then metadata=""; fi
 
 tier="${AMEIDE_BUILDKIT_TIER:-shared}"
+# The program sets it on every runner pod; a job that overrides it with a non-name gets a usage error.
 case "$tier" in '' | *[!a-z0-9-]*) die "AMEIDE_BUILDKIT_TIER must be a tier name such as shared or protected, not '$tier'" ;; esac
 builder="${AMEIDE_BUILDKIT_BUILDER:-}"
 fallback="${AMEIDE_BUILDKIT_FALLBACK:-false}"
@@ -297,8 +298,11 @@ fi
 # --- the job summary -----------------------------------------------------------------------------------
 # Markdown-safe: step names and errors come from the Dockerfile, which a pull request controls.
 # md: plain text in a table cell (HTML-escaped); code: inside a code span, where entities are not decoded.
-md() { printf '%s' "$1" | cut -c1-300 | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' -e 's/|/\\|/g' -e 's/`/'"'"'/g'; }
-code() { printf '%s' "$1" | cut -c1-200 | sed -e 's/|/\\|/g' -e 's/`/'"'"'/g'; }
+# Text from the build (a pull request's RUN command, its error, the image name) goes into a trusted
+# summary: one line each (tr folds newlines, so no row of the table breaks), HTML entities for < > &,
+# and a backslash before every character Markdown gives a meaning (links, images, emphasis, headings).
+md() { printf '%s' "$1" | tr '\r\n' '  ' | cut -c1-300 | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' -e 's/`/'"'"'/g' -e 's/[][()!*_~#|\\]/\\&/g'; }
+code() { printf '%s' "$1" | tr '\r\n' '  ' | cut -c1-200 | sed -e 's/|/\\|/g' -e 's/`/'"'"'/g'; }
 
 # shellcheck disable=SC2016 # the backticks are Markdown code spans, not command substitutions
 write_summary() {

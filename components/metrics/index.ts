@@ -2,6 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import type { Tier } from "./labels";
+import type { MetricsGateway } from "../buildkit/network";
+import { BUILDKIT_NAMESPACE } from "../../contracts";
 import {
     type BuilderSet,
     pushgatewayDeploymentSpec,
@@ -11,6 +13,7 @@ import {
     pushgatewayServiceMonitorSpec,
     pushgatewayServiceSpec,
     pushgatewayUrl,
+    PUSHGATEWAY_PORT,
 } from "./pushgateway";
 
 export * from "./labels";
@@ -66,6 +69,8 @@ export class BuildMetrics extends pulumi.ComponentResource {
     public readonly url: string;
     /** Environment for this tier's runner pods (runnerMetricsEnv). */
     public readonly runnerEnv: { name: string; value: string }[];
+    /** Where the tier's runners push: the Pushgateway's pods, for their egress policy. */
+    public readonly gateway: MetricsGateway;
     /** What the tier's BuildMetricsScrape needs. */
     public readonly scrape: { args: BuildMetricsArgs; service: k8s.core.v1.Service };
 
@@ -92,6 +97,8 @@ export class BuildMetrics extends pulumi.ComponentResource {
         );
         this.url = pushgatewayUrl(args.tier);
         this.runnerEnv = runnerMetricsEnv(args.tier, repositories, this.url);
+        // The builders' namespace is the contract's `buildkit` (args.namespace is that Namespace's name, as an Output).
+        this.gateway = { namespace: BUILDKIT_NAMESPACE, podLabels: labels, port: PUSHGATEWAY_PORT };
         this.scrape = { args, service };
         this.registerOutputs({});
     }

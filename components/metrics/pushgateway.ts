@@ -57,7 +57,8 @@ export function pushgatewayDeploymentSpec(input: PushgatewayPodInput): k8s.types
     return {
         // One replica: Pushgateways do not share state, and two behind one Service would each hold half the groups.
         replicas: 1,
-        // Recreate: the old pod writes its persistence file on shutdown before the new one reads it.
+        // Recreate: one gateway at a time (two would each hold half the pushes). The persistence file is on an
+        // emptyDir, so it survives a container restart, not a new pod: a rollout starts the counters from zero.
         strategy: { type: "Recreate" },
         selector: { matchLabels: { "app.kubernetes.io/name": labels["app.kubernetes.io/name"] } },
         template: {
