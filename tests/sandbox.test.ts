@@ -1,5 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { skipBecause } from "./harness/skip";
 import { loadSettings } from "../config";
 import { createStack } from "../program";
 import { APP_SECRET_KEYS, withAppCredentials } from "./fixtures/github-credentials";
@@ -243,10 +248,35 @@ describe("build sandbox: pure objects", () => {
     it("the firewall rule drops the bridge's packets to the pod itself, idempotently", () => {
         assert.deepStrictEqual(sandboxFirewallCommand("10.10.0.0/16"), [
             "/bin/sh",
-            "-c",
-            "iptables -w -C INPUT -s 10.10.0.0/16 -j DROP 2>/dev/null || iptables -w -I INPUT -s 10.10.0.0/16 -j DROP",
+            "-ec",
+            "iptables -w -C INPUT -s 10.10.0.0/16 -j DROP 2>/dev/null || iptables -w -I INPUT -s 10.10.0.0/16 -j DROP; [ ! -e /proc/net/if_inet6 ] || ip6tables -w -C INPUT -p tcp -s fe80::/10 -j DROP 2>/dev/null || ip6tables -w -I INPUT -p tcp -s fe80::/10 -j DROP",
         ]);
         assert.throws(() => sandboxFirewallCommand("10.10.0.0/16; reboot"), /not an IPv4 CIDR/);
+    });
+
+    it("the firewall runs for real under dash: both address families inserted, and it fails closed when either cannot be", function () {
+        if (!fs.existsSync("/proc/net/if_inet6")) skipBecause(this, "this machine has no IPv6, so the ip6tables half would not run");
+        const [shell, flags, script] = sandboxFirewallCommand("10.10.0.0/16");
+        assert.strictEqual(shell, "/bin/sh");
+        const run = (failing: string) => {
+            const bin = fs.mkdtempSync(path.join(os.tmpdir(), "firewall-"));
+            const log = path.join(bin, "calls");
+            for (const tool of ["iptables", "ip6tables"]) {
+                // -C (check) finds no rule; -I inserts, unless this tool is the one that fails.
+                const body = `echo "${tool} $*" >>"${log}"\ncase "$2" in -C) exit 1 ;; esac\n${tool === failing ? "exit 4" : "exit 0"}\n`;
+                fs.writeFileSync(path.join(bin, tool), `#!/bin/sh\n${body}`, { mode: 0o755 });
+            }
+            const r = spawnSync("dash", [flags, script], { env: { PATH: `${bin}:/usr/bin:/bin` }, encoding: "utf8" });
+            const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
+            fs.rmSync(bin, { recursive: true, force: true });
+            return { status: r.status, calls };
+        };
+        const ok = run("none");
+        assert.strictEqual(ok.status, 0);
+        assert.ok(ok.calls.includes("iptables -w -I INPUT -s 10.10.0.0/16 -j DROP"), ok.calls.join("; "));
+        assert.ok(ok.calls.includes("ip6tables -w -I INPUT -p tcp -s fe80::/10 -j DROP"), ok.calls.join("; "));
+        assert.notStrictEqual(run("iptables").status, 0, "an IPv4 rule that cannot be set stops the pod");
+        assert.notStrictEqual(run("ip6tables").status, 0, "an IPv6 rule that cannot be set stops the pod");
     });
 
     const podInput = {
@@ -454,7 +484,7 @@ for (const variant of VARIANTS) {
                         [
                             [
                                 SANDBOX_FIREWALL_CONTAINER,
-                                "iptables -w -C INPUT -s 10.10.0.0/16 -j DROP 2>/dev/null || iptables -w -I INPUT -s 10.10.0.0/16 -j DROP",
+                                "iptables -w -C INPUT -s 10.10.0.0/16 -j DROP 2>/dev/null || iptables -w -I INPUT -s 10.10.0.0/16 -j DROP; [ ! -e /proc/net/if_inet6 ] || ip6tables -w -C INPUT -p tcp -s fe80::/10 -j DROP 2>/dev/null || ip6tables -w -I INPUT -p tcp -s fe80::/10 -j DROP",
                             ],
                         ],
                     );

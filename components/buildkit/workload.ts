@@ -72,7 +72,18 @@ export function sandboxFirewallCommand(bridgeSubnet: string): string[] {
         throw new Error(`bridge subnet ${bridgeSubnet} is not an IPv4 CIDR`);
     }
     const rule = `INPUT -s ${bridgeSubnet} -j DROP`;
-    return ["/bin/sh", "-c", `iptables -w -C ${rule} 2>/dev/null || iptables -w -I ${rule}`];
+    // buildkitd's listeners on 0.0.0.0 are dual-stack (Go listens on AF_INET6 with IPV6_V6ONLY off for a
+    // wildcard address: favoriteAddrFamily in net/ipsock_posix.go), so a step could also reach them over
+    // the bridge's IPv6 link-local address. Nothing legitimate reaches the daemon over link-local TCP
+    // (probes are exec, Prometheus and clients use the pod's IPv4 address): drop it, where the pod has IPv6.
+    const rule6 = "INPUT -p tcp -s fe80::/10 -j DROP";
+    // -e: the container fails (and the daemon never starts) if either rule cannot be set: fail closed.
+    return [
+        "/bin/sh",
+        "-ec",
+        `iptables -w -C ${rule} 2>/dev/null || iptables -w -I ${rule}; ` +
+            `[ ! -e /proc/net/if_inet6 ] || ip6tables -w -C ${rule6} 2>/dev/null || ip6tables -w -I ${rule6}`,
+    ];
 }
 
 /**
