@@ -76,13 +76,19 @@ describe("CI login that outlives the run (scripts/ci/keep-azure-login.sh)", func
         assert.strictEqual(workflow("deploy.yml").jobs.up.permissions["id-token"], "write");
     });
 
-    function runLoop(env: Record<string, string>, ms: number): Promise<{ calls: string[]; stdout: string; stderr: string; code: number | null }> {
+    /** Runs the loop until it exits, `enough` holds for the calls so far, or `ms` pass; then stops it. */
+    function runLoop(
+        env: Record<string, string>,
+        ms: number,
+        enough: (calls: string[]) => boolean = () => false,
+    ): Promise<{ calls: string[]; stdout: string; stderr: string; code: number | null }> {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "keep-login-"));
         const calls = path.join(dir, "calls");
         const fake = (name: string, body: string) =>
             fs.writeFileSync(path.join(dir, name), `#!/bin/sh\necho "${name} $*" >> '${calls}'\n${body}\n`, { mode: 0o755 });
         fake("curl", `n=$(wc -l < '${calls}'); printf '{"count":1,"value":"idtoken-%s"}' "$n"`);
         fake("az", "exit 0");
+        const read = () => (fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : []);
         return new Promise((resolve) => {
             const child = spawn("bash", [path.join(REPO_ROOT, "scripts/ci/keep-azure-login.sh")], { env: { PATH: `${dir}:/usr/bin:/bin`, ...env } });
             let stdout = "";
@@ -90,9 +96,12 @@ describe("CI login that outlives the run (scripts/ci/keep-azure-login.sh)", func
             child.stdout.on("data", (d) => (stdout += d));
             child.stderr.on("data", (d) => (stderr += d));
             const timer = setTimeout(() => child.kill("SIGTERM"), ms);
+            // Stops as soon as the calls show what the test needs, instead of always waiting out `ms`.
+            const poll = setInterval(() => enough(read()) && child.kill("SIGTERM"), 50);
             child.on("exit", (code) => {
                 clearTimeout(timer);
-                const lines = fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : [];
+                clearInterval(poll);
+                const lines = read();
                 fs.rmSync(dir, { recursive: true, force: true });
                 resolve({ calls: lines, stdout, stderr, code });
             });
@@ -109,7 +118,8 @@ describe("CI login that outlives the run (scripts/ci/keep-azure-login.sh)", func
     };
 
     it("logs the CLI in again with a fresh GitHub ID token every interval, and never prints the token", async () => {
-        const r = await runLoop(env, 3500);
+        // Two logins a second apart are the first and one refresh; 5 s is the most that may take.
+        const r = await runLoop(env, 5000, (calls) => calls.filter((c) => c.startsWith("az login")).length >= 2);
         const logins = r.calls.filter((c) => c.startsWith("az login"));
         assert.ok(logins.length >= 2, r.calls.join("\n"));
         const tokens = logins.map((c) => /--federated-token (\S+)/.exec(c)![1]);

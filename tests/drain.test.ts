@@ -43,78 +43,122 @@ function ready(shell: string, box: ReturnType<typeof sandbox>): boolean {
     return spawnSync(shell, [flag, script], { env: box.env }).status === 0;
 }
 
-function startDrain(
-    shell: string,
-    box: ReturnType<typeof sandbox>,
-    timeoutSeconds: number,
-): { child: ChildProcess; done: Promise<{ code: number | null; ms: number; stderr: string }> } {
+type Outcome = { code: number | null; ms: number; stderr: string };
+
+function startDrain(shell: string, box: ReturnType<typeof sandbox>, timeoutSeconds: number): { child: ChildProcess; done: Promise<Outcome> } {
     const started = Date.now();
     const child = spawn(shell, ["-c", drainScript({ socket: box.socket, timeoutSeconds, settleSeconds: 1, pollSeconds: 1 })], { env: box.env });
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr += d));
-    const done = new Promise<{ code: number | null; ms: number; stderr: string }>((resolve) =>
-        child.on("exit", (code) => resolve({ code, ms: Date.now() - started, stderr })),
-    );
+    const done = new Promise<Outcome>((resolve) => child.on("exit", (code) => resolve({ code, ms: Date.now() - started, stderr })));
     return { child, done };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What the first scenario saw, asserted by its test (the scenario runs concurrently with the others). */
+interface InFlight {
+    readyBefore: boolean;
+    markMs: number;
+    markWritten: boolean;
+    readyAtMark: boolean;
+    runningAfterWait: boolean;
+    readyDuringDrain: boolean;
+    result: Outcome;
+}
+
+async function buildInFlight(shell: string): Promise<InFlight> {
+    const box = sandbox();
+    try {
+        fs.writeFileSync(path.join(box.dir, "build-running"), "");
+        const readyBefore = ready(shell, box);
+        const drain = startDrain(shell, box, 20);
+        // The mark is the hook's first write: it appears well inside one readiness period (2 s), even on a busy machine.
+        const started = Date.now();
+        while (!fs.existsSync(drainMarkPath(box.socket)) && Date.now() - started < 2000) await sleep(20);
+        const markMs = Date.now() - started;
+        const markWritten = fs.existsSync(drainMarkPath(box.socket));
+        const readyAtMark = ready(shell, box);
+        await sleep(2500);
+        const runningAfterWait = drain.child.exitCode === null;
+        const readyDuringDrain = ready(shell, box);
+        fs.rmSync(path.join(box.dir, "build-running"));
+        return { readyBefore, markMs, markWritten, readyAtMark, runningAfterWait, readyDuringDrain, result: await drain.done };
+    } finally {
+        box.cleanup();
+    }
+}
+
+async function neverEnding(shell: string) {
+    const box = sandbox();
+    try {
+        fs.writeFileSync(path.join(box.dir, "build-running"), "");
+        return await startDrain(shell, box, 3).done;
+    } finally {
+        box.cleanup();
+    }
+}
+
+async function nothingRunning(shell: string, down: boolean) {
+    const box = sandbox();
+    try {
+        if (down) fs.writeFileSync(path.join(box.dir, "daemon-down"), "");
+        return await startDrain(shell, box, 60).done;
+    } finally {
+        box.cleanup();
+    }
+}
+
 describe("builder drain, run for real (components/buildkit/drain.ts)", function () {
     this.timeout(30000);
     it("has shells to run it in", () => assert.ok(SHELLS.includes("sh") && SHELLS.includes("dash"), SHELLS.join(",")));
 
+    // Each scenario mostly waits (a settle time, a drain bound, a build in flight), so all of them start
+    // together when this block starts (not at load time, while mocha still blocks the event loop loading
+    // other files) and each test awaits its own: the block takes the longest scenario's time, not their
+    // sum. Every scenario has its own directory, stand-in buildctl and mark, so they cannot see each other.
+    type Scenarios = { inFlight: Promise<InFlight>; neverEnding: Promise<Outcome>; idle: Promise<Outcome>; down: Promise<Outcome> };
+    const scenarios = new Map<string, Scenarios>();
+    before(() => {
+        for (const shell of SHELLS) {
+            const s: Scenarios = {
+                inFlight: buildInFlight(shell),
+                neverEnding: neverEnding(shell),
+                idle: nothingRunning(shell, false),
+                down: nothingRunning(shell, true),
+            };
+            // A scenario that fails before its test awaits it must not be an unhandled rejection.
+            for (const p of Object.values(s)) (p as Promise<unknown>).catch(() => undefined);
+            scenarios.set(shell, s);
+        }
+    });
+
     for (const shell of SHELLS) {
         it(`${shell}: readiness fails at once when draining starts, while the build in flight finishes before the hook returns`, async () => {
-            const box = sandbox();
-            try {
-                fs.writeFileSync(path.join(box.dir, "build-running"), "");
-                assert.strictEqual(ready(shell, box), true, "ready before the drain");
-                const drain = startDrain(shell, box, 20);
-                // The mark is the hook's first write: it appears well inside one readiness period (2 s), even on a busy machine.
-                const started = Date.now();
-                while (!fs.existsSync(drainMarkPath(box.socket)) && Date.now() - started < 2000) await sleep(20);
-                assert.ok(fs.existsSync(drainMarkPath(box.socket)), `the drain mark is written first (${Date.now() - started} ms)`);
-                assert.strictEqual(ready(shell, box), false, "not ready as soon as the drain started");
-                await sleep(2500);
-                assert.strictEqual(drain.child.exitCode, null, "the hook waits while a build is running");
-                assert.strictEqual(ready(shell, box), false, "stays not ready through the drain");
-                fs.rmSync(path.join(box.dir, "build-running"));
-                const result = await drain.done;
-                assert.strictEqual(result.code, 0, result.stderr);
-                assert.ok(result.ms < 10000, `returned ${result.ms} ms after start, soon after the build ended`);
-                assert.match(result.stderr, /marked draining/);
-            } finally {
-                box.cleanup();
-            }
+            const seen = await scenarios.get(shell)!.inFlight;
+            assert.strictEqual(seen.readyBefore, true, "ready before the drain");
+            assert.ok(seen.markWritten, `the drain mark is written first (${seen.markMs} ms)`);
+            assert.strictEqual(seen.readyAtMark, false, "not ready as soon as the drain started");
+            assert.strictEqual(seen.runningAfterWait, true, "the hook waits while a build is running");
+            assert.strictEqual(seen.readyDuringDrain, false, "stays not ready through the drain");
+            assert.strictEqual(seen.result.code, 0, seen.result.stderr);
+            assert.ok(seen.result.ms < 10000, `returned ${seen.result.ms} ms after start, soon after the build ended`);
+            assert.match(seen.result.stderr, /marked draining/);
         });
 
         it(`${shell}: gives up at the drain bound when a build never ends, and says so`, async () => {
-            const box = sandbox();
-            try {
-                fs.writeFileSync(path.join(box.dir, "build-running"), "");
-                const result = await startDrain(shell, box, 3).done;
-                assert.strictEqual(result.code, 0);
-                // The deadline is counted in whole seconds (`date +%s`), so the wait ends between 2 and 3 s
-                // after a start late in a second: never past the bound, never more than a second short.
-                assert.ok(result.ms >= 1900 && result.ms < 10000, `${result.ms} ms for a 3 s bound`);
-                assert.match(result.stderr, /builds still running after 3s; stopping anyway/);
-            } finally {
-                box.cleanup();
-            }
+            const result = await scenarios.get(shell)!.neverEnding;
+            assert.strictEqual(result.code, 0);
+            // The deadline is counted in whole seconds (`date +%s`), so the wait ends between 2 and 3 s
+            // after a start late in a second: never past the bound, never more than a second short.
+            assert.ok(result.ms >= 1900 && result.ms < 10000, `${result.ms} ms for a 3 s bound`);
+            assert.match(result.stderr, /builds still running after 3s; stopping anyway/);
         });
 
         it(`${shell}: returns right after the settle time when nothing runs, or when the daemon no longer answers`, async () => {
-            for (const down of [false, true]) {
-                const box = sandbox();
-                try {
-                    if (down) fs.writeFileSync(path.join(box.dir, "daemon-down"), "");
-                    const result = await startDrain(shell, box, 60).done;
-                    assert.strictEqual(result.code, 0);
-                    assert.ok(result.ms >= 900 && result.ms < 8000, `${result.ms} ms: the settle time, then no build to wait for`);
-                } finally {
-                    box.cleanup();
-                }
+            for (const result of [await scenarios.get(shell)!.idle, await scenarios.get(shell)!.down]) {
+                assert.strictEqual(result.code, 0);
+                assert.ok(result.ms >= 900 && result.ms < 8000, `${result.ms} ms: the settle time, then no build to wait for`);
             }
         });
 
