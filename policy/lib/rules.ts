@@ -126,10 +126,9 @@ export const clientRule: Rule = (view, helm) => {
     for (const resource of helm) {
         const { problems, text, unknown, overflow } = helmValues(resource);
         for (const problem of problems) {
-            const message = `${helmLabel(resource)}: ${problem}, so its values cannot be checked for tcp:// BuildKit addresses.`;
+            const message = `${helmLabel(resource)}: ${problem.message}, so its values cannot be checked for tcp:// BuildKit addresses.`;
             // A reference the pack cannot follow (valuesFrom outside the stack, a file in a GitOps repository) is reported, not blocked.
-            const reference = /^(valuesFrom|values file '.*' in the Application)/.test(problem);
-            const blocking = !reference && (overflow ? RELEVANT.test(text) : /tcp:\/\//i.test(text));
+            const blocking = !problem.reference && (overflow ? RELEVANT.test(text) : /tcp:\/\//i.test(text));
             findings.push(
                 blocking
                     ? violation(`${message} Fix the values${overflow ? " (no YAML anchors/aliases)" : ""}. ${CLIENT_FIX}`, resource.urn)
