@@ -248,13 +248,19 @@ export const exposureRule: Rule = (view, helm) => {
             typeof object.name === "string" &&
             /export|expose|publish|tunnel|loadbalancer|binding|route|ingress|listener|forward|proxy/i.test(object.kind) &&
             services.some((s) => !s.patch && s.name === object.name && buildkitServices.has(object.name as string) && s.namespace === object.namespace)
-                ? { name: object.name, crossed: true }
+                ? { what: `is named after BuildKit's Service '${object.name}' in its namespace`, crossed: true }
                 : undefined;
-        const named = sameName ?? namesBuildkitService(object, buildkitServices);
+        const named =
+            sameName ??
+            namesBuildkitService(
+                object,
+                buildkitServices,
+                daemons.map((d) => d.ctx.template.labels),
+            );
         if (named) {
             findings.push({
                 ...violation(
-                    `${object.where} names BuildKit's Service '${named.name}', and ${object.kind} is not a kind known to consume a Service only inside the cluster (policy/README.md lists those), so it is taken as publishing BuildKit's API. ${EXPOSURE_FIX}`,
+                    `${object.where} ${named.what}, and ${object.kind} is not a kind known to consume a Service only inside the cluster (policy/README.md lists those), so it is taken as publishing BuildKit's API. ${EXPOSURE_FIX}`,
                     object.resource.urn,
                 ),
                 crossed: named.crossed,
