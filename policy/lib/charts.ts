@@ -137,24 +137,25 @@ interface ChartFinding {
 }
 
 /**
- * Chart findings when some values are unseen (a Flux valuesFrom not in view, an Argo CD value file in a
- * repository): a violation stands only when every key it rests on is settled, i.e. set by a source that
- * takes precedence over every unseen one (Flux inline values, Argo CD values/valuesObject/parameters), so no
- * unseen source can change it. One that rests on an unset key (the chart's default) could be changed by an
- * unseen source: it is reported as unverifiable with the reason, and so is a pass that reads unsettled keys.
+ * Chart findings weighed by the value sources they rest on. When some values are unseen (a Flux valuesFrom
+ * not in view, an Argo CD value file in a repository), a violation stands only when every key it rests on
+ * is settled, i.e. set by a source that takes precedence over every unseen one (Flux inline values, Argo
+ * CD values/valuesObject/parameters), so no unseen source can change it. One that rests on an unset key
+ * (the chart's default) could be changed by an unseen source: it is reported as unverifiable with the
+ * reason, and so is a pass that reads unsettled keys. A violation needs other resources (`crossed`) only
+ * when the resource does not decide its keys alone (they come from a resolved valuesFrom object);
+ * otherwise the resource policy has already reported it.
  */
 function settle(hv: HelmValues, subject: string, findings: ChartFinding[], read: string[][]): Finding[] {
-    if (hv.unseen.length === 0) {
-        return findings.map((f) => f.finding);
-    }
     const unseen = hv.unseen.join("; ");
-    const out = findings.map(({ finding, restsOn }) => {
+    const out = findings.map(({ finding, restsOn }): Finding => {
         const open = restsOn.filter((path) => !hv.settled(path));
-        return finding.verdict === "violation" && open.length > 0
-            ? unverifiable(
-                  `${finding.message} This rests on ${open.map((p) => p.join(".")).join(", ")}, which no value the policy pack can read sets over what it cannot read (${unseen}), so it cannot be verified here.`,
-              )
-            : finding;
+        if (finding.verdict === "violation" && open.length > 0) {
+            return unverifiable(
+                `${finding.message} This rests on ${open.map((p) => p.join(".")).join(", ")}, which no value the policy pack can read sets over what it cannot read (${unseen}), so it cannot be verified here.`,
+            );
+        }
+        return { ...finding, crossed: restsOn.some((path) => !hv.settled(path, true)) };
     });
     const open = read.filter((path) => !hv.settled(path));
     if (out.length === 0 && open.length > 0) {

@@ -162,16 +162,22 @@ export interface HelmValues {
     /**
      * Whether the value at `path` (`["tls", "enabled"]`) is decided by what the pack read: some source
      * that takes precedence over every unseen one sets it, so no unseen source can change it. True for
-     * every path when nothing is unseen (an unset key then has the chart's default).
+     * every path when nothing is unseen (an unset key then has the chart's default). With `alone`, values
+     * this resource takes from other resources of the stack (resolved Flux valuesFrom) count as unseen:
+     * whether the resource decides `path` on its own, as a resource policy sees it.
      */
-    settled(path: readonly string[]): boolean;
+    settled(path: readonly string[], alone?: boolean): boolean;
 }
 
-/** One source of values, lowest precedence first: read `values`, or an `unseen` source (limited to `paths` when given). */
+/**
+ * One source of values, lowest precedence first: read `values`, or an `unseen` source (limited to `paths`
+ * when given). `crossed`: read from another resource of the stack.
+ */
 interface Layer {
     values?: unknown;
     unseen?: string;
     paths?: string[][];
+    crossed?: boolean;
 }
 
 const cache = new WeakMap<ResourceLike, HelmValues>();
@@ -210,14 +216,16 @@ function overlaps(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** `settled` over layers: the last unseen layer that may set `path` is outranked by a read layer that sets it. */
-function settledOver(layers: Layer[], path: readonly string[]): boolean {
+function settledOver(layers: Layer[], path: readonly string[], alone: boolean): boolean {
+    const hidden = (layer: Layer) => layer.unseen !== undefined || (alone && layer.crossed === true);
     let last = -1;
     layers.forEach((layer, i) => {
-        if (layer.unseen !== undefined && (layer.paths === undefined || layer.paths.some((p) => overlaps(p, path)))) {
+        if (hidden(layer) && (layer.paths === undefined || layer.paths.some((p) => overlaps(p, path)))) {
             last = i;
         }
     });
-    return layers.slice(last + 1).some((layer) => layer.values !== undefined && sets(layer.values, path));
+    // Nothing hidden that may set it: decided by what was read (an unset key has the chart's default).
+    return last === -1 || layers.slice(last + 1).some((layer) => !hidden(layer) && layer.values !== undefined && sets(layer.values, path));
 }
 
 /** A values file as the policy sees it: a StringAsset/FileAsset (resolved by `plainResource`), `{text}`, `{path}` or a string. */
@@ -286,7 +294,7 @@ export function helmValues(resource: ResourceLike): HelmValues {
         unknown: false,
         overflow: false,
         unseen: [],
-        settled: (path) => settledOver(layers, path),
+        settled: (path, alone = false) => settledOver(layers, path, alone),
     };
     const budget = newBudget();
     const fromText = (text: string, source: string): unknown => {
@@ -302,8 +310,8 @@ export function helmValues(resource: ResourceLike): HelmValues {
         }
         return parsed.docs[0] ?? {};
     };
-    const read = (values: unknown) => {
-        layers.push({ values });
+    const read = (values: unknown, crossed = false) => {
+        layers.push({ values, crossed });
         result.values = merge(result.values, values);
     };
     const unseen = (message: string, reference: boolean, paths?: string[][]) => {
@@ -344,7 +352,7 @@ export function helmValues(resource: ResourceLike): HelmValues {
                 continue;
             }
             const target = asString(ref.targetPath);
-            read(target ? nest(target.split("."), text) : fromText(text, `values from ${kind} '${String(ref.name)}'`));
+            read(target ? nest(target.split("."), text) : fromText(text, `values from ${kind} '${String(ref.name)}'`), true);
         }
     }
     const argoSourceSpec = isArgoApplication(resource) ? argoSource(resource) : undefined;

@@ -57,7 +57,9 @@ export const daemonRule: Rule = (view, helm) => {
         }
     }
     for (const resource of helm) {
-        findings.push(...judgeBuildkitChart(resource, "daemon").map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: usesValuesFrom(resource) })));
+        findings.push(
+            ...judgeBuildkitChart(resource, "daemon").map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: f.crossed ?? usesValuesFrom(resource) })),
+        );
     }
     return findings;
 };
@@ -304,7 +306,9 @@ export const exposureRule: Rule = (view, helm) => {
         }
     }
     for (const resource of helm.filter(isHelm)) {
-        findings.push(...judgeBuildkitChart(resource, "exposure").map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: usesValuesFrom(resource) })));
+        findings.push(
+            ...judgeBuildkitChart(resource, "exposure").map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: f.crossed ?? usesValuesFrom(resource) })),
+        );
         for (const entry of helmTcpServices(resource)) {
             const known = buildkitServices.get(entry.name);
             if (tcpServiceReachesBuildkit(entry) || known) {
@@ -336,7 +340,9 @@ export const isolationRule: Rule = (view, helm) => {
         }
     }
     for (const resource of helm.filter(isHelm)) {
-        findings.push(...judgeBuildkitChartIsolation(resource).map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: usesValuesFrom(resource) })));
+        findings.push(
+            ...judgeBuildkitChartIsolation(resource).map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: f.crossed ?? usesValuesFrom(resource) })),
+        );
     }
     return findings;
 };

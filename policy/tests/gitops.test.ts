@@ -143,6 +143,13 @@ describe("GitOps chart installers: precedence, unseen values, namespaces, every 
             notes.some((m) => m.includes("tls.enabled") && m.includes("valuesFrom ConfigMap 'elsewhere'")),
             notes.join("\n"),
         );
+        // With a valuesFrom object in the stack, an inline LoadBalancer is the HelmRelease's own: reported once, by the resource policy.
+        const ok = res(CM, "ok", { metadata: { name: "ok", namespace: "buildkit" }, data: { "values.yaml": "tls:\n  enabled: true\n" } });
+        const once = await mandatory([ok, fluxRelease({ valuesFrom: [{ kind: "ConfigMap", name: "ok" }], values: { service: { type: "LoadBalancer" } } })]);
+        assert.deepEqual(
+            once.map((m) => m.split(":")[0]),
+            ["buildkit-not-exposed"],
+        );
         // A resolved source later overridden by an unseen one is not settled either (valuesFrom merge in order).
         const values = res(CM, "bk-values", { metadata: { name: "bk-values", namespace: "buildkit" }, data: { "values.yaml": "tls:\n  enabled: false\n" } });
         assert.deepEqual(await mandatory([values, fluxRelease({ valuesFrom: [{ kind: "ConfigMap", name: "bk-values" }, ...unseen] })]), []);
