@@ -25,6 +25,16 @@ function application(helm: Record<string, unknown>, chart = "buildkit-service"):
     });
 }
 
+/** A Flux HelmRelease of buildkit-service (fluxcd.io helm-controller docs/spec/v2/helmreleases.md: spec.chart.spec, values, valuesFrom). */
+function fluxRelease(spec: Record<string, unknown>, namespace = "buildkit"): DeclaredResource {
+    return res(HR, "buildkit", {
+        apiVersion: "helm.toolkit.fluxcd.io/v2",
+        kind: "HelmRelease",
+        metadata: { name: "buildkit", namespace },
+        spec: { chart: { spec: { chart: "buildkit-service", sourceRef: { kind: "HelmRepository", name: "andrcuns" } } }, ...spec },
+    });
+}
+
 describe("GitOps chart installers are judged like Helm releases", () => {
     it("Argo CD Application: buildkit-service without TLS is blocked, with TLS passes, valuesObject and parameters both count", async () => {
         assert.ok((await mandatory([application({ valuesObject: { tls: { enabled: false } } })])).some((m) => m.startsWith("buildkitd-tcp-requires-mtls")));
@@ -54,17 +64,7 @@ describe("GitOps chart installers are judged like Helm releases", () => {
     });
 
     it("Flux HelmRelease valuesFrom is resolved against the stack, and reported when it is not in it", async () => {
-        const release = (valuesFrom: unknown[]) =>
-            res(HR, "buildkit", {
-                apiVersion: "helm.toolkit.fluxcd.io/v2",
-                kind: "HelmRelease",
-                metadata: { name: "buildkit", namespace: "buildkit" },
-                spec: {
-                    chart: { spec: { chart: "buildkit-service", sourceRef: { kind: "HelmRepository", name: "andrcuns" } } },
-                    valuesFrom,
-                    values: { tls: { enabled: true } },
-                },
-            });
+        const release = (valuesFrom: unknown[]) => fluxRelease({ valuesFrom, values: { tls: { enabled: true } } });
         const values = (text: string) => res(CM, "bk-values", { metadata: { name: "bk-values", namespace: "buildkit" }, data: { "values.yaml": text } });
         // Inline values win over valuesFrom (Flux merges valuesFrom first): TLS stays on, the LoadBalancer from the ConfigMap stays.
         const exposed = await mandatory([values("service:\n  type: LoadBalancer\n"), release([{ kind: "ConfigMap", name: "bk-values" }])]);
@@ -96,13 +96,6 @@ describe("GitOps chart installers are judged like Helm releases", () => {
 describe("GitOps chart installers: precedence, unseen values, namespaces, every source", () => {
     const advisory = async (resources: DeclaredResource[]) =>
         (await runPolicies(resources)).filter((v) => v.policyName === "buildkit-unverifiable-values").map((v) => v.message);
-    const fluxRelease = (spec: Record<string, unknown>, namespace = "buildkit") =>
-        res(HR, "buildkit", {
-            apiVersion: "helm.toolkit.fluxcd.io/v2",
-            kind: "HelmRelease",
-            metadata: { name: "buildkit", namespace },
-            spec: { chart: { spec: { chart: "buildkit-service", sourceRef: { kind: "HelmRepository", name: "andrcuns" } } }, ...spec },
-        });
 
     it("Argo CD value precedence: parameters > valuesObject > values > valueFiles (valuesObject replaces values)", async () => {
         // valuesObject wins over values: TLS on, and values' LoadBalancer is not used at all.
