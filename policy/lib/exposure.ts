@@ -394,7 +394,16 @@ export function namesBuildkitService(
     let selected: string | undefined;
     let port = false;
     const check = (text: string) => {
-        const host = text.replace(/^[a-z]+:\/\//i, "").split(/[.:/]/)[0];
+        // A Service by cluster DNS: `name`, `name.namespace`, `name.namespace.svc[.cluster.local]`, with an
+        // optional scheme, port or path. An outside host name (`buildkit.example.com`) names no Service.
+        const labels = text
+            .replace(/^[a-z][a-z0-9+.-]*:\/\//i, "")
+            .split(/[:/]/)[0]
+            .split(".");
+        if (labels.length > 2 && labels[2] !== "svc") {
+            return;
+        }
+        const host = labels[0];
         if (isBuildkitName(host)) {
             hit = { what: `names BuildKit's Service '${host}'`, crossed: false };
         } else if (buildkitServices.has(host)) {

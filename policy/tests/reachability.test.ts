@@ -99,6 +99,14 @@ describe("exposure through objects of unknown kinds: references that point at th
                     spec: { imageRepositoryRef: { name: "buildkit" }, policy: { semver: { range: ">=0.31.0" } } },
                 }),
             ],
+            [
+                // github.com/kedacore/http-add-on docs/ref: an outside host name that starts with "buildkit" routed to another Service.
+                "a KEDA HTTPScaledObject for the host buildkit.example.com routing to a docs site",
+                r("kubernetes:http.keda.sh/v1alpha1:HTTPScaledObject", "docs", {
+                    metadata: { name: "docs", namespace: "web" },
+                    spec: { hosts: ["buildkit.example.com"], scaleTargetRef: { name: "docs-site", kind: "Deployment", service: "docs-site", port: 8080 } },
+                }),
+            ],
         ];
         for (const [what, object] of passes) {
             assert.deepEqual(await exposure([object]), [], what);
