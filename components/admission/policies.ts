@@ -9,9 +9,10 @@ import { BUILDKIT_GRPC_PORT } from "../../contracts";
  *    `--tlskey` and `--tlscacert`; a buildkitd.toml in a ConfigMap or Secret with a `tcp://` address
  *    and no `[grpc.tls]` cert, key and ca; Earthly's TCP transport without its TLS);
  * 2. no BuildKit port published outside the cluster (a LoadBalancer or NodePort Service, externalIPs
- *    or a tailnet-exposing annotation on a Service that is BuildKit's by selector, name or port 1234,
- *    an Ingress backend or ingress-nginx tcp-services entry reaching one, hostPort on 1234 or on a
- *    buildkitd container, hostNetwork on a buildkitd that listens on tcp://);
+ *    or a tailnet-exposing annotation on a Service that is BuildKit's by selector or name, an Ingress
+ *    backend or ingress-nginx tcp-services entry reaching one, a hostPort on a buildkitd container or on
+ *    port 1234 in a BuildKit pod, hostNetwork on a buildkitd that listens on tcp://). Port 1234 alone is
+ *    never evidence: other apps use it too, and each rule needs BuildKit evidence as the pack does;
  * 3. no privileged or Docker-in-Docker pods in the runner namespaces.
  *
  * Everything here is pure data: the component declares it, tests evaluate the expressions with a real
@@ -85,11 +86,11 @@ function hasFlag(text: string, flag: string): string {
     return `${text}.matches(r'(^|[\\s\\x27"])--?${flag}(=|\\s+)[\\x27"]?[^\\s\\x27"-]')`;
 }
 
-/** Rule 1 for one container: a tcp:// listener needs all three TLS flags (buildkitd accepts any client without the CA). */
+/** Rule 1 for one buildkitd container (of `variables.daemons`): a tcp:// listener needs all three TLS flags (buildkitd accepts any client without the CA). */
 function plaintextListener(c: string): string {
     const text = flagText(c);
     return (
-        `(${runsBuildkitd(c)} && ${text}.matches(r'${TCP_ADDR}') && !${mayReadToml(c)} && ` +
+        `(${text}.matches(r'${TCP_ADDR}') && !${mayReadToml(c)} && ` +
         `!(${hasFlag(text, "tlscert")} && ${hasFlag(text, "tlskey")} && ${hasFlag(text, "tlscacert")}))`
     );
 }
@@ -102,8 +103,9 @@ function earthlyPlaintext(c: string): string {
     );
 }
 
-function isDaemonOnTcp(c: string): string {
-    return `(${runsBuildkitd(c)} && (${flagText(c)}.matches(r'${TCP_ADDR}') || !${flagText(c)}.matches(r'(?i)(^|\\s)--?addr(=|\\s)')))`;
+/** A buildkitd container (of `variables.daemons`) that listens, or may (no --addr: its default), on tcp://. */
+function mayListenOnTcp(c: string): string {
+    return `(${flagText(c)}.matches(r'${TCP_ADDR}') || !${flagText(c)}.matches(r'(?i)(^|\\s)--?addr(=|\\s)'))`;
 }
 
 /** The pod spec of each shape of object the pod policies match. */
@@ -112,6 +114,20 @@ const POD_SPEC = {
     workloads: "object.spec.template.spec",
     cronJobs: "object.spec.jobTemplate.spec.template.spec",
 } as const;
+
+/** The pod metadata (labels) of each shape. */
+const POD_METADATA = {
+    podSpecs: "object.metadata",
+    workloads: "object.spec.template.metadata",
+    cronJobs: "object.spec.jobTemplate.spec.template.metadata",
+} as const;
+
+/** A pod labelled as BuildKit's (`app.kubernetes.io/name: buildkitd`, `app: buildkit`, the tiers' names). */
+function labelledBuildkit(metadata: string): string {
+    // object.metadata always exists; a pod template's metadata may be absent.
+    const guard = metadata === "object.metadata" ? "" : `has(${metadata}) && `;
+    return `(${guard}has(${metadata}.labels) && ${metadata}.labels.exists(k, ${metadata}.labels[k].matches(r'${BUILDKIT_NAME}')))`;
+}
 
 /** hostPath paths that hand a container the node's container runtime (Docker, containerd, CRI-O) or a directory above its socket. */
 const RUNTIME_HOST_PATH = String.raw`^/*(var/)?run/*$|^/+$|^/*(var/)?run/(docker|containerd|crio|cri-dockerd)(\.sock|/.*)?$|^/*var/lib/docker/*$`;
@@ -129,17 +145,20 @@ function podValidations(runnerNamespaces: readonly string[]): { expression: stri
     const inRunners = `request.namespace in ${runners}`;
     return [
         {
-            expression: `!variables.containers.exists(c, ${plaintextListener("c")} || ${earthlyPlaintext("c")})`,
+            expression: `!variables.daemons.exists(c, ${plaintextListener("c")}) && !variables.containers.exists(c, ${earthlyPlaintext("c")})`,
             message:
                 "a BuildKit daemon listens on tcp:// without --tlscert, --tlskey and --tlscacert (or Earthly's BUILDKIT_TCP_TRANSPORT_ENABLED without BUILDKIT_TLS_ENABLED): BuildKit's TCP API must require a client certificate (arc-buildkit invariant 1)",
             reason: "Forbidden",
         },
         {
+            // Port 1234 is also other apps' port: it counts in a BuildKit pod (a buildkitd container or BuildKit labels).
             expression:
-                `!variables.containers.exists(c, ${list("c.ports")}.exists(p, has(p.hostPort) && p.hostPort != 0 && (p.hostPort == ${PORT} || p.containerPort == ${PORT} || ${runsBuildkitd("c")}))) && ` +
-                `!((has(variables.spec.hostNetwork) && variables.spec.hostNetwork) && variables.containers.exists(c, ${isDaemonOnTcp("c")}))`,
+                `!variables.daemons.exists(c, ${list("c.ports")}.exists(p, has(p.hostPort) && p.hostPort != 0)) && ` +
+                `!(variables.buildkitPod && variables.containers.exists(c, ${list("c.ports")}.exists(p, has(p.hostPort) && p.hostPort != 0 && ` +
+                `(p.hostPort == ${PORT} || p.containerPort == ${PORT} || ${words("c")}.exists(w, w.contains('buildkit')))))) && ` +
+                `!((has(variables.spec.hostNetwork) && variables.spec.hostNetwork) && variables.daemons.exists(c, ${mayListenOnTcp("c")}))`,
             message:
-                "BuildKit's port is published on the node (hostPort on port 1234 or on a buildkitd container, or hostNetwork for a buildkitd that may listen on tcp://): BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
+                "BuildKit's port is published on the node (a hostPort on a buildkitd container, a hostPort on port 1234 or to BuildKit's socket in a BuildKit pod, or hostNetwork for a buildkitd that may listen on tcp://): BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
             reason: "Forbidden",
         },
         {
@@ -193,7 +212,8 @@ function matchSafety(changed?: string): { namespaceSelector: Record<string, unkn
 /** The three pod-spec policies: Pods, workloads with `spec.template`, CronJobs. One per shape, so each expression type-checks against its kind. */
 function podPolicies(runnerNamespaces: readonly string[]): AdmissionPolicySpec[] {
     const shapes: [keyof typeof POD_SPEC, Record<string, unknown>[]][] = [
-        ["podSpecs", [{ apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], operations: OPERATIONS }]],
+        // pods/ephemeralcontainers: a debug container added to a running runner pod is judged like the others.
+        ["podSpecs", [{ apiGroups: [""], apiVersions: ["v1"], resources: ["pods", "pods/ephemeralcontainers"], operations: OPERATIONS }]],
         [
             "workloads",
             [
@@ -222,8 +242,11 @@ function podPolicies(runnerNamespaces: readonly string[]): AdmissionPolicySpec[]
                     { name: "spec", expression: specExpression },
                     {
                         name: "containers",
-                        expression: `${list("variables.spec.containers")} + ${list("variables.spec.initContainers")}`,
+                        expression: `${list("variables.spec.containers")} + ${list("variables.spec.initContainers")} + ${list("variables.spec.ephemeralContainers")}`,
                     },
+                    // The containers that run buildkitd, decided once (every rule about daemons reads this).
+                    { name: "daemons", expression: `variables.containers.filter(c, ${runsBuildkitd("c")})` },
+                    { name: "buildkitPod", expression: `size(variables.daemons) > 0 || ${labelledBuildkit(POD_METADATA[shape])}` },
                 ],
                 validations: podValidations(runnerNamespaces),
             },
@@ -281,9 +304,10 @@ function configPolicy(): AdmissionPolicySpec {
                 {
                     expression:
                         `object.kind != 'ConfigMap' || !has(object.data) || !object.data.exists(k, k.matches(r'^[0-9]+$') && ` +
-                        `object.data[k].matches(r'^\\s*[a-z0-9-]+/(([a-z0-9-]*[-.])?(moby-)?buildkitd?(-[a-z0-9-]+)?:[A-Za-z0-9-]+|[a-z0-9.-]+:${PORT})(:PROXY)?(:PROXY)?\\s*$'))`,
+                        // A BuildKit Service on any port; port 1234 of another Service is another app's.
+                        `object.data[k].matches(r'^\\s*[a-z0-9-]+/(([a-z0-9-]*[-.])?(moby-)?buildkitd?(-[a-z0-9-]+)?):[A-Za-z0-9-]+(:PROXY)?(:PROXY)?\\s*$'))`,
                     message:
-                        "an ingress-nginx tcp-services/udp-services entry publishes BuildKit (a BuildKit Service or port 1234) on the ingress controller: BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
+                        "an ingress-nginx tcp-services/udp-services entry publishes a BuildKit Service on the ingress controller: BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
                     reason: "Forbidden",
                 },
             ],
@@ -291,22 +315,21 @@ function configPolicy(): AdmissionPolicySpec {
     };
 }
 
-/** A Service that is BuildKit's: a selector value or its name is BuildKit's own, or it serves or targets port 1234. */
+/** A name that is BuildKit's own (a Service, a selector or label value): the same rule as the pack's `isBuildkitName`. */
 export const BUILDKIT_NAME = String.raw`^(([a-z0-9-]*[-.])?(moby-)?buildkitd?(-(service|svc|server|daemon|tcp|grpc|headless|lb|public|external|protected|arm64|protected-arm64))?)$`;
 
 function exposurePolicy(): AdmissionPolicySpec {
     const buildkitService =
         `((has(object.spec.selector) && object.spec.selector.exists(k, object.spec.selector[k].matches(r'${BUILDKIT_NAME}'))) || ` +
-        `(has(object.metadata.name) && object.metadata.name.matches(r'${BUILDKIT_NAME}')) || ` +
-        // Port 1234 is also other apps' port: it counts for a Service without a selector (endpoints written by hand).
-        `((!has(object.spec.selector) || size(object.spec.selector) == 0) && ${list("object.spec.ports")}.exists(p, p.port == ${PORT} || (has(p.targetPort) && string(p.targetPort) == '${PORT}'))))`;
+        // Port 1234 alone is also other apps' port: without a BuildKit selector or name it is not evidence
+        // (the pack, which sees the Endpoints a selectorless Service is fed by, judges those).
+        `(has(object.metadata.name) && object.metadata.name.matches(r'${BUILDKIT_NAME}')))`;
     const published =
         `((has(object.spec.type) && (object.spec.type == 'LoadBalancer' || object.spec.type == 'NodePort')) || ` +
         `size(${list("object.spec.externalIPs")}) > 0 || ` +
         // Tailscale's operator publishes an annotated ClusterIP Service on the tailnet.
         `(has(object.metadata.annotations) && object.metadata.annotations.exists(a, (a == 'tailscale.com/expose' && object.metadata.annotations[a] == 'true') || a == 'tailscale.com/hostname')))`;
-    const backend = (b: string) =>
-        `(has(${b}.service) && (${b}.service.name.matches(r'${BUILDKIT_NAME}') || (has(${b}.service.port) && has(${b}.service.port.number) && ${b}.service.port.number == ${PORT})))`;
+    const backend = (b: string) => `(has(${b}.service) && ${b}.service.name.matches(r'${BUILDKIT_NAME}'))`;
     return {
         name: ADMISSION_POLICY_NAMES.exposure,
         spec: {
@@ -323,15 +346,14 @@ function exposurePolicy(): AdmissionPolicySpec {
                 {
                     expression: `object.kind != 'Service' || !(${buildkitService} && ${published})`,
                     message:
-                        "this Service is BuildKit's (it selects BuildKit pods, is named as BuildKit or serves port 1234) and is published outside the cluster (LoadBalancer, NodePort, externalIPs or a tailnet annotation): BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
+                        "this Service is BuildKit's (it selects BuildKit pods or is named as BuildKit) and is published outside the cluster (LoadBalancer, NodePort, externalIPs or a tailnet annotation): BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
                     reason: "Forbidden",
                 },
                 {
                     expression:
                         `object.kind != 'Ingress' || !((has(object.spec.defaultBackend) && ${backend("object.spec.defaultBackend")}) || ` +
                         `${list("object.spec.rules")}.exists(r, has(r.http) && r.http.paths.exists(p, ${backend("p.backend")})))`,
-                    message:
-                        "this Ingress routes to a BuildKit Service or port 1234: BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
+                    message: "this Ingress routes to a BuildKit Service: BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
                     reason: "Forbidden",
                 },
             ],

@@ -1,6 +1,6 @@
 import { EnforcementLevel, ReportViolation, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
-import { isHelm, resolveValuesFrom } from "./helm";
+import { helmUnits, isHelm, resolveValuesFrom } from "./helm";
 import { View, objectsOf, viewOf } from "./objects";
 import { asRecord, newBudget, toPlain } from "./plain";
 import type { Rule } from "./rules";
@@ -171,7 +171,7 @@ export function resourceCheck(rule: Rule, withOverflow = false): Check {
         scope: "resource",
         run: (resource) => [
             ...(withOverflow ? [...overflowFindings(resource), ...objectsOf(resource).notes.filter((f) => f.verdict === "violation")] : []),
-            ...rule(resourceView(resource), isHelm(resource) ? [resource] : []),
+            ...rule(resourceView(resource), helmUnits(resource)),
         ],
     };
 }
@@ -194,7 +194,7 @@ export function resourceView(resource: ResourceLike): View {
 /** The same rule over the whole stack (used by the cross-resource and the advisory stack policies). */
 export function stackRule(rule: Rule, resources: ResourceLike[]): Finding[] {
     resolveValuesFrom(resources);
-    return rule(stackView(resources), resources.filter(isHelm));
+    return rule(stackView(resources), resources.flatMap(helmUnits));
 }
 
 /** Stack policies each get their own list of the same (cached) resources: one stack view serves them all. */

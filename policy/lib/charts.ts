@@ -1,5 +1,5 @@
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
-import { helmChart, helmLabel, helmValues, isRelease } from "./helm";
+import { HelmValues, helmChart, helmLabel, helmValues, isRelease } from "./helm";
 import { parseBuildkitdToml } from "./buildkitdToml";
 import { asArray, asRecord, at, isUnknown } from "./plain";
 import { DAEMON_FIX } from "./buildkitd";
@@ -47,28 +47,31 @@ export function judgeBuildkitChart(resource: ResourceLike, rule: "daemon" | "exp
             ),
         ];
     }
-    const { values, unknown, problems } = helmValues(resource);
-    const v = asRecord(values);
-    if (unknown) {
+    const hv = helmValues(resource);
+    const v = asRecord(hv.values);
+    if (hv.unknown) {
         return [unverifiable(`${label} (buildkit-service) has values that are unknown during preview, so its TLS and Service type cannot be checked yet.`)];
-    }
-    const unresolved = problems.find((p) => p.startsWith("valuesFrom") || /in the Application's repository/.test(p));
-    if (unresolved) {
-        // Values still to come from a ConfigMap or Secret: judged by the stack policy once resolved, reported if never.
-        return rule === "daemon" ? [unverifiable(`${label} (buildkit-service): ${unresolved}, so its TLS and Service type cannot be checked here.`)] : [];
     }
     if (rule === "exposure") {
         const type = at(v, "service", "type");
         if (isUnknown(type)) {
             return [unverifiable(`${label} (buildkit-service) has service.type unknown during preview.`)];
         }
-        return type === "LoadBalancer" || type === "NodePort"
-            ? [
-                  violation(
-                      `${label} (buildkit-service) sets service.type ${String(type)}, which exposes BuildKit's port 1234 outside the cluster. ${EXPOSURE_FIX}`,
-                  ),
-              ]
-            : [];
+        return settle(
+            hv,
+            `${label} (buildkit-service)`,
+            type === "LoadBalancer" || type === "NodePort"
+                ? [
+                      {
+                          finding: violation(
+                              `${label} (buildkit-service) sets service.type ${String(type)}, which exposes BuildKit's port 1234 outside the cluster. ${EXPOSURE_FIX}`,
+                          ),
+                          restsOn: [["service", "type"]],
+                      },
+                  ]
+                : [],
+            [["service", "type"]],
+        );
     }
     const tlsEnabled = at(v, "tls", "enabled");
     if (isUnknown(tlsEnabled)) {
@@ -93,21 +96,76 @@ export function judgeBuildkitChart(resource: ResourceLike, rule: "daemon" | "exp
     ]
         .filter(([, value]) => value === undefined)
         .map(([flag]) => flag);
+    const read = [["tls", "enabled"], ["daemonArgs"], ["buildkitdToml"]];
     if (missing.length === 0) {
-        return [];
+        return settle(hv, `${label} (buildkit-service)`, [], read);
     }
     if (truthy(tlsEnabled)) {
-        return [
-            violation(
-                `${label} installs buildkit-service with tls.enabled, but its daemonArgs (appended after the chart's TLS flags) leave buildkitd without ${missing.join(", ")}: an empty value wins over the chart's, and buildkitd then has no such setting unless buildkitdToml gives one, so it would accept clients without a certificate or serve without one. Remove those daemonArgs. ${DAEMON_FIX}`,
-            ),
-        ];
+        return settle(
+            hv,
+            `${label} (buildkit-service)`,
+            [
+                {
+                    finding: violation(
+                        `${label} installs buildkit-service with tls.enabled, but its daemonArgs (appended after the chart's TLS flags) leave buildkitd without ${missing.join(", ")}: an empty value wins over the chart's, and buildkitd then has no such setting unless buildkitdToml gives one, so it would accept clients without a certificate or serve without one. Remove those daemonArgs. ${DAEMON_FIX}`,
+                    ),
+                    restsOn: [["daemonArgs"]],
+                },
+            ],
+            read,
+        );
     }
-    return [
-        violation(
-            `${label} installs buildkit-service with tls.enabled not true: its buildkitd always listens on tcp://0.0.0.0:1234 and gets --tlscacert/--tlscert/--tlskey only when tls.enabled is true, so BuildKit would accept plaintext, unauthenticated clients. Set tls.enabled: true with tls.existingSecret (keys ca.crt, tls.crt, tls.key). ${DAEMON_FIX}`,
-        ),
-    ];
+    return settle(
+        hv,
+        `${label} (buildkit-service)`,
+        [
+            {
+                finding: violation(
+                    `${label} installs buildkit-service with tls.enabled not true: its buildkitd always listens on tcp://0.0.0.0:1234 and gets --tlscacert/--tlscert/--tlskey only when tls.enabled is true, so BuildKit would accept plaintext, unauthenticated clients. Set tls.enabled: true with tls.existingSecret (keys ca.crt, tls.crt, tls.key). ${DAEMON_FIX}`,
+                ),
+                restsOn: [["tls", "enabled"]],
+            },
+        ],
+        read,
+    );
+}
+
+/** A finding about chart values and the value paths whose (insecure) setting it rests on. */
+interface ChartFinding {
+    finding: Finding;
+    restsOn: string[][];
+}
+
+/**
+ * Chart findings weighed by the value sources they rest on. When some values are unseen (a Flux valuesFrom
+ * not in view, an Argo CD value file in a repository), a violation stands only when every key it rests on
+ * is settled, i.e. set by a source that takes precedence over every unseen one (Flux inline values, Argo
+ * CD values/valuesObject/parameters), so no unseen source can change it. One that rests on an unset key
+ * (the chart's default) could be changed by an unseen source: it is reported as unverifiable with the
+ * reason, and so is a pass that reads unsettled keys. A violation needs other resources (`crossed`) only
+ * when the resource does not decide its keys alone (they come from a resolved valuesFrom object);
+ * otherwise the resource policy has already reported it.
+ */
+function settle(hv: HelmValues, subject: string, findings: ChartFinding[], read: string[][]): Finding[] {
+    const unseen = hv.unseen.join("; ");
+    const out = findings.map(({ finding, restsOn }): Finding => {
+        const open = restsOn.filter((path) => !hv.settled(path));
+        if (finding.verdict === "violation" && open.length > 0) {
+            return unverifiable(
+                `${finding.message} This rests on ${open.map((p) => p.join(".")).join(", ")}, which no value the policy pack can read sets over what it cannot read (${unseen}), so it cannot be verified here.`,
+            );
+        }
+        return { ...finding, crossed: restsOn.some((path) => !hv.settled(path, true)) };
+    });
+    const open = read.filter((path) => !hv.settled(path));
+    if (out.length === 0 && open.length > 0) {
+        out.push(
+            unverifiable(
+                `${subject}: ${open.map((p) => p.join(".")).join(", ")} may be set by what the policy pack cannot read (${unseen}), so its TLS and Service type cannot be verified here.`,
+            ),
+        );
+    }
+    return out;
 }
 
 /** ingress-nginx chart values `tcp`/`udp`: "<port>": "<namespace>/<service>:<port>" exposes that Service on the controller. */
@@ -139,35 +197,44 @@ export function judgeBuildkitChartIsolation(resource: ResourceLike): Finding[] {
     if (helmChart(resource) !== "buildkit-service") {
         return [];
     }
-    const { values, unknown, problems } = helmValues(resource);
-    if (unknown || problems.some((p) => p.startsWith("valuesFrom") || /in the Application's repository/.test(p))) {
+    const hv = helmValues(resource);
+    if (hv.unknown) {
         return [];
     }
-    const v = asRecord(values);
+    const v = asRecord(hv.values);
     const label = `${helmLabel(resource)} (buildkit-service)`;
     const rootless = truthy(v.rootless);
     const daemonArgs = asArray(v.daemonArgs).filter((a): a is string => typeof a === "string");
     const args = [...(rootless ? ["--oci-worker-no-process-sandbox"] : []), ...daemonArgs];
     const parsed = typeof v.buildkitdToml === "string" ? parseBuildkitdToml(v.buildkitdToml) : undefined;
     const toml = parsed?.ok ? parsed.isolation : undefined;
-    const findings: Finding[] = [];
+    const findings: ChartFinding[] = [];
+    const fromArgs = boolFlag(daemonArgs, "oci-worker-no-process-sandbox");
     const sandbox = boolFlag(args, "oci-worker-no-process-sandbox") ?? toml?.oci.noProcessSandbox;
     if (sandbox === true) {
-        findings.push(
-            violation(
+        findings.push({
+            finding: violation(
                 `${label} ${rootless ? "sets rootless: true, for which the chart adds --oci-worker-no-process-sandbox" : "turns off the process sandbox"} on a daemon it always serves over tcp://0.0.0.0:1234, so concurrent builds can read each other's processes and secret mounts. ${ISOLATION_FIX}`,
             ),
-        );
+            restsOn: [fromArgs !== undefined ? ["daemonArgs"] : rootless ? ["rootless"] : ["buildkitdToml"]],
+        });
     }
     const entitlements = flagValues(args, "allow-insecure-entitlement");
     const granted = (entitlements.length > 0 ? entitlements : (toml?.entitlements ?? [])).filter((e) => typeof e === "string" && e !== "");
     if (granted.length > 0) {
-        findings.push(violation(`${label} grants the insecure entitlement(s) ${granted.join(", ")} on a daemon it serves over TCP. ${ISOLATION_FIX}`));
+        findings.push({
+            finding: violation(`${label} grants the insecure entitlement(s) ${granted.join(", ")} on a daemon it serves over TCP. ${ISOLATION_FIX}`),
+            restsOn: [entitlements.length > 0 ? ["daemonArgs"] : ["buildkitdToml"]],
+        });
     }
     const net = flagValues(args, "oci-worker-net");
     const mode = String(net.length > 0 ? net[net.length - 1] : (toml?.oci.networkMode ?? "")).toLowerCase();
     if (!rootless && mode === "host") {
-        findings.push(violation(`${label} runs build steps on the host network (network mode "host") of a privileged daemon. ${ISOLATION_FIX}`));
+        findings.push({
+            finding: violation(`${label} runs build steps on the host network (network mode "host") of a privileged daemon. ${ISOLATION_FIX}`),
+            restsOn: [net.length > 0 ? ["daemonArgs"] : ["buildkitdToml"]],
+        });
     }
-    return findings;
+    // Isolation notes a pass only through the daemon rule's report of what it cannot read.
+    return settle(hv, label, findings, []);
 }

@@ -355,41 +355,108 @@ export const CONSUMER_KINDS = new Set([
     "Event",
 ]);
 
-/** Keys under which an object names a Service it sends traffic to. */
-const SERVICE_KEY =
-    /^(name|serviceName|service|services|host|hostname|hosts|to|backend|backends|target|targetRef|upstream|upstreams|destination|svc|address|addresses|url|endpoint)$/i;
+/**
+ * Reference shapes that point at a Service (so an object of an unknown kind holding one sends traffic to
+ * it): a string under a Service-like key (`serviceName`, `service`, `host`, `upstream`, `url`, ...), whose
+ * host part is the Service (`buildkitd`, `buildkitd.buildkit.svc.cluster.local`, `tcp://buildkitd:1234`);
+ * and an object with a `name` that is a Service reference by its shape: under a Service-like key
+ * (`service: {name}`, `backendRefs`, `to`, `subjects`, ...), next to a port (`{name, port}`), or of
+ * `kind: Service`; a `kind` other than Service (a node class, an issuer, a secret store, a workload) is
+ * not one. A field merely called `name` is not a reference.
+ */
+const SERVICE_STRING_KEY =
+    /^(service|services|serviceName|serviceNames|svc|svcName|backendService|host|hostname|hosts|address|addresses|url|urls|endpoint|endpoints|upstream|upstreams|destination|target|targets|to|backend|backends|forwardTo)$/i;
+const SERVICE_OBJECT_KEY =
+    /^(service|services|serviceRef|serviceRefs|backend|backends|backendRef|backendRefs|destination|destinations|upstream|upstreams|to|target|targets|targetRef|targetRefs|forwardTo|subject|subjects)$/i;
+const PORT_KEY = /^(port|ports|servicePort|targetPort|containerPort)$/i;
+const SELECTOR_KEY = /^(selector|podSelector|matchLabels)$/;
+
+/** What an object of an unknown kind points at: BuildKit's Service, or its pods on its port. */
+export interface BuildkitReference {
+    what: string;
+    crossed: boolean;
+}
 
 /**
- * Where an object of a kind the pack does not know names a BuildKit Service (`buildkitServices`, or a
- * name that is BuildKit's own, also as `<name>.<namespace>.svc...` or `tcp://<name>...`) in its spec or
- * its annotations; undefined when it does not. Bounded walk.
+ * Where an object of a kind the pack does not know points at BuildKit: a Service reference (shapes above)
+ * to a BuildKit Service (`buildkitServices`, or a name that is BuildKit's own), or a label selector that
+ * selects the daemon pods (`daemonLabels`) together with BuildKit's port 1234. Walks everything but
+ * metadata and status (some kinds keep their references at the top level, like a TunnelBinding's
+ * `subjects`). Bounded walk; undefined when nothing points at BuildKit.
  */
 export function namesBuildkitService(
     object: KObject,
     buildkitServices: Map<string, { reason: string; crossed: boolean }>,
-): { name: string; crossed: boolean } | undefined {
+    daemonLabels: Record<string, unknown>[] = [],
+): BuildkitReference | undefined {
     let budget = 5_000;
-    let hit: { name: string; crossed: boolean } | undefined;
+    let hit: BuildkitReference | undefined;
+    let selected: string | undefined;
+    let port = false;
     const check = (text: string) => {
-        const host = text.replace(/^[a-z]+:\/\//i, "").split(/[.:/]/)[0];
+        // A Service by cluster DNS: `name`, `name.namespace`, `name.namespace.svc[.cluster.local]`, with an
+        // optional scheme, port or path. An outside host name (`buildkit.example.com`) names no Service.
+        const labels = text
+            .replace(/^[a-z][a-z0-9+.-]*:\/\//i, "")
+            .split(/[:/]/)[0]
+            .split(".");
+        if (labels.length > 2 && labels[2] !== "svc") {
+            return;
+        }
+        const host = labels[0];
         if (isBuildkitName(host)) {
-            hit = { name: host, crossed: false };
+            hit = { what: `names BuildKit's Service '${host}'`, crossed: false };
         } else if (buildkitServices.has(host)) {
-            hit = { name: host, crossed: true };
+            hit = { what: `names BuildKit's Service '${host}'`, crossed: true };
         }
     };
     const visit = (value: unknown, key: string, depth: number) => {
         if (hit || budget-- <= 0 || depth > 20 || value === null || typeof value !== "object") {
             return;
         }
-        for (const [k, child] of Object.entries(value as Record<string, unknown>)) {
-            if (typeof child === "string" && (SERVICE_KEY.test(k) || (Array.isArray(value) && SERVICE_KEY.test(key)))) {
+        if (Array.isArray(value)) {
+            for (const item of value) {
+                if (typeof item === "string" && SERVICE_STRING_KEY.test(key)) {
+                    check(item);
+                } else {
+                    visit(item, key, depth + 1);
+                }
+            }
+            return;
+        }
+        const record = value as Record<string, unknown>;
+        const kind = record.kind;
+        if (
+            typeof record.name === "string" &&
+            (kind === undefined || kind === "Service") &&
+            (SERVICE_OBJECT_KEY.test(key) || kind === "Service" || Object.keys(record).some((k) => PORT_KEY.test(k)))
+        ) {
+            check(record.name);
+        }
+        if (SELECTOR_KEY.test(key) && !selected) {
+            const labels = Object.entries(record);
+            if (labels.length > 0 && labels.every(([, v]) => typeof v === "string") && daemonLabels.some((l) => labels.every(([k, v]) => l[k] === v))) {
+                selected = JSON.stringify(record);
+            }
+        }
+        for (const [k, child] of Object.entries(record)) {
+            if (PORT_KEY.test(k) && (isBuildkitPort(child) || asArray(child).some((p) => isBuildkitPort(p) || isBuildkitPort(asRecord(p).port)))) {
+                port = true;
+            }
+            if (typeof child === "string" && SERVICE_STRING_KEY.test(k)) {
                 check(child);
             } else if (typeof child === "object") {
-                visit(child, Array.isArray(value) ? key : k, depth + 1);
+                visit(child, k, depth + 1);
             }
         }
     };
-    visit(object.body.spec, "spec", 0);
+    for (const [key, value] of Object.entries(object.body)) {
+        if (key !== "metadata" && key !== "status" && typeof value === "object") {
+            visit(value, key, 0);
+        }
+    }
+    if (!hit && selected && port) {
+        hit = { what: `selects BuildKit's pods (${selected}) on port ${BUILDKIT_PORT}`, crossed: true };
+    }
     return hit;
 }

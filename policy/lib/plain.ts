@@ -189,3 +189,8 @@ export function at(value: unknown, ...path: string[]): unknown {
     }
     return current;
 }
+
+/** `leaf` nested under `path`: `nest(["a", "b"], 1)` is `{ a: { b: 1 } }` (a `--set a.b=1` or a Flux `targetPath`). */
+export function nest(path: readonly string[], leaf: unknown): unknown {
+    return path.reduceRight<unknown>((inner, part) => ({ [part]: inner }), leaf);
+}

@@ -57,7 +57,9 @@ export const daemonRule: Rule = (view, helm) => {
         }
     }
     for (const resource of helm) {
-        findings.push(...judgeBuildkitChart(resource, "daemon").map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: usesValuesFrom(resource) })));
+        findings.push(
+            ...judgeBuildkitChart(resource, "daemon").map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: f.crossed ?? usesValuesFrom(resource) })),
+        );
     }
     return findings;
 };
@@ -126,10 +128,9 @@ export const clientRule: Rule = (view, helm) => {
     for (const resource of helm) {
         const { problems, text, unknown, overflow } = helmValues(resource);
         for (const problem of problems) {
-            const message = `${helmLabel(resource)}: ${problem}, so its values cannot be checked for tcp:// BuildKit addresses.`;
+            const message = `${helmLabel(resource)}: ${problem.message}, so its values cannot be checked for tcp:// BuildKit addresses.`;
             // A reference the pack cannot follow (valuesFrom outside the stack, a file in a GitOps repository) is reported, not blocked.
-            const reference = /^(valuesFrom|values file '.*' in the Application)/.test(problem);
-            const blocking = !reference && (overflow ? RELEVANT.test(text) : /tcp:\/\//i.test(text));
+            const blocking = !problem.reference && (overflow ? RELEVANT.test(text) : /tcp:\/\//i.test(text));
             findings.push(
                 blocking
                     ? violation(`${message} Fix the values${overflow ? " (no YAML anchors/aliases)" : ""}. ${CLIENT_FIX}`, resource.urn)
@@ -249,13 +250,19 @@ export const exposureRule: Rule = (view, helm) => {
             typeof object.name === "string" &&
             /export|expose|publish|tunnel|loadbalancer|binding|route|ingress|listener|forward|proxy/i.test(object.kind) &&
             services.some((s) => !s.patch && s.name === object.name && buildkitServices.has(object.name as string) && s.namespace === object.namespace)
-                ? { name: object.name, crossed: true }
+                ? { what: `is named after BuildKit's Service '${object.name}' in its namespace`, crossed: true }
                 : undefined;
-        const named = sameName ?? namesBuildkitService(object, buildkitServices);
+        const named =
+            sameName ??
+            namesBuildkitService(
+                object,
+                buildkitServices,
+                daemons.map((d) => d.ctx.template.labels),
+            );
         if (named) {
             findings.push({
                 ...violation(
-                    `${object.where} names BuildKit's Service '${named.name}', and ${object.kind} is not a kind known to consume a Service only inside the cluster (policy/README.md lists those), so it is taken as publishing BuildKit's API. ${EXPOSURE_FIX}`,
+                    `${object.where} ${named.what}, and ${object.kind} is not a kind known to consume a Service only inside the cluster (policy/README.md lists those), so it is taken as publishing BuildKit's API. ${EXPOSURE_FIX}`,
                     object.resource.urn,
                 ),
                 crossed: named.crossed,
@@ -299,7 +306,9 @@ export const exposureRule: Rule = (view, helm) => {
         }
     }
     for (const resource of helm.filter(isHelm)) {
-        findings.push(...judgeBuildkitChart(resource, "exposure").map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: usesValuesFrom(resource) })));
+        findings.push(
+            ...judgeBuildkitChart(resource, "exposure").map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: f.crossed ?? usesValuesFrom(resource) })),
+        );
         for (const entry of helmTcpServices(resource)) {
             const known = buildkitServices.get(entry.name);
             if (tcpServiceReachesBuildkit(entry) || known) {
@@ -331,7 +340,9 @@ export const isolationRule: Rule = (view, helm) => {
         }
     }
     for (const resource of helm.filter(isHelm)) {
-        findings.push(...judgeBuildkitChartIsolation(resource).map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: usesValuesFrom(resource) })));
+        findings.push(
+            ...judgeBuildkitChartIsolation(resource).map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: f.crossed ?? usesValuesFrom(resource) })),
+        );
     }
     return findings;
 };

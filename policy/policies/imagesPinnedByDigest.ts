@@ -1,7 +1,7 @@
 import { Check, policyFromCheck, resourceView } from "../lib/adapt";
 import { containerContexts, daemonOf, isBuildkitImage } from "../lib/buildkitd";
 import { Finding, violation } from "../lib/findings";
-import { isHelm } from "../lib/helm";
+import { helmUnits } from "../lib/helm";
 import { isPinnedByDigest } from "../lib/kube";
 
 const FIX =
@@ -15,7 +15,7 @@ export const imagesPinnedByDigestCheck: Check = {
         const findings: Finding[] = [];
         const reported = new Set<string>();
         const view = resourceView(resource);
-        const helm = isHelm(resource) ? [resource] : [];
+        const helm = helmUnits(resource);
         for (const { template, contexts } of containerContexts(view, helm)) {
             for (const ctx of contexts) {
                 const image = ctx.container.image;
