@@ -242,7 +242,9 @@ function podPolicies(runnerNamespaces: readonly string[]): AdmissionPolicySpec[]
                     { name: "spec", expression: specExpression },
                     {
                         name: "containers",
-                        expression: `${list("variables.spec.containers")} + ${list("variables.spec.initContainers")} + ${list("variables.spec.ephemeralContainers")}`,
+                        // dyn(): the three lists have different element types in the Pod schema (EphemeralContainer is not
+                        // Container), which the API server's type check of the policy would report as a mismatched `+`.
+                        expression: `dyn(${list("variables.spec.containers")}) + dyn(${list("variables.spec.initContainers")}) + dyn(${list("variables.spec.ephemeralContainers")})`,
                     },
                     // The containers that run buildkitd, decided once (every rule about daemons reads this).
                     { name: "daemons", expression: `variables.containers.filter(c, ${runsBuildkitd("c")})` },
