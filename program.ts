@@ -255,6 +255,7 @@ export function createStack(settings: Settings, now: Date = new Date()): StackOu
                             ...tiers.flatMap((t) => tierCertificates(t.pki).map((c) => ({ ...c, certificate: `${t.tier}-${c.certificate}` }))),
                         ],
                         certificateWarningDays: monitoring.certificateWarningDays,
+                        tiers: service.tiers.map((t) => ({ tier: t.tier, arm64: t.arm64Builders !== undefined })),
                     },
                     k8sOpts,
                 ),

@@ -341,6 +341,87 @@ describe("monitoring: objects for the Prometheus Operator", () => {
         assert.match(r.output, /SUCCESS: \d+ rules found/);
     });
 
+    it("every builder set of every tier has its own no-ready-builder alert, and every tier's probe namespace is watched", () => {
+        const [rules] = ofType(aks, KINDS.rule);
+        const all: AlertRule[] = rules.spec.groups.flatMap((g: RuleGroup) => g.rules);
+        const declared = ofType(aks, "kubernetes:apps/v1:StatefulSet")
+            .filter((s) => s.metadata.namespace === "buildkit")
+            .map((s) => s.metadata.name)
+            .sort();
+        assert.ok(declared.includes("buildkitd-protected"), declared.join(","));
+        const watched = all.filter((r) => r.alert === "BuildkitNoReadyEndpoints").map((r) => r.labels.statefulset);
+        assert.deepStrictEqual([...watched].sort(), declared);
+        const probe = all.find((r) => r.alert === "BuildkitProbeFailed")!;
+        const namespaces = new RegExp(`^(?:${/namespace=~"([^"]+)"/.exec(probe.expr)![1]})$`);
+        const jobs = ofType(aks, "kubernetes:batch/v1:Job").filter((j) => String(j.metadata.name ?? "").startsWith("buildkit-probe-"));
+        assert.ok(jobs.length >= 2, "one probe per tier");
+        for (const job of jobs) assert.match(job.metadata.namespace, namespaces, job.metadata.name);
+    });
+
+    it("under promtool: a tier whose builder set has no ready pod fires for that set only; a protected probe failure fires", function () {
+        needPromtool(this);
+        const groups = alertRuleGroups({
+            certificates: [],
+            warningDays: 21,
+            tiers: [
+                { tier: "shared", arm64: true },
+                { tier: "protected", arm64: false },
+            ],
+        });
+        const rules = groups.flatMap((g) => g.rules);
+        const ready = (statefulset: string, values: string) => ({
+            series: series("kube_statefulset_status_replicas_ready", { namespace: "buildkit", statefulset }),
+            values,
+        });
+        const firing = (statefulset: string) => {
+            const r = rules.find((x) => x.alert === "BuildkitNoReadyEndpoints" && x.labels.statefulset === statefulset)!;
+            return { exp_labels: r.labels, exp_annotations: r.annotations };
+        };
+        const probe = rules.find((r) => r.alert === "BuildkitProbeFailed")!;
+        const protectedJob = { namespace: "arc-runners-protected", job_name: "buildkit-probe-0123456789" };
+        const tests = [
+            {
+                name: "protected builders all gone, the shared ones ready",
+                interval: "1m",
+                input_series: [ready("buildkitd", "2x20"), ready("buildkitd-arm64", "1x20"), ready("buildkitd-protected", "0x20")],
+                alert_rule_test: [{ eval_time: "10m", alertname: "BuildkitNoReadyEndpoints", exp_alerts: [firing("buildkitd-protected")] }],
+            },
+            {
+                name: "the arm64 set has no series at all",
+                interval: "1m",
+                input_series: [ready("buildkitd", "2x20"), ready("buildkitd-protected", "1x20")],
+                alert_rule_test: [{ eval_time: "10m", alertname: "BuildkitNoReadyEndpoints", exp_alerts: [firing("buildkitd-arm64")] }],
+            },
+            {
+                name: "the protected tier's probe failed",
+                interval: "1m",
+                input_series: [{ series: series("kube_job_status_failed", protectedJob), values: "1x5" }],
+                alert_rule_test: [
+                    {
+                        eval_time: "2m",
+                        alertname: "BuildkitProbeFailed",
+                        exp_alerts: [
+                            {
+                                exp_labels: { ...protectedJob, ...probe.labels },
+                                exp_annotations: Object.fromEntries(
+                                    Object.entries(probe.annotations).map(([k, v]) => [
+                                        k,
+                                        v.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, n: string) => (protectedJob as Record<string, string>)[n] ?? ""),
+                                    ]),
+                                ),
+                            },
+                        ],
+                    },
+                ],
+            },
+        ];
+        const r = runPromtool(["test", "rules", "tests.yml"], {
+            "rules.yml": yaml.dump({ groups }),
+            "tests.yml": yaml.dump({ rule_files: ["rules.yml"], evaluation_interval: "1m", tests }),
+        });
+        assert.strictEqual(r.status, 0, r.output);
+    });
+
     it("the expiry rule is the notAfter the stack issued (stack output serverCertNotAfter)", async () => {
         const [rules] = ofType(aks, KINDS.rule);
         const serverNotAfter = await new Promise<string>((resolve) => aks.outputs.serverCertNotAfter.apply(resolve));

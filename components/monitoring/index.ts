@@ -3,10 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { BUILDKIT_NAMESPACE, BUILDKITD_ARM64_POD_LABELS, BUILDKITD_POD_LABELS } from "../../contracts";
 import { buildkitDashboard } from "./dashboard";
 import { fleetRuleGroup } from "../metrics/fleet";
-import { alertRuleGroups, CertificateExpiry } from "./rules";
+import { alertRuleGroups, CertificateExpiry, TierBuilderSets } from "./rules";
 import { KubeTarget, monitoringSkippedMessage, preflightMonitoring } from "./preflight";
 
 export { alertRuleGroups, epochSeconds, CACHE_FULL_RATIO, PROBE_JOB_PREFIX } from "./rules";
+export type { TierBuilderSets } from "./rules";
 export { buildkitDashboard } from "./dashboard";
 export { MONITORING_CRDS, monitoringSkippedMessage, preflightMonitoring, setCrdLister } from "./preflight";
 export type { CrdLister, KubeTarget } from "./preflight";
@@ -49,6 +50,8 @@ export interface BuildkitMonitoringArgs {
     certificates: { certificate: string; notAfter: pulumi.Input<string> }[];
     /** Alert when fewer days are left. Required. */
     certificateWarningDays: number;
+    /** Every tier's builder sets (the shared tier's included): each set gets its own no-ready-builder alert. Required. */
+    tiers: readonly TierBuilderSets[];
 }
 
 /**
@@ -81,7 +84,7 @@ export class BuildkitMonitoring extends pulumi.ComponentResource {
                 metadata: { name: PROMETHEUS_RULE_NAME, namespace: args.namespace, labels },
                 // arc-buildkit.cache: per-repository hit rate and fallbacks, builder saturation (docs/cache-metrics.md).
                 spec: certificates.apply((list) => ({
-                    groups: [...alertRuleGroups({ certificates: list, warningDays: args.certificateWarningDays }), fleetRuleGroup()],
+                    groups: [...alertRuleGroups({ certificates: list, warningDays: args.certificateWarningDays, tiers: args.tiers }), fleetRuleGroup()],
                 })),
             },
             { parent: this },

@@ -1,4 +1,4 @@
-import { BUILDKIT_NAMESPACE, BUILDKITD_NAME, RUNNER_NAMESPACE } from "../../contracts";
+import { BUILDKIT_NAMESPACE, BUILDKITD_NAME, SHARED_TIER, tierNames } from "../../contracts";
 import { CACHE_VOLUME } from "../buildkit/workload";
 
 /**
@@ -25,8 +25,20 @@ export interface CertificateExpiry {
     notAfter: string;
 }
 
+/** One tier's builder sets, as the program declares them. */
+export interface TierBuilderSets {
+    tier: string;
+    /** Whether the tier has an arm64 builder set (`<statefulSet>-arm64`) beside its x86-64 one. */
+    arm64: boolean;
+}
+
 export interface RuleInput {
     certificates: readonly CertificateExpiry[];
+    /**
+     * Every tier's builder sets: each gets its own no-ready-builder alert, and each tier's probe (in its
+     * own runner namespace) is watched. Default: the shared tier's x86-64 set only.
+     */
+    tiers?: readonly TierBuilderSets[];
     /** Fire when fewer days are left. */
     warningDays: number;
 }
@@ -57,6 +69,12 @@ export function epochSeconds(rfc3339: string): number {
 }
 
 export function alertRuleGroups(input: RuleInput): RuleGroup[] {
+    const tiers = input.tiers ?? [{ tier: SHARED_TIER, arm64: false }];
+    const builderSets = tiers.flatMap(({ tier, arm64 }) => {
+        const names = tierNames(tier);
+        return [names.statefulSet, ...(arm64 ? [names.arm64.statefulSet] : [])].map((statefulSet) => ({ tier, statefulSet }));
+    });
+    const runnerNamespaces = tiers.map(({ tier }) => tierNames(tier).runnerNamespace);
     const capacity = `kubelet_volume_stats_capacity_bytes{namespace="${BUILDKIT_NAMESPACE}", persistentvolumeclaim=~"${CACHE_PVC_PATTERN}"}`;
     const used = `kubelet_volume_stats_used_bytes{namespace="${BUILDKIT_NAMESPACE}", persistentvolumeclaim=~"${CACHE_PVC_PATTERN}"}`;
     return [
@@ -93,24 +111,28 @@ export function alertRuleGroups(input: RuleInput): RuleGroup[] {
                         description: `A builder that keeps restarting drops the builds routed to it. ${runbook}`,
                     },
                 },
-                {
+                // One per builder set of every tier: each is its own Service, and a tier whose builders are all
+                // gone fails every build of that tier's repositories even while the other tiers are healthy.
+                ...builderSets.map(({ tier, statefulSet }) => ({
                     alert: "BuildkitNoReadyEndpoints",
-                    // The Service's endpoints are exactly the ready pods of the StatefulSet it selects.
-                    expr: `(sum(kube_statefulset_status_replicas_ready{namespace="${BUILDKIT_NAMESPACE}", statefulset="${BUILDKITD_NAME}"}) or on () vector(0)) == 0`,
+                    // The Service's endpoints are exactly the ready pods of the StatefulSet it selects; no series at
+                    // all (the StatefulSet deleted by hand, kube-state-metrics not seeing it) counts as none ready.
+                    expr: `(sum(kube_statefulset_status_replicas_ready{namespace="${BUILDKIT_NAMESPACE}", statefulset="${statefulSet}"}) or on () vector(0)) == 0`,
                     for: "5m",
-                    labels: { severity: "critical" },
+                    labels: { severity: "critical", tier, statefulset: statefulSet },
                     annotations: {
-                        summary: `Service ${BUILDKITD_NAME} has no ready builder`,
-                        description: `Every image build in the organization that uses the shared BuildKit fails. ${runbook}`,
+                        summary: `Service ${statefulSet} has no ready builder`,
+                        description: `Every image build of the ${tier} tier's repositories that uses ${statefulSet} fails. ${runbook}`,
                     },
-                },
+                })),
                 {
                     alert: "BuildkitProbeFailed",
-                    expr: `kube_job_status_failed{namespace="${RUNNER_NAMESPACE}", job_name=~"${PROBE_JOB_PREFIX}.*"} > 0`,
+                    // Each tier's probe runs in its own runner namespace, with that tier's client identity.
+                    expr: `kube_job_status_failed{namespace=~"${runnerNamespaces.join("|")}", job_name=~"${PROBE_JOB_PREFIX}.*"} > 0`,
                     labels: { severity: "critical" },
                     annotations: {
-                        summary: "BuildKit probe {{ $labels.job_name }} failed",
-                        description: `The runners' mTLS path, a platform or a certificate's remaining lifetime failed the probe: kubectl -n ${RUNNER_NAMESPACE} logs job/{{ $labels.job_name }}. ${runbook}`,
+                        summary: "BuildKit probe {{ $labels.job_name }} in {{ $labels.namespace }} failed",
+                        description: `The runners' mTLS path, a platform or a certificate's remaining lifetime failed the probe: kubectl -n {{ $labels.namespace }} logs job/{{ $labels.job_name }}. ${runbook}`,
                     },
                 },
             ],
