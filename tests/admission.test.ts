@@ -561,7 +561,7 @@ describe("admission policies over the fifth black-box corpus", () => {
     }
 
     // The pack cases' objects (typed resources, ConfigGroup YAML) reach the API server too: no valid one may be refused.
-    for (const c of blackbox5Corpus.filter((c) => c.expect === "pass")) {
+    for (const c of blackbox5Corpus.filter((k) => k.expect === "pass")) {
         it(`admits what ${c.id} sends to the API server`, function () {
             const found = apiObjects(c.resources).flatMap((o) => denials(o).map((d) => `${o.kind} ${o.metadata?.name}: ${d}`));
             const miss = ADMISSION_KNOWN_MISSES[c.id];
