@@ -6,7 +6,8 @@ import { AdversarialCase } from "./fixtures/adversarialCorpus";
 import { allCases, round4Cases, verdict } from "./fixtures/judge";
 import { engine } from "./harness/engine";
 import { blackbox5Corpus, KNOWN_MISSES } from "./fixtures/blackbox5Corpus";
-import { skipBecause } from "./harness/skip";
+// The project's one skip helper (tests/test-script.test.ts: every skip goes through it and says why).
+import { skipBecause } from "../../tests/harness/skip";
 
 /** Deepest nesting of plain data, computed without recursion. */
 function nesting(value: unknown): number {
