@@ -11,6 +11,8 @@ import { plaintextCorpus } from "../policy/tests/fixtures/plaintextCorpus";
 import { tlsCorpus } from "../policy/tests/fixtures/tlsCorpus";
 import { programResources } from "../policy/tests/fixtures/program";
 import { modelFor, schemaProblems } from "./harness/kubernetes-schema";
+import { skipBecause } from "./harness/skip";
+import { ADMISSION_KNOWN_MISSES, blackbox5AdmissionCases, blackbox5Corpus } from "../policy/tests/fixtures/blackbox5Corpus";
 
 const RUNNERS = [RUNNER_NAMESPACE, "arc-runners-protected"];
 
@@ -596,4 +598,58 @@ describe("admission policies and the pack name BuildKit's Services alike", () =>
         for (const name of names) assert.strictEqual(isBuildkitName(name), true, name);
         for (const name of ["buildkit-registry-mirror", "buildkit-cache"]) assert.strictEqual(isBuildkitName(name), false, name);
     });
+});
+
+/**
+ * The fifth black-box corpus (policy/tests/fixtures/blackbox5/): objects as they reach the API server,
+ * written from docs/admission.md and public sources only (admission.json), and the API objects of the
+ * corpus's pack cases. A wrong answer the admission policies give today is listed in
+ * ADMISSION_KNOWN_MISSES with the reason and reported as skipped; a listed case they now get right fails
+ * until its entry is removed, so the list cannot go stale.
+ */
+describe("admission policies over the fifth black-box corpus", () => {
+    it("has valid Kubernetes objects, about half to deny, and every known miss is a case", () => {
+        const denied = blackbox5AdmissionCases.filter((c) => c.expect === "deny").length;
+        assert.ok(blackbox5AdmissionCases.length >= 30, `${blackbox5AdmissionCases.length} cases`);
+        assert.ok(
+            denied >= blackbox5AdmissionCases.length * 0.4 && blackbox5AdmissionCases.length - denied >= blackbox5AdmissionCases.length * 0.3,
+            `${denied} to deny`,
+        );
+        assert.equal(new Set(blackbox5AdmissionCases.map((c) => c.id)).size, blackbox5AdmissionCases.length, "case ids are unique");
+        for (const c of blackbox5AdmissionCases) {
+            const [group, version] = String(c.object.apiVersion).includes("/") ? String(c.object.apiVersion).split("/") : ["core", c.object.apiVersion];
+            assert.deepStrictEqual(schemaProblems(modelFor(`kubernetes:${group}/${version}:${c.object.kind}`), c.object), [], c.id);
+            assert.match(c.source, /^https:\/\/.{10,}/, `${c.id} cites no source`);
+        }
+        const ids = new Set([...blackbox5AdmissionCases.map((c) => c.id), ...blackbox5Corpus.map((c) => c.id)]);
+        for (const id of Object.keys(ADMISSION_KNOWN_MISSES)) {
+            assert.ok(ids.has(id), `ADMISSION_KNOWN_MISSES names no case: ${id}`);
+        }
+    });
+
+    for (const c of blackbox5AdmissionCases) {
+        it(`${c.expect === "deny" ? "denies" : "admits"} ${c.id} in ${c.namespace}`, function () {
+            const found = denials(c.object as Record<string, any>, c.namespace);
+            const wrong = c.expect === "deny" ? found.length === 0 : found.length > 0;
+            const miss = ADMISSION_KNOWN_MISSES[c.id];
+            if (miss !== undefined) {
+                assert.ok(wrong, `${c.id} is now judged right: remove it from ADMISSION_KNOWN_MISSES in policy/tests/fixtures/blackbox5Corpus.ts`);
+                skipBecause(this, `known miss: ${miss}`);
+            }
+            assert.ok(!wrong, `${c.id}: ${c.description} (source: ${c.source})\n${c.expect === "deny" ? "admitted" : found.join("\n")}`);
+        });
+    }
+
+    // The pack cases' objects (typed resources, ConfigGroup YAML) reach the API server too: no valid one may be refused.
+    for (const c of blackbox5Corpus.filter((k) => k.expect === "pass")) {
+        it(`admits what ${c.id} sends to the API server`, function () {
+            const found = apiObjects(c.resources).flatMap((o) => denials(o).map((d) => `${o.kind} ${o.metadata?.name}: ${d}`));
+            const miss = ADMISSION_KNOWN_MISSES[c.id];
+            if (miss !== undefined) {
+                assert.ok(found.length > 0, `${c.id} is now admitted: remove it from ADMISSION_KNOWN_MISSES in policy/tests/fixtures/blackbox5Corpus.ts`);
+                skipBecause(this, `known miss: ${miss}`);
+            }
+            assert.deepStrictEqual(found, [], c.id);
+        });
+    }
 });
