@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from "fs";
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
 import { Budget, LIMITS, RELEVANT, UNKNOWN, Unknown, asArray, asRecord, asString, at, isUnknown, newBudget } from "./plain";
 import { parseYaml } from "./yaml";
+import { commandPods, isCommandResource } from "./commands";
 
 /**
  * One Kubernetes object a stack declares: a resource of a `kubernetes:` type (Patch resources included,
@@ -134,6 +135,9 @@ export function objectsOf(resource: ResourceLike): { objects: KObject[]; notes: 
     }
     if (DOCKER_CONTAINER.test(resource.type)) {
         return { objects: [dockerContainerPod(resource)], notes: [] };
+    }
+    if (isCommandResource(resource.type)) {
+        return { objects: commandPods(resource), notes: [] };
     }
     const yamlType = YAML_TYPES.exec(resource.type);
     if (!yamlType) {
