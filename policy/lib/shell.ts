@@ -134,6 +134,8 @@ interface State {
     arg0: string;
     positional: string[];
     functions: Map<string, { body: Node; called: boolean }>;
+    /** Names `export`ed while unset: exported once set. */
+    exportPending: Set<string>;
     result: Interpretation;
     read: FileReader;
     budget: { commands: number; words: number; parsedChars: number; parseCpuUs: number };
@@ -169,6 +171,7 @@ export function interpretArgv(argv: (string | Unknown)[], env: Env, read: FileRe
         arg0: "sh",
         positional: [],
         functions: new Map(),
+        exportPending: new Set(),
         result: { invocations: [], files: new Map(), unreadScripts: [] },
         read,
         budget: { commands: LIMITS.commands, words: LIMITS.words, parsedChars: LIMITS.parsedChars, parseCpuUs: LIMITS.parseCpuMs * 1000 },
@@ -328,7 +331,15 @@ function runCommand(rawWords: (string | Unknown)[], inheritedAssigns: Map<string
         }
         if (inline) {
             const name = shellArgs[i + 1];
-            runScript(target, `the script given to ${program} -c`, name === undefined ? program : asText(name), shellArgs.slice(i + 2).map(asText), assigns, state, depth + 1);
+            runScript(
+                target,
+                `the script given to ${program} -c`,
+                name === undefined ? program : asText(name),
+                shellArgs.slice(i + 2).map(asText),
+                assigns,
+                state,
+                depth + 1,
+            );
         } else {
             runFile(target, shellArgs.slice(i + 1).map(asText), assigns, state, depth + 1);
         }
@@ -384,7 +395,7 @@ function builtin(program: string, args: (string | Unknown)[], state: State): boo
 }
 
 function setVar(name: string, value: EnvValue, state: State, exported?: boolean, items?: string[]): void {
-    state.vars.set(name, { value, exported: exported ?? state.vars.get(name)?.exported ?? false, items });
+    state.vars.set(name, { value, exported: exported ?? state.vars.get(name)?.exported ?? state.exportPending.has(name), items });
 }
 
 function callFunction(name: string, args: string[], assigns: Map<string, EnvValue>, state: State, depth: number): void {
@@ -415,7 +426,16 @@ function callFunction(name: string, args: string[], assigns: Map<string, EnvValu
 function runFile(path: string, positional: string[], assigns: Map<string, EnvValue>, state: State, depth: number, sourced = false): void {
     const file = state.read(path);
     if (file && "text" in file) {
-        runScript(file.text, path, sourced ? state.arg0 : path, sourced && positional.length === 0 ? state.positional : positional, assigns, state, depth, sourced);
+        runScript(
+            file.text,
+            path,
+            sourced ? state.arg0 : path,
+            sourced && positional.length === 0 ? state.positional : positional,
+            assigns,
+            state,
+            depth,
+            sourced,
+        );
     } else {
         state.result.unreadScripts.push(file && "unreadable" in file ? file.unreadable : path);
     }
@@ -492,13 +512,14 @@ function firstError(root: Node): Node {
     let node = root;
     for (let guard = 0; guard < LIMITS.nesting; guard++) {
         const next = node.children.find((c) => c !== null && (c.isError || c.isMissing || c.hasError));
-        if (!next) {
-            break;
+        if (!next || next.isMissing) {
+            return next ?? node;
+        }
+        if (next.isError) {
+            // Inside an ERROR node the complete statements come first; the parse failed at its first bare token.
+            return next.children.find((c) => c !== null && (!c.isNamed || c.isError || c.isMissing)) ?? next;
         }
         node = next;
-        if (node.isError || node.isMissing) {
-            break;
-        }
     }
     return node;
 }
@@ -656,7 +677,12 @@ interface Snapshot {
 }
 
 function snapshot(state: State): Snapshot {
-    return { vars: new Map([...state.vars].map(([k, v]) => [k, { ...v }])), functions: new Map(state.functions), arg0: state.arg0, positional: state.positional };
+    return {
+        vars: new Map([...state.vars].map(([k, v]) => [k, { ...v }])),
+        functions: new Map(state.functions),
+        arg0: state.arg0,
+        positional: state.positional,
+    };
 }
 
 function restore(state: State, saved: Snapshot): void {
@@ -717,9 +743,8 @@ function declare(node: Node, state: State, depth: number): void {
             if (exportAll && existing) {
                 existing.exported = true;
             } else if (exportAll) {
-                // `export NAME` of an unset variable: it is exported once set (kept unset until then).
-                state.vars.set(child.text, { value: "", exported: true });
-                state.vars.delete(child.text);
+                // `export NAME` of an unset variable: it stays unset, and is exported once set.
+                state.exportPending.add(child.text);
             }
         } else {
             expandWord(child, state, depth);
@@ -985,7 +1010,9 @@ function expandRange(node: Node, from: number, to: number, fields: Fields, quote
 
 /** Removes the backslashes the shell removes: any escaped character outside quotes, `$ \` " \\ newline` inside double quotes. */
 function unescape(text: string, quoted: boolean): string {
-    return quoted ? text.replace(/\\([$`"\\\n])/g, (_m, c: string) => (c === "\n" ? "" : c)) : text.replace(/\\(.|\n)/g, (_m, c: string) => (c === "\n" ? "" : c));
+    return quoted
+        ? text.replace(/\\([$`"\\\n])/g, (_m, c: string) => (c === "\n" ? "" : c))
+        : text.replace(/\\(.|\n)/g, (_m, c: string) => (c === "\n" ? "" : c));
 }
 
 function expandInto(node: Node, fields: Fields, quoted: boolean, state: State, depth: number): void {
@@ -1062,9 +1089,26 @@ function expandNode(node: Node, fields: Fields, quoted: boolean, state: State, d
 }
 
 function ansiC(text: string): string {
-    const map: Record<string, string> = { n: "\n", t: "\t", r: "\r", "\\": "\\", "'": "'", '"': '"', a: "\u0007", b: "\b", e: "\u001b", E: "\u001b", f: "\f", v: "\v" };
+    const map: Record<string, string> = {
+        n: "\n",
+        t: "\t",
+        r: "\r",
+        "\\": "\\",
+        "'": "'",
+        '"': '"',
+        a: "\u0007",
+        b: "\b",
+        e: "\u001b",
+        E: "\u001b",
+        f: "\f",
+        v: "\v",
+    };
     return text.replace(/\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)/g, (_m, c: string) =>
-        c.startsWith("x") && c.length > 1 ? String.fromCharCode(parseInt(c.slice(1), 16)) : /^[0-7]+$/.test(c) ? String.fromCharCode(parseInt(c, 8)) : (map[c] ?? `\\${c}`),
+        c.startsWith("x") && c.length > 1
+            ? String.fromCharCode(parseInt(c.slice(1), 16))
+            : /^[0-7]+$/.test(c)
+              ? String.fromCharCode(parseInt(c, 8))
+              : (map[c] ?? `\\${c}`),
     );
 }
 
@@ -1151,7 +1195,9 @@ function braceExpansion(node: Node, fields: Fields, quoted: boolean, state: Stat
     }
     const raw = parameterValue(name, state);
     const value = Array.isArray(raw) ? raw.join(" ") : raw;
-    const isSet = (/^\d+$/.test(name) ? Number(name) <= state.positional.length : name === "@" || name === "*" ? state.positional.length > 0 : state.vars.has(name)) && (!op.startsWith(":") || value !== "");
+    const isSet =
+        (/^\d+$/.test(name) ? Number(name) <= state.positional.length : name === "@" || name === "*" ? state.positional.length > 0 : state.vars.has(name)) &&
+        (!op.startsWith(":") || value !== "");
     const close = children[children.length - 1];
     const word = (): string => {
         // The word after the operator: expanded like double-quoted text when the expansion is quoted.
