@@ -61,6 +61,14 @@ export const MAX_EXPANDED = 65_536;
 
 const SHELLS = new Set(["sh", "bash", "ash", "dash", "zsh", "ksh", "mksh"]);
 
+/** rootlesskit's flags that take their value as the next word (`--net slirp4netns`); the rest are `--name=value` or booleans. */
+const ROOTLESSKIT_VALUED = new Set(
+    (
+        "--net --mtu --cidr --port-driver --copy-up --state-dir --propagation --subid-source --copy-up-mode --ifname --slirp4netns-sandbox " +
+        "--slirp4netns-seccomp --evacuate-cgroup2 --pidns --cgroupns --utsns --ipcns --reaper --detach-netns --log-file"
+    ).split(" "),
+);
+
 let parser: Parser | undefined;
 let loadError: string | undefined;
 let loading: Promise<void> | undefined;
@@ -126,7 +134,6 @@ interface Var {
 }
 
 interface State {
-    depth: number;
     /** Syntax nesting followed so far (expansions within expansions, compound commands within compound commands). */
     nesting: number;
     vars: Map<string, Var>;
@@ -165,7 +172,6 @@ export function interpretArgv(argv: (string | Unknown)[], env: Env, read: FileRe
         vars.set(name, { value, exported: true });
     }
     const state: State = {
-        depth: 0,
         nesting: 0,
         vars,
         arg0: "sh",
@@ -243,33 +249,7 @@ function unwrap(words: (string | Unknown)[], assigns: Map<string, EnvValue>): (s
             rest = rest.slice(skipOptions(1, new Set(["-u"])) + 1);
         } else if (name === "rootlesskit") {
             // rootlesskit [flags] COMMAND: its flags are `--name=value`, booleans, or `--name value` for a known few.
-            rest = rest.slice(
-                skipOptions(
-                    1,
-                    new Set([
-                        "--net",
-                        "--mtu",
-                        "--cidr",
-                        "--port-driver",
-                        "--copy-up",
-                        "--state-dir",
-                        "--propagation",
-                        "--subid-source",
-                        "--copy-up-mode",
-                        "--ifname",
-                        "--slirp4netns-sandbox",
-                        "--slirp4netns-seccomp",
-                        "--evacuate-cgroup2",
-                        "--pidns",
-                        "--cgroupns",
-                        "--utsns",
-                        "--ipcns",
-                        "--reaper",
-                        "--detach-netns",
-                        "--log-file",
-                    ]),
-                ),
-            );
+            rest = rest.slice(skipOptions(1, ROOTLESSKIT_VALUED));
         } else {
             return rest;
         }
@@ -505,6 +485,11 @@ function runScript(
     }
 }
 
+/** A node's named children (web-tree-sitter types them as possibly null). */
+function named(node: Node): Node[] {
+    return node.namedChildren.filter((c): c is Node => c !== null);
+}
+
 /** The text each syntax tree was parsed from (a Node's `text` is read back through the parser's input callback). */
 const sources = new WeakMap<Tree, string>();
 
@@ -541,21 +526,11 @@ function visit(state: State): boolean {
 }
 
 /** Statement types of the grammar whose named children are statements (or words evaluated for their side effects). */
-const SEQUENCES = new Set([
-    "program",
-    "list",
-    "pipeline",
-    "compound_statement",
-    "do_group",
-    "if_statement",
-    "elif_clause",
-    "else_clause",
-    "while_statement",
-    "case_statement",
-    "case_item",
-    "negated_command",
-    "ERROR",
-]);
+const SEQUENCES = new Set(
+    "program list pipeline compound_statement do_group if_statement elif_clause else_clause while_statement case_statement case_item negated_command ERROR".split(
+        " ",
+    ),
+);
 
 /** Runs a statement (or a sequence of them) of the syntax tree. */
 function execute(node: Node, state: State, depth: number): void {
@@ -589,7 +564,7 @@ function executeNode(node: Node, state: State, depth: number): void {
                 if (body) {
                     execute(body, state, depth);
                 }
-                redirectSideEffects(redirects, state, depth);
+                readRedirects(redirects, state, depth).after.forEach((rest) => execute(rest, state, depth));
             }
             return;
         }
@@ -597,21 +572,15 @@ function executeNode(node: Node, state: State, depth: number): void {
             assign(node, state, undefined, depth);
             return;
         case "variable_assignments":
-            for (const child of node.namedChildren) {
-                if (child?.type === "variable_assignment") {
-                    assign(child, state, undefined, depth);
-                }
-            }
+            named(node).forEach((child) => assign(child, state, undefined, depth));
             return;
         case "declaration_command":
             declare(node, state, depth);
             return;
         case "unset_command":
-            for (const child of node.namedChildren) {
-                if (child && (child.type === "variable_name" || child.type === "word")) {
-                    state.vars.delete(child.text);
-                    state.functions.delete(child.text);
-                }
+            for (const child of named(node).filter((c) => c.type === "variable_name" || c.type === "word")) {
+                state.vars.delete(child.text);
+                state.functions.delete(child.text);
             }
             return;
         case "function_definition": {
@@ -622,24 +591,17 @@ function executeNode(node: Node, state: State, depth: number): void {
             }
             return;
         }
-        case "subshell": {
-            // A subshell's assignments, functions and positional parameters do not reach the script.
-            const saved = snapshot(state);
-            for (const child of node.namedChildren) {
-                if (child) {
-                    execute(child, state, depth);
-                }
-            }
-            restore(state, saved);
+        case "subshell":
+            runInSubshell(node, state, depth);
             return;
-        }
         case "for_statement": {
             const variable = node.childForFieldName("variable")?.text ?? "";
             const valueNodes = node.childrenForFieldName("value").filter((c): c is Node => c !== null);
-            const items = valueNodes.length > 0 || hasIn(node) ? valueNodes.flatMap((v) => expandWord(v, state, depth)) : [...state.positional];
+            const hasIn = node.children.some((c) => c?.type === "in");
+            const items = valueNodes.length > 0 || hasIn ? valueNodes.flatMap((v) => expandWord(v, state, depth)) : [...state.positional];
             const body = node.childForFieldName("body");
             // Once per item (at most 64), so a loop that builds flags or starts several daemons is followed.
-            for (const item of (items.length > 0 ? items : []).slice(0, 64)) {
+            for (const item of items.slice(0, 64)) {
                 setVar(variable, toWord(item), state);
                 if (body) {
                     execute(body, state, depth);
@@ -660,20 +622,12 @@ function executeNode(node: Node, state: State, depth: number): void {
             return;
         default:
             if (SEQUENCES.has(node.type)) {
-                for (const child of node.namedChildren) {
-                    if (child) {
-                        execute(child, state, depth);
-                    }
-                }
+                named(node).forEach((child) => execute(child, state, depth));
                 return;
             }
             // A word where a statement may stand (a `case` subject): only its substitutions run.
             expandWord(node, state, depth);
     }
-}
-
-function hasIn(forStatement: Node): boolean {
-    return forStatement.children.some((c) => c?.type === "in");
 }
 
 /** Runs the command substitutions inside an arithmetic or test expression (their commands run; values are not used). */
@@ -683,35 +637,6 @@ function runSubstitutionsIn(node: Node, state: State, depth: number, skip?: Node
             expandWord(sub, state, depth);
         }
     }
-}
-
-interface Snapshot {
-    vars: Map<string, Var>;
-    functions: Map<string, { body: Node; called: boolean }>;
-    arg0: string;
-    positional: string[];
-}
-
-function snapshot(state: State): Snapshot {
-    return {
-        vars: new Map([...state.vars].map(([k, v]) => [k, { ...v }])),
-        functions: new Map(state.functions),
-        arg0: state.arg0,
-        positional: state.positional,
-    };
-}
-
-function restore(state: State, saved: Snapshot): void {
-    // Functions defined in a subshell stay known as "defined" for the end-of-script pass only if called there.
-    state.vars = saved.vars;
-    for (const [name, fn] of state.functions) {
-        if (!saved.functions.has(name) && !fn.called) {
-            saved.functions.set(name, fn);
-        }
-    }
-    state.functions = saved.functions;
-    state.arg0 = saved.arg0;
-    state.positional = saved.positional;
 }
 
 /** `NAME=value`, `NAME+=value`, `NAME=(items)`: sets a shell variable (or, with `into`, a per-command assignment). */
@@ -725,7 +650,7 @@ function assign(node: Node, state: State, into: Map<string, EnvValue> | undefine
     const append = node.children.some((c) => c?.type === "+=");
     const old = state.vars.get(name);
     if (valueNode?.type === "array") {
-        const items = valueNode.namedChildren.flatMap((c) => (c && c.type !== "comment" ? expandWord(c, state, depth) : []));
+        const items = named(valueNode).flatMap((c) => (c.type !== "comment" ? expandWord(c, state, depth) : []));
         const all = [...(append ? (old?.items ?? (old ? [asText(old.value)] : [])) : []), ...items];
         if (into) {
             into.set(name, toWord(all.join(" ")));
@@ -746,12 +671,11 @@ function assign(node: Node, state: State, into: Map<string, EnvValue> | undefine
 /** `export`, `readonly`, `local`, `declare`, `typeset`: set variables, and export them where asked. */
 function declare(node: Node, state: State, depth: number): void {
     const keyword = node.child(0)?.type ?? "";
-    const flags = node.namedChildren.filter((c) => c?.type === "word" && c.text.startsWith("-")).map((c) => c!.text);
+    const flags = named(node)
+        .filter((c) => c.type === "word" && c.text.startsWith("-"))
+        .map((c) => c.text);
     const exportAll = keyword === "export" || flags.some((f) => /^-[a-zA-Z]*x/.test(f));
-    for (const child of node.namedChildren) {
-        if (!child) {
-            continue;
-        }
+    for (const child of named(node)) {
         if (child.type === "variable_assignment") {
             assign(child, state, undefined, depth, exportAll || undefined);
         } else if (child.type === "variable_name" || (child.type === "word" && !child.text.startsWith("-"))) {
@@ -799,28 +723,22 @@ function readRedirects(redirects: Node[], state: State, depth: number): { redire
             fileRedirect(r);
         } else if (r.type === "heredoc_redirect") {
             redirect.input = heredocText(r, state, depth);
-            for (const child of r.namedChildren) {
-                if (child?.type === "file_redirect") {
+            for (const child of named(r)) {
+                if (child.type === "file_redirect") {
                     fileRedirect(child);
-                } else if (child && child.type !== "heredoc_start" && child.type !== "heredoc_body" && child.type !== "heredoc_end") {
+                } else if (!/^heredoc_(start|body|end)$/.test(child.type)) {
                     // `cat <<EOF | tee /f` and `cat <<EOF && next`: the rest of the line after the heredoc operator.
                     after.push(child);
                 }
             }
         } else if (r.type === "herestring_redirect") {
-            const word = r.namedChildren.find((c) => c !== null);
+            const word = named(r)[0];
             redirect.input = word ? `${expandWord(word, state, depth, false).join("")}\n` : "\n";
         } else if (r.type !== "comment") {
             after.push(r);
         }
     }
     return { redirect, after };
-}
-
-function redirectSideEffects(redirects: Node[], state: State, depth: number): void {
-    for (const node of readRedirects(redirects, state, depth).after) {
-        execute(node, state, depth);
-    }
 }
 
 /** A heredoc's text: variables expanded unless its delimiter is quoted, leading tabs removed for `<<-`. */
@@ -838,10 +756,7 @@ function heredocText(redirect: Node, state: State, depth: number): string {
     let text = "";
     let at = body.startIndex;
     if (!quoted) {
-        for (const child of body.namedChildren) {
-            if (!child || child.type === "heredoc_content") {
-                continue;
-            }
+        for (const child of named(body).filter((c) => c.type !== "heredoc_content")) {
             text += unescapeHeredoc(source.slice(at, child.startIndex));
             text = capped(text + expandWord(child, state, depth, false).join(""));
             at = child.endIndex;
@@ -855,6 +770,7 @@ function heredocText(redirect: Node, state: State, depth: number): string {
     return text === "" || text.endsWith("\n") ? text : text.replace(/[^\n]*$/, (last) => (last.trim() === "" ? "" : `${last}\n`));
 }
 
+/** In a heredoc a backslash escapes only `$`, backquote, backslash and newline (not `"`). */
 function unescapeHeredoc(text: string): string {
     return text.replace(/\\([$`\\\n])/g, (_m, c: string) => (c === "\n" ? "" : c));
 }
@@ -864,24 +780,19 @@ function simpleCommand(node: Node, outer: Node[], state: State, depth: number): 
     const assigns = new Map<string, EnvValue>();
     const words: string[] = [];
     const redirects: Node[] = [];
-    let named = false;
-    for (const child of node.namedChildren) {
-        if (!child) {
-            continue;
-        }
-        if (child.type === "variable_assignment" && !named) {
+    let hasName = false;
+    for (const child of named(node)) {
+        if (child.type === "variable_assignment" && !hasName) {
             assign(child, state, assigns, depth);
         } else if (/_redirect$/.test(child.type)) {
             redirects.push(child);
-        } else if (child.type === "command_name") {
-            named = true;
-            words.push(...expandWord(child, state, depth));
         } else if (child.type !== "comment") {
+            hasName ||= child.type === "command_name";
             words.push(...expandWord(child, state, depth));
         }
     }
     const { redirect, after } = readRedirects([...redirects, ...outer], state, depth);
-    if (!named) {
+    if (!hasName) {
         // Assignments alone set shell variables.
         for (const [name, value] of assigns) {
             setVar(name, value, state);
@@ -891,9 +802,7 @@ function simpleCommand(node: Node, outer: Node[], state: State, depth: number): 
         writeFiles(argv, redirect, state);
         runCommand(argv, assigns, state, depth);
     }
-    for (const rest of after) {
-        execute(rest, state, depth);
-    }
+    after.forEach((rest) => execute(rest, state, depth));
 }
 
 /** Files a command writes: `cat`/`tee` given a heredoc or here-string, `echo`/`printf` redirected to a file. */
@@ -955,32 +864,31 @@ class Fields {
         this.started = true;
     }
 
-    /** An unquoted expansion's value: split into fields on blanks. */
-    unquoted(value: string): void {
-        if (!this.split) {
-            this.literal(value);
+    /**
+     * An expansion's value (a list for `$@`, `$*` and arrays): quoted, it joins the current field (quoted
+     * `"$@"`/`"${a[@]}"`, `perItem`, give one field per item); unquoted, it is split into fields on blanks.
+     */
+    value(value: string | string[], quoted: boolean, perItem = false): void {
+        if (Array.isArray(value) && quoted && perItem && this.split) {
+            value.forEach((item, k) => {
+                if (k > 0) {
+                    this.end();
+                }
+                this.literal(item);
+            });
             return;
         }
-        value.split(/[ \t\n]+/).forEach((part, k) => {
+        const text = Array.isArray(value) ? value.join(" ") : value;
+        if (quoted || !this.split) {
+            this.literal(text);
+            return;
+        }
+        text.split(/[ \t\n]+/).forEach((part, k) => {
             if (k > 0) {
                 this.end();
             }
             this.current = capped(this.current + part);
             this.started ||= part !== "";
-        });
-    }
-
-    /** Quoted `"$@"`/`"${a[@]}"`: one field per item, the first and last joined to what surrounds them. */
-    items(values: string[]): void {
-        if (!this.split) {
-            this.literal(values.join(" "));
-            return;
-        }
-        values.forEach((value, k) => {
-            if (k > 0) {
-                this.end();
-            }
-            this.literal(value);
         });
     }
 
@@ -1083,15 +991,11 @@ function expandNode(node: Node, fields: Fields, quoted: boolean, state: State, d
         case "ansi_c_string":
             fields.literal(ansiC(node.text.slice(2, -1)));
             return;
-        case "translated_string": {
-            const inner = node.namedChildren.find((c) => c !== null);
-            if (inner) {
-                expandInto(inner, fields, quoted, state, depth);
-            }
+        case "translated_string":
+            named(node).forEach((inner) => expandInto(inner, fields, quoted, state, depth));
             return;
-        }
         case "simple_expansion": {
-            const name = node.namedChildren.find((c) => c !== null)?.text ?? "";
+            const name = named(node)[0]?.text ?? "";
             parameter(name, fields, quoted, state);
             return;
         }
@@ -1152,20 +1056,7 @@ function parameterValue(name: string, state: State): string | string[] {
 }
 
 function parameter(name: string, fields: Fields, quoted: boolean, state: State): void {
-    const value = parameterValue(name, state);
-    if (Array.isArray(value)) {
-        if (quoted && name === "@") {
-            fields.items(value);
-        } else if (quoted) {
-            fields.literal(value.join(" "));
-        } else {
-            fields.unquoted(value.join(" "));
-        }
-    } else if (quoted) {
-        fields.literal(value);
-    } else {
-        fields.unquoted(value);
-    }
+    fields.value(parameterValue(name, state), quoted, name === "@");
 }
 
 /** `${...}`: `${NAME}`, `${NAME-w}`, `${NAME:-w}`, `=`/`:=`, `+`/`:+`, `?`/`:?`, arrays `${a[@]}`, `${a[*]}`, `${a[N]}`; anything else is unknown. */
@@ -1180,20 +1071,9 @@ function braceExpansion(node: Node, fields: Fields, quoted: boolean, state: Stat
         const v = state.vars.get(name);
         const items = v?.items ?? (v ? [asText(v.value)] : []);
         if (index === "@" || index === "*") {
-            if (quoted && index === "@") {
-                fields.items(items);
-            } else if (quoted) {
-                fields.literal(items.join(" "));
-            } else {
-                fields.unquoted(items.join(" "));
-            }
+            fields.value(items, quoted, index === "@");
         } else if (/^\d+$/.test(index)) {
-            const item = items[Number(index)] ?? "";
-            if (quoted) {
-                fields.literal(item);
-            } else {
-                fields.unquoted(item);
-            }
+            fields.value(items[Number(index)] ?? "", quoted);
         } else {
             fields.literal(UNKNOWN_MARK);
         }
@@ -1240,11 +1120,7 @@ function braceExpansion(node: Node, fields: Fields, quoted: boolean, state: Stat
     } else {
         result = value;
     }
-    if (quoted) {
-        fields.literal(result);
-    } else {
-        fields.unquoted(result);
-    }
+    fields.value(result, quoted);
 }
 
 /**
@@ -1253,10 +1129,10 @@ function braceExpansion(node: Node, fields: Fields, quoted: boolean, state: Stat
  * wrote or a ConfigMap/Secret mounted there.
  */
 function commandSubstitution(node: Node, fields: Fields, quoted: boolean, state: State, depth: number): void {
-    const inner = node.namedChildren.filter((c): c is Node => c !== null && c.type !== "comment");
+    const inner = named(node).filter((c) => c.type !== "comment");
     let path: string | undefined;
     if (inner.length === 1 && inner[0].type === "command") {
-        const words = inner[0].namedChildren.filter((c): c is Node => c !== null);
+        const words = named(inner[0]);
         if (words.length === 2 && words[0].type === "command_name" && words[0].text === "cat" && isPlainWord(words[1])) {
             path = expandWord(words[1], state, depth, false).join("");
         }
@@ -1270,12 +1146,7 @@ function commandSubstitution(node: Node, fields: Fields, quoted: boolean, state:
         const written = state.result.files.get(path);
         const file = written !== undefined ? { text: written } : state.read(path);
         if (file && "text" in file) {
-            const text = capped(file.text.replace(/\n+$/, ""));
-            if (quoted) {
-                fields.literal(text);
-            } else {
-                fields.unquoted(text);
-            }
+            fields.value(capped(file.text.replace(/\n+$/, "")), quoted);
             return;
         }
     }
@@ -1287,15 +1158,14 @@ function isPlainWord(node: Node): boolean {
     return ["word", "string", "raw_string", "concatenation", "simple_expansion", "expansion"].includes(node.type);
 }
 
+/** Runs a node's statements in a subshell: its assignments, functions and positional parameters do not reach the script. */
 function runInSubshell(node: Node, state: State, depth: number): void {
-    if (state.budget.commands <= 0) {
-        return;
-    }
-    const saved = snapshot(state);
-    for (const child of node.namedChildren) {
-        if (child) {
-            execute(child, state, depth);
-        }
-    }
-    restore(state, saved);
+    const saved = {
+        vars: new Map([...state.vars].map(([k, v]) => [k, { ...v }])),
+        functions: new Map(state.functions),
+        arg0: state.arg0,
+        positional: state.positional,
+    };
+    named(node).forEach((child) => execute(child, state, depth));
+    Object.assign(state, saved);
 }
