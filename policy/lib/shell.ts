@@ -51,10 +51,22 @@ export type FileReader = (path: string) => { text: string; source?: string } | {
 /**
  * Bounds on one interpretation (one container command line or hook): nesting of scripts run by scripts
  * (`sh -c`, `eval`, `.`, script files), commands run, characters of one script, words produced, syntax
- * nodes read, syntax nesting followed, characters parsed in all, and CPU time spent parsing (tree-sitter's progress
- * callback cancels a parse past it).
+ * nodes read, syntax nesting followed, characters parsed in all, and CPU time spent parsing
+ * (tree-sitter's progress callback cancels a parse past it). Between interpretations, parsed trees of
+ * at most `cachedChars` characters of script are kept (a 256 KB adversarial script's tree takes up to
+ * about 90 MB of WebAssembly memory).
  */
-const LIMITS = { depth: 4, commands: 5_000, scriptChars: 256_000, words: 20_000, nodes: 20_000, nesting: 200, parsedChars: 1_024_000, parseCpuMs: 1_000 };
+const LIMITS = {
+    depth: 4,
+    commands: 5_000,
+    scriptChars: 256_000,
+    words: 20_000,
+    nodes: 20_000,
+    nesting: 200,
+    parsedChars: 1_024_000,
+    parseCpuMs: 1_000,
+    cachedChars: 256_000,
+};
 
 /** Longest value a `$(VAR)` expansion may produce before it is treated as unknown. */
 export const MAX_EXPANDED = 65_536;
@@ -146,7 +158,6 @@ interface State {
     result: Interpretation;
     read: FileReader;
     budget: { commands: number; words: number; nodes: number; parsedChars: number; parseCpuUs: number };
-    trees: Tree[];
 }
 
 function exportedEnv(vars: Map<string, Var>, extra: Map<string, EnvValue> = new Map()): Env {
@@ -181,7 +192,6 @@ export function interpretArgv(argv: (string | Unknown)[], env: Env, read: FileRe
         result: { invocations: [], files: new Map(), unreadScripts: [] },
         read,
         budget: { commands: LIMITS.commands, words: LIMITS.words, nodes: LIMITS.nodes, parsedChars: LIMITS.parsedChars, parseCpuUs: LIMITS.parseCpuMs * 1000 },
-        trees: [],
     };
     try {
         runCommand(argv, new Map(), state, 0);
@@ -193,9 +203,7 @@ export function interpretArgv(argv: (string | Unknown)[], env: Env, read: FileRe
             }
         }
     } finally {
-        for (const tree of state.trees) {
-            tree.delete();
-        }
+        evictTrees();
     }
     return state.result;
 }
@@ -436,9 +444,51 @@ function runScript(
     sameShell = false,
 ): void {
     const text = script.length > LIMITS.scriptChars ? script.slice(0, LIMITS.scriptChars) : script;
-    if (text.length > state.budget.parsedChars) {
-        state.result.unreadScripts.push(`${where} (over the policy pack's budget of ${LIMITS.parsedChars} characters of script)`);
+    if (text.length < script.length) {
+        state.result.unreadScripts.push(`${where} (past its first ${LIMITS.scriptChars} characters, the policy pack's budget per script)`);
+    }
+    const tree = parseCached(text, where, state);
+    if (!tree) {
         return;
+    }
+    const root = tree.rootNode;
+    if (root.hasError) {
+        const error = firstError(root);
+        state.result.unreadScripts.push(
+            `${where} (a syntax error at line ${error.startPosition.row + 1}, column ${error.startPosition.column + 1}: ` +
+                `${error.isMissing ? `missing '${error.type}'` : `unexpected '${error.text.slice(0, 40)}'`}; the shell stops there)`,
+        );
+    }
+    const saved = { arg0: state.arg0, positional: state.positional };
+    state.arg0 = arg0;
+    state.positional = positional;
+    for (const [name, value] of assigns) {
+        state.vars.set(name, { value, exported: true });
+    }
+    execute(root, state, depth);
+    if (!sameShell) {
+        state.arg0 = saved.arg0;
+        state.positional = saved.positional;
+    }
+}
+
+/**
+ * Syntax trees by script text, most recently used last. The same script is read for each view of a
+ * resource (the resource's own, the stack's) and again for sibling containers, so it is parsed once.
+ * Trees are freed (their WebAssembly memory reused) only between interpretations, past LIMITS.cachedChars.
+ */
+const treeCache = new Map<string, Tree>();
+
+function parseCached(text: string, where: string, state: State): Tree | undefined {
+    const cached = treeCache.get(text);
+    if (cached) {
+        treeCache.delete(text);
+        treeCache.set(text, cached);
+        return cached;
+    }
+    if (text.length > state.budget.parsedChars) {
+        state.result.unreadScripts.push(`${where} (over the policy pack's budget of ${LIMITS.parsedChars} characters of script per command line)`);
+        return undefined;
     }
     state.budget.parsedChars -= text.length;
     const started = process.cpuUsage();
@@ -460,28 +510,23 @@ function runScript(
     if (!tree) {
         parser!.reset();
         state.result.unreadScripts.push(`${where} (over the policy pack's parse time budget${over ? "" : ", or not parsable"})`);
-        return;
+        return undefined;
     }
-    state.trees.push(tree);
+    treeCache.set(text, tree);
     sources.set(tree, text);
-    const root = tree.rootNode;
-    if (root.hasError) {
-        const error = firstError(root);
-        state.result.unreadScripts.push(
-            `${where} (a syntax error at line ${error.startPosition.row + 1}, column ${error.startPosition.column + 1}: ` +
-                `${error.isMissing ? `missing '${error.type}'` : `unexpected '${error.text.slice(0, 40)}'`}; the shell stops there)`,
-        );
-    }
-    const saved = { arg0: state.arg0, positional: state.positional };
-    state.arg0 = arg0;
-    state.positional = positional;
-    for (const [name, value] of assigns) {
-        state.vars.set(name, { value, exported: true });
-    }
-    execute(root, state, depth);
-    if (!sameShell) {
-        state.arg0 = saved.arg0;
-        state.positional = saved.positional;
+    return tree;
+}
+
+/** Frees the least recently used trees past the cache's size; never during an interpretation (its nodes would dangle). */
+function evictTrees(): void {
+    let chars = [...treeCache.keys()].reduce((sum, text) => sum + text.length, 0);
+    for (const [text, tree] of treeCache) {
+        if (chars <= LIMITS.cachedChars) {
+            break;
+        }
+        treeCache.delete(text);
+        tree.delete();
+        chars -= text.length;
     }
 }
 
