@@ -64,7 +64,7 @@ const LIMITS = {
     nodes: 20_000,
     nesting: 200,
     parsedChars: 1_024_000,
-    parseCpuMs: 1_000,
+    parseCpuMs: 500,
     cachedChars: 256_000,
 };
 
