@@ -51,8 +51,9 @@ export type FileReader = (path: string) => { text: string; source?: string } | {
 /**
  * Bounds on one interpretation (one container command line or hook): nesting of scripts run by scripts
  * (`sh -c`, `eval`, `.`, script files), commands run, characters of one script, words produced, syntax
- * nodes read, syntax nesting followed, characters parsed in all, and CPU time spent parsing
- * (tree-sitter's progress callback cancels a parse past it). Between interpretations, parsed trees of
+ * nodes read, syntax nesting followed, characters parsed in all, and parse work: 8,000 progress steps
+ * of 100 parser operations each (about 0.9 s on the slowest input seen, broken heredocs in 256 KB; a
+ * 256 KB script of plain commands takes about 5,000), with 1 s of CPU per parse as a backstop. Between interpretations, parsed trees of
  * at most `cachedChars` characters of script are kept (a 256 KB adversarial script's tree takes up to
  * about 90 MB of WebAssembly memory).
  */
@@ -64,7 +65,8 @@ const LIMITS = {
     nodes: 20_000,
     nesting: 200,
     parsedChars: 1_024_000,
-    parseCpuMs: 500,
+    parseSteps: 8_000,
+    parseCpuMs: 1_000,
     cachedChars: 256_000,
 };
 
@@ -157,7 +159,7 @@ interface State {
     exportPending: Set<string>;
     result: Interpretation;
     read: FileReader;
-    budget: { commands: number; words: number; nodes: number; parsedChars: number; parseCpuUs: number };
+    budget: { commands: number; words: number; nodes: number; parsedChars: number; parseSteps: number };
 }
 
 function exportedEnv(vars: Map<string, Var>, extra: Map<string, EnvValue> = new Map()): Env {
@@ -191,7 +193,7 @@ export function interpretArgv(argv: (string | Unknown)[], env: Env, read: FileRe
         exportPending: new Set(),
         result: { invocations: [], files: new Map(), unreadScripts: [] },
         read,
-        budget: { commands: LIMITS.commands, words: LIMITS.words, nodes: LIMITS.nodes, parsedChars: LIMITS.parsedChars, parseCpuUs: LIMITS.parseCpuMs * 1000 },
+        budget: { commands: LIMITS.commands, words: LIMITS.words, nodes: LIMITS.nodes, parsedChars: LIMITS.parsedChars, parseSteps: LIMITS.parseSteps },
     };
     try {
         runCommand(argv, new Map(), state, 0);
@@ -477,14 +479,21 @@ function runScript(
  * resource (the resource's own, the stack's) and again for sibling containers, so it is parsed once.
  * Trees are freed (their WebAssembly memory reused) only between interpretations, past LIMITS.cachedChars.
  */
-const treeCache = new Map<string, Tree>();
+const treeCache = new Map<string, { tree: Tree; steps: number }>();
 
+/**
+ * Parses a script within the command line's parse budget. The budget counts tree-sitter's progress
+ * callbacks, which its parser makes once per 100 parse operations (`OP_COUNT_PER_PARSER_TIMEOUT_CHECK`
+ * in web-tree-sitter's lib/parser.c), so where a parse stops depends on the input alone, not on the
+ * machine's load; a cached tree is charged what it cost. CPU time is a second, coarser stop.
+ */
 function parseCached(text: string, where: string, state: State): Tree | undefined {
     const cached = treeCache.get(text);
-    if (cached) {
+    if (cached && cached.steps <= state.budget.parseSteps) {
         treeCache.delete(text);
         treeCache.set(text, cached);
-        return cached;
+        state.budget.parseSteps -= cached.steps;
+        return cached.tree;
     }
     if (text.length > state.budget.parsedChars) {
         state.result.unreadScripts.push(`${where} (over the policy pack's budget of ${LIMITS.parsedChars} characters of script per command line)`);
@@ -492,27 +501,25 @@ function parseCached(text: string, where: string, state: State): Tree | undefine
     }
     state.budget.parsedChars -= text.length;
     const started = process.cpuUsage();
-    const budgetUs = state.budget.parseCpuUs;
+    const stepsLeft = state.budget.parseSteps;
+    let steps = 0;
     let over = false;
-    let calls = 0;
     const tree = parser!.parse(text, null, {
-        // Called every few hundred bytes; reading the CPU clock costs a system call, so every 64th call reads it.
         progressCallback: () => {
-            if (++calls % 64 === 0) {
-                const used = process.cpuUsage(started);
-                over = used.user + used.system > budgetUs;
+            // Reading the CPU clock costs a system call: every 64th step reads it.
+            if (++steps > stepsLeft || (steps % 64 === 0 && process.cpuUsage(started).user > LIMITS.parseCpuMs * 1000)) {
+                over = true;
             }
             return over;
         },
     });
-    const used = process.cpuUsage(started);
-    state.budget.parseCpuUs -= used.user + used.system;
+    state.budget.parseSteps -= steps;
     if (!tree) {
         parser!.reset();
-        state.result.unreadScripts.push(`${where} (over the policy pack's parse time budget${over ? "" : ", or not parsable"})`);
+        state.result.unreadScripts.push(`${where} (over the policy pack's parse budget${over ? "" : ", or not parsable"})`);
         return undefined;
     }
-    treeCache.set(text, tree);
+    treeCache.set(text, { tree, steps });
     sources.set(tree, text);
     return tree;
 }
@@ -520,7 +527,7 @@ function parseCached(text: string, where: string, state: State): Tree | undefine
 /** Frees the least recently used trees past the cache's size; never during an interpretation (its nodes would dangle). */
 function evictTrees(): void {
     let chars = [...treeCache.keys()].reduce((sum, text) => sum + text.length, 0);
-    for (const [text, tree] of treeCache) {
+    for (const [text, { tree }] of treeCache) {
         if (chars <= LIMITS.cachedChars) {
             break;
         }
