@@ -1,4 +1,4 @@
-import { BUILDKIT_GRPC_PORT } from "../../contracts";
+import { BUILDKIT_GRPC_PORT, BUILDKIT_NAMESPACE } from "../../contracts";
 
 /**
  * The in-cluster second line of the policy pack: Kubernetes ValidatingAdmissionPolicies (GA in
@@ -33,6 +33,12 @@ export const ADMISSION_POLICY_NAMES = {
 } as const;
 
 const PORT = String(BUILDKIT_GRPC_PORT);
+/**
+ * The contract's BuildKit namespace is BuildKit's: in it, port 1234 is BuildKit's port whatever an object is
+ * called (a selectorless Service fed by hand-made Endpoints, a relay, an Ingress to a renamed Service), so
+ * publishing it there is exposure. Elsewhere port 1234 is also other apps' and needs BuildKit evidence.
+ */
+const IN_BUILDKIT_NAMESPACE = `request.namespace == '${BUILDKIT_NAMESPACE}'`;
 
 /** `[]` when a list field is absent: Kubernetes CEL errors on a missing field, so every access is guarded. */
 function list(path: string): string {
@@ -154,8 +160,9 @@ function podValidations(runnerNamespaces: readonly string[]): { expression: stri
             // Port 1234 is also other apps' port: it counts in a BuildKit pod (a buildkitd container or BuildKit labels).
             expression:
                 `!variables.daemons.exists(c, ${list("c.ports")}.exists(p, has(p.hostPort) && p.hostPort != 0)) && ` +
-                `!(variables.buildkitPod && variables.containers.exists(c, ${list("c.ports")}.exists(p, has(p.hostPort) && p.hostPort != 0 && ` +
-                `(p.hostPort == ${PORT} || p.containerPort == ${PORT} || ${words("c")}.exists(w, w.contains('buildkit')))))) && ` +
+                // A container whose command names BuildKit (a relay to its Service or socket) is BuildKit's too.
+                `!variables.containers.exists(c, ${list("c.ports")}.exists(p, has(p.hostPort) && p.hostPort != 0 && ` +
+                `((variables.buildkitPod && (p.hostPort == ${PORT} || p.containerPort == ${PORT})) || ${words("c")}.exists(w, w.contains('buildkit'))))) && ` +
                 `!((has(variables.spec.hostNetwork) && variables.spec.hostNetwork) && variables.daemons.exists(c, ${mayListenOnTcp("c")}))`,
             message:
                 "BuildKit's port is published on the node (a hostPort on a buildkitd container, a hostPort on port 1234 or to BuildKit's socket in a BuildKit pod, or hostNetwork for a buildkitd that may listen on tcp://): BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
@@ -248,7 +255,7 @@ function podPolicies(runnerNamespaces: readonly string[]): AdmissionPolicySpec[]
                     },
                     // The containers that run buildkitd, decided once (every rule about daemons reads this).
                     { name: "daemons", expression: `variables.containers.filter(c, ${runsBuildkitd("c")})` },
-                    { name: "buildkitPod", expression: `size(variables.daemons) > 0 || ${labelledBuildkit(POD_METADATA[shape])}` },
+                    { name: "buildkitPod", expression: `size(variables.daemons) > 0 || ${labelledBuildkit(POD_METADATA[shape])} || ${IN_BUILDKIT_NAMESPACE}` },
                 ],
                 validations: podValidations(runnerNamespaces),
             },
@@ -307,7 +314,9 @@ function configPolicy(): AdmissionPolicySpec {
                     expression:
                         `object.kind != 'ConfigMap' || !has(object.data) || !object.data.exists(k, k.matches(r'^[0-9]+$') && ` +
                         // A BuildKit Service on any port; port 1234 of another Service is another app's.
-                        `object.data[k].matches(r'^\\s*[a-z0-9-]+/(([a-z0-9-]*[-.])?(moby-)?buildkitd?(-[a-z0-9-]+)?):[A-Za-z0-9-]+(:PROXY)?(:PROXY)?\\s*$'))`,
+                        `(object.data[k].matches(r'^\\s*[a-z0-9-]+/(([a-z0-9-]*[-.])?(moby-)?buildkitd?(-[a-z0-9-]+)?):[A-Za-z0-9-]+(:PROXY)?(:PROXY)?\\s*$') || ` +
+                        // Any Service of the BuildKit namespace on port 1234.
+                        `object.data[k].matches(r'^\\s*${BUILDKIT_NAMESPACE}/[a-z0-9-]+:${PORT}(:PROXY)?(:PROXY)?\\s*$')))`,
                     message:
                         "an ingress-nginx tcp-services/udp-services entry publishes a BuildKit Service on the ingress controller: BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
                     reason: "Forbidden",
@@ -325,13 +334,16 @@ function exposurePolicy(): AdmissionPolicySpec {
         `((has(object.spec.selector) && object.spec.selector.exists(k, object.spec.selector[k].matches(r'${BUILDKIT_NAME}'))) || ` +
         // Port 1234 alone is also other apps' port: without a BuildKit selector or name it is not evidence
         // (the pack, which sees the Endpoints a selectorless Service is fed by, judges those).
-        `(has(object.metadata.name) && object.metadata.name.matches(r'${BUILDKIT_NAME}')))`;
+        `(has(object.metadata.name) && object.metadata.name.matches(r'${BUILDKIT_NAME}')) || ` +
+        `(${IN_BUILDKIT_NAMESPACE} && ${list("object.spec.ports")}.exists(p, p.port == ${PORT} || (has(p.targetPort) && string(p.targetPort) == '${PORT}'))))`;
     const published =
         `((has(object.spec.type) && (object.spec.type == 'LoadBalancer' || object.spec.type == 'NodePort')) || ` +
         `size(${list("object.spec.externalIPs")}) > 0 || ` +
         // Tailscale's operator publishes an annotated ClusterIP Service on the tailnet.
         `(has(object.metadata.annotations) && object.metadata.annotations.exists(a, (a == 'tailscale.com/expose' && object.metadata.annotations[a] == 'true') || a == 'tailscale.com/hostname')))`;
-    const backend = (b: string) => `(has(${b}.service) && ${b}.service.name.matches(r'${BUILDKIT_NAME}'))`;
+    const backend = (b: string) =>
+        `(has(${b}.service) && (${b}.service.name.matches(r'${BUILDKIT_NAME}') || ` +
+        `(${IN_BUILDKIT_NAMESPACE} && has(${b}.service.port) && has(${b}.service.port.number) && ${b}.service.port.number == ${PORT})))`;
     return {
         name: ADMISSION_POLICY_NAMES.exposure,
         spec: {
