@@ -1,4 +1,4 @@
-import type { KObject } from "./objects";
+import type { KObject } from "./kobject";
 import { ResourceLike } from "./findings";
 import { asArray, asRecord, asString, isUnknown, UNKNOWN } from "./plain";
 
