@@ -157,6 +157,8 @@ interface State {
     functions: Map<string, { body: Node; called: boolean }>;
     /** Names `export`ed while unset: exported once set. */
     exportPending: Set<string>;
+    /** `set -a` (allexport): every variable assigned from then on is exported (POSIX `set`, option -a). */
+    allexport: boolean;
     result: Interpretation;
     read: FileReader;
     budget: { commands: number; words: number; nodes: number; parsedChars: number; parseSteps: number };
@@ -191,6 +193,7 @@ export function interpretArgv(argv: (string | Unknown)[], env: Env, read: FileRe
         positional: [],
         functions: new Map(),
         exportPending: new Set(),
+        allexport: false,
         result: { invocations: [], files: new Map(), unreadScripts: [] },
         read,
         budget: { commands: LIMITS.commands, words: LIMITS.words, nodes: LIMITS.nodes, parsedChars: LIMITS.parsedChars, parseSteps: LIMITS.parseSteps },
@@ -360,6 +363,20 @@ function runCommand(rawWords: (string | Unknown)[], inheritedAssigns: Map<string
 /** Shell builtins that change what later commands see; true when `program` was one of them. */
 function builtin(program: string, args: (string | Unknown)[], state: State): boolean {
     if (program === "set") {
+        // Options before `--` or the first operand: -a/+a and -o/+o allexport switch exporting every assignment
+        // (an env file sourced after `set -a` exports its plain NAME=value lines).
+        for (let i = 0; i < args.length; i++) {
+            const a = args[i];
+            if (typeof a !== "string" || a === "--" || !/^[-+]/.test(a)) {
+                break;
+            }
+            if ((a === "-o" || a === "+o") && args[i + 1] === "allexport") {
+                state.allexport = a === "-o";
+                i++;
+            } else if (/^[-+][a-zA-Z]+$/.test(a) && a.includes("a")) {
+                state.allexport = a.startsWith("-");
+            }
+        }
         // `set -- ARGS` (or `set ARGS` whose first is not an option) replaces the positional parameters.
         const at = args.findIndex((a) => a === "--");
         if (at >= 0) {
@@ -385,7 +402,7 @@ function builtin(program: string, args: (string | Unknown)[], state: State): boo
 }
 
 function setVar(name: string, value: EnvValue, state: State, exported?: boolean, items?: string[]): void {
-    state.vars.set(name, { value, exported: exported ?? state.vars.get(name)?.exported ?? state.exportPending.has(name), items });
+    state.vars.set(name, { value, exported: state.allexport || (exported ?? (state.vars.get(name)?.exported || state.exportPending.has(name))), items });
 }
 
 function callFunction(name: string, args: string[], assigns: Map<string, EnvValue>, state: State, depth: number): void {
@@ -1215,6 +1232,7 @@ function runInSubshell(node: Node, state: State, depth: number): void {
     const saved = {
         vars: new Map([...state.vars].map(([k, v]) => [k, { ...v }])),
         functions: new Map(state.functions),
+        allexport: state.allexport,
         arg0: state.arg0,
         positional: state.positional,
     };

@@ -98,6 +98,20 @@ describe("shell scripts read through tree-sitter-bash", () => {
         assert.deepEqual(runs(result), ["echo name a b c", "buildkitd --addr tcp://x:1", "echo tcp://x:1"]);
     });
 
+    it("set -a exports every later assignment, also from a sourced env file, until set +a (POSIX allexport)", () => {
+        const read: FileReader = (path) => (path === "/etc/ci/buildkit.env" ? { text: "BUILDKIT_HOST=tcp://buildkitd:1234\n" } : undefined);
+        const envOf = (r: Interpretation, program: string) => r.invocations.find((i) => i.program === program)?.env;
+        const sourced = sh(`set -a; . /etc/ci/buildkit.env; set +a; LATER=1; buildctl build`, new Map(), read);
+        assert.equal(envOf(sourced, "buildctl")?.get("BUILDKIT_HOST"), "tcp://buildkitd:1234");
+        assert.equal(envOf(sourced, "buildctl")?.has("LATER"), false, "set +a ends it");
+        // The long option, combined flags, and without set -a nothing is exported.
+        assert.equal(envOf(sh(`set -o allexport; X=1; buildctl`), "buildctl")?.get("X"), "1");
+        assert.equal(envOf(sh(`set -eua; X=1; buildctl`), "buildctl")?.get("X"), "1");
+        assert.equal(envOf(sh(`. /etc/ci/buildkit.env; buildctl build`, new Map(), read), "buildctl")?.has("BUILDKIT_HOST"), false);
+        // What a real shell does with the same script.
+        assert.equal(execFileSync("sh", ["-c", "set -a; X=1; set +a; Y=2; env | grep -E '^(X|Y)=' | sort"]).toString(), "X=1\n");
+    });
+
     it("export, per-variable export and unset decide what a program's environment holds", () => {
         const result = sh(`BUILDKIT_HOST=tcp://a:1; buildctl; export BUILDKIT_HOST; buildctl; export B=2 C; C=3; local -x D=4; unset B; buildctl`);
         const [first, second, third] = result.invocations.slice(1);
