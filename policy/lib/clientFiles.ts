@@ -88,10 +88,6 @@ export interface EarthlyConfig {
     paths: { ca: string; cert: string; key: string };
 }
 
-function dirname(path: string): string {
-    return path.slice(0, Math.max(path.lastIndexOf("/"), 0)) || "/";
-}
-
 function resolve(dir: string, path: string): string {
     return path.startsWith("/") ? path : `${dir.replace(/\/+$/, "")}/${path.replace(/^\.\//, "")}`;
 }

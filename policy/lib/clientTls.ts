@@ -425,7 +425,12 @@ function judgeConfiguredClients(ctx: ContainerContext, subject: string): Finding
             continue;
         }
         if (client.tlsOff) {
-            findings.push(violation(`${subject} points a BuildKit client at ${client.address} (${client.origin}) with TLS turned off: ${client.tlsOff}. ${CLIENT_FIX}`, urn));
+            findings.push(
+                violation(
+                    `${subject} points a BuildKit client at ${client.address} (${client.origin}) with TLS turned off: ${client.tlsOff}. ${CLIENT_FIX}`,
+                    urn,
+                ),
+            );
             continue;
         }
         const paths = client.paths ?? {};

@@ -1,5 +1,5 @@
 import { parse as parseToml } from "smol-toml";
-import { Budget, asArray, asRecord, isUnknown, newBudget, toPlain } from "./plain";
+import { Budget, asRecord, isUnknown, newBudget, toPlain } from "./plain";
 import { parseYaml } from "./yaml";
 
 /**
@@ -67,7 +67,7 @@ export function decodeString(text: string, budget: DecodeBudget): unknown[] {
     }
     budget.chars -= text.length;
     budget.parses--;
-    let docs: unknown[] = [];
+    let docs: unknown[];
     const yaml = parseYaml(text, budget.nodes);
     const structured = yaml.docs.filter((d) => d !== null && typeof d === "object" && !isUnknown(d));
     if (yaml.error === undefined && structured.length > 0) {
@@ -154,9 +154,4 @@ export function runnerVolumesOf(root: unknown): { volumes: Record<string, unknow
     };
     visit(root, "", 0);
     return { volumes, volumeMounts };
-}
-
-/** `asArray` for a value that may be one item. */
-export function listOf(value: unknown): unknown[] {
-    return Array.isArray(value) ? asArray(value) : value === undefined ? [] : [value];
 }

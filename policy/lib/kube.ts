@@ -250,7 +250,8 @@ function podSpecsIn(
     const found: PodTemplate[] = [];
     let budget = 20_000;
     const containerList = (value: unknown) =>
-        isContainerList(value) || (text && Array.isArray(value) && value.length > 0 && value.every((c) => c !== null && typeof c === "object" && !Array.isArray(c)));
+        isContainerList(value) ||
+        (text && Array.isArray(value) && value.length > 0 && value.every((c) => c !== null && typeof c === "object" && !Array.isArray(c)));
     const visit = (value: unknown, path: string[], labels: unknown, volumes: unknown, strings: number) => {
         if (budget-- <= 0 || path.length > 30 || found.length >= 100 || value === null) {
             return;
