@@ -33,6 +33,21 @@ export function newDecodeBudget(): DecodeBudget {
     return { chars: DECODE_LIMITS.chars, parses: DECODE_LIMITS.parses, nodes: newBudget(DECODE_LIMITS.nodes), memo: new Map() };
 }
 
+/** Walks whose strings were not all decoded, by the resource they belong to: reported, never passed silently. */
+const overflows = new WeakMap<object, string>();
+
+/** Records that a walk of `resource` left structured text undecoded because of the budget. */
+export function noteDecodeOverflow(resource: object, budget: DecodeBudget, what: string): void {
+    if (budget.overflow !== undefined && !overflows.has(resource)) {
+        overflows.set(resource, `${what}: ${budget.overflow}${budget.nodes.relevant ? ", and the text mentions BuildKit, TCP, Docker or privilege" : ""}`);
+    }
+}
+
+/** Why a walk of `resource` left strings undecoded, if one did. */
+export function decodeOverflowOf(resource: object): string | undefined {
+    return overflows.get(resource);
+}
+
 const RELEVANT_TEXT = /buildkit|buildctl|buildx|tcp:\/\/|privileged|dind|dockerd|docker\.sock|DOCKER_HOST/i;
 
 /** Lines that make a string worth parsing: a YAML mapping or list item, a TOML table or assignment, JSON. */

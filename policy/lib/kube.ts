@@ -1,7 +1,7 @@
 import { ResourceLike } from "./findings";
 import { helmLabel, helmValues, isHelm } from "./helm";
 import { KObject, View, entriesOf } from "./objects";
-import { DecodeBudget, STRING_DEPTH, decodeString, envListOf, newDecodeBudget, runnerVolumesOf } from "./decode";
+import { DecodeBudget, STRING_DEPTH, decodeString, envListOf, newDecodeBudget, noteDecodeOverflow, runnerVolumesOf } from "./decode";
 import { Unknown, UNKNOWN, asArray, asRecord, asString, at, isUnknown } from "./plain";
 import { basename } from "./shell";
 
@@ -230,7 +230,10 @@ function environmentContainer(record: Record<string, unknown>, name: string): Re
  */
 export function embeddedPodSpecs(object: KObject): PodTemplate[] {
     const body = withParameterDefaults(object.body);
-    return podSpecsIn(at(body, "spec"), ["spec"], object, at(body, "metadata", "labels"), false, newDecodeBudget());
+    const decode = newDecodeBudget();
+    const found = podSpecsIn(at(body, "spec"), ["spec"], object, at(body, "metadata", "labels"), false, decode);
+    noteDecodeOverflow(object.resource, decode, `${object.where} has strings`);
+    return found;
 }
 
 /**
@@ -456,6 +459,7 @@ export function helmPodTemplates(resource: ResourceLike): PodTemplate[] {
         }
     };
     visit(helmValues(resource).values, [], {});
+    noteDecodeOverflow(resource, decode, `${helmLabel(resource)} has value strings`);
     return found;
 }
 
@@ -542,5 +546,6 @@ export function textPodTemplates(object: KObject): PodTemplate[] {
         const label = (path: string[]) => (path.filter((p) => p === "(text)").length > 1 ? `${base} at ${path.slice(1).join(".")}` : base);
         found.push(...podSpecsIn(entry.text, [], object, undefined, true, decode, label));
     }
+    noteDecodeOverflow(object.resource, decode, `${object.where} has keys`);
     return found;
 }

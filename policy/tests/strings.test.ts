@@ -200,6 +200,19 @@ describe("strings are decoded wherever a pod spec may be (issue 22)", () => {
         assert.ok(budget.overflow);
         assert.deepEqual(decodeString("buildctl --addr tcp://x:1234 build", newDecodeBudget()), [], "a one-line command is not structured text");
     });
+
+    it("structured text past the decode budget is reported (advisory), never passed silently nor blocked", async () => {
+        const data = Object.fromEntries(Array.from({ length: DECODE_LIMITS.parses + 10 }, (_, i) => [`k${i}.yaml`, `a: ${i}\nb:\n  c: buildkit\n`]));
+        const all = await runPolicies([res(CM, "many", { metadata: { name: "many" }, data })]);
+        assert.deepEqual(
+            all.filter((v) => v.enforcementLevel === "mandatory"),
+            [],
+        );
+        assert.ok(
+            all.some((v) => v.policyName === "buildkit-unverifiable-values" && v.message.includes("beyond") && v.message.includes("mentions BuildKit")),
+            JSON.stringify(all),
+        );
+    });
 });
 
 /** A Job running `command`, with `volumes` and mounts, in namespace ci. */
