@@ -1,6 +1,7 @@
 import { ResourceLike } from "./findings";
 import { helmLabel, helmValues, isHelm } from "./helm";
 import { KObject, View, entriesOf } from "./objects";
+import { gitlabJobContainer, jenkinsPipeline, jenkinsPodSpecs } from "./ciScripts";
 import { DecodeBudget, STRING_DEPTH, decodeString, envListOf, newDecodeBudget, noteDecodeOverflow, runnerVolumesOf } from "./decode";
 import { Unknown, UNKNOWN, asArray, asRecord, asString, at, isUnknown } from "./plain";
 import { basename } from "./shell";
@@ -206,6 +207,20 @@ function asScriptContainer(value: unknown, scriptField: "script" | "source"): un
 }
 
 /**
+ * Drone and Woodpecker steps list their shell lines as `commands` (docs.drone.io, "Pipeline steps":
+ * "commands are executed as a shell script inside the container"; woodpecker-ci.org the same): run as
+ * `sh -c` of those lines when the step has no command of its own.
+ */
+function commandsAsScript(value: unknown): unknown {
+    const record = asRecord(value);
+    const commands = record.commands;
+    if (record.command !== undefined || record.script !== undefined || !Array.isArray(commands) || !commands.every((c) => typeof c === "string")) {
+        return value;
+    }
+    return { ...record, command: ["sh", "-c", commands.join("\n")] };
+}
+
+/**
  * An object that declares an environment as a `KEY=VALUE` list or a scalar map under `environment`
  * (gitlab-runner's `[[runners]] environment = [...]`, passed to every job container; a Compose service's
  * `environment`), with no container of its own: its variables reach a container all the same, so it is
@@ -262,9 +277,22 @@ function podSpecsIn(
         if (typeof value === "string") {
             // A pod spec (or a whole manifest, a CI config) held as YAML, JSON or TOML text in a field.
             if (strings < STRING_DEPTH) {
-                for (const doc of decodeString(value, decode)) {
+                const docs = decodeString(value, decode);
+                for (const doc of docs) {
                     const decoded = asRecord(doc).spec !== undefined || Array.isArray(doc) ? doc : withParameterDefaults({ spec: doc }).spec;
                     visit(decoded, [...path, "(text)"], at(decoded, "metadata", "labels") ?? labels, undefined, strings + 1);
+                }
+                // A Jenkins Pipeline (a Jenkinsfile in a ConfigMap, a Job DSL script in JCasC): its pods and `sh` steps.
+                const pipeline = docs.length === 0 ? jenkinsPipeline(value, decode) : undefined;
+                for (const spec of pipeline ? jenkinsPodSpecs(pipeline) : []) {
+                    found.push({
+                        where: `${label([...path, "(text)"])} (a Jenkins pipeline)`,
+                        spec,
+                        labels: asRecord(labels),
+                        namespace: object.namespace,
+                        resource: object.resource,
+                        object,
+                    });
                 }
             }
             return;
@@ -290,8 +318,12 @@ function podSpecsIn(
             return;
         }
         const environment = environmentContainer(record, path.join(".") || "environment");
+        const underContainers = CONTAINER_KEYS.has(path[path.length - 2] ?? "") || CONTAINER_KEYS.has(path[path.length - 1] ?? "");
+        const gitlabJob = underContainers ? undefined : gitlabJobContainer(record, path[path.length - 1] ?? "job");
         if (isContainerList(record.steps) || isContainerList(record.sidecars)) {
-            const containers = [...asArray(record.steps), ...asArray(record.sidecars)].filter(isContainer).map((c) => asScriptContainer(c, "script"));
+            const containers = [...asArray(record.steps), ...asArray(record.sidecars)]
+                .filter(isContainer)
+                .map((c) => asScriptContainer(commandsAsScript(c), "script"));
             found.push({ ...here, spec: { volumes: ownVolumes, containers } });
         } else if (isContainer(record.container) || isContainer(record.script)) {
             const containers = [record.container, asScriptContainer(record.script, "source")].filter(isContainer);
@@ -305,6 +337,9 @@ function podSpecsIn(
             // An image with a command line, environment or security context in a shape the pack does not know
             // (an operator's own `spec.image` + `spec.args`): it can run a container, so it is judged as one.
             found.push({ ...here, where: `${here.where} (a container in a form the pack does not know)`, spec: { volumes: ownVolumes, containers: [record] } });
+            return;
+        } else if (gitlabJob) {
+            found.push({ ...here, where: `${here.where} (a CI job script)`, spec: gitlabJob.spec });
             return;
         } else if (environment) {
             const { volumes: declared, ...container } = environment;
@@ -398,8 +433,13 @@ export function helmPodTemplates(resource: ResourceLike): PodTemplate[] {
             // Structured text in a value (a chart's `podTemplate: |`, gitlab-runner's `runners.config` TOML, a
             // JSON blob) is decoded and walked the same, down to STRING_DEPTH levels of strings.
             if (path.filter((p) => p === "(text)").length < STRING_DEPTH) {
-                for (const doc of decodeString(value, decode)) {
+                const docs = decodeString(value, decode);
+                for (const doc of docs) {
                     visit(doc, [...path, "(text)"], parent);
+                }
+                const pipeline = docs.length === 0 ? jenkinsPipeline(value, decode) : undefined;
+                for (const spec of pipeline ? jenkinsPodSpecs(pipeline) : []) {
+                    found.push({ where: `${helmLabel(resource)} values.${path.join(".")} (a Jenkins pipeline)`, spec, labels: {}, namespace, resource });
                 }
             }
             return;
