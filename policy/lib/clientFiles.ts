@@ -151,8 +151,12 @@ export function configuredClients(ctx: ContainerContext): ConfiguredClient[] {
     const files = mountedFiles(ctx);
     const clients: ConfiguredClient[] = [];
     const json = (text: string) => asRecord(decodeString(text, newDecodeBudget())[0]);
+    const buildxConfig = ctx.env.get("BUILDX_CONFIG");
+    const buildxDir = typeof buildxConfig === "string" && buildxConfig !== "" ? buildxConfig.replace(/\/+$/, "") : undefined;
     for (const file of files) {
-        const instance = /\/buildx\/instances\/[^/]+$/.test(file.path);
+        const instance =
+            /\/buildx\/instances\/[^/]+$/.test(file.path) ||
+            (buildxDir !== undefined && file.path.startsWith(`${buildxDir}/instances/`) && !file.path.slice(buildxDir.length + 11).includes("/"));
         if (instance) {
             const group = json(file.text);
             if (String(group.Driver) !== "remote") {

@@ -127,11 +127,31 @@ export function envListOf(value: unknown): { name: string; value: string }[] | u
  * Volumes a CI runner's config declares for its job pods, as Kubernetes volumes and mounts: entries with
  * a `mount_path`/`mountPath` under a key naming their source (gitlab-runner's
  * `[[runners.kubernetes.volumes.secret]]`, `config_map`, `empty_dir`, `host_path`, `csi`; docs.gitlab.com
- * "Kubernetes executor": "Configure volume types"). Bounded walk of `root`.
+ * "Kubernetes executor": "Configure volume types"), or a `{name, mountPath}` naming a Kubernetes volume
+ * declared in the same config (a chart's `extraVolumes`). Bounded walks of `root`.
  */
 export function runnerVolumesOf(root: unknown): { volumes: Record<string, unknown>[]; volumeMounts: Record<string, unknown>[] } {
     const volumes: Record<string, unknown>[] = [];
     const volumeMounts: Record<string, unknown>[] = [];
+    // Kubernetes-style volumes in the same config (a chart's `extraVolumes`): a mount names one of them.
+    const declared = new Map<string, Record<string, unknown>>();
+    let scan = 2_000;
+    const collect = (value: unknown, depth: number) => {
+        if (scan-- <= 0 || depth > 8 || value === null || typeof value !== "object") {
+            return;
+        }
+        const record = value as Record<string, unknown>;
+        if (
+            !Array.isArray(value) &&
+            typeof record.name === "string" &&
+            ["secret", "configMap", "projected", "csi", "emptyDir", "hostPath"].some((k) => k in record)
+        ) {
+            declared.set(record.name, record);
+            return;
+        }
+        Object.values(record).forEach((v) => collect(v, depth + 1));
+    };
+    collect(root, 0);
     let budget = 2_000;
     const visit = (value: unknown, key: string, depth: number) => {
         if (budget-- <= 0 || depth > 8 || value === null || typeof value !== "object") {
@@ -148,6 +168,12 @@ export function runnerVolumesOf(root: unknown): { volumes: Record<string, unknow
             const items = Object.entries(asRecord(record.items)).map(([k, p]) => ({ key: k, path: String(p) }));
             const source = key.toLowerCase().replace(/[_-]/g, "");
             const volume: Record<string, unknown> = { name };
+            const known = declared.get(record.name);
+            if (known) {
+                volumes.push({ ...known, name });
+                volumeMounts.push({ name, mountPath, ...(typeof record.subPath === "string" ? { subPath: record.subPath } : {}) });
+                return;
+            }
             if (source === "secret" || source === "secrets") {
                 volume.secret = { secretName: record.name, ...(items.length ? { items } : {}) };
             } else if (source === "configmap" || source === "configmaps") {

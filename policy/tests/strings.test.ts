@@ -285,6 +285,25 @@ describe("strings are decoded wherever a pod spec may be (issue 22)", () => {
         await assertFlagged([drone], "buildkit-client-requires-tls", ADDR);
     });
 
+    it("an `environment` map in chart values is a container's environment; TLS from the chart's Kubernetes-style volumes counts", async () => {
+        const release = (tls: boolean) =>
+            res(RELEASE, "builder-client", {
+                chart: "some-ci-agent",
+                namespace: "ci",
+                values: {
+                    environment: { BUILDKIT_HOST: ADDR, ...(tls ? Object.fromEntries(TLS_ENV.map((e) => [e.name, e.value])) : {}) },
+                    ...(tls
+                        ? {
+                              extraVolumes: [{ name: "certs", secret: { secretName: "buildkitd-client-tls" } }],
+                              extraVolumeMounts: [{ name: "certs", mountPath: "/certs" }],
+                          }
+                        : {}),
+                },
+            });
+        await assertFlagged([release(false)], "buildkit-client-requires-tls", ADDR);
+        await assertPasses([release(true)]);
+    });
+
     it("decoding is bounded: depth, memoised repeats and a per-walk character budget", () => {
         let text = "containers: []";
         for (let i = 0; i < 10; i++) {
@@ -419,6 +438,30 @@ describe("client configuration files are read where they are mounted (issue 22)"
         ]);
         // The options name files that are not mounted: no TLS material.
         await assertFlagged([instance(opts), buildx([], [])], "buildkit-client-requires-tls", "buildx builder 'remote'");
+    });
+
+    it("a buildx store under $BUILDX_CONFIG is read there too", async () => {
+        const moved = res(JOB, "buildx", {
+            metadata: { name: "buildx", namespace: "ci" },
+            spec: {
+                template: {
+                    spec: {
+                        restartPolicy: "Never",
+                        containers: [
+                            {
+                                name: "buildx",
+                                image: "docker:27-cli",
+                                command: ["docker", "buildx", "build", "--builder", "remote", "/src"],
+                                env: [{ name: "BUILDX_CONFIG", value: "/state" }],
+                                volumeMounts: [{ name: "instances", mountPath: "/state/instances" }],
+                            },
+                        ],
+                        volumes: [{ name: "instances", configMap: { name: "buildx-instances" } }],
+                    },
+                },
+            },
+        });
+        await assertFlagged([instance({}), moved], "buildkit-client-requires-tls", "buildx builder 'remote'");
     });
 
     /** A Docker context, docker/cli cli/context/store: contexts/meta/<sha256(name)>/meta.json, TLS in contexts/tls/<same>/docker. */
