@@ -81,6 +81,11 @@ export interface JenkinsPipeline {
     steps: { container: string; script: string }[];
     /** `environment { NAME = 'value' }` and `withEnv(['NAME=value'])`, exported to every step. */
     env: { name: string; value: string }[];
+    /**
+     * The pipeline adds volumes or containers the pack does not read (`inheritFrom` a template configured
+     * elsewhere, the plugin's `secretVolume(...)` DSL): the steps' containers may have files it cannot see.
+     */
+    opaqueVolumes: boolean;
 }
 
 /**
@@ -94,7 +99,12 @@ export function jenkinsPipeline(text: string, decode: DecodeBudget): JenkinsPipe
     if (text.length > 256_000 || !/\b(pipeline|node|podTemplate|stage)\s*[({]/.test(text) || !/\b(sh|yaml)\b/.test(text)) {
         return undefined;
     }
-    const result: JenkinsPipeline = { pods: [], steps: [], env: [] };
+    const result: JenkinsPipeline = {
+        pods: [],
+        steps: [],
+        env: [],
+        opaqueVolumes: /\binheritFrom\b|\b(secretVolume|configMapVolume|persistentVolumeClaim|hostPathVolume|emptyDirVolume|nfsVolume)\s*\(/.test(text),
+    };
     const blocks: { container?: string; environment?: boolean }[] = [];
     let pendingContainer: string | undefined;
     let pendingEnvironment = false;
@@ -188,6 +198,7 @@ export function jenkinsPipeline(text: string, decode: DecodeBudget): JenkinsPipe
                     // A Job DSL `cps { script('''…''') }` holds a whole pipeline: read it in place.
                     const inner = jenkinsPipeline(literal.value, decode);
                     if (inner) {
+                        result.opaqueVolumes ||= inner.opaqueVolumes;
                         result.pods.push(...inner.pods);
                         result.steps.push(...inner.steps);
                         result.env.push(...inner.env);
@@ -215,8 +226,10 @@ export function jenkinsPodSpecs(pipeline: JenkinsPipeline): Record<string, unkno
     }
     const withSteps = (container: Record<string, unknown>): Record<string, unknown> => {
         const scripts = byContainer.get(String(container.name));
+        const mounts = asArray(container.volumeMounts);
         return {
             ...container,
+            ...(pipeline.opaqueVolumes && scripts && !mounts.includes(AGENT_MOUNT) ? { volumeMounts: [...mounts, AGENT_MOUNT] } : {}),
             env: [...asArray(container.env), ...pipeline.env],
             ...(scripts ? { command: ["sh", "-c", scripts.join("\n")], args: [] } : {}),
         };
@@ -229,7 +242,7 @@ export function jenkinsPodSpecs(pipeline: JenkinsPipeline): Record<string, unkno
         const extra = [...byContainer.keys()].filter((n) => !named.has(n)).map((n) => withSteps({ name: n, volumeMounts: [AGENT_MOUNT] }));
         specs.push({
             ...spec,
-            volumes: [...asArray(spec.volumes), ...(extra.length ? [AGENT_FILES] : [])],
+            volumes: [...asArray(spec.volumes), ...(extra.length > 0 || pipeline.opaqueVolumes ? [AGENT_FILES] : [])],
             containers: [...containers.map(withSteps), ...extra],
         });
     }

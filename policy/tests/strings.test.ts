@@ -222,6 +222,21 @@ describe("strings are decoded wherever a pod spec may be (issue 22)", () => {
         await assertPasses([configMap(true)]);
     });
 
+    it("a pipeline whose pod inherits a template configured elsewhere (`inheritFrom`) may get its TLS files there: not blocked; without it, unmounted TLS paths are", async () => {
+        const flags = " --tlscacert /certs/ca.crt --tlscert /certs/tls.crt --tlskey /certs/tls.key";
+        const pipeline = (inherit: boolean) =>
+            res(CM, "pipelines", {
+                metadata: { name: "pipelines", namespace: "jenkins" },
+                data: {
+                    Jenkinsfile: jenkinsfile(false)
+                        .replace("    kubernetes {", `    kubernetes {${inherit ? "\n      inheritFrom 'buildkit-tls'" : ""}`)
+                        .replace("--local context=.", `${flags} --local context=.`),
+                },
+            });
+        await assertPasses([pipeline(true)]);
+        await assertFlagged([pipeline(false)], "buildkit-client-requires-tls", ADDR);
+    });
+
     it("a Job DSL pipeline script in the Jenkins chart's JCasC value (Groovy in YAML in a Helm value) is read the same", async () => {
         // jenkinsci/job-dsl-plugin: pipelineJob { definition { cps { script(...) } } }; JCasC `jobs: - script: >`.
         const jobs = (tls: boolean) =>
