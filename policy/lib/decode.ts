@@ -12,7 +12,7 @@ import { parseYaml } from "./yaml";
  * Bounded per walk (one resource, one values tree): at most `chars` characters and `parses` strings are
  * parsed in all, every decoded document is copied within a shared node budget (YAML aliases count each
  * time they are reached, as for props), and a string seen twice (an alias, a repeated value) is parsed
- * once. What is past the budget is not decoded; `overflow` says so, and `relevant` whether the skipped
+ * once. What is past the budget is not decoded; `overflow` says so, and `skippedRelevant` whether the skipped
  * text mentions BuildKit, TCP, Docker or privilege.
  */
 export interface DecodeBudget {
@@ -21,6 +21,8 @@ export interface DecodeBudget {
     nodes: Budget;
     memo: Map<string, unknown[]>;
     overflow?: string;
+    /** Text left undecoded mentions BuildKit, TCP, Docker or privilege. */
+    skippedRelevant?: boolean;
 }
 
 /** How many strings deep a walk decodes: a value in a string in a string in a string. */
@@ -36,10 +38,12 @@ export function newDecodeBudget(): DecodeBudget {
 /** Walks whose strings were not all decoded, by the resource they belong to: reported, never passed silently. */
 const overflows = new WeakMap<object, string>();
 
-/** Records that a walk of `resource` left structured text undecoded because of the budget. */
+/** Records that a walk of `resource` left structured text that matters undecoded because of the budget. */
 export function noteDecodeOverflow(resource: object, budget: DecodeBudget, what: string): void {
-    if (budget.overflow !== undefined && !overflows.has(resource)) {
-        overflows.set(resource, `${what}: ${budget.overflow}${budget.nodes.relevant ? ", and the text mentions BuildKit, TCP, Docker or privilege" : ""}`);
+    // Only text that mentions BuildKit, TCP, Docker or privilege can hide what the rules look for; a large
+    // dashboard or bundle that does not is left alone rather than reported on every preview.
+    if (budget.overflow !== undefined && budget.skippedRelevant === true && !overflows.has(resource)) {
+        overflows.set(resource, `${what}: ${budget.overflow}, and the text mentions BuildKit, TCP, Docker or privilege`);
     }
 }
 
@@ -76,7 +80,7 @@ export function decodeString(text: string, budget: DecodeBudget): unknown[] {
     if (text.length > DECODE_LIMITS.stringChars || budget.chars < text.length || budget.parses <= 0) {
         budget.overflow ??= `structured text in strings beyond ${DECODE_LIMITS.chars} characters or ${DECODE_LIMITS.parses} strings per resource (or one string over ${DECODE_LIMITS.stringChars})`;
         if (RELEVANT_TEXT.test(text.slice(0, DECODE_LIMITS.stringChars))) {
-            budget.nodes.relevant = true;
+            budget.skippedRelevant = true;
         }
         return [];
     }
@@ -98,6 +102,7 @@ export function decodeString(text: string, budget: DecodeBudget): unknown[] {
     }
     if (budget.nodes.overflow) {
         budget.overflow ??= budget.nodes.overflow;
+        budget.skippedRelevant ||= RELEVANT_TEXT.test(text);
     }
     budget.memo.set(text, docs);
     return docs;
