@@ -216,8 +216,9 @@ const DOCKER_CONTAINER = /^docker:index(\/container)?:Container$/;
  * `entrypoints` is the container's command and `command` its args (Docker's ENTRYPOINT and CMD),
  * `envs` (`K=V`) its environment, `privileged`, `networkMode: host` as hostNetwork, and every published
  * port as a hostPort (a port without `external` gets a random one: published all the same). Host
- * directories mounted into it (`volumes[].hostPath`) are files on the Docker host the pack cannot read;
- * TLS paths in them count as TLS material (`dockerHostPath` volumes), as a Secret mount does in a cluster.
+ * directories mounted into it (`volumes[].hostPath`, `mounts[]` of type bind) are files on the Docker host the pack cannot read;
+ * TLS paths in them count as TLS material (`dockerHostPath` volumes), as a Secret mount does in a cluster,
+ * and the runner rule judges them as hostPath volumes (the host's docker.sock in a runner container).
  */
 function dockerContainerPod(resource: ResourceLike): KObject {
     const p = resource.props;
@@ -236,6 +237,18 @@ function dockerContainerPod(resource: ResourceLike): KObject {
             const volume = typeof v.hostPath === "string" ? { name: `v${i}`, dockerHostPath: v.hostPath } : { name: `v${i}`, emptyDir: {} };
             volumes.push(volume);
             volumeMounts.push({ name: `v${i}`, mountPath: v.containerPath, readOnly: v.readOnly === true });
+        });
+    // `mounts` (pulumi-docker ContainerMount: `type` bind/volume/tmpfs, `source`, `target`): a bind mount is a
+    // host directory exactly like `volumes[].hostPath` (`docker run --mount type=bind,...` against `-v`).
+    asArray(p.mounts)
+        .map(asRecord)
+        .forEach((m, i) => {
+            if (typeof m.target !== "string") {
+                return;
+            }
+            const bind = asString(m.type) === "bind" && typeof m.source === "string";
+            volumes.push(bind ? { name: `m${i}`, dockerHostPath: m.source } : { name: `m${i}`, emptyDir: {} });
+            volumeMounts.push({ name: `m${i}`, mountPath: m.target, readOnly: m.readOnly === true });
         });
     const ports = asArray(p.ports)
         .map(asRecord)
