@@ -2,6 +2,7 @@ import { ResourceLike } from "./findings";
 import { helmLabel, helmValues, isHelm } from "./helm";
 import { KObject, View, entriesOf } from "./objects";
 import { parseYaml } from "./yaml";
+import { isEmbeddedObject } from "./templates";
 import { Unknown, UNKNOWN, asArray, asRecord, asString, at, isUnknown, newBudget } from "./plain";
 
 export { helmLabel, isHelm };
@@ -127,7 +128,7 @@ export function podTemplatesOfObject(object: KObject): PodTemplate[] {
     if (ARC_PATHS[object.kind]) {
         return [podTemplate(object, ARC_PATHS[object.kind], `ARC ${object.kind}`)];
     }
-    if (isHelm(object.resource)) {
+    if (isHelm(object.resource) && !object.embedded) {
         // A Flux HelmRelease's values are judged as Helm values (helmPodTemplates), not walked twice.
         return [];
     }
@@ -204,6 +205,10 @@ export function embeddedPodSpecs(object: KObject): PodTemplate[] {
             return;
         }
         const record = value as Record<string, unknown>;
+        if (path.length > 1 && isEmbeddedObject(record)) {
+            // A whole object nested in this one (a Crossplane manifest): judged as that object (templates.ts).
+            return;
+        }
         const here = {
             where: `${object.where} ${path.join(".")}`,
             labels: asRecord(labels),

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from "fs";
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
 import { Budget, LIMITS, RELEVANT, UNKNOWN, Unknown, asArray, asRecord, asString, at, isUnknown, newBudget } from "./plain";
 import { parseYaml } from "./yaml";
+import { embeddedObjects } from "./templates";
 
 /**
  * One Kubernetes object a stack declares: a resource of a `kubernetes:` type (Patch resources included,
@@ -19,6 +20,8 @@ export interface KObject {
     /** Human description, e.g. `Deployment 'ci'` or `ConfigGroup 'ci' object Deployment 'builder'`. */
     where: string;
     patch: boolean;
+    /** Made from a template or patch another object carries (templates.ts), not declared on its own. */
+    embedded?: boolean;
 }
 
 const YAML_TYPES = /^kubernetes:yaml(\/v\d+)?:(ConfigGroup|ConfigFile)$/;
@@ -90,6 +93,27 @@ export function readManifest(path: string): string | undefined {
  * declare none here: their values are judged by `helm.ts`.
  */
 export function objectsOf(resource: ResourceLike): { objects: KObject[]; notes: Finding[] } {
+    const cached = objectsCache.get(resource);
+    if (cached) {
+        return cached;
+    }
+    const own = ownObjectsOf(resource);
+    const objects: KObject[] = [];
+    const notes = [...own.notes];
+    for (const object of own.objects) {
+        // Templates and patches an object carries are judged as the objects they become (templates.ts).
+        const embedded = embeddedObjects(object);
+        objects.push(object, ...embedded.objects);
+        notes.push(...embedded.notes);
+    }
+    const result = { objects, notes };
+    objectsCache.set(resource, result);
+    return result;
+}
+
+const objectsCache = new WeakMap<ResourceLike, { objects: KObject[]; notes: Finding[] }>();
+
+function ownObjectsOf(resource: ResourceLike): { objects: KObject[]; notes: Finding[] } {
     const parts = typeParts(resource.type);
     if (parts) {
         const body = resource.props;

@@ -1,0 +1,390 @@
+import { Finding, ResourceLike, unverifiable } from "./findings";
+import type { KObject } from "./objects";
+import { asArray, asRecord, asString, at, isUnknown, newBudget } from "./plain";
+import { parseYaml } from "./yaml";
+
+/**
+ * Templates and patches are judged as the objects they become (issue 22). An object of the stack that
+ * carries another Kubernetes object (a template a controller stamps out, a patch a controller applies, a
+ * manifest a provider creates) is judged as that object too:
+ *
+ * - patches (kustomize `patches`, `patchesStrategicMerge`, `patchesJson6902`) in a Flux `Kustomization`
+ *   (kustomize-controller docs/spec/v1/kustomizations.md, "Patches"), in a Flux `HelmRelease`'s
+ *   `postRenderers[].kustomize` (helm-controller docs/spec/v2/helmreleases.md, "Post renderers") and in
+ *   an Argo CD Application's `source.kustomize.patches` (argo-cd docs/user-guide/kustomize.md, "Patches"):
+ *   each becomes a partial object of its target's kind, name and namespace, marked `patch` exactly like a
+ *   Pulumi `ServicePatch`/`DeploymentPatch`, so a patch making BuildKit's Service a NodePort is exposure;
+ * - an Argo CD `ApplicationSet`'s `spec.template` is an Application (argo-cd
+ *   docs/operator-manual/applicationset/Template.md), one per element of a literal List generator with
+ *   its parameters substituted (Generators-List.md; `{{.x}}` with goTemplate, `{{x}}` without), judged as
+ *   that Application; parameters of generators the pack cannot evaluate (git, clusters, SCM...) stay as
+ *   written, and the pack says so;
+ * - a full object nested in another object's spec (a Crossplane `Object`'s `spec.forProvider.manifest`,
+ *   a Composition's `base`, a Kyverno `generate.data`): any record with `apiVersion`, `kind` and a body.
+ */
+
+/** A KObject made from an embedded template or patch (`embedded` set). */
+export type EmbeddedObject = KObject & { embedded: true };
+
+const FLUX_KUSTOMIZATION = /^kustomize\.toolkit\.fluxcd\.io\//;
+const FLUX_HELMRELEASE = /^helm\.toolkit\.fluxcd\.io\//;
+const ARGO = /^argoproj\.io\//;
+
+interface Target {
+    kind?: string;
+    name?: string;
+    namespace?: string;
+}
+
+function targetOf(value: unknown): Target {
+    const t = asRecord(value);
+    return { kind: asString(t.kind), name: asString(t.name), namespace: asString(t.namespace) };
+}
+
+/** RFC 6901 pointer tokens: `/spec/ports/0/nodePort` -> ["spec", "ports", "0", "nodePort"]. */
+function pointer(path: string): string[] {
+    return path
+        .split("/")
+        .slice(1)
+        .map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
+}
+
+/** A partial object from JSON 6902 operations: every `add`/`replace` value set at its path (`-` appends). */
+function fromOperations(ops: unknown[]): Record<string, unknown> {
+    const root: Record<string, unknown> = {};
+    for (const op of ops.map(asRecord)) {
+        const kind = asString(op.op);
+        const path = asString(op.path);
+        if ((kind !== "add" && kind !== "replace") || path === undefined || !path.startsWith("/")) {
+            continue;
+        }
+        const tokens = pointer(path);
+        let node: Record<string, unknown> | unknown[] = root;
+        tokens.forEach((token, i) => {
+            const last = i === tokens.length - 1;
+            const nextIsIndex = !last && /^(\d+|-)$/.test(tokens[i + 1]);
+            if (Array.isArray(node)) {
+                const index = token === "-" ? node.length : Number(token);
+                if (!Number.isInteger(index) || index > 1000) {
+                    return;
+                }
+                if (last) {
+                    node[index] = op.value;
+                } else {
+                    node[index] ??= nextIsIndex ? [] : {};
+                    node = node[index] as Record<string, unknown> | unknown[];
+                }
+                return;
+            }
+            if (last) {
+                node[token] = op.value;
+            } else {
+                const child = node[token];
+                node[token] = child !== null && typeof child === "object" ? child : nextIsIndex ? [] : {};
+                node = node[token] as Record<string, unknown> | unknown[];
+            }
+        });
+    }
+    // Holes left by an index past the end are not containers.
+    return root;
+}
+
+/** A patch as written: a YAML/JSON string (a strategic-merge object or a JSON 6902 list), an object, or a list of operations. */
+function patchBody(patch: unknown): Record<string, unknown> | undefined {
+    let value = patch;
+    if (typeof patch === "string") {
+        const parsed = parseYaml(patch, newBudget());
+        value = parsed.docs[0];
+    }
+    if (Array.isArray(value)) {
+        return fromOperations(value);
+    }
+    return value !== null && typeof value === "object" && !isUnknown(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+/** The kustomize patch fields of one record (a Kustomization spec, a post-renderer's `kustomize`, an Argo CD source's `kustomize`). */
+function kustomizePatches(record: Record<string, unknown>, path: string): { target: Target; patch?: unknown; file?: string; where: string }[] {
+    const out: { target: Target; patch?: unknown; file?: string; where: string }[] = [];
+    asArray(record.patches).forEach((p, i) => {
+        const entry = asRecord(p);
+        out.push({ target: targetOf(entry.target), patch: entry.patch, file: asString(entry.path), where: `${path}.patches[${i}]` });
+    });
+    asArray(record.patchesStrategicMerge).forEach((p, i) => out.push({ target: {}, patch: p, where: `${path}.patchesStrategicMerge[${i}]` }));
+    asArray(record.patchesJson6902).forEach((p, i) => {
+        const entry = asRecord(p);
+        out.push({ target: targetOf(entry.target), patch: entry.patch, file: asString(entry.path), where: `${path}.patchesJson6902[${i}]` });
+    });
+    return out;
+}
+
+/** Where an object's patches are, and the namespace its targets default to. */
+function patchSources(object: KObject): { record: Record<string, unknown>; path: string; namespace: string | undefined }[] {
+    const spec = asRecord(object.body.spec);
+    if (FLUX_KUSTOMIZATION.test(object.apiVersion) && object.kind === "Kustomization") {
+        return [{ record: spec, path: "spec", namespace: asString(spec.targetNamespace) }];
+    }
+    if (FLUX_HELMRELEASE.test(object.apiVersion) && object.kind === "HelmRelease") {
+        return asArray(spec.postRenderers).map((r, i) => ({
+            record: asRecord(asRecord(r).kustomize),
+            path: `spec.postRenderers[${i}].kustomize`,
+            namespace: asString(spec.targetNamespace) ?? object.namespace,
+        }));
+    }
+    if (ARGO.test(object.apiVersion) && object.kind === "Application") {
+        const namespace = asString(at(spec, "destination", "namespace"));
+        return [
+            { record: asRecord(at(spec, "source", "kustomize")), path: "spec.source.kustomize", namespace },
+            ...asArray(spec.sources).map((s, i) => ({ record: asRecord(asRecord(s).kustomize), path: `spec.sources[${i}].kustomize`, namespace })),
+        ];
+    }
+    return [];
+}
+
+/** The patches an object carries, each as the partial object it writes; files in a repository are reported. */
+function patchObjects(object: KObject): { objects: EmbeddedObject[]; notes: Finding[] } {
+    const objects: EmbeddedObject[] = [];
+    const notes: Finding[] = [];
+    for (const { record, path, namespace } of patchSources(object)) {
+        for (const entry of kustomizePatches(record, path)) {
+            const body = entry.patch !== undefined ? patchBody(entry.patch) : undefined;
+            if (!body) {
+                if (entry.file !== undefined) {
+                    notes.push(
+                        unverifiable(
+                            `${object.where} ${entry.where} patches ${entry.target.kind ?? "objects"} from file '${entry.file}' in its source repository, which the policy pack cannot read; the objects it patches are checked only as written.`,
+                            object.resource.urn,
+                        ),
+                    );
+                }
+                continue;
+            }
+            const kind = asString(body.kind) ?? entry.target.kind;
+            if (!kind) {
+                continue;
+            }
+            const name = asString(at(body, "metadata", "name")) ?? entry.target.name;
+            objects.push({
+                kind,
+                apiVersion: asString(body.apiVersion) ?? "",
+                name,
+                namespace: entry.target.namespace ?? asString(at(body, "metadata", "namespace")) ?? namespace,
+                body,
+                resource: object.resource,
+                where: `${object.where} ${entry.where} (a patch of ${kind} '${name ?? "*"}')`,
+                patch: true,
+                embedded: true,
+            });
+        }
+    }
+    return { objects, notes };
+}
+
+/** `{{.a.b}}` (goTemplate) or `{{a.b}}` (fasttemplate) placeholders of an ApplicationSet template. */
+const GO_PARAM = /\{\{-?\s*\.([A-Za-z0-9_.]+)\s*-?\}\}/g;
+const FAST_PARAM = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
+
+function flatten(value: unknown, prefix: string, out: Map<string, string>, depth = 0): void {
+    if (depth > 8) {
+        return;
+    }
+    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
+        out.set(prefix, String(value));
+    } else if (value !== null && typeof value === "object" && !Array.isArray(value) && !isUnknown(value)) {
+        for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+            flatten(v, prefix ? `${prefix}.${k}` : k, out, depth + 1);
+        }
+    }
+}
+
+function substitute(value: unknown, params: Map<string, string>, go: boolean, depth = 0): unknown {
+    if (depth > 64) {
+        return value;
+    }
+    if (typeof value === "string") {
+        return value.replace(go ? GO_PARAM : FAST_PARAM, (whole, name: string) => params.get(name) ?? whole);
+    }
+    if (Array.isArray(value)) {
+        return value.map((v) => substitute(v, params, go, depth + 1));
+    }
+    if (value !== null && typeof value === "object" && !isUnknown(value)) {
+        return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, substitute(v, params, go, depth + 1)]));
+    }
+    return value;
+}
+
+/** Whether a resource is an Argo CD ApplicationSet. */
+export function isApplicationSet(resource: ResourceLike): boolean {
+    return /^kubernetes:argoproj\.io\/v[0-9a-z]+:ApplicationSet$/.test(resource.type);
+}
+
+/**
+ * The Applications an ApplicationSet generates, as far as the stack shows them: one per element of each
+ * literal List generator (`list.elements`), parameters substituted; for any other generator (or elements
+ * not given literally) one Application with the parameters left as written, and a note naming them.
+ */
+export function generatedApplications(resource: ResourceLike): { name: string; body: Record<string, unknown>; label: string }[] {
+    const spec = asRecord(resource.props.spec);
+    const template = asRecord(spec.template);
+    if (Object.keys(template).length === 0) {
+        return [];
+    }
+    const go = spec.goTemplate === true;
+    const out: { name: string; body: Record<string, unknown>; label: string }[] = [];
+    const generators = asArray(spec.generators).map(asRecord);
+    let opaque = generators.length === 0;
+    for (const generator of generators) {
+        const elements = asArray(asRecord(generator.list).elements);
+        if (!("list" in generator) || elements.length === 0) {
+            opaque = true;
+            continue;
+        }
+        elements.slice(0, 50).forEach((element, i) => {
+            const params = new Map<string, string>();
+            flatten(element, "", params);
+            const body = asRecord(substitute(template, params, go));
+            const name = asString(at(body, "metadata", "name")) ?? `${resource.name}-${i}`;
+            out.push({ name, body, label: ` (generated by ApplicationSet '${resource.name}' from list element ${i})` });
+        });
+    }
+    if (opaque) {
+        const name = asString(at(template, "metadata", "name")) ?? resource.name;
+        out.push({
+            name,
+            body: template,
+            label: ` (ApplicationSet '${resource.name}' template, generator parameters not substituted: the policy pack evaluates only literal List generators)`,
+        });
+    }
+    return out;
+}
+
+/** The ApplicationSet's generated Applications as Application resources (Helm units and objects). */
+export function applicationSetResources(resource: ResourceLike): { unit: ResourceLike; label: string }[] {
+    const version = /argoproj\.io\/(v[0-9a-z]+):/.exec(resource.type)?.[1] ?? "v1alpha1";
+    return generatedApplications(resource).map(({ name, body, label }) => ({
+        unit: { type: `kubernetes:argoproj.io/${version}:Application`, name, urn: resource.urn, props: body },
+        label,
+    }));
+}
+
+/** A record that is a whole Kubernetes object (apiVersion, kind and a body). */
+export function isEmbeddedObject(value: unknown): boolean {
+    const r = asRecord(value);
+    return (
+        typeof r.apiVersion === "string" &&
+        typeof r.kind === "string" &&
+        /^[A-Z][A-Za-z0-9]*$/.test(r.kind) &&
+        ["spec", "data", "stringData", "metadata", "template"].some((k) => r[k] !== null && typeof r[k] === "object")
+    );
+}
+
+/** Full objects nested in a custom resource's spec (Crossplane manifests, Composition bases, Kyverno generate data). */
+function nestedObjects(object: KObject): EmbeddedObject[] {
+    const found: EmbeddedObject[] = [];
+    let budget = 20_000;
+    const visit = (value: unknown, path: string[]) => {
+        if (budget-- <= 0 || path.length > 30 || found.length >= 50 || value === null || typeof value !== "object" || isUnknown(value)) {
+            return;
+        }
+        if (Array.isArray(value)) {
+            value.forEach((v, i) => visit(v, [...path, String(i)]));
+            return;
+        }
+        const record = value as Record<string, unknown>;
+        // Kyverno `generate`: kind, apiVersion, name, namespace beside `data`, the object's body.
+        const generated =
+            typeof record.kind === "string" &&
+            typeof record.apiVersion === "string" &&
+            typeof record.name === "string" &&
+            isEmbeddedObject({ ...asRecord(record.data), apiVersion: record.apiVersion, kind: record.kind })
+                ? {
+                      ...asRecord(record.data),
+                      apiVersion: record.apiVersion,
+                      kind: record.kind,
+                      metadata: { ...asRecord(at(record, "data", "metadata")), name: record.name, namespace: record.namespace },
+                  }
+                : undefined;
+        const body = generated ?? (isEmbeddedObject(record) ? record : undefined);
+        if (body) {
+            const kind = String(body.kind);
+            const name = asString(at(body, "metadata", "name"));
+            found.push({
+                kind,
+                apiVersion: String(body.apiVersion),
+                name,
+                namespace: asString(at(body, "metadata", "namespace")) ?? object.namespace,
+                body,
+                resource: object.resource,
+                where: `${object.where} ${path.join(".")} (${kind} '${name ?? "?"}' it creates)`,
+                patch: false,
+                embedded: true,
+            });
+            return;
+        }
+        for (const [key, child] of Object.entries(record)) {
+            if (key !== "metadata" && key !== "status") {
+                visit(child, [...path, key]);
+            }
+        }
+    };
+    visit(object.body.spec, ["spec"]);
+    return found;
+}
+
+const CORE_GROUP = (apiVersion: string) => !apiVersion.includes("/") || apiVersion.split("/")[0].endsWith("k8s.io");
+
+/**
+ * The objects an object carries (patches, generated Applications, nested manifests), recursively to a
+ * small depth, and notes about what the pack cannot read. Pulumi Helm resources' values are judged as
+ * Helm values, not here.
+ */
+export function embeddedObjects(object: KObject, depth = 0): { objects: EmbeddedObject[]; notes: Finding[] } {
+    if (depth > 3 || object.patch || CORE_GROUP(object.apiVersion)) {
+        return { objects: [], notes: [] };
+    }
+    const { objects, notes } = patchObjects(object);
+    if (object.kind === "ApplicationSet" && ARGO.test(object.apiVersion)) {
+        for (const { unit, label } of applicationSetResources({
+            ...object.resource,
+            type: `kubernetes:${object.apiVersion}:ApplicationSet`,
+            props: object.body,
+        })) {
+            const app: EmbeddedObject = {
+                kind: "Application",
+                apiVersion: object.apiVersion,
+                name: unit.name,
+                namespace: object.namespace,
+                body: unit.props,
+                resource: object.resource,
+                where: `${object.where} template: Application '${unit.name}'${label}`,
+                patch: false,
+                embedded: true,
+            };
+            const inner = embeddedObjects(app, depth + 1);
+            objects.push(...inner.objects);
+            notes.push(...inner.notes);
+        }
+    } else if (!FLUX_KUSTOMIZATION.test(object.apiVersion) && !FLUX_HELMRELEASE.test(object.apiVersion) && !ARGO.test(object.apiVersion)) {
+        for (const nested of nestedObjects(object)) {
+            objects.push(nested);
+            const inner = embeddedObjects(nested, depth + 1);
+            objects.push(...inner.objects);
+            notes.push(...inner.notes);
+        }
+    }
+    return { objects, notes };
+}
+
+/**
+ * The Service type a Flux HelmRelease's post-renderers give the chart's Service: the last patch of kind
+ * Service (any name: a chart such as buildkit-service renders one Service) that sets `spec.type`.
+ */
+export function postRenderedServiceType(object: KObject): { type: unknown; where: string } | undefined {
+    let found: { type: unknown; where: string } | undefined;
+    for (const patch of patchObjects(object).objects) {
+        const type = at(patch.body, "spec", "type");
+        if (patch.kind === "Service" && type !== undefined) {
+            found = { type, where: patch.where };
+        }
+    }
+    return found;
+}
