@@ -343,6 +343,18 @@ export function embeddedObjects(object: KObject, depth = 0): { objects: Embedded
     }
     const { objects, notes } = patchObjects(object);
     if (object.kind === "ApplicationSet" && ARGO.test(object.apiVersion)) {
+        const opaque = asArray(at(object.body, "spec", "generators"))
+            .map((g) => Object.keys(asRecord(g)).find((k) => k !== "selector" && k !== "values") ?? "?")
+            .filter((g, i, all) => all.indexOf(g) === i);
+        const template = JSON.stringify(at(object.body, "spec", "template") ?? {});
+        if (/\{\{/.test(template) && generatedApplications({ ...object.resource, props: object.body }).some((a) => a.label.includes("not substituted"))) {
+            notes.push(
+                unverifiable(
+                    `${object.where} has a template whose generator parameters ({{...}}) come from generators the policy pack does not evaluate (${opaque.join(", ")}); its Applications are judged with those parameters as written, so values that depend on them are not verified.`,
+                    object.resource.urn,
+                ),
+            );
+        }
         for (const { unit, label } of applicationSetResources({
             ...object.resource,
             type: `kubernetes:${object.apiVersion}:ApplicationSet`,
