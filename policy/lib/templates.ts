@@ -1,6 +1,5 @@
 import { Finding, ResourceLike, unverifiable } from "./findings";
-import type { KObject } from "./objects";
-import { asArray, asRecord, asString, at, isUnknown, newBudget } from "./plain";
+import { Unknown, asArray, asRecord, asString, at, isUnknown, newBudget } from "./plain";
 import { parseYaml } from "./yaml";
 
 /**
@@ -23,7 +22,23 @@ import { parseYaml } from "./yaml";
  *   a Composition's `base`, a Kyverno `generate.data`): any record with `apiVersion`, `kind` and a body.
  */
 
-/** A KObject made from an embedded template or patch (`embedded` set). */
+/**
+ * A Kubernetes object of the stack, shaped like objects.ts's `KObject` (declared here so that objects.ts,
+ * which calls `embeddedObjects`, is not imported back: the import graph has no cycles).
+ */
+interface KObject {
+    kind: string;
+    apiVersion: string;
+    name: string | Unknown | undefined;
+    namespace: string | undefined;
+    body: Record<string, unknown>;
+    resource: ResourceLike;
+    where: string;
+    patch: boolean;
+    embedded?: boolean;
+}
+
+/** An object made from an embedded template or patch (`embedded` set). */
 export type EmbeddedObject = KObject & { embedded: true };
 
 const FLUX_KUSTOMIZATION = /^kustomize\.toolkit\.fluxcd\.io\//;
