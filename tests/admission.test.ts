@@ -679,6 +679,11 @@ describe("admission policies read buildkitd.toml in every TOML spelling", () => 
         "header, [grpc.tls] inline in [grpc], full mTLS": "[grpc]\naddress = ['tcp://0.0.0.0:1234']\ntls = { cert = '/c', key = '/k', ca = '/ca' }\n",
         "dotted keys, unix socket only": 'grpc.address = ["unix:///run/buildkit/buildkitd.sock"]\ngrpc.debugAddress = "0.0.0.0:6060"\n',
         "inline table, unix socket only": 'grpc = { address = ["unix:///run/buildkit/buildkitd.sock"], uid = 1000 }\n',
+        "header, unix socket only, a comment naming tcp://": '[grpc]\naddress = ["unix:///run/buildkit/buildkitd.sock"] # no tcp:// listener here\n',
+        "a registry keypair's cert and key do not stand for [grpc.tls]":
+            '[grpc]\naddress = ["tcp://0.0.0.0:1234"]\n[grpc.tls]\nca = "/ca"\n[[registry."r.example".keypair]]\nkey = "/k"\ncert = "/c"\n',
+        "[grpc.tls] after other tables, full mTLS":
+            '[grpc]\naddress = ["tcp://0.0.0.0:1234"]\n[worker.oci]\nplatforms = ["linux/amd64"]\n[grpc.tls]\ncert = "/c"\nkey = "/k"\nca = "/ca"\n',
     };
     for (const [name, text] of Object.entries(texts)) {
         it(`${name}: the same verdict as a real TOML parser`, () => {

@@ -267,8 +267,9 @@ const TOML_DOT = String.raw`\s*\.\s*`;
 function tomlTlsField(text: string, field: string): string {
     const value = String.raw`\s*=\s*["\x27][^"\x27\n]+`;
     return (
-        // `[grpc.tls]` header, then `cert = "..."`.
-        String.raw`(${text}.matches(r'(?m)^\s*\[\s*${tomlKey("grpc")}${TOML_DOT}${tomlKey("tls")}\s*\]') && ${text}.matches(r'(?m)^\s*${tomlKey(field)}${value}')) || ` +
+        // `[grpc.tls]` header, then `cert = "..."` in that table: before any other `[` (the table holds only
+        // strings), so a registry keypair's `cert`/`key` elsewhere in the file does not count.
+        String.raw`${text}.matches(r'(?m)^\s*\[\s*${tomlKey("grpc")}${TOML_DOT}${tomlKey("tls")}\s*\][^\[]*^\s*${tomlKey(field)}${value}') || ` +
         // Dotted keys: `grpc.tls.cert = "..."` at top level, `tls.cert = "..."` under `[grpc]`.
         String.raw`${text}.matches(r'(?m)^\s*(${tomlKey("grpc")}${TOML_DOT})?${tomlKey("tls")}${TOML_DOT}${tomlKey(field)}${value}') || ` +
         // Inline tables: `tls = { cert = "...", ... }`, also inside `grpc = { tls = { ... } }`.
@@ -284,7 +285,8 @@ function tomlTlsField(text: string, field: string): string {
  * array may span lines: every spelling is read, for the address and for the TLS files alike.
  */
 function plaintextToml(text: string): string {
-    const address = String.raw`${tomlKey("address")}\s*=\s*(\[[^\]]*|[^\n]*)tcp://`;
+    // In the address array (which may span lines) or a string; not in a comment after it.
+    const address = String.raw`${tomlKey("address")}\s*=\s*(\[[^\]]*|["\x27]\s*)tcp://`;
     const listens =
         String.raw`((${text}.matches(r'(?m)^\s*\[\s*${tomlKey("grpc")}\s*\]') && ${text}.matches(r'(?mi)^\s*${address}')) || ` +
         String.raw`${text}.matches(r'(?mi)^\s*${tomlKey("grpc")}${TOML_DOT}${address}') || ` +
