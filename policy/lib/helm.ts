@@ -135,6 +135,22 @@ export function resolveValuesFrom(resources: ResourceLike[]): void {
     }
 }
 
+/**
+ * The namespace a Helm installation puts its objects in: a Flux HelmRelease's `spec.targetNamespace`
+ * (else its own), an Argo CD Application's `spec.destination.namespace`, a Pulumi Release's or Chart's
+ * `namespace`. Pod specs in its values are pods of that namespace (a runner namespace makes them runners).
+ */
+export function helmNamespace(resource: ResourceLike): string | undefined {
+    const spec = asRecord(resource.props.spec);
+    if (isFluxHelmRelease(resource)) {
+        return asString(spec.targetNamespace) ?? (namespaceOf(resource) || undefined);
+    }
+    if (isArgoApplication(resource)) {
+        return asString(asRecord(spec.destination).namespace);
+    }
+    return asString(resource.props.namespace) ?? asString(asRecord(resource.props.metadata).namespace);
+}
+
 export function helmLabel(resource: ResourceLike): string {
     if (isFluxHelmRelease(resource)) {
         return `Flux HelmRelease '${resource.name}'`;

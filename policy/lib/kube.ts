@@ -1,5 +1,5 @@
 import { ResourceLike } from "./findings";
-import { helmLabel, helmValues, isHelm } from "./helm";
+import { helmLabel, helmNamespace, helmValues, isHelm } from "./helm";
 import { KObject, View, entriesOf } from "./objects";
 import { parseYaml } from "./yaml";
 import { isEmbeddedObject } from "./templates";
@@ -311,7 +311,7 @@ export function podTemplates(view: View, helmResources: ResourceLike[] = []): Po
 /** Helm values are free-form: every object with a `containers` list is taken as a pod spec. */
 export function helmPodTemplates(resource: ResourceLike): PodTemplate[] {
     const found: PodTemplate[] = [];
-    const namespace = asString(resource.props.namespace) ?? asString(at(resource.props, "metadata", "namespace"));
+    const namespace = helmNamespace(resource);
     let budget = 50_000;
     const visit = (value: unknown, path: string[], parent: Record<string, unknown>) => {
         if (budget-- <= 0 || path.length > 40) {

@@ -155,41 +155,126 @@ function patchSources(object: KObject): { record: Record<string, unknown>; path:
     return [];
 }
 
+/**
+ * `${VAR}`, `${VAR:=default}`, `${VAR:-default}` (Flux `postBuild.substitute`, envsubst syntax; OpenShift
+ * Template parameters): replaced by the value the object declares, else by the default written; a name
+ * with neither stays as written.
+ */
+export function substituteVariables(value: unknown, vars: Map<string, string>, depth = 0): unknown {
+    if (depth > 64) {
+        return value;
+    }
+    if (typeof value === "string") {
+        return value.length > 100_000
+            ? value
+            : value.replace(
+                  /\$\{\{?([A-Za-z_][A-Za-z0-9_]*)(?::?[=-]([^}]*))?\}\}?/g,
+                  (whole, name: string, fallback: string | undefined) => vars.get(name) ?? fallback ?? whole,
+              );
+    }
+    if (Array.isArray(value)) {
+        return value.map((v) => substituteVariables(v, vars, depth + 1));
+    }
+    if (value !== null && typeof value === "object" && !isUnknown(value)) {
+        return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, substituteVariables(v, vars, depth + 1)]));
+    }
+    return value;
+}
+
+/** Flux Kustomization `spec.postBuild.substitute` (kustomizations.md, "Post build variable substitution"). */
+function postBuildVariables(object: KObject): Map<string, string> | undefined {
+    if (!FLUX_KUSTOMIZATION.test(object.apiVersion)) {
+        return undefined;
+    }
+    const vars = new Map<string, string>();
+    for (const [k, v] of Object.entries(asRecord(at(object.body, "spec", "postBuild", "substitute")))) {
+        if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") {
+            vars.set(k, String(v));
+        }
+    }
+    return vars;
+}
+
+/**
+ * Kyverno mutate rules (kyverno.io docs, "Mutate Rules": `patchStrategicMerge`, `patchesJson6902`, also
+ * under `foreach`) are patches of the kinds and names the rule matches (`match.any[]/all[].resources`,
+ * or `match.resources`); a rule that matches no name patches every object of its kind.
+ */
+function kyvernoPatches(object: KObject): { target: Target; patch: unknown; where: string }[] {
+    if (!/^kyverno\.io\//.test(object.apiVersion)) {
+        return [];
+    }
+    const out: { target: Target; patch: unknown; where: string }[] = [];
+    asArray(at(object.body, "spec", "rules")).forEach((r, i) => {
+        const rule = asRecord(r);
+        const match = asRecord(rule.match);
+        const resources = [match, ...asArray(match.any), ...asArray(match.all)].map((m) => asRecord(asRecord(m).resources));
+        const targets: Target[] = [];
+        for (const resource of resources) {
+            const names = asArray(resource.names).filter((n): n is string => typeof n === "string");
+            const namespaces = asArray(resource.namespaces).filter((n): n is string => typeof n === "string");
+            for (const kindSpec of asArray(resource.kinds).filter((k): k is string => typeof k === "string")) {
+                const kind = kindSpec.split("/").pop() ?? kindSpec;
+                for (const name of names.length > 0 ? names : [undefined]) {
+                    for (const namespace of namespaces.length > 0 ? namespaces : [undefined]) {
+                        targets.push({ kind, name, namespace });
+                    }
+                }
+            }
+        }
+        const mutate = asRecord(rule.mutate);
+        const patches = [mutate, ...asArray(mutate.foreach).map(asRecord)].flatMap((m) =>
+            [m.patchStrategicMerge, m.patchesJson6902].filter((p) => p !== undefined),
+        );
+        for (const patch of patches) {
+            for (const target of targets) {
+                out.push({ target, patch, where: `spec.rules[${i}].mutate` });
+            }
+        }
+    });
+    return out;
+}
+
 /** The patches an object carries, each as the partial object it writes; files in a repository are reported. */
 function patchObjects(object: KObject): { objects: EmbeddedObject[]; notes: Finding[] } {
     const objects: EmbeddedObject[] = [];
     const notes: Finding[] = [];
-    for (const { record, path, namespace } of patchSources(object)) {
-        for (const entry of kustomizePatches(record, path)) {
-            const body = entry.patch !== undefined ? patchBody(entry.patch) : undefined;
-            if (!body) {
-                if (entry.file !== undefined) {
-                    notes.push(
-                        unverifiable(
-                            `${object.where} ${entry.where} patches ${entry.target.kind ?? "objects"} from file '${entry.file}' in its source repository, which the policy pack cannot read; the objects it patches are checked only as written.`,
-                            object.resource.urn,
-                        ),
-                    );
-                }
-                continue;
+    const vars = postBuildVariables(object);
+    const entries = [
+        ...patchSources(object).flatMap(({ record, path, namespace }) => kustomizePatches(record, path).map((entry) => ({ ...entry, namespace }))),
+        ...kyvernoPatches(object).map((entry) => ({ ...entry, file: undefined, namespace: undefined })),
+    ];
+    for (const entry of entries) {
+        const namespace = entry.namespace;
+        const written = entry.patch !== undefined ? patchBody(entry.patch) : undefined;
+        const body = written && vars ? asRecord(substituteVariables(written, vars)) : written;
+        if (!body) {
+            if (entry.file !== undefined) {
+                notes.push(
+                    unverifiable(
+                        `${object.where} ${entry.where} patches ${entry.target.kind ?? "objects"} from file '${entry.file}' in its source repository, which the policy pack cannot read; the objects it patches are checked only as written.`,
+                        object.resource.urn,
+                    ),
+                );
             }
-            const kind = asString(body.kind) ?? entry.target.kind;
-            if (!kind) {
-                continue;
-            }
-            const name = asString(at(body, "metadata", "name")) ?? entry.target.name;
-            objects.push({
-                kind,
-                apiVersion: asString(body.apiVersion) ?? "",
-                name,
-                namespace: entry.target.namespace ?? asString(at(body, "metadata", "namespace")) ?? namespace,
-                body,
-                resource: object.resource,
-                where: `${object.where} ${entry.where} (a patch of ${kind} '${name ?? "*"}')`,
-                patch: true,
-                embedded: true,
-            });
+            continue;
         }
+        const kind = asString(body.kind) ?? entry.target.kind;
+        if (!kind) {
+            continue;
+        }
+        const name = asString(at(body, "metadata", "name")) ?? entry.target.name;
+        objects.push({
+            kind,
+            apiVersion: asString(body.apiVersion) ?? "",
+            name,
+            namespace: entry.target.namespace ?? asString(at(body, "metadata", "namespace")) ?? namespace,
+            body,
+            resource: object.resource,
+            where: `${object.where} ${entry.where} (a patch of ${kind} '${name ?? "*"}')`,
+            patch: true,
+            embedded: true,
+        });
     }
     return { objects, notes };
 }
@@ -227,6 +312,29 @@ function substitute(value: unknown, params: Map<string, string>, go: boolean, de
     return value;
 }
 
+/**
+ * The parameter sets of a generator the pack can evaluate from the object alone: a List generator's
+ * `elements` (or `elementsYaml`), and a Matrix of two such generators (each combination, Generators-Matrix.md);
+ * undefined for any other generator.
+ */
+function literalElements(generator: Record<string, unknown>, depth = 0): Record<string, unknown>[] | undefined {
+    if ("list" in generator) {
+        const list = asRecord(generator.list);
+        const yaml = typeof list.elementsYaml === "string" ? parseYaml(list.elementsYaml, newBudget()).docs[0] : undefined;
+        const elements = [...asArray(list.elements), ...asArray(yaml)].map(asRecord);
+        return elements.length > 0 ? elements : undefined;
+    }
+    if ("matrix" in generator && depth < 2) {
+        const children = asArray(asRecord(generator.matrix).generators).map((g) => literalElements(asRecord(g), depth + 1));
+        if (children.length !== 2 || children.some((c) => c === undefined)) {
+            return undefined;
+        }
+        const [a, b] = children as Record<string, unknown>[][];
+        return a.flatMap((x) => b.map((y) => ({ ...x, ...y }))).slice(0, 100);
+    }
+    return undefined;
+}
+
 /** Whether a resource is an Argo CD ApplicationSet. */
 export function isApplicationSet(resource: ResourceLike): boolean {
     return /^kubernetes:argoproj\.io\/v[0-9a-z]+:ApplicationSet$/.test(resource.type);
@@ -248,8 +356,8 @@ export function generatedApplications(resource: ResourceLike): { name: string; b
     const generators = asArray(spec.generators).map(asRecord);
     let opaque = generators.length === 0;
     for (const generator of generators) {
-        const elements = asArray(asRecord(generator.list).elements);
-        if (!("list" in generator) || elements.length === 0) {
+        const elements = literalElements(generator);
+        if (elements === undefined) {
             opaque = true;
             continue;
         }
@@ -258,7 +366,7 @@ export function generatedApplications(resource: ResourceLike): { name: string; b
             flatten(element, "", params);
             const body = asRecord(substitute(template, params, go));
             const name = asString(at(body, "metadata", "name")) ?? `${resource.name}-${i}`;
-            out.push({ name, body, label: ` (generated by ApplicationSet '${resource.name}' from list element ${i})` });
+            out.push({ name, body, label: ` (generated by ApplicationSet '${resource.name}' from generator element ${i})` });
         });
     }
     if (opaque) {
@@ -297,7 +405,7 @@ function nestedObjects(object: KObject): EmbeddedObject[] {
     const found: EmbeddedObject[] = [];
     let budget = 20_000;
     const visit = (value: unknown, path: string[]) => {
-        if (budget-- <= 0 || path.length > 30 || found.length >= 50 || value === null || typeof value !== "object" || isUnknown(value)) {
+        if (budget-- <= 0 || path.length > 30 || found.length >= 50 || value === null || value === undefined || typeof value !== "object" || isUnknown(value)) {
             return;
         }
         if (Array.isArray(value)) {
@@ -305,6 +413,13 @@ function nestedObjects(object: KObject): EmbeddedObject[] {
             return;
         }
         const record = value as Record<string, unknown>;
+        for (const [key, text] of Object.entries(record)) {
+            // A manifest held as YAML or JSON text (Argo Workflows' `resource.manifest`, a job's manifest): the objects in it.
+            if (typeof text === "string" && text.length < 256_000 && /^\s*"?apiVersion"?\s*:/m.test(text) && /^\s*"?kind"?\s*:/m.test(text)) {
+                const docs = parseYaml(text, newBudget()).docs;
+                docs.forEach((doc, i) => visit(isEmbeddedObject(doc) ? doc : undefined, [...path, key, ...(docs.length > 1 ? [String(i)] : [])]));
+            }
+        }
         // Kyverno `generate`: kind, apiVersion, name, namespace beside `data`, the object's body.
         const generated =
             typeof record.kind === "string" &&
@@ -341,7 +456,20 @@ function nestedObjects(object: KObject): EmbeddedObject[] {
             }
         }
     };
-    visit(object.body.spec, ["spec"]);
+    // OpenShift `Template` (template.openshift.io): `objects` beside `parameters`, whose `${NAME}` (and
+    // `${{NAME}}`) take each parameter's `value` (docs.openshift.com, "Using templates").
+    const parameters = new Map<string, string>();
+    for (const p of asArray(object.body.parameters).map(asRecord)) {
+        if (typeof p.name === "string" && (typeof p.value === "string" || typeof p.value === "number")) {
+            parameters.set(p.name, String(p.value));
+        }
+    }
+    const body = parameters.size > 0 ? asRecord(substituteVariables(object.body, parameters)) : object.body;
+    for (const [key, child] of Object.entries(body)) {
+        if (!["metadata", "status", "apiVersion", "kind", "parameters"].includes(key)) {
+            visit(child, [key]);
+        }
+    }
     return found;
 }
 
@@ -390,7 +518,11 @@ export function embeddedObjects(object: KObject, depth = 0): { objects: Embedded
             objects.push(...inner.objects);
             notes.push(...inner.notes);
         }
-    } else if (!FLUX_KUSTOMIZATION.test(object.apiVersion) && !FLUX_HELMRELEASE.test(object.apiVersion) && !ARGO.test(object.apiVersion)) {
+    } else if (
+        !FLUX_KUSTOMIZATION.test(object.apiVersion) &&
+        !FLUX_HELMRELEASE.test(object.apiVersion) &&
+        !(ARGO.test(object.apiVersion) && object.kind === "Application")
+    ) {
         for (const nested of nestedObjects(object)) {
             objects.push(nested);
             const inner = embeddedObjects(nested, depth + 1);

@@ -317,3 +317,112 @@ describe("runners: the runner rule follows the same inputs as the chart models",
         await passes([container({ volumes: [{ hostPath: "/tmp/runner", containerPath: "/tmp/runner" }] })]);
     });
 });
+
+describe("templates: parameters and variables are substituted before the object is judged", () => {
+    it("Flux postBuild.substitute variables in a Kustomization's patch (kustomizations.md, 'Post build variable substitution')", async () => {
+        const ks = (type: string) =>
+            kustomization({
+                postBuild: { substitute: { service_type: type } },
+                patches: [{ target: { kind: "Service", name: "buildkitd" }, patch: "- op: replace\n  path: /spec/type\n  value: ${service_type}\n" }],
+            });
+        await flagged([ks("LoadBalancer")], "buildkit-not-exposed");
+        await passes([ks("ClusterIP")]);
+        // A default written in the variable (`${VAR:=default}`) stands when the Kustomization gives no value.
+        const fallback = (type: string) =>
+            kustomization({
+                patches: [{ target: { kind: "Service", name: "buildkitd" }, patch: `- op: replace\n  path: /spec/type\n  value: \${service_type:=${type}}\n` }],
+            });
+        await flagged([fallback("NodePort")], "buildkit-not-exposed");
+        await passes([fallback("ClusterIP")]);
+    });
+
+    it("an ApplicationSet Matrix of two List generators and a List given as elementsYaml (Generators-Matrix.md, Generators-List.md)", async () => {
+        const helm = { valuesObject: { tls: { enabled: true }, service: { type: "{{serviceType}}" } } };
+        const matrix = (type: string) => [
+            {
+                matrix: {
+                    generators: [
+                        { list: { elements: [{ cluster: "aks-weu", url: "https://kubernetes.default.svc" }] } },
+                        { list: { elements: [{ serviceType: "ClusterIP" }, { serviceType: type }] } },
+                    ],
+                },
+            },
+        ];
+        await flagged([applicationSet(matrix("LoadBalancer"), helm)], "buildkit-not-exposed");
+        await passes([applicationSet(matrix("ClusterIP"), helm)]);
+        const yaml = (type: string) => [{ list: { elementsYaml: `- cluster: aks\n  url: https://kubernetes.default.svc\n  serviceType: ${type}\n` } }];
+        await flagged([applicationSet(yaml("NodePort"), helm)], "buildkit-not-exposed");
+        await passes([applicationSet(yaml("ClusterIP"), helm)]);
+    });
+
+    it("an OpenShift Template's objects with its parameters' values (docs.openshift.com, 'Using templates')", async () => {
+        const template = (type: string) =>
+            res("kubernetes:template.openshift.io/v1:Template", "buildkit", {
+                metadata: { name: "buildkit", namespace: "openshift" },
+                parameters: [{ name: "SERVICE_TYPE", value: type }],
+                objects: [
+                    {
+                        apiVersion: "v1",
+                        kind: "Service",
+                        metadata: { name: "buildkitd", namespace: "buildkit" },
+                        spec: { type: "${SERVICE_TYPE}", selector: { app: "buildkitd" }, ports: [{ port: 1234 }] },
+                    },
+                ],
+            });
+        await flagged([template("LoadBalancer")], "buildkit-not-exposed");
+        await passes([template("ClusterIP")]);
+    });
+
+    it("a manifest held as YAML text (Argo Workflows resource template, argo-workflows docs/walk-through/kubernetes-resources.md)", async () => {
+        const workflow = (type: string) =>
+            res("kubernetes:argoproj.io/v1alpha1:WorkflowTemplate", "publish", {
+                metadata: { name: "publish", namespace: "ci" },
+                spec: {
+                    entrypoint: "publish",
+                    templates: [
+                        {
+                            name: "publish",
+                            resource: {
+                                action: "apply",
+                                manifest: `apiVersion: v1\nkind: Service\nmetadata:\n  name: buildkitd\n  namespace: buildkit\nspec:\n  type: ${type}\n  selector:\n    app: buildkitd\n  ports:\n    - port: 1234\n`,
+                            },
+                        },
+                    ],
+                },
+            });
+        await flagged([workflow("NodePort")], "buildkit-not-exposed");
+        await passes([workflow("ClusterIP")]);
+    });
+
+    it("a Kyverno mutate rule is a patch of what it matches (kyverno.io docs, 'Mutate Rules')", async () => {
+        const policy = (spec: Record<string, unknown>) =>
+            res("kubernetes:kyverno.io/v1:ClusterPolicy", "mutate-buildkit", {
+                metadata: { name: "mutate-buildkit" },
+                spec: {
+                    rules: [
+                        {
+                            name: "service-type",
+                            match: { any: [{ resources: { kinds: ["Service"], names: ["buildkitd"], namespaces: ["buildkit"] } }] },
+                            mutate: { patchStrategicMerge: { spec } },
+                        },
+                    ],
+                },
+            });
+        await flagged([policy({ type: "LoadBalancer" })], "buildkit-not-exposed");
+        await passes([policy({ internalTrafficPolicy: "Local" })]);
+    });
+
+    it("pod specs in a HelmRelease's values belong to its targetNamespace: a runner namespace makes them runner pods", async () => {
+        const hr = (targetNamespace: string) =>
+            res(HR, "docker-cache", {
+                metadata: { name: "docker-cache", namespace: "flux-system" },
+                spec: {
+                    targetNamespace,
+                    chart: { spec: { chart: "app-template", sourceRef: { kind: "HelmRepository", name: "bjw-s" } } },
+                    values: { pod: { containers: [{ name: "dockerd", image: "docker:27-dind", securityContext: { privileged: true } }] } },
+                },
+            });
+        await flagged([hr("arc-runners-protected")], "runner-pods-unprivileged-no-dind");
+        await passes([hr("tools")]);
+    });
+});
