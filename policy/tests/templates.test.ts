@@ -426,3 +426,21 @@ describe("templates: parameters and variables are substituted before the object 
         await passes([hr("tools")]);
     });
 });
+
+describe("templates: an ApplicationSet's templatePatch is merged over each generated Application", () => {
+    it("a parameters-only templatePatch is applied; one with template logic is reported (Template.md, 'Template Patch')", async () => {
+        const withPatch = (templatePatch: string) => {
+            const set = applicationSet(
+                [{ list: { elements: [{ cluster: "aks", url: "https://kubernetes.default.svc", type: "LoadBalancer" }] } }],
+                { valuesObject: { tls: { enabled: true } } },
+                true,
+            );
+            return { ...set, props: { ...set.props, spec: { ...(set.props.spec as Record<string, unknown>), templatePatch } } };
+        };
+        await flagged([withPatch("spec:\n  source:\n    helm:\n      valuesObject:\n        service:\n          type: '{{.type}}'\n")], "buildkit-not-exposed");
+        await passes([withPatch("spec:\n  source:\n    helm:\n      valuesObject:\n        service:\n          type: ClusterIP\n")]);
+        const logic = [withPatch("{{- if .autoSync }}\nspec:\n  syncPolicy:\n    automated: {}\n{{- end }}\n")];
+        await passes(logic);
+        assert.ok((await advisory(logic)).some((m) => m.includes("templatePatch")));
+    });
+});
