@@ -1,6 +1,7 @@
 import { Finding, ResourceLike, unverifiable } from "./findings";
-import { Unknown, asArray, asRecord, asString, at, isUnknown, newBudget } from "./plain";
+import { asArray, asRecord, asString, at, isUnknown, newBudget } from "./plain";
 import { parseYaml } from "./yaml";
+import { KObject } from "./kobject";
 
 /**
  * Templates and patches are judged as the objects they become (issue 22). An object of the stack that
@@ -21,22 +22,6 @@ import { parseYaml } from "./yaml";
  * - a full object nested in another object's spec (a Crossplane `Object`'s `spec.forProvider.manifest`,
  *   a Composition's `base`, a Kyverno `generate.data`): any record with `apiVersion`, `kind` and a body.
  */
-
-/**
- * A Kubernetes object of the stack, shaped like objects.ts's `KObject` (declared here so that objects.ts,
- * which calls `embeddedObjects`, is not imported back: the import graph has no cycles).
- */
-interface KObject {
-    kind: string;
-    apiVersion: string;
-    name: string | Unknown | undefined;
-    namespace: string | undefined;
-    body: Record<string, unknown>;
-    resource: ResourceLike;
-    where: string;
-    patch: boolean;
-    embedded?: boolean;
-}
 
 /** An object made from an embedded template or patch (`embedded` set). */
 export type EmbeddedObject = KObject & { embedded: true };
