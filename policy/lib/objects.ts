@@ -272,14 +272,19 @@ function dockerContainerPod(resource: ResourceLike): KObject {
         env,
         ports,
         volumeMounts,
-        securityContext: { privileged: p.privileged === true },
+        // `capabilities.adds` is `docker run --cap-add` (pulumi-docker ContainerCapabilities `adds`/`drops`).
+        securityContext: {
+            privileged: p.privileged === true,
+            ...(Array.isArray(asRecord(p.capabilities).adds) ? { capabilities: { add: asRecord(p.capabilities).adds } } : {}),
+        },
     };
     return {
         kind: "Pod",
         apiVersion: "v1",
         name,
         namespace: undefined,
-        body: { metadata: { name }, spec: { containers: [container], volumes, hostNetwork: p.networkMode === "host" } },
+        // `pidMode: host` is `docker run --pid=host`: the host's process namespace, as hostPID.
+        body: { metadata: { name }, spec: { containers: [container], volumes, hostNetwork: p.networkMode === "host", hostPID: p.pidMode === "host" } },
         resource,
         where: `Docker container '${resource.name}'`,
         patch: false,

@@ -249,6 +249,16 @@ function patchObjects(object: KObject): { objects: EmbeddedObject[]; notes: Find
             continue;
         }
         const name = asString(at(body, "metadata", "name")) ?? entry.target.name;
+        const type = at(body, "spec", "type");
+        if (kind === "Service" && name === undefined && (type === "LoadBalancer" || type === "NodePort" || at(body, "spec", "externalIPs") !== undefined)) {
+            // A patch of every Service the source holds (no name, or a label selector): which ones, the pack cannot see.
+            notes.push(
+                unverifiable(
+                    `${object.where} ${entry.where} publishes every Service it targets outside the cluster (${type === undefined ? "externalIPs" : String(type)}), and which Services its source holds is not visible to the policy pack: if BuildKit's is among them, its API is exposed.`,
+                    object.resource.urn,
+                ),
+            );
+        }
         objects.push({
             kind,
             apiVersion: asString(body.apiVersion) ?? "",

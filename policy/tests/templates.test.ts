@@ -444,3 +444,30 @@ describe("templates: an ApplicationSet's templatePatch is merged over each gener
         assert.ok((await advisory(logic)).some((m) => m.includes("templatePatch")));
     });
 });
+
+describe("outside Kubernetes: a @pulumi/docker Container's privileges are the pod's", () => {
+    it("capabilities.adds SYS_ADMIN and pidMode host on a runner container (pulumi-docker Container inputs)", async () => {
+        const container = (extra: Record<string, unknown>) =>
+            res("docker:index/container:Container", "github-runner", {
+                name: "github-runner",
+                image: "myoung34/github-runner:2.321.0",
+                envs: ["REPO_URL=https://github.com/example/app", "ACCESS_TOKEN=secret"],
+                ...extra,
+            });
+        await flagged([container({ capabilities: { adds: ["SYS_ADMIN"] } })], "runner-pods-unprivileged-no-dind", "SYS_ADMIN");
+        await flagged([container({ pidMode: "host" })], "runner-pods-unprivileged-no-dind", "hostPID");
+        await passes([container({ capabilities: { adds: ["NET_BIND_SERVICE"], drops: ["ALL"] } })]);
+    });
+});
+
+describe("patches whose targets the pack cannot see are reported", () => {
+    it("a Kustomization patch making every Service of its source a LoadBalancer", async () => {
+        const ks = (type: string) =>
+            kustomization({
+                patches: [{ target: { kind: "Service", labelSelector: "expose=true" }, patch: `- op: replace\n  path: /spec/type\n  value: ${type}\n` }],
+            });
+        await passes([ks("LoadBalancer")]);
+        assert.ok((await advisory([ks("LoadBalancer")])).some((m) => m.includes("publishes every Service it targets")));
+        assert.ok(!(await advisory([ks("ClusterIP")])).some((m) => m.includes("publishes every Service it targets")));
+    });
+});
