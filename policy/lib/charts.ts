@@ -1,7 +1,7 @@
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
 import { HelmValues, helmChart, helmLabel, helmValues, isFluxHelmRelease, isRelease } from "./helm";
 import { objectsOf } from "./objects";
-import { postRenderedServiceType } from "./templates";
+import { postRenderedHostNetwork, postRenderedServiceType } from "./templates";
 import { parseBuildkitdToml } from "./buildkitdToml";
 import { asArray, asRecord, at, isUnknown } from "./plain";
 import { DAEMON_FIX } from "./buildkitd";
@@ -59,6 +59,15 @@ export function judgeBuildkitChart(resource: ResourceLike, rule: "daemon" | "exp
         // (buildkit-service renders one) that sets spec.type decides it, whatever the values say.
         const own = isFluxHelmRelease(resource) ? objectsOf(resource).objects.find((o) => !o.embedded) : undefined;
         const rendered = own ? postRenderedServiceType(own) : undefined;
+        // The chart's Deployment always listens on tcp://0.0.0.0:1234: on the node's network, so is BuildKit's API.
+        const onHost = (own ? postRenderedHostNetwork(own) : []).map((h) =>
+            violation(
+                `${h.where} gives the Deployment ${label} (buildkit-service) renders ${h.what}, so the daemon it always serves on tcp://0.0.0.0:1234 is on the node's network. ${EXPOSURE_FIX}`,
+            ),
+        );
+        if (onHost.length > 0) {
+            return onHost;
+        }
         if (rendered) {
             if (isUnknown(rendered.type)) {
                 return [unverifiable(`${rendered.where} sets spec.type unknown during preview.`)];

@@ -585,3 +585,27 @@ export function postRenderedServiceType(object: KObject): { type: unknown; where
     }
     return found;
 }
+
+/**
+ * Post-renderer patches of the chart's workloads that put its pods on the node's network: `hostNetwork:
+ * true` or a container `hostPort` in a Deployment, StatefulSet or DaemonSet patch (any name: the modelled
+ * chart renders one Deployment).
+ */
+export function postRenderedHostNetwork(object: KObject): { what: string; where: string }[] {
+    const out: { what: string; where: string }[] = [];
+    for (const patch of patchObjects(object).objects.filter((p) => ["Deployment", "StatefulSet", "DaemonSet"].includes(p.kind))) {
+        const spec = asRecord(at(patch.body, "spec", "template", "spec"));
+        if (spec.hostNetwork === true || spec.hostNetwork === "true") {
+            out.push({ what: "hostNetwork: true", where: patch.where });
+        }
+        const hostPorts = asArray(spec.containers).flatMap((c) =>
+            asArray(asRecord(c).ports)
+                .map((p) => asRecord(p).hostPort)
+                .filter((h) => h !== undefined && h !== null && h !== 0),
+        );
+        if (hostPorts.length > 0) {
+            out.push({ what: `hostPort ${hostPorts.map(String).join(", ")}`, where: patch.where });
+        }
+    }
+    return out;
+}

@@ -190,6 +190,24 @@ describe("patches: a HelmRelease's post-renderers are applied to the chart model
         await passes([release({ service: { type: "LoadBalancer" } }, smp("ClusterIP"))]);
     });
 
+    it("a post-renderer putting the chart's Deployment on the node's network (hostNetwork, hostPort)", async () => {
+        const deployment = (spec: Record<string, unknown>) => ({
+            patches: [
+                {
+                    target: { kind: "Deployment" },
+                    patch: JSON.stringify({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "any" }, spec: { template: { spec } } }),
+                },
+            ],
+        });
+        await flagged([release({}, deployment({ hostNetwork: true }))], "buildkit-not-exposed", "hostNetwork");
+        await flagged(
+            [release({}, deployment({ containers: [{ name: "buildkitd", ports: [{ containerPort: 1234, hostPort: 1234 }] }] }))],
+            "buildkit-not-exposed",
+            "hostPort 1234",
+        );
+        await passes([release({}, deployment({ priorityClassName: "system-cluster-critical", tolerations: [{ key: "ci", operator: "Exists" }] }))]);
+    });
+
     it("a post-renderer that only adds labels changes nothing", async () => {
         await passes([release({}, { patches: [{ target: { kind: "Deployment" }, patch: "- op: add\n  path: /metadata/labels/team\n  value: ci\n" }] })]);
     });
