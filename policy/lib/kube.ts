@@ -128,7 +128,9 @@ export function podTemplatesOfObject(object: KObject): PodTemplate[] {
     if (ARC_PATHS[object.kind]) {
         return [podTemplate(object, ARC_PATHS[object.kind], `ARC ${object.kind}`)];
     }
-    if (isHelm(object.resource) && !object.embedded) {
+    if ((isHelm(object.resource) && !object.embedded) || (/^argoproj\.io\//.test(object.apiVersion) && /^Application(Set)?$/.test(object.kind))) {
+        // An Argo CD Application or ApplicationSet installs charts: its values are judged as Helm values
+        // (helmUnits makes one unit per generated Application), not walked again here.
         // A Flux HelmRelease's values are judged as Helm values (helmPodTemplates), not walked twice.
         return [];
     }
