@@ -11,7 +11,9 @@ import { KObject } from "./kobject";
  * - patches (kustomize `patches`, `patchesStrategicMerge`, `patchesJson6902`) in a Flux `Kustomization`
  *   (kustomize-controller docs/spec/v1/kustomizations.md, "Patches"), in a Flux `HelmRelease`'s
  *   `postRenderers[].kustomize` (helm-controller docs/spec/v2/helmreleases.md, "Post renderers") and in
- *   an Argo CD Application's `source.kustomize.patches` (argo-cd docs/user-guide/kustomize.md, "Patches"):
+ *   an Argo CD Application's `source.kustomize.patches` (argo-cd docs/user-guide/kustomize.md, "Patches");
+ *   the field names are helm-controller's api/v2 `Kustomize` (Patches, PatchesStrategicMerge as inline
+ *   objects, PatchesJSON6902 with `patch` a list of operations), kustomize-controller's alike:
  *   each becomes a partial object of its target's kind, name and namespace, marked `patch` exactly like a
  *   Pulumi `ServicePatch`/`DeploymentPatch`, so a patch making BuildKit's Service a NodePort is exposure;
  * - an Argo CD `ApplicationSet`'s `spec.template` is an Application (argo-cd
