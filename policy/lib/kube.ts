@@ -5,7 +5,7 @@ import { gitlabJobContainer, jenkinsPipeline, jenkinsPodSpecs } from "./ciScript
 import { DecodeBudget, STRING_DEPTH, decodeString, envListOf, newDecodeBudget, noteDecodeOverflow, runnerVolumesOf } from "./decode";
 import { Unknown, UNKNOWN, asArray, asRecord, asString, at, isUnknown } from "./plain";
 import { basename } from "./shell";
-import { isEmbeddedObject } from "./templates";
+import { CORE_GROUP, isEmbeddedObject } from "./templates";
 
 export { helmLabel, isHelm };
 
@@ -308,8 +308,10 @@ function podSpecsIn(
             return;
         }
         const record = value as Record<string, unknown>;
-        if (path.length > 1 && isEmbeddedObject(record)) {
-            // A whole object nested in this one (a Crossplane manifest): judged as that object (templates.ts).
+        if (path.length > 1 && strings === 0 && !CORE_GROUP(object.apiVersion) && isEmbeddedObject(record)) {
+            // A whole object nested in a custom resource's structure (a Crossplane manifest) is judged as that
+            // object by templates.ts. One found in decoded text, or inside a core object (a Pod manifest in a
+            // ConfigMap's JCasC YAML), templates.ts does not reach: it is judged here, as a pod spec.
             return;
         }
         const here = {

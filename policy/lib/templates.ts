@@ -504,7 +504,8 @@ function nestedObjects(object: KObject): EmbeddedObject[] {
     return found;
 }
 
-const CORE_GROUP = (apiVersion: string) => !apiVersion.includes("/") || apiVersion.split("/")[0].endsWith("k8s.io");
+/** Kubernetes' own API groups (core `v1`, `*.k8s.io`): objects templates.ts does not look inside. */
+export const CORE_GROUP = (apiVersion: string) => !apiVersion.includes("/") || apiVersion.split("/")[0].endsWith("k8s.io");
 
 /**
  * The objects an object carries (patches, generated Applications, nested manifests), recursively to a
