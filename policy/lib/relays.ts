@@ -430,7 +430,7 @@ function ssh(args: string[], ctx: ContainerContext, scene: BuildkitScene): Shape
 
 /** stunnel's INI config: per service `accept`, `connect`, `client`, `verify`/`requireCert`. */
 function stunnelConfig(text: string, ctx: ContainerContext, scene: BuildkitScene): Shape | undefined {
-    let global: Map<string, string> = new Map();
+    const global: Map<string, string> = new Map();
     const sections: Map<string, string>[] = [];
     let current = global;
     for (const raw of text.slice(0, 256_000).split("\n")) {
@@ -446,7 +446,6 @@ function stunnelConfig(text: string, ctx: ContainerContext, scene: BuildkitScene
             current.set(line.slice(0, eq).trim().toLowerCase(), line.slice(eq + 1).trim());
         }
     }
-    global = new Map();
     for (const s of sections) {
         const connect = s.get("connect");
         const upstream = connect ? buildkitTarget(connect.includes(":") || connect.startsWith("/") ? connect : `localhost:${connect}`, ctx, scene) : undefined;
