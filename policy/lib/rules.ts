@@ -60,9 +60,7 @@ export function sceneOf(view: View, helm: ResourceLike[]): { scene: BuildkitScen
     const relays: Relay[] = [];
     for (const { contexts } of containerContexts(view, helm)) {
         for (const ctx of contexts) {
-            if (daemonOf(ctx)?.runs.length) {
-                continue;
-            }
+            // The daemon's own container counts too: a script may start a relay next to buildkitd.
             const relay = relayOf(ctx, scene);
             if (relay) {
                 relays.push(relay);

@@ -397,6 +397,52 @@ describe("relays: anything that forwards BuildKit is BuildKit", () => {
         ]);
     });
 
+    it("flags a socat started next to buildkitd in the daemon's own container script", async () => {
+        await assertFlagged(
+            "socat in the daemon's script",
+            [
+                r("kubernetes:apps/v1:Deployment", "buildkitd", {
+                    metadata: { name: "buildkitd", namespace: "buildkit", labels },
+                    spec: {
+                        selector: { matchLabels: labels },
+                        template: {
+                            metadata: { labels },
+                            spec: {
+                                containers: [
+                                    {
+                                        name: "buildkitd",
+                                        image: "moby/buildkit:v0.31.2",
+                                        command: [
+                                            "sh",
+                                            "-c",
+                                            "socat TCP-LISTEN:1234,fork,reuseaddr UNIX-CONNECT:/run/buildkit/buildkitd.sock & exec buildkitd --addr unix:///run/buildkit/buildkitd.sock",
+                                        ],
+                                        securityContext: { privileged: true },
+                                        ports: [{ containerPort: 1234 }],
+                                    },
+                                ],
+                            },
+                        },
+                    },
+                }),
+                service(),
+            ],
+            PLAINTEXT,
+        );
+    });
+
+    it("flags a Cloudflare tunnel configured through its Pulumi provider whose origin is BuildKit, and passes one to another app", async () => {
+        // pulumi registry cloudflare api-docs/zerotrusttunnelcloudflaredconfig: config.ingresses[] {hostname, service}.
+        const tunnel = (origin: string) =>
+            r("cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig", "builds", {
+                accountId: "f037e56e89293a057740de681ac9abbe",
+                tunnelId: "6ff42ae2-765d-4adf-8112-31c55c1551ef",
+                config: { ingresses: [{ hostname: "builds.example.com", service: origin }, { service: "http_status:404" }] },
+            });
+        await assertFlagged("tunnel to buildkitd", [daemon, service(), tunnel("tcp://buildkitd.buildkit.svc.cluster.local:1234")], EXPOSED);
+        await assertPasses("tunnel to grafana", [daemon, service(), tunnel("http://grafana.monitoring.svc:3000")]);
+    });
+
     it("reports, without blocking, an unknown program that reaches BuildKit and exposes a port", async () => {
         const advisory = await assertPasses("unknown relay", [
             daemon,
