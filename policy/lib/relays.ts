@@ -200,6 +200,10 @@ export function buildkitTarget(
     }
     const host = match[1];
     const port = match[2];
+    if (/^(tcp|udp|sctp|ssl|openssl|unix|vsock)[46]?(-[a-z]+)?$/i.test(host)) {
+        // A socat address keyword (`TCP-LISTEN:1234`) met while scanning text, not a host.
+        return undefined;
+    }
     if (port === undefined && !bareHost && !/\.svc(\.|$)/.test(host)) {
         return undefined;
     }
@@ -253,7 +257,8 @@ function programs(ctx: ContainerContext): { program: string; args: (string | Unk
         const args = asArray(ctx.container.record.args).map((a) => (isUnknown(a) ? (a as Unknown) : String(a)));
         const first = args[0];
         const rest = typeof first === "string" && basename(first) === entry ? args.slice(1) : args;
-        return [{ program: entry, args: rest }, ...out.filter((o) => o.program !== rest[0])];
+        // The image's entrypoint runs with the args as its own: the interpretation of the args alone names no program.
+        return [{ program: entry, args: rest }];
     }
     return out;
 }
