@@ -1,4 +1,4 @@
-import { BUILDKIT_GRPC_PORT } from "../../contracts";
+import { BUILDKIT_GRPC_PORT, BUILDKIT_NAMESPACE } from "../../contracts";
 
 /**
  * The in-cluster second line of the policy pack: Kubernetes ValidatingAdmissionPolicies (GA in
@@ -33,6 +33,12 @@ export const ADMISSION_POLICY_NAMES = {
 } as const;
 
 const PORT = String(BUILDKIT_GRPC_PORT);
+/**
+ * The contract's BuildKit namespace is BuildKit's: in it, port 1234 is BuildKit's port whatever an object is
+ * called (a selectorless Service fed by hand-made Endpoints, a relay, an Ingress to a renamed Service), so
+ * publishing it there is exposure. Elsewhere port 1234 is also other apps' and needs BuildKit evidence.
+ */
+const IN_BUILDKIT_NAMESPACE = `request.namespace == '${BUILDKIT_NAMESPACE}'`;
 
 /** `[]` when a list field is absent: Kubernetes CEL errors on a missing field, so every access is guarded. */
 function list(path: string): string {
@@ -139,12 +145,6 @@ const RUNTIME_HOST_PATH = String.raw`^/*(var/)?run/*$|^/+$|^/*(var/)?run/(docker
  */
 const DIND_IMAGE = String.raw`(?i)(^|/)[^/]*dind[^/]*$|:[^@]*dind|^((docker\.io/)?(library/)?)docker(:(latest|2[3-9][0-9.]*|[3-9][0-9][0-9.]*|22\.(0[6-9]|1[0-2])[0-9.]*))?(@sha256:[a-f0-9]+)?$`;
 
-/**
- * A relay's upstream in one command-line word: a BuildKit Service (BUILDKIT_NAME) as `host:port` or
- * `host.<ns>.svc...`, kubectl port-forward's `svc/<name>`, or buildkitd's unix socket (policy/lib/relays.ts).
- */
-const RELAY_TARGET = String.raw`(^|[^A-Za-z0-9.-])([a-z0-9-]*-)?(moby-)?buildkitd?(-(service|svc|server|daemon|tcp|grpc|headless|lb|public|external|protected|arm64|protected-arm64))?((\.[a-z0-9-]+)?(\.svc(\.[a-z0-9-]+)*)?:[0-9]+|\.[a-z0-9-]+\.svc)|buildkitd?\.sock|^(svc|service|services)/([a-z0-9-]*-)?(moby-)?buildkitd?(-[a-z0-9-]+)?$`;
-
 /** The pod-spec validations, over `variables.containers` and `variables.spec`. */
 function podValidations(runnerNamespaces: readonly string[]): { expression: string; message: string; reason: string }[] {
     const runners = `[${runnerNamespaces.map((n) => `'${n}'`).join(", ")}]`;
@@ -160,11 +160,9 @@ function podValidations(runnerNamespaces: readonly string[]): { expression: stri
             // Port 1234 is also other apps' port: it counts in a BuildKit pod (a buildkitd container or BuildKit labels).
             expression:
                 `!variables.daemons.exists(c, ${list("c.ports")}.exists(p, has(p.hostPort) && p.hostPort != 0)) && ` +
-                `!(variables.buildkitPod && variables.containers.exists(c, ${list("c.ports")}.exists(p, has(p.hostPort) && p.hostPort != 0 && ` +
-                `(p.hostPort == ${PORT} || p.containerPort == ${PORT} || ${words("c")}.exists(w, w.contains('buildkit')))))) && ` +
-                // A relay in any pod (anything that forwards BuildKit is BuildKit): a container with a hostPort whose
-                // command line names a BuildKit Service as host:port or *.svc, `svc/<BuildKit name>`, or buildkitd's socket.
-                `!variables.containers.exists(c, ${list("c.ports")}.exists(p, has(p.hostPort) && p.hostPort != 0) && ${words("c")}.exists(w, w.matches(r'${RELAY_TARGET}'))) && ` +
+                // A container whose command names BuildKit (a relay to its Service or socket) is BuildKit's too.
+                `!variables.containers.exists(c, ${list("c.ports")}.exists(p, has(p.hostPort) && p.hostPort != 0 && ` +
+                `((variables.buildkitPod && (p.hostPort == ${PORT} || p.containerPort == ${PORT})) || ${words("c")}.exists(w, w.contains('buildkit'))))) && ` +
                 `!((has(variables.spec.hostNetwork) && variables.spec.hostNetwork) && variables.daemons.exists(c, ${mayListenOnTcp("c")}))`,
             message:
                 "BuildKit's port is published on the node (a hostPort on a buildkitd container, a hostPort on port 1234 or to BuildKit's socket in a BuildKit pod, a hostPort on a relay whose command line forwards to a BuildKit Service or socket, or hostNetwork for a buildkitd that may listen on tcp://): BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
@@ -257,7 +255,7 @@ function podPolicies(runnerNamespaces: readonly string[]): AdmissionPolicySpec[]
                     },
                     // The containers that run buildkitd, decided once (every rule about daemons reads this).
                     { name: "daemons", expression: `variables.containers.filter(c, ${runsBuildkitd("c")})` },
-                    { name: "buildkitPod", expression: `size(variables.daemons) > 0 || ${labelledBuildkit(POD_METADATA[shape])}` },
+                    { name: "buildkitPod", expression: `size(variables.daemons) > 0 || ${labelledBuildkit(POD_METADATA[shape])} || ${IN_BUILDKIT_NAMESPACE}` },
                 ],
                 validations: podValidations(runnerNamespaces),
             },
@@ -316,7 +314,9 @@ function configPolicy(): AdmissionPolicySpec {
                     expression:
                         `object.kind != 'ConfigMap' || !has(object.data) || !object.data.exists(k, k.matches(r'^[0-9]+$') && ` +
                         // A BuildKit Service on any port; port 1234 of another Service is another app's.
-                        `object.data[k].matches(r'^\\s*[a-z0-9-]+/(([a-z0-9-]*[-.])?(moby-)?buildkitd?(-[a-z0-9-]+)?):[A-Za-z0-9-]+(:PROXY)?(:PROXY)?\\s*$'))`,
+                        `(object.data[k].matches(r'^\\s*[a-z0-9-]+/(([a-z0-9-]*[-.])?(moby-)?buildkitd?(-[a-z0-9-]+)?):[A-Za-z0-9-]+(:PROXY)?(:PROXY)?\\s*$') || ` +
+                        // Any Service of the BuildKit namespace on port 1234.
+                        `object.data[k].matches(r'^\\s*${BUILDKIT_NAMESPACE}/[a-z0-9-]+:${PORT}(:PROXY)?(:PROXY)?\\s*$')))`,
                     message:
                         "an ingress-nginx tcp-services/udp-services entry publishes a BuildKit Service on the ingress controller: BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
                     reason: "Forbidden",
@@ -366,14 +366,17 @@ function exposurePolicy(): AdmissionPolicySpec {
         `((has(object.spec.selector) && object.spec.selector.exists(k, object.spec.selector[k].matches(r'${BUILDKIT_NAME}'))) || ` +
         // Port 1234 alone is also other apps' port: without a BuildKit selector or name it is not evidence
         // (the pack, which sees the Endpoints a selectorless Service is fed by, judges those).
-        `(has(object.metadata.name) && object.metadata.name.matches(r'${BUILDKIT_NAME}')))`;
+        `(has(object.metadata.name) && object.metadata.name.matches(r'${BUILDKIT_NAME}')) || ` +
+        `(${IN_BUILDKIT_NAMESPACE} && ${list("object.spec.ports")}.exists(p, p.port == ${PORT} || (has(p.targetPort) && string(p.targetPort) == '${PORT}'))))`;
     const published =
         `((has(object.spec.type) && (object.spec.type == 'LoadBalancer' || object.spec.type == 'NodePort')) || ` +
         `size(${list("object.spec.externalIPs")}) > 0 || ` +
         // Annotations and labels of controllers that publish a ClusterIP Service outside the cluster (the
         // known publishers of the pack's policy/lib/publishing.ts; tests/admission.test.ts keeps the verdicts equal).
         `${publishingMetadata("object")})`;
-    const backend = (b: string) => `(has(${b}.service) && ${b}.service.name.matches(r'${BUILDKIT_NAME}'))`;
+    const backend = (b: string) =>
+        `(has(${b}.service) && (${b}.service.name.matches(r'${BUILDKIT_NAME}') || ` +
+        `(${IN_BUILDKIT_NAMESPACE} && has(${b}.service.port) && has(${b}.service.port.number) && ${b}.service.port.number == ${PORT})))`;
     return {
         name: ADMISSION_POLICY_NAMES.exposure,
         spec: {

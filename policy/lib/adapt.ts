@@ -3,6 +3,7 @@ import { Finding, ResourceLike, unverifiable, violation } from "./findings";
 import { helmUnits, isHelm, resolveValuesFrom } from "./helm";
 import { View, objectsOf, viewOf } from "./objects";
 import { asRecord, newBudget, toPlain } from "./plain";
+import { shellParserReady } from "./shell";
 import type { Rule } from "./rules";
 
 /** A check judges either one resource at a time or the whole stack (when it must join resources). */
@@ -131,7 +132,9 @@ function proxyTarget(value: unknown): unknown {
     }
 }
 
+/** Every policy reads its resources through this: it also waits, once, for the shell parser to load (lib/shell.ts). */
 export async function preparedResource(input: unknown): Promise<ResourceLike> {
+    await shellParserReady();
     const raw = (input !== null && typeof input === "object" ? input : {}) as { type?: unknown; props?: unknown };
     return plainResource(input, await withAssets(raw));
 }

@@ -1,25 +1,11 @@
 import { existsSync, readFileSync, statSync } from "fs";
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
 import { Budget, LIMITS, RELEVANT, UNKNOWN, Unknown, asArray, asRecord, asString, at, isUnknown, newBudget } from "./plain";
+import type { KObject } from "./kobject";
 import { parseYaml } from "./yaml";
+import { commandPods, isCommandResource } from "./commands";
 
-/**
- * One Kubernetes object a stack declares: a resource of a `kubernetes:` type (Patch resources included,
- * with `patch` set), or an object inside a `kubernetes:yaml` ConfigFile/ConfigGroup (`yaml`, `objs`,
- * `files`). `body` is the object as Kubernetes sees it (metadata, spec, data, ...).
- */
-export interface KObject {
-    kind: string;
-    apiVersion: string;
-    /** metadata.name; for a resource without one, Pulumi auto-names it `<resource name>-<suffix>`. */
-    name: string | Unknown | undefined;
-    namespace: string | undefined;
-    body: Record<string, unknown>;
-    resource: ResourceLike;
-    /** Human description, e.g. `Deployment 'ci'` or `ConfigGroup 'ci' object Deployment 'builder'`. */
-    where: string;
-    patch: boolean;
-}
+export type { KObject } from "./kobject";
 
 const YAML_TYPES = /^kubernetes:yaml(\/v\d+)?:(ConfigGroup|ConfigFile)$/;
 const HELM_TYPES = /^kubernetes:helm\.sh\/v\d+:(Release|Chart)$/;
@@ -155,6 +141,9 @@ export function objectsOf(resource: ResourceLike): { objects: KObject[]; notes: 
     }
     if (DOCKER_CONTAINER.test(resource.type)) {
         return { objects: [dockerContainerPod(resource)], notes: [] };
+    }
+    if (isCommandResource(resource.type)) {
+        return { objects: commandPods(resource), notes: [] };
     }
     const yamlType = YAML_TYPES.exec(resource.type);
     if (!yamlType) {
