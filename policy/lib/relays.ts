@@ -597,3 +597,20 @@ export function selectsRelay(service: KObject, relay: Relay): boolean {
         (service.namespace === undefined || relay.ctx.template.namespace === undefined || service.namespace === relay.ctx.template.namespace)
     );
 }
+
+/**
+ * The values of a tunnel's Helm chart (cloudflare/helm-charts `cloudflare-tunnel`: `cloudflare.ingress[]`
+ * with `hostname` and `service`; charts of ngrok, frp, inlets, chisel): the chart runs the tunnel, so a
+ * BuildKit origin in its values is published.
+ */
+export const TUNNEL_CHART = /tunnel|cloudflared|ngrok|(^|-)frpc?($|-)|inlets|chisel|rathole|(^|-)bore($|-)|zrok/;
+
+export function tunnelValueTargets(values: unknown, scene: BuildkitScene): { what: string; crossed: boolean }[] {
+    let text: string;
+    try {
+        text = JSON.stringify(values) ?? "";
+    } catch {
+        return [];
+    }
+    return targetsInText(text.replace(/\\n/g, "\n"), undefined, scene).map((t) => ({ what: t.what, crossed: t.crossed }));
+}

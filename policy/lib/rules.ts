@@ -15,9 +15,9 @@ import {
     unjudgedPublishingKeys,
     unknownRoute,
 } from "./exposure";
-import { BuildkitScene, Relay, relayOf, selectsRelay, tunnelConfigs } from "./relays";
+import { BuildkitScene, Relay, TUNNEL_CHART, relayOf, selectsRelay, tunnelConfigs, tunnelValueTargets } from "./relays";
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
-import { helmLabel, helmValues, isHelm, usesValuesFrom } from "./helm";
+import { helmChart, helmLabel, helmValues, isHelm, usesValuesFrom } from "./helm";
 import { KObject, View, entriesOf } from "./objects";
 import { RELEVANT, asArray, asRecord, isUnknown } from "./plain";
 import { podTemplatesOfObject } from "./kube";
@@ -458,6 +458,17 @@ export const exposureRule: Rule = (view, helm) => {
         }
     }
     for (const resource of helm.filter(isHelm)) {
+        const chart = helmChart(resource);
+        const target = typeof chart === "string" && TUNNEL_CHART.test(chart) ? tunnelValueTargets(helmValues(resource).values, scene)[0] : undefined;
+        if (target) {
+            findings.push({
+                ...violation(
+                    `${helmLabel(resource)} installs the tunnel chart '${String(chart)}' with ${target.what} as an origin in its values, which publishes BuildKit's API outside the cluster. ${EXPOSURE_FIX}`,
+                    resource.urn,
+                ),
+                crossed: target.crossed || usesValuesFrom(resource),
+            });
+        }
         findings.push(
             ...judgeBuildkitChart(resource, "exposure").map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: f.crossed ?? usesValuesFrom(resource) })),
         );

@@ -443,6 +443,27 @@ describe("relays: anything that forwards BuildKit is BuildKit", () => {
         await assertPasses("tunnel to grafana", [daemon, service(), tunnel("http://grafana.monitoring.svc:3000")]);
     });
 
+    it("flags the cloudflare-tunnel Helm chart whose ingress origin is BuildKit, and passes it for another app", async () => {
+        // github.com/cloudflare/helm-charts charts/cloudflare-tunnel values.yaml: cloudflare.ingress[] {hostname, service}.
+        const release = (origin: string) =>
+            r("kubernetes:helm.sh/v3:Release", "tunnel", {
+                chart: "cloudflare-tunnel",
+                repositoryOpts: { repo: "https://cloudflare.github.io/helm-charts" },
+                namespace: "cloudflared",
+                values: {
+                    cloudflare: {
+                        account: "acct",
+                        tunnelName: "ci",
+                        tunnelId: "6ff42ae2",
+                        secret: "s",
+                        ingress: [{ hostname: "builds.example.com", service: origin }],
+                    },
+                },
+            });
+        await assertFlagged("cloudflare-tunnel to buildkitd", [daemon, service(), release("tcp://buildkitd.buildkit.svc.cluster.local:1234")], EXPOSED);
+        await assertPasses("cloudflare-tunnel to grafana", [daemon, service(), release("http://grafana.monitoring.svc:3000")]);
+    });
+
     it("reports, without blocking, an unknown program that reaches BuildKit and exposes a port", async () => {
         const advisory = await assertPasses("unknown relay", [
             daemon,
