@@ -124,6 +124,10 @@ const UTILITIES = new Set([
     "ls",
     "kubectl",
     "grpc_health_probe",
+    // netcat without -l only connects (a readiness check); with -l it is a byte relay (BYTE_RELAYS).
+    "nc",
+    "ncat",
+    "netcat",
 ]);
 
 const RELAY_IMAGES: [RegExp, string][] = [
@@ -139,10 +143,19 @@ const RELAY_IMAGES: [RegExp, string][] = [
     [/(^|[/-])(nginx|nginx-unprivileged|openresty)$/, "nginx"],
     [/(^|[/-])haproxy$/, "haproxy"],
     [/(^|[/-])envoy(-distroless)?$/, "envoy"],
+    [/(^|[/-])traefik$/, "traefik"],
+    [/(^|[/-])caddy$/, "caddy"],
+    [/(^|[/-])gost$/, "gost"],
     [/(^|[/-])bore$/, "bore"],
     [/(^|[/-])rathole$/, "rathole"],
     [/(^|[/-])zrok$/, "zrok"],
 ];
+
+/** Proxies configured by a file (or their arguments): nginx, HAProxy, Envoy, Traefik, Caddy. */
+const CONFIG_PROXIES = new Set(["nginx", "openresty", "haproxy", "envoy", "traefik", "caddy"]);
+
+/** Programs that copy bytes between a listener and an upstream. */
+const BYTE_RELAYS = new Set(["gost", "rinetd", "tcpproxy", "redir", "sniproxy", "simpleproxy", "nc", "ncat", "netcat", "tcp-proxy", "portforward"]);
 
 const TUNNELS: Record<string, string> = {
     cloudflared: "a Cloudflare Tunnel (public hostname on Cloudflare's edge)",
@@ -479,8 +492,13 @@ function proxyConfig(program: string, text: string, ctx: ContainerContext, scene
     if (!upstream) {
         return undefined;
     }
-    const verifies = /ssl_verify_client\s+on\b|\bverify\s+required\b|require_client_certificate["']?\s*:\s*true/i.test(text);
-    const tlsListener = /\blisten\b[^;\n]*\bssl\b|\bbind\b[^\n]*\bssl\b|DownstreamTlsContext/i.test(text);
+    // nginx ssl_verify_client on; HAProxy `verify required`; Envoy require_client_certificate; Traefik
+    // clientAuthType RequireAndVerifyClientCert; Caddy client_auth mode require_and_verify.
+    const verifies =
+        /ssl_verify_client\s+on\b|\bverify\s+required\b|require_client_certificate["']?\s*:\s*true|RequireAndVerifyClientCert|require_and_verify/i.test(text);
+    const tlsListener =
+        !/passthrough["']?\s*[:=]\s*true/i.test(text) &&
+        /\blisten\b[^;\n]*\bssl\b|\bbind\b[^\n]*\bssl\b|DownstreamTlsContext|certResolver|\btls\s*\{/i.test(text);
     const originates = /proxy_ssl\s+on\b|\bserver\b[^\n]*\bssl\b(?![^\n]*verify\s+none)|UpstreamTlsContext/i.test(text);
     const listens = [...text.matchAll(/\blisten\s+([^\s;]+)|\bbind\s+([^\s]+)|port_value["']?\s*:\s*(\d+)/g)].map((m) => m[1] ?? m[2] ?? `0.0.0.0:${m[3]}`);
     const auth: Relay["auth"] = verifies ? "mtls" : upstream.kind === "unix" || originates ? "none" : tlsListener ? "tls-no-client-verify" : "passthrough";
@@ -512,10 +530,21 @@ export function relayOf(ctx: ContainerContext, scene: BuildkitScene): Relay | un
             const read = ctx.read(file);
             const texts = read && "text" in read ? [read.text] : mountedTexts(ctx).map((t) => t.text);
             shape = texts.map((t) => stunnelConfig(t, ctx, scene)).find((s) => s !== undefined);
-        } else if (program === "nginx" || program === "haproxy" || program === "envoy" || program === "openresty") {
-            shape = mountedTexts(ctx)
-                .map((t) => proxyConfig(program, t.text, ctx, scene))
-                .find((s) => s !== undefined);
+        } else if (CONFIG_PROXIES.has(program)) {
+            shape = [w.join(" "), ...mountedTexts(ctx).map((t) => t.text)].map((t) => proxyConfig(program, t, ctx, scene)).find((s) => s !== undefined);
+        } else if (BYTE_RELAYS.has(program) && (!/^(nc|ncat|netcat)$/.test(program) || w.some((a) => /^(-l|--listen|-[a-z]*l[a-z]*)$/.test(a)))) {
+            // Byte relays (gost -L tcp://:PORT/HOST:PORT, rinetd, tcpproxy, redir, sniproxy, ncat -l --sh-exec):
+            // whatever they forward arrives as it was sent, so they need client verification only in front of the socket.
+            const upstream = [w.join(" "), ...mountedTexts(ctx).map((t) => t.text)].flatMap((t) => targetsInText(t, ctx, scene))[0];
+            const tls = w.some((a) => a === "--ssl");
+            shape = upstream
+                ? {
+                      upstream,
+                      listens: ["0.0.0.0:?"],
+                      auth: upstream.kind === "unix" ? (tls ? "tls-no-client-verify" : "none") : "passthrough",
+                      how: `${program} (a byte relay)`,
+                  }
+                : undefined;
         } else if (KNOWN_CLIENTS.has(program) || UTILITIES.has(program) || program.startsWith("buildctl") || /^(sh|bash|ash|dash|zsh)$/.test(program)) {
             continue;
         } else {

@@ -464,6 +464,71 @@ describe("relays: anything that forwards BuildKit is BuildKit", () => {
         await assertPasses("cloudflare-tunnel to grafana", [daemon, service(), release("http://grafana.monitoring.svc:3000")]);
     });
 
+    it("flags byte relays the pack knows by name: gost with a hostPort, ncat -l in front of the socket", async () => {
+        // github.com/ginuerzh/gost README: `gost -L tcp://:2222/192.168.1.1:22` (TCP port forwarding).
+        await assertFlagged(
+            "gost with a hostPort",
+            [
+                daemon,
+                service(),
+                ...relay({
+                    name: "gost",
+                    image: "gogost/gost:3.0.0",
+                    args: ["-L", "tcp://:1234/buildkitd.buildkit.svc:1234"],
+                    ports: [{ containerPort: 1234, hostPort: 1234 }],
+                }),
+            ],
+            EXPOSED,
+        );
+        // nmap.org/ncat guide: `ncat -l --keep-open --sh-exec "..."` serves each connection with a command.
+        await assertFlagged(
+            "ncat -l to the socket",
+            [
+                socketPod({
+                    name: "ncat",
+                    image: "alpine:3.20",
+                    command: ["ncat", "-l", "-k", "1234", "--sh-exec", "ncat -U /run/buildkit/buildkitd.sock"],
+                    ports: [{ containerPort: 1234 }],
+                }),
+                service(),
+            ],
+            PLAINTEXT,
+        );
+        await assertPasses("ncat -z readiness check", [
+            daemon,
+            service(),
+            ...relay({
+                name: "app",
+                image: "alpine:3.20",
+                command: ["sh", "-c", "until nc -z buildkitd.buildkit.svc 1234; do sleep 1; done; exec sleep infinity"],
+                ports: [{ containerPort: 8080 }],
+            }),
+        ]);
+    });
+
+    it("flags a Traefik TCP router to buildkitd behind a LoadBalancer, and passes an internal TLS-passthrough one", async () => {
+        // doc.traefik.io routing/routers (TCP) and services: tcp.routers.<r>.rule HostSNI(`*`), tcp.services.<s>.loadBalancer.servers[].address.
+        const traefik = (dynamic: string, type?: string) => [
+            daemon,
+            service(),
+            configMap("traefik-dynamic", { "dynamic.yaml": dynamic }),
+            ...relay(
+                {
+                    name: "traefik",
+                    image: "traefik:v3.1",
+                    args: ["--entryPoints.bk.address=:1234", "--providers.file.filename=/etc/traefik/dynamic.yaml"],
+                    ports: [{ containerPort: 1234 }],
+                    volumeMounts: [{ name: "dyn", mountPath: "/etc/traefik" }],
+                },
+                { type, volumes: [{ name: "dyn", configMap: { name: "traefik-dynamic" } }] },
+            ),
+        ];
+        const dynamic =
+            "tcp:\n  routers:\n    bk:\n      entryPoints: [bk]\n      rule: HostSNI(`*`)\n      service: bk\n      tls:\n        passthrough: true\n  services:\n    bk:\n      loadBalancer:\n        servers:\n          - address: buildkitd.buildkit.svc.cluster.local:1234\n";
+        await assertFlagged("traefik behind a LoadBalancer", traefik(dynamic, "LoadBalancer"), EXPOSED);
+        await assertPasses("traefik passthrough, ClusterIP", traefik(dynamic, "ClusterIP"));
+    });
+
     it("reports, without blocking, an unknown program that reaches BuildKit and exposes a port", async () => {
         const advisory = await assertPasses("unknown relay", [
             daemon,
