@@ -521,7 +521,7 @@ export function relayOf(ctx: ContainerContext, scene: BuildkitScene): Relay | un
             shape = kubectlPortForward(w, ctx, scene);
         } else if (program === "ssh" || program === "autossh") {
             shape = ssh(w, ctx, scene);
-        } else if (program in TUNNELS) {
+        } else if (Object.hasOwn(TUNNELS, program)) {
             const texts = [w.join(" "), ...[...ctx.env.values()].filter((v): v is string => typeof v === "string"), ...mountedTexts(ctx).map((t) => t.text)];
             const upstream = texts.flatMap((t) => targetsInText(t, ctx, scene))[0];
             shape = upstream ? { upstream, listens: [], auth: "passthrough", how: program, tunnel: TUNNELS[program] } : undefined;
