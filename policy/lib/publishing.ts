@@ -161,6 +161,7 @@ export const NOT_PUBLISHING = [
     "deployment.kubernetes.io",
     "endpoints.kubernetes.io",
     "service.kubernetes.io",
+    "service.alpha.kubernetes.io",
     "control-plane.alpha.kubernetes.io",
     "pod-security.kubernetes.io",
     "config.kubernetes.io",
