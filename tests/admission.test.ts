@@ -14,6 +14,7 @@ import { programResources } from "../policy/tests/fixtures/program";
 import { modelFor, schemaProblems } from "./harness/kubernetes-schema";
 import { skipBecause } from "./harness/skip";
 import { ADMISSION_KNOWN_MISSES, blackbox5AdmissionCases, blackbox5Corpus } from "../policy/tests/fixtures/blackbox5Corpus";
+import { parseBuildkitdToml } from "../policy/lib/buildkitdToml";
 
 const RUNNERS = [RUNNER_NAMESPACE, "arc-runners-protected"];
 
@@ -791,6 +792,54 @@ describe("admission policies over the fifth black-box corpus", () => {
                 skipBecause(this, `known miss: ${miss}`);
             }
             assert.deepStrictEqual(found, [], c.id);
+        });
+    }
+});
+
+/**
+ * buildkitd reads its config with a TOML 1.0 parser (moby/buildkit cmd/buildkitd/config.go, BurntSushi/toml),
+ * for which a `[grpc]` table, dotted keys and an inline table are the same table (toml.io v1.0.0, "Keys",
+ * "Inline Table"), and arrays may span lines. The config policy's verdict on each spelling is the one a
+ * real TOML parser (smol-toml, through the pack's parseBuildkitdToml) gives: a tcp:// address without a
+ * non-empty cert, key and ca is refused, with all three it is admitted.
+ */
+describe("admission policies read buildkitd.toml in every TOML spelling", () => {
+    const TLS_ALL = ['grpc.tls.cert = "/certs/tls.crt"', 'grpc.tls.key = "/certs/tls.key"', 'grpc.tls.ca = "/certs/ca.crt"'];
+    const texts: Record<string, string> = {
+        "dotted keys, no TLS": 'debug = true\ngrpc.address = ["tcp://0.0.0.0:1234"]\n',
+        "quoted dotted keys, no TLS": "\"grpc\".'address' = ['tcp://0.0.0.0:1234']\n",
+        "inline table, no TLS": 'grpc = { address = ["tcp://0.0.0.0:1234"] }\n',
+        "inline table with a TLS inline table without ca": 'grpc = { address = ["tcp://0.0.0.0:1234"], tls = { cert = "/c", key = "/k" } }\n',
+        "header with a multi-line address array, no TLS": '[grpc]\naddress = [\n  "unix:///run/buildkit/buildkitd.sock",\n  "tcp://0.0.0.0:1234",\n]\n',
+        "dotted keys, TLS without ca": `grpc.address = ["tcp://0.0.0.0:1234"]\n${TLS_ALL.slice(0, 2).join("\n")}\n`,
+        "header, dotted tls keys under [grpc] without key": '[grpc]\naddress = ["tcp://0.0.0.0:1234"]\ntls.cert = "/c"\ntls.ca = "/ca"\n',
+        "header, [grpc.tls] with an empty ca": '[grpc]\naddress = ["tcp://0.0.0.0:1234"]\n[grpc.tls]\ncert = "/c"\nkey = "/k"\nca = ""\n',
+        "dotted keys, full mTLS": `grpc.address = ["tcp://0.0.0.0:1234"]\n${TLS_ALL.join("\n")}\n`,
+        "inline table, full mTLS": 'grpc = { address = ["tcp://0.0.0.0:1234"], tls = { cert = "/c", key = "/k", ca = "/ca" } }\n',
+        "header, dotted tls keys under [grpc], full mTLS": '[grpc]\naddress = ["tcp://0.0.0.0:1234"]\ntls.cert = "/c"\ntls.key = "/k"\ntls.ca = "/ca"\n',
+        "header, [grpc.tls] inline in [grpc], full mTLS": "[grpc]\naddress = ['tcp://0.0.0.0:1234']\ntls = { cert = '/c', key = '/k', ca = '/ca' }\n",
+        "dotted keys, unix socket only": 'grpc.address = ["unix:///run/buildkit/buildkitd.sock"]\ngrpc.debugAddress = "0.0.0.0:6060"\n',
+        "inline table, unix socket only": 'grpc = { address = ["unix:///run/buildkit/buildkitd.sock"], uid = 1000 }\n',
+        "header, unix socket only, a comment naming tcp://": '[grpc]\naddress = ["unix:///run/buildkit/buildkitd.sock"] # no tcp:// listener here\n',
+        "a registry keypair's cert and key do not stand for [grpc.tls]":
+            '[grpc]\naddress = ["tcp://0.0.0.0:1234"]\n[grpc.tls]\nca = "/ca"\n[[registry."r.example".keypair]]\nkey = "/k"\ncert = "/c"\n',
+        "[grpc.tls] after other tables, full mTLS":
+            '[grpc]\naddress = ["tcp://0.0.0.0:1234"]\n[worker.oci]\nplatforms = ["linux/amd64"]\n[grpc.tls]\ncert = "/c"\nkey = "/k"\nca = "/ca"\n',
+    };
+    for (const [name, text] of Object.entries(texts)) {
+        it(`${name}: the same verdict as a real TOML parser`, () => {
+            const parsed = parseBuildkitdToml(text);
+            assert.ok(parsed.ok, `${name} is valid TOML`);
+            const plaintext =
+                (parsed.grpc.addresses ?? []).some((a) => /^tcp:\/\//i.test(a)) &&
+                [parsed.grpc.cert, parsed.grpc.key, parsed.grpc.ca].some((f) => f === undefined || f === "");
+            for (const object of [
+                { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "buildkitd-config", namespace: "buildkit" }, data: { "buildkitd.toml": text } },
+                { apiVersion: "v1", kind: "Secret", metadata: { name: "buildkitd-config", namespace: "buildkit" }, stringData: { "buildkitd.toml": text } },
+            ]) {
+                const found = denials(object, "buildkit").filter((d) => d.startsWith(ADMISSION_POLICY_NAMES.configs));
+                assert.strictEqual(found.length > 0, plaintext, `${object.kind} ${name}: ${found.join("; ") || "admitted"}`);
+            }
         });
     }
 });

@@ -263,13 +263,42 @@ function podPolicies(runnerNamespaces: readonly string[]): AdmissionPolicySpec[]
     });
 }
 
-/** Text that is a buildkitd.toml listening on tcp:// without [grpc.tls] cert, key and ca. */
-function plaintextToml(text: string): string {
+/**
+ * A TOML key as written: bare, or quoted with either quote (`"grpc"`, `'tls'`), so `"grpc".address` and
+ * `[ "grpc" . tls ]` are the same key to a TOML parser. (CEL raw strings: `\x27` is the single quote.)
+ */
+const tomlKey = (name: string) => String.raw`["\x27]?${name}["\x27]?`;
+const TOML_DOT = String.raw`\s*\.\s*`;
+
+/** One TLS file field (`cert`, `key`, `ca`) of [grpc.tls] with a non-empty string, in any TOML spelling. */
+function tomlTlsField(text: string, field: string): string {
+    const value = String.raw`\s*=\s*["\x27][^"\x27\n]+`;
     return (
-        `(${text}.matches(r'(?m)^\\s*\\[\\s*grpc\\s*\\]') && ${text}.matches(r'(?mi)^\\s*address\\s*=.*tcp://') && ` +
-        `!(${text}.matches(r'(?m)^\\s*\\[\\s*grpc\\.tls\\s*\\]') && ${text}.matches(r'(?m)^\\s*cert\\s*=\\s*["\\x27][^"\\x27]+') && ` +
-        `${text}.matches(r'(?m)^\\s*key\\s*=\\s*["\\x27][^"\\x27]+') && ${text}.matches(r'(?m)^\\s*ca\\s*=\\s*["\\x27][^"\\x27]+')))`
+        // `[grpc.tls]` header, then `cert = "..."` in that table: before any other `[` (the table holds only
+        // strings), so a registry keypair's `cert`/`key` elsewhere in the file does not count.
+        String.raw`${text}.matches(r'(?m)^\s*\[\s*${tomlKey("grpc")}${TOML_DOT}${tomlKey("tls")}\s*\][^\[]*^\s*${tomlKey(field)}${value}') || ` +
+        // Dotted keys: `grpc.tls.cert = "..."` at top level, `tls.cert = "..."` under `[grpc]`.
+        String.raw`${text}.matches(r'(?m)^\s*(${tomlKey("grpc")}${TOML_DOT})?${tomlKey("tls")}${TOML_DOT}${tomlKey(field)}${value}') || ` +
+        // Inline tables: `tls = { cert = "...", ... }`, also inside `grpc = { tls = { ... } }`.
+        String.raw`${text}.matches(r'${tomlKey("tls")}\s*=\s*\{([^}]*[,\s])?${tomlKey(field)}${value}')`
     );
+}
+
+/**
+ * Text that is a buildkitd.toml listening on tcp:// without [grpc.tls] cert, key and ca. buildkitd reads
+ * its config with a TOML 1.0 parser (moby/buildkit cmd/buildkitd/config.go: BurntSushi/toml
+ * `toml.DecodeReader`), for which a `[grpc]` table, dotted keys (`grpc.address = [...]`) and an inline
+ * table (`grpc = { address = [...] }`) are the same table (toml.io v1.0.0, "Keys", "Inline Table"), and an
+ * array may span lines: every spelling is read, for the address and for the TLS files alike.
+ */
+function plaintextToml(text: string): string {
+    // In the address array (which may span lines) or a string; not in a comment after it.
+    const address = String.raw`${tomlKey("address")}\s*=\s*(\[[^\]]*|["\x27]\s*)tcp://`;
+    const listens =
+        String.raw`((${text}.matches(r'(?m)^\s*\[\s*${tomlKey("grpc")}\s*\]') && ${text}.matches(r'(?mi)^\s*${address}')) || ` +
+        String.raw`${text}.matches(r'(?mi)^\s*${tomlKey("grpc")}${TOML_DOT}${address}') || ` +
+        String.raw`${text}.matches(r'(?mi)^\s*${tomlKey("grpc")}\s*=\s*\{([^}]*[,\s])?${address}'))`;
+    return `(${listens} && !((${tomlTlsField(text, "cert")}) && (${tomlTlsField(text, "key")}) && (${tomlTlsField(text, "ca")})))`;
 }
 
 /**

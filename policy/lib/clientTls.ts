@@ -1,11 +1,17 @@
+import { configuredClients } from "./clientFiles";
 import { ContainerContext, mountFor, volumeHasPath, volumeSecrecy } from "./container";
 import { Finding, unverifiable, violation } from "./findings";
 import { UNKNOWN, Unknown, asArray, asRecord, at, isUnknown } from "./plain";
 import { Env, Invocation, UNKNOWN_MARK } from "./shell";
 import { flagValues, isTcpAddress } from "./text";
 
-/** Env var names that hold a BuildKit address for clients: BUILDKIT_HOST, AMEIDE_BUILDKIT_ADDR, BUILDKITD_ADDRESS, BUILDX_*, ... */
-const ADDRESS_ENV = /(^|_)BUILDKITD?_(HOST|ADDR|ADDRESS|ENDPOINT|URL)$|^BUILDX_[A-Z_]*(HOST|ADDR|ADDRESS|ENDPOINT|URL|BUILDER_URL)$|^BUILDKIT_HOST$/i;
+/**
+ * Env var names that hold a BuildKit address for clients: BUILDKIT_HOST, AMEIDE_BUILDKIT_ADDR, BUILDKITD_ADDRESS, BUILDX_*, ...,
+ * and Dagger's `_EXPERIMENTAL_DAGGER_RUNNER_HOST` (docs.dagger.io "Custom runner": the engine is BuildKit-based,
+ * and its `tcp://` connection carries no TLS, so such an address is a plaintext build daemon).
+ */
+const ADDRESS_ENV =
+    /(^|_)BUILDKITD?_(HOST|ADDR|ADDRESS|ENDPOINT|URL)$|^BUILDX_[A-Z_]*(HOST|ADDR|ADDRESS|ENDPOINT|URL|BUILDER_URL)$|^BUILDKIT_HOST$|^_EXPERIMENTAL_DAGGER_RUNNER_HOST$/i;
 
 /** Env var names that point to client TLS material (checked in this order: a CA name also ends in CERT). */
 const MATERIAL_ENV: { part: Part; pattern: RegExp }[] = [
@@ -131,32 +137,35 @@ function secrecyOf(ctx: ContainerContext, volume: Record<string, unknown>): "sec
     return filled ? "secret" : "none";
 }
 
+/** Whether the file (or, for `dir`, the directory) at `raw` holds TLS material from a Secret-like source in this container. */
+function materialAt(ctx: ContainerContext, raw: string | Unknown | undefined, part: Part): boolean {
+    if (raw === undefined || raw === "") {
+        return false;
+    }
+    if (isUnknown(raw)) {
+        return true;
+    }
+    const path = expandPath(raw, ctx.env);
+    if (isUnknown(path)) {
+        return true;
+    }
+    if (part === "dir") {
+        return dirHasMaterial(ctx, path);
+    }
+    const found = mountFor(ctx.mounts, path);
+    if (!found && vaultInjected(ctx, path)) {
+        return true;
+    }
+    if (!found || !volumeHasPath(found.volume, found.relative)) {
+        return false;
+    }
+    const secrecy = secrecyOf(ctx, found.volume);
+    return secrecy === "secret" || (secrecy === "configmap" && part !== "key");
+}
+
 /** Which of CA, certificate and key the container really has, for the tools it uses. */
 function material(ctx: ContainerContext): Record<Exclude<Part, "dir">, boolean> {
-    const inside = (raw: string | Unknown | undefined, part: Part): boolean => {
-        if (raw === undefined || raw === "") {
-            return false;
-        }
-        if (isUnknown(raw)) {
-            return true;
-        }
-        const path = expandPath(raw, ctx.env);
-        if (isUnknown(path)) {
-            return true;
-        }
-        if (part === "dir") {
-            return dirHasMaterial(ctx, path);
-        }
-        const found = mountFor(ctx.mounts, path);
-        if (!found && vaultInjected(ctx, path)) {
-            return true;
-        }
-        if (!found || !volumeHasPath(found.volume, found.relative)) {
-            return false;
-        }
-        const secrecy = secrecyOf(ctx, found.volume);
-        return secrecy === "secret" || (secrecy === "configmap" && part !== "key");
-    };
+    const inside = (raw: string | Unknown | undefined, part: Part): boolean => materialAt(ctx, raw, part);
     const have = { ca: false, cert: false, key: false, dir: false };
     for (const [name, value] of ctx.env) {
         const part = MATERIAL_ENV.find((m) => m.pattern.test(name))?.part;
@@ -346,6 +355,7 @@ export function judgeClient(ctx: ContainerContext): Finding[] {
     const urn = ctx.template.resource.urn;
     const subject = `${ctx.template.where} container '${ctx.container.name}'`;
     const { addresses, unjudged } = clientAddresses(ctx);
+    findings.push(...judgeConfiguredClients(ctx, subject));
     for (const reason of unjudged) {
         findings.push(unverifiable(`${subject}: ${reason}, so it cannot be checked for a plaintext tcp:// BuildKit address yet.`, urn));
     }
@@ -381,6 +391,56 @@ export function judgeClient(ctx: ContainerContext): Finding[] {
             findings.push(
                 violation(
                     `${subject} points Docker (and its BuildKit builder) at ${docker.address} (${docker.origin}) without DOCKER_TLS_VERIFY and a DOCKER_CERT_PATH mounted from a Secret, i.e. a remote build daemon over plaintext TCP. ${CLIENT_FIX}`,
+                    urn,
+                ),
+            );
+        }
+    }
+    return findings;
+}
+
+/**
+ * Clients configured by files they read (a buildx builder's store file, a Docker context, Earthly's
+ * config.yml; `clientFiles.ts`), judged like the equivalent flag or variable: a tcp:// BuildKit address
+ * needs a CA, a certificate and a key where that file tells the client to read them, and a remote Docker
+ * daemon needs its context's TLS files, verified. A file that turns TLS off is a plaintext client.
+ */
+function judgeConfiguredClients(ctx: ContainerContext, subject: string): Finding[] {
+    const findings: Finding[] = [];
+    const urn = ctx.template.resource.urn;
+    for (const client of configuredClients(ctx)) {
+        if (!isTcpAddress(client.address) || (client.docker && LOCAL_DOCKER.test(client.address))) {
+            continue;
+        }
+        if (client.docker) {
+            const tls = !client.skipVerify && client.dockerTlsDir !== undefined && dirHasMaterial(ctx, client.dockerTlsDir);
+            if (!tls) {
+                findings.push(
+                    violation(
+                        `${subject} points Docker (and its BuildKit builder) at ${client.address} (${client.origin}) without ${client.skipVerify ? "verifying the daemon (SkipTLSVerify)" : `ca.pem, cert.pem and key.pem mounted from a Secret in ${client.dockerTlsDir}`}, i.e. a remote build daemon over plaintext TCP. ${CLIENT_FIX}`,
+                        urn,
+                    ),
+                );
+            }
+            continue;
+        }
+        if (client.tlsOff) {
+            findings.push(
+                violation(
+                    `${subject} points a BuildKit client at ${client.address} (${client.origin}) with TLS turned off: ${client.tlsOff}. ${CLIENT_FIX}`,
+                    urn,
+                ),
+            );
+            continue;
+        }
+        const paths = client.paths ?? {};
+        const missing = (Object.keys(PART_NAMES) as (keyof typeof PART_NAMES)[])
+            .filter((part) => !materialAt(ctx, paths[part], part))
+            .map((part) => `${PART_NAMES[part]}${paths[part] ? ` (${paths[part]})` : ""}`);
+        if (missing.length > 0) {
+            findings.push(
+                violation(
+                    `${subject} points a BuildKit client at ${client.address} (${client.origin}) without TLS material from a mounted Secret where that file tells the client to read it: missing ${missing.join(", ")}. ${CLIENT_FIX}`,
                     urn,
                 ),
             );

@@ -1,8 +1,11 @@
 import { ResourceLike } from "./findings";
-import { helmLabel, helmValues, isHelm } from "./helm";
+import { helmLabel, helmNamespace, helmValues, isHelm } from "./helm";
 import { KObject, View, entriesOf } from "./objects";
-import { parseYaml } from "./yaml";
-import { Unknown, UNKNOWN, asArray, asRecord, asString, at, isUnknown, newBudget } from "./plain";
+import { gitlabJobContainer, jenkinsPipeline, jenkinsPodSpecs } from "./ciScripts";
+import { DecodeBudget, STRING_DEPTH, decodeString, envListOf, newDecodeBudget, noteDecodeOverflow, runnerVolumesOf } from "./decode";
+import { Unknown, UNKNOWN, asArray, asRecord, asString, at, isUnknown } from "./plain";
+import { basename } from "./shell";
+import { CORE_GROUP, isEmbeddedObject } from "./templates";
 
 export { helmLabel, isHelm };
 
@@ -127,7 +130,9 @@ export function podTemplatesOfObject(object: KObject): PodTemplate[] {
     if (ARC_PATHS[object.kind]) {
         return [podTemplate(object, ARC_PATHS[object.kind], `ARC ${object.kind}`)];
     }
-    if (isHelm(object.resource)) {
+    if ((isHelm(object.resource) && !object.embedded) || (/^argoproj\.io\//.test(object.apiVersion) && /^Application(Set)?$/.test(object.kind))) {
+        // An Argo CD Application or ApplicationSet installs charts: its values are judged as Helm values
+        // (helmUnits makes one unit per generated Application), not walked again here.
         // A Flux HelmRelease's values are judged as Helm values (helmPodTemplates), not walked twice.
         return [];
     }
@@ -175,49 +180,159 @@ function isContainer(value: unknown): boolean {
     return value !== null && typeof value === "object" && !Array.isArray(value) && "image" in (value as object);
 }
 
-/** Tekton steps and Argo scripts run `script`/`source` text as a shell script in the step's image. */
+/** Interpreters that read a script as POSIX shell (a path or a bare name, as `command[0]` or a shebang). */
+const SHELLS = /^(sh|bash|ash|dash|ksh|mksh|zsh|busybox)$/;
+
+/**
+ * Script-valued fields run as shell with the container's command as the interpreter. An Argo Workflows
+ * `script` template writes `source` to a file and runs `command` with that file as its last argument
+ * (argo-workflows.readthedocs.io, "Scripts & Results"): `command: [bash]` runs it with bash,
+ * `command: [python]` with Python, which the pack does not read. A Tekton step's `script` runs under its
+ * shebang, `sh` without one (tekton.dev, Tasks: "Running scripts within Steps"). So a script whose
+ * interpreter is a shell becomes `<interpreter...> -c <script>`; any other interpreter leaves it unread.
+ */
 function asScriptContainer(value: unknown, scriptField: "script" | "source"): unknown {
     const record = asRecord(value);
     const script = record[scriptField];
-    if (typeof script !== "string" || record.command !== undefined) {
+    if (typeof script !== "string") {
         return value;
     }
-    return { ...record, command: ["sh", "-c", script] };
+    const command = record.command;
+    const shebang = /^#!\s*(\S+)(?:[ \t]+(\S+))?/.exec(script);
+    if (command === undefined || (Array.isArray(command) && command.length === 0)) {
+        const interpreter = shebang ? (basename(shebang[1]) === "env" ? (shebang[2] ?? "") : basename(shebang[1])) : "sh";
+        return SHELLS.test(interpreter) ? { ...record, command: ["sh", "-c", script] } : value;
+    }
+    if (Array.isArray(command) && typeof command[0] === "string" && SHELLS.test(basename(command[0])) && !command.includes("-c")) {
+        return { ...record, command: [...command, "-c", script] };
+    }
+    return value;
+}
+
+/**
+ * Drone and Woodpecker steps list their shell lines as `commands` (docs.drone.io, "Pipeline steps":
+ * "commands are executed as a shell script inside the container"; woodpecker-ci.org the same): run as
+ * `sh -c` of those lines when the step has no command of its own.
+ */
+function commandsAsScript(value: unknown): unknown {
+    const record = asRecord(value);
+    const commands = record.commands;
+    if (record.command !== undefined || record.script !== undefined || !Array.isArray(commands) || !commands.every((c) => typeof c === "string")) {
+        return value;
+    }
+    return { ...record, command: ["sh", "-c", commands.join("\n")] };
+}
+
+/**
+ * An object that declares an environment as a `KEY=VALUE` list or a scalar map under `environment`
+ * (gitlab-runner's `[[runners]] environment = [...]`, passed to every job container; a Compose service's
+ * `environment`), with no container of its own: its variables reach a container all the same, so it is
+ * judged as one, with the volumes its config mounts into that container (`runnerVolumesOf`).
+ */
+function environmentContainer(record: Record<string, unknown>, name: string): Record<string, unknown> | undefined {
+    const env = envListOf(record.environment);
+    if (!env || typeof record.image === "string" || Array.isArray(record.containers)) {
+        return undefined;
+    }
+    const { volumes, volumeMounts } = runnerVolumesOf(record);
+    return { name, env, volumeMounts, volumes };
 }
 
 /**
  * Pod specs inside any other object (custom resources: Knative Services, KEDA ScaledJobs, Tekton Tasks,
  * Argo Workflows, operators' own kinds): a bounded walk that takes as a pod spec every object with a
  * `containers`/`initContainers` list of objects with an `image`, Tekton's `steps`/`sidecars`, and
- * Argo's `container`/`script` templates. Their containers are judged like any workload's.
+ * Argo's `container`/`script` templates. Their containers are judged like any workload's. Strings are
+ * decoded on the way (YAML, JSON, TOML; `decode.ts`) and walked the same, so a pod template held as text
+ * in a custom resource is found too.
  */
 export function embeddedPodSpecs(object: KObject): PodTemplate[] {
-    const found: PodTemplate[] = [];
     const body = withParameterDefaults(object.body);
+    const decode = newDecodeBudget();
+    const found = podSpecsIn(at(body, "spec"), ["spec"], object, at(body, "metadata", "labels"), false, decode);
+    noteDecodeOverflow(object.resource, decode, `${object.where} has strings`);
+    return found;
+}
+
+/**
+ * The bounded walk behind `embeddedPodSpecs` and `textPodTemplates`. `text` is true for documents decoded
+ * from a ConfigMap or Secret key, where a `containers` list counts even when its containers have no
+ * image of their own (ARC's container-hook template: the runner fills in the `$job` image).
+ */
+function podSpecsIn(
+    root: unknown,
+    rootPath: string[],
+    object: KObject,
+    rootLabels: unknown,
+    text: boolean,
+    decode: DecodeBudget,
+    label: (path: string[]) => string = (path) => `${object.where} ${path.join(".")}`,
+): PodTemplate[] {
+    const found: PodTemplate[] = [];
     let budget = 20_000;
-    const visit = (value: unknown, path: string[], labels: unknown, volumes: unknown) => {
-        if (budget-- <= 0 || path.length > 30 || found.length >= 100 || value === null || typeof value !== "object") {
+    const containerList = (value: unknown) =>
+        isContainerList(value) ||
+        (text && Array.isArray(value) && value.length > 0 && value.every((c) => c !== null && typeof c === "object" && !Array.isArray(c)));
+    const visit = (value: unknown, path: string[], labels: unknown, volumes: unknown, strings: number) => {
+        if (budget-- <= 0 || path.length > 30 || found.length >= 100 || value === null) {
+            return;
+        }
+        if (typeof value === "string") {
+            // A pod spec (or a whole manifest, a CI config) held as YAML, JSON or TOML text in a field.
+            if (strings < STRING_DEPTH) {
+                const docs = decodeString(value, decode);
+                for (const doc of docs) {
+                    const decoded = asRecord(doc).spec !== undefined || Array.isArray(doc) ? doc : withParameterDefaults({ spec: doc }).spec;
+                    visit(decoded, [...path, "(text)"], at(decoded, "metadata", "labels") ?? labels, undefined, strings + 1);
+                }
+                // A Jenkins Pipeline (a Jenkinsfile in a ConfigMap, a Job DSL script in JCasC): its pods and `sh` steps.
+                const pipeline = docs.length === 0 ? jenkinsPipeline(value, decode) : undefined;
+                for (const spec of pipeline ? jenkinsPodSpecs(pipeline) : []) {
+                    found.push({
+                        where: `${label([...path, "(text)"])} (a Jenkins pipeline)`,
+                        spec,
+                        labels: asRecord(labels),
+                        namespace: object.namespace,
+                        resource: object.resource,
+                        object,
+                    });
+                }
+            }
+            return;
+        }
+        if (typeof value !== "object") {
             return;
         }
         if (Array.isArray(value)) {
-            value.forEach((item, i) => visit(item, [...path, String(i)], labels, volumes));
+            value.forEach((item, i) => visit(item, [...path, String(i)], labels, volumes, strings));
             return;
         }
         const record = value as Record<string, unknown>;
+        if (path.length > 1 && strings === 0 && !CORE_GROUP(object.apiVersion) && isEmbeddedObject(record)) {
+            // A whole object nested in a custom resource's structure (a Crossplane manifest) is judged as that
+            // object by templates.ts. One found in decoded text, or inside a core object (a Pod manifest in a
+            // ConfigMap's JCasC YAML), templates.ts does not reach: it is judged here, as a pod spec.
+            return;
+        }
         const here = {
-            where: `${object.where} ${path.join(".")}`,
+            where: label(path),
             labels: asRecord(labels),
             namespace: object.namespace,
             resource: object.resource,
             object,
         };
         const ownVolumes = record.volumes ?? volumes;
-        if (isContainerList(record.containers) || isContainerList(record.initContainers)) {
+        if (containerList(record.containers) || containerList(record.initContainers)) {
             found.push({ ...here, spec: record });
             return;
         }
+        const environment = environmentContainer(record, path.join(".") || "environment");
+        const underContainers = CONTAINER_KEYS.has(path[path.length - 2] ?? "") || CONTAINER_KEYS.has(path[path.length - 1] ?? "");
+        const gitlabJob = underContainers ? undefined : gitlabJobContainer(record, path[path.length - 1] ?? "job");
         if (isContainerList(record.steps) || isContainerList(record.sidecars)) {
-            const containers = [...asArray(record.steps), ...asArray(record.sidecars)].filter(isContainer).map((c) => asScriptContainer(c, "script"));
+            const containers = [...asArray(record.steps), ...asArray(record.sidecars)]
+                .filter(isContainer)
+                .map((c) => asScriptContainer(commandsAsScript(c), "script"));
             found.push({ ...here, spec: { volumes: ownVolumes, containers } });
         } else if (isContainer(record.container) || isContainer(record.script)) {
             const containers = [record.container, asScriptContainer(record.script, "source")].filter(isContainer);
@@ -232,15 +347,21 @@ export function embeddedPodSpecs(object: KObject): PodTemplate[] {
             // (an operator's own `spec.image` + `spec.args`): it can run a container, so it is judged as one.
             found.push({ ...here, where: `${here.where} (a container in a form the pack does not know)`, spec: { volumes: ownVolumes, containers: [record] } });
             return;
+        } else if (gitlabJob) {
+            found.push({ ...here, where: `${here.where} (a CI job script)`, spec: gitlabJob.spec });
+            return;
+        } else if (environment) {
+            const { volumes: declared, ...container } = environment;
+            found.push({ ...here, where: `${here.where} (an environment passed to a container)`, spec: { volumes: declared, containers: [container] } });
         }
         const childLabels = at(record, "metadata", "labels") ?? labels;
         for (const [key, child] of Object.entries(record)) {
             if (key !== "metadata" && key !== "status") {
-                visit(child, [...path, key], childLabels, ownVolumes);
+                visit(child, [...path, key], childLabels, ownVolumes, strings);
             }
         }
     };
-    visit(at(body, "spec"), ["spec"], at(body, "metadata", "labels"), undefined);
+    visit(root, rootPath, rootLabels, undefined, 0);
     return found;
 }
 
@@ -306,8 +427,9 @@ export function podTemplates(view: View, helmResources: ResourceLike[] = []): Po
 /** Helm values are free-form: every object with a `containers` list is taken as a pod spec. */
 export function helmPodTemplates(resource: ResourceLike): PodTemplate[] {
     const found: PodTemplate[] = [];
-    const namespace = asString(resource.props.namespace) ?? asString(at(resource.props, "metadata", "namespace"));
+    const namespace = helmNamespace(resource);
     let budget = 50_000;
+    const decode = newDecodeBudget();
     const visit = (value: unknown, path: string[], parent: Record<string, unknown>) => {
         if (budget-- <= 0 || path.length > 40) {
             return;
@@ -317,9 +439,17 @@ export function helmPodTemplates(resource: ResourceLike): PodTemplate[] {
             return;
         }
         if (typeof value === "string") {
-            // A pod spec held as YAML or JSON text (a chart's `podTemplate: |` value) is a pod spec too.
-            for (const doc of podSpecTexts(value)) {
-                visit(doc, [...path, "(text)"], parent);
+            // Structured text in a value (a chart's `podTemplate: |`, gitlab-runner's `runners.config` TOML, a
+            // JSON blob) is decoded and walked the same, down to STRING_DEPTH levels of strings.
+            if (path.filter((p) => p === "(text)").length < STRING_DEPTH) {
+                const docs = decodeString(value, decode);
+                for (const doc of docs) {
+                    visit(doc, [...path, "(text)"], parent);
+                }
+                const pipeline = docs.length === 0 ? jenkinsPipeline(value, decode) : undefined;
+                for (const spec of pipeline ? jenkinsPodSpecs(pipeline) : []) {
+                    found.push({ where: `${helmLabel(resource)} values.${path.join(".")} (a Jenkins pipeline)`, spec, labels: {}, namespace, resource });
+                }
             }
             return;
         }
@@ -362,11 +492,23 @@ export function helmPodTemplates(resource: ResourceLike): PodTemplate[] {
             });
             return;
         }
+        const environment = environmentContainer(record, path.join(".") || "environment");
+        if (environment) {
+            const { volumes, ...container } = environment;
+            found.push({
+                where: `${helmLabel(resource)} values.${path.join(".") || "(top level)"} (an environment passed to a container)`,
+                spec: { volumes, containers: [container] },
+                labels: {},
+                namespace,
+                resource,
+            });
+        }
         for (const [key, child] of Object.entries(record)) {
             visit(child, [...path, key], record);
         }
     };
     visit(helmValues(resource).values, [], {});
+    noteDecodeOverflow(resource, decode, `${helmLabel(resource)} has value strings`);
     return found;
 }
 
@@ -432,44 +574,27 @@ export function isPinnedByDigest(image: string): boolean {
     return /@sha256:[0-9a-f]{64}$/.test(image);
 }
 
-/** YAML or JSON text that holds a pod spec (a `containers:` list), parsed within a fixed budget; [] otherwise. */
-export function podSpecTexts(text: string): unknown[] {
-    if (text.length > 256_000 || !/^[ \t]*-?[ \t]*"?containers"?[ \t]*:/m.test(text)) {
-        return [];
-    }
-    const parsed = parseYaml(text, newBudget());
-    return parsed.docs.filter((d) => d !== null && typeof d === "object");
-}
-
 /**
  * Pod templates held as text in a ConfigMap or Secret: ARC's container-hook templates
  * (`ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE`, a `spec:` whose `$job` container has no image of its own),
- * Jenkins or GitLab pod templates, pod manifests a CI job applies. Whatever runs them, they are pods: a
- * pod spec is found wherever one is. Containers without an image count here (the runner fills it in).
+ * Jenkins or GitLab pod templates, pod manifests a CI job applies, and what those hold in their own
+ * strings (a Jenkins Configuration-as-Code file whose Kubernetes cloud template carries a Pod manifest
+ * in its `yaml` field). Whatever runs them, they are pods: a pod spec is found wherever one is. Each key
+ * is decoded (YAML, JSON, TOML) and walked like a custom resource, strings decoded again down to
+ * `STRING_DEPTH` levels; containers without an image count here (the runner fills it in).
  */
 export function textPodTemplates(object: KObject): PodTemplate[] {
     const found: PodTemplate[] = [];
+    const decode = newDecodeBudget();
     for (const entry of entriesOf(object)) {
         if (typeof entry.text !== "string") {
             continue;
         }
-        for (const doc of podSpecTexts(entry.text)) {
-            const record = asRecord(doc);
-            const spec = asRecord(record.spec ?? record);
-            const template = asRecord(at(spec, "template", "spec"));
-            const podSpec = Array.isArray(spec.containers) ? spec : Array.isArray(template.containers) ? template : undefined;
-            if (!podSpec) {
-                continue;
-            }
-            found.push({
-                where: `${object.where} key '${entry.key}' (a pod spec held as text)`,
-                spec: podSpec,
-                labels: asRecord(at(record, "metadata", "labels")),
-                namespace: object.namespace,
-                resource: object.resource,
-                object,
-            });
-        }
+        const base = `${object.where} key '${entry.key}' (a pod spec held as text)`;
+        // One level of text (the key's own document) is named by the key; deeper ones by their path too.
+        const label = (path: string[]) => (path.filter((p) => p === "(text)").length > 1 ? `${base} at ${path.slice(1).join(".")}` : base);
+        found.push(...podSpecsIn(entry.text, [], object, undefined, true, decode, label));
     }
+    noteDecodeOverflow(object.resource, decode, `${object.where} has keys`);
     return found;
 }

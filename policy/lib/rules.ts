@@ -2,6 +2,7 @@ import { parseBuildkitdToml } from "./buildkitdToml";
 import { DAEMON_FIX, containerContexts, daemonOf, judgeDaemon, Daemon, mayListenOnTcp } from "./buildkitd";
 import { judgeBuildkitChart, judgeBuildkitChartIsolation, helmTcpServices, tcpServiceReachesBuildkit } from "./charts";
 import { CLIENT_FIX, judgeClient } from "./clientTls";
+import { decodeOverflowOf } from "./decode";
 import {
     CONSUMER_KINDS,
     EXPOSURE_FIX,
@@ -227,6 +228,19 @@ export const clientRule: Rule = (view, helm) => {
                 continue;
             }
             findings.push(...mark(judgeClient(ctx), ctx.crossed));
+        }
+    }
+    // Structured text in strings past the decode budget (lib/decode.ts) is reported, not passed silently; it is
+    // not blocked, because large valid texts (dashboards, bundles) mention BuildKit as often as attacks do.
+    for (const resource of new Set([...view.objects.map((o) => o.resource), ...helm])) {
+        const overflow = decodeOverflowOf(resource);
+        if (overflow !== undefined) {
+            findings.push(
+                unverifiable(
+                    `${overflow}, so pod specs and client settings held in the text past that budget cannot be checked. Keep structured text in strings smaller, or declare the objects as resources.`,
+                    resource.urn,
+                ),
+            );
         }
     }
     return findings;
