@@ -4,6 +4,7 @@ import { strings } from "@bufbuild/cel/ext";
 import * as yaml from "js-yaml";
 import { admissionBindingSpec, admissionPolicies, ADMISSION_POLICY_NAMES, BUILDKIT_NAME } from "../components/admission";
 import { isBuildkitName } from "../policy/lib/exposure";
+import { NOT_PUBLISHING, PUBLISHERS, publishingKeys } from "../policy/lib/publishing";
 import { parseSettings } from "../config";
 import { RUNNER_NAMESPACE } from "../contracts";
 import { allCases } from "../policy/tests/fixtures/judge";
@@ -352,6 +353,23 @@ describe("admission policies (the pack's second line, in the cluster)", () => {
                 "a tailnet annotation on a ClusterIP Service",
                 service("buildkitd", { selector: { app: "buildkitd" }, ports: [{ port: 1234 }] }, { "tailscale.com/expose": "true" }),
             ],
+            // Publishing annotations and labels of other controllers (policy/lib/publishing.ts cites each).
+            ...(
+                [
+                    [{ "service.cilium.io/global": "true" }, {}],
+                    [{ "skupper.io/proxy": "tcp" }, {}],
+                    [{}, { "mirror.linkerd.io/exported": "true" }],
+                    [{ "external-dns.alpha.kubernetes.io/hostname": "bk.example.com" }, {}],
+                    [{ "networking.istio.io/exportTo": "*" }, {}],
+                    [{ "cloud.google.com/neg": '{"exposed_ports": {"1234":{}}}' }, {}],
+                ] as [Record<string, string>, Record<string, string>][]
+            ).map(([annotations, labels]): [string, Record<string, any>] => [
+                `publishing metadata ${JSON.stringify({ ...annotations, ...labels })} on a ClusterIP Service`,
+                {
+                    ...service("buildkitd", { selector: { app: "buildkitd" }, ports: [{ port: 1234 }] }, annotations),
+                    metadata: { name: "buildkitd", namespace: "buildkit", annotations, labels },
+                },
+            ]),
             ["hostPort on buildkitd", pod([bk(["--addr", "tcp://0.0.0.0:1234", ...TLS], { ports: [{ containerPort: 1234, hostPort: 31234 }] })])],
             ["hostNetwork on a TCP buildkitd", pod([bk(["--addr", "tcp://0.0.0.0:1234", ...TLS])], { hostNetwork: true })],
             [
@@ -435,6 +453,23 @@ describe("admission policies (the pack's second line, in the cluster)", () => {
                     metadata: { name: "game", namespace: "games" },
                 },
             ],
+            [
+                "publishers turned off or scoped to the namespace, and packaging keys, on the BuildKit Service",
+                service(
+                    "buildkitd",
+                    { selector: { app: "buildkitd" }, ports: [{ port: 1234 }] },
+                    {
+                        "tailscale.com/expose": "false",
+                        "service.cilium.io/global": "false",
+                        "service.cilium.io/shared": "true",
+                        "networking.istio.io/exportTo": ".",
+                        "cloud.google.com/neg": '{"ingress": true}',
+                        "meta.helm.sh/release-name": "buildkit",
+                        "prometheus.io/scrape": "true",
+                    },
+                ),
+            ],
+            ["a global Service of another app", service("web", { selector: { app: "web" }, ports: [{ port: 8080 }] }, { "service.cilium.io/global": "true" })],
         ];
         for (const [what, object] of admitted) {
             assert.deepStrictEqual(denials(object), [], what);
@@ -626,6 +661,62 @@ describe("admission policies: never in the control plane's way, never against a 
         const lb = { apiVersion: "v1", kind: "Service", metadata: { name: "buildkitd" }, spec: { type: "LoadBalancer", selector: { app: "buildkitd" } } };
         assert.strictEqual(matches(exposure, { operation: "UPDATE" }, { ...lb, metadata: { name: "buildkitd", labels: { a: "b" } } }, lb), false);
         assert.strictEqual(matches(exposure, { operation: "UPDATE" }, lb, { ...lb, spec: { ...lb.spec, type: "ClusterIP" } }), true);
+        // `kubectl annotate` of a publishing key changes no spec, and is judged all the same.
+        const clusterIp = { apiVersion: "v1", kind: "Service", metadata: { name: "buildkitd" }, spec: { selector: { app: "buildkitd" } } };
+        const annotated = { ...clusterIp, metadata: { name: "buildkitd", annotations: { "skupper.io/proxy": "tcp" } } };
+        assert.strictEqual(matches(exposure, { operation: "UPDATE" }, annotated, clusterIp), true);
+        assert.ok(denials(annotated).length > 0);
+    });
+});
+
+describe("admission policies and the pack judge publishing metadata alike", () => {
+    it("gives the pack's verdict on known publishers and known non-publishers", () => {
+        // Every known publisher domain of the pack, turned on and off, and keys the pack knows do not publish.
+        // (The pack also takes unknown keys whose words say they publish; CEL does not: docs/admission.md.)
+        const keys: [string, string][] = [
+            ...PUBLISHERS.flatMap((p) =>
+                p.domains.flatMap((d): [string, string][] => [
+                    [`${d}/expose`, "true"],
+                    [`${d}/expose`, "false"],
+                    [`sub.${d}/x`, "yes"],
+                ]),
+            ),
+            ["service.cilium.io/global", "true"],
+            ["service.cilium.io/shared", "true"],
+            ["io.cilium/global-service", "true"],
+            ["io.cilium/lb-ipam-ips", "10.0.0.1"],
+            ["cloud.google.com/neg", '{"exposed_ports": {"1234":{}}}'],
+            ["cloud.google.com/neg", '{"ingress": true}'],
+            ["cloud.google.com/backend-config", '{"default": "x"}'],
+            ["cloud.google.com/load-balancer-type", "Internal"],
+            ["consul.hashicorp.com/service-sync", "true"],
+            ["consul.hashicorp.com/service-ignore", "true"],
+            ["networking.istio.io/exportTo", "*"],
+            ["networking.istio.io/exportTo", "."],
+            ["getambassador.io/config", "---\nkind: TCPMapping\nservice: buildkitd:1234\n"],
+            ["getambassador.io/config", "---\nkind: Module\n"],
+            ["tailscale.com/hostname", "builds"],
+            ...NOT_PUBLISHING.map((d): [string, string] => [`${d.replace(/^=/, "")}/anything`, "true"]),
+        ];
+        const exposure = POLICIES.find((p) => p.name === ADMISSION_POLICY_NAMES.exposure)!;
+        const rule = (exposure.spec.validations as { expression: string }[])[0].expression;
+        const differences: string[] = [];
+        for (const [key, value] of keys) {
+            for (const field of ["annotations", "labels"] as const) {
+                const object = {
+                    apiVersion: "v1",
+                    kind: "Service",
+                    metadata: { name: "buildkitd", [field]: { [key]: value } },
+                    spec: { selector: { app: "buildkitd" } },
+                };
+                const pack = publishingKeys(object).some((k) => k.verdict === "publishes");
+                const cel = run(rule, { object: celValue(object) }) === false;
+                if (pack !== cel) {
+                    differences.push(`${field} ${key}=${value}: pack ${pack}, CEL ${cel}`);
+                }
+            }
+        }
+        assert.deepStrictEqual(differences, []);
     });
 });
 

@@ -140,6 +140,27 @@ function ownObjectsOf(resource: ResourceLike): { objects: KObject[]; notes: Find
             notes: [],
         };
     }
+    const tunnel = TUNNEL_TYPE.exec(resource.type);
+    if (tunnel) {
+        // A tunnel configured outside Kubernetes (Cloudflare's ZeroTrustTunnelCloudflaredConfig and TunnelConfig:
+        // `config.ingresses[].service`, pulumi registry cloudflare api-docs) publishes the origins it names: judged
+        // like an object of an unknown kind, by what it points at (buildkit-not-exposed).
+        return {
+            objects: [
+                {
+                    kind: tunnel[1],
+                    apiVersion: resource.type,
+                    name: resource.name,
+                    namespace: undefined,
+                    body: resource.props,
+                    resource,
+                    where: `${tunnel[1]} '${resource.name}'`,
+                    patch: false,
+                },
+            ],
+            notes: [],
+        };
+    }
     if (DOCKER_CONTAINER.test(resource.type)) {
         return { objects: [dockerContainerPod(resource)], notes: [] };
     }
@@ -220,6 +241,8 @@ function ownObjectsOf(resource: ResourceLike): { objects: KObject[]; notes: Find
 }
 
 const DOCKER_CONTAINER = /^docker:index(\/container)?:Container$/;
+/** Pulumi resources of other providers that configure a tunnel's origins (not Kubernetes objects). */
+const TUNNEL_TYPE = /^(?!kubernetes:)[a-z0-9-]+:[^:]*:([A-Za-z0-9]*Tunnel[A-Za-z0-9]*)$/;
 
 /**
  * A `@pulumi/docker` Container runs outside Kubernetes, on a Docker host, but it runs or points at
