@@ -98,7 +98,8 @@ describe("CI login that outlives the run (scripts/ci/keep-azure-login.sh)", func
             const timer = setTimeout(() => child.kill("SIGTERM"), ms);
             // Stops as soon as the calls show what the test needs, instead of always waiting out `ms`.
             const poll = setInterval(() => enough(read()) && child.kill("SIGTERM"), 50);
-            child.on("exit", (code) => {
+            // 'close', not 'exit': only then has all of the loop's output been read.
+            child.on("close", (code) => {
                 clearTimeout(timer);
                 clearInterval(poll);
                 const lines = read();

@@ -50,7 +50,11 @@ function startDrain(shell: string, box: ReturnType<typeof sandbox>, timeoutSecon
     const child = spawn(shell, ["-c", drainScript({ socket: box.socket, timeoutSeconds, settleSeconds: 1, pollSeconds: 1 })], { env: box.env });
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr += d));
-    const done = new Promise<Outcome>((resolve) => child.on("exit", (code) => resolve({ code, ms: Date.now() - started, stderr })));
+    // The time is taken when the process exits, the outcome when its output is closed: 'exit' can come
+    // before the last stderr chunk (the "stopping anyway" line was lost that way on a loaded machine).
+    let exited = 0;
+    child.on("exit", () => (exited = Date.now()));
+    const done = new Promise<Outcome>((resolve) => child.on("close", (code) => resolve({ code, ms: (exited || Date.now()) - started, stderr })));
     return { child, done };
 }
 
