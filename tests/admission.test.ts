@@ -4,6 +4,7 @@ import { strings } from "@bufbuild/cel/ext";
 import * as yaml from "js-yaml";
 import { admissionBindingSpec, admissionPolicies, ADMISSION_POLICY_NAMES, BUILDKIT_NAME } from "../components/admission";
 import { isBuildkitName } from "../policy/lib/exposure";
+import { NOT_PUBLISHING, PUBLISHERS, publishingKeys } from "../policy/lib/publishing";
 import { parseSettings } from "../config";
 import { RUNNER_NAMESPACE } from "../contracts";
 import { allCases } from "../policy/tests/fixtures/judge";
@@ -14,6 +15,7 @@ import { modelFor, schemaProblems } from "./harness/kubernetes-schema";
 import { skipBecause } from "./harness/skip";
 import { ADMISSION_KNOWN_MISSES, blackbox5AdmissionCases, blackbox5Corpus } from "../policy/tests/fixtures/blackbox5Corpus";
 import { ADMISSION_KNOWN_MISSES as ADMISSION_KNOWN_MISSES_6, blackbox6Corpus } from "../policy/tests/fixtures/blackbox6Corpus";
+import { parseBuildkitdToml } from "../policy/lib/buildkitdToml";
 
 const RUNNERS = [RUNNER_NAMESPACE, "arc-runners-protected"];
 
@@ -352,6 +354,23 @@ describe("admission policies (the pack's second line, in the cluster)", () => {
                 "a tailnet annotation on a ClusterIP Service",
                 service("buildkitd", { selector: { app: "buildkitd" }, ports: [{ port: 1234 }] }, { "tailscale.com/expose": "true" }),
             ],
+            // Publishing annotations and labels of other controllers (policy/lib/publishing.ts cites each).
+            ...(
+                [
+                    [{ "service.cilium.io/global": "true" }, {}],
+                    [{ "skupper.io/proxy": "tcp" }, {}],
+                    [{}, { "mirror.linkerd.io/exported": "true" }],
+                    [{ "external-dns.alpha.kubernetes.io/hostname": "bk.example.com" }, {}],
+                    [{ "networking.istio.io/exportTo": "*" }, {}],
+                    [{ "cloud.google.com/neg": '{"exposed_ports": {"1234":{}}}' }, {}],
+                ] as [Record<string, string>, Record<string, string>][]
+            ).map(([annotations, labels]): [string, Record<string, any>] => [
+                `publishing metadata ${JSON.stringify({ ...annotations, ...labels })} on a ClusterIP Service`,
+                {
+                    ...service("buildkitd", { selector: { app: "buildkitd" }, ports: [{ port: 1234 }] }, annotations),
+                    metadata: { name: "buildkitd", namespace: "buildkit", annotations, labels },
+                },
+            ]),
             ["hostPort on buildkitd", pod([bk(["--addr", "tcp://0.0.0.0:1234", ...TLS], { ports: [{ containerPort: 1234, hostPort: 31234 }] })])],
             ["hostNetwork on a TCP buildkitd", pod([bk(["--addr", "tcp://0.0.0.0:1234", ...TLS])], { hostNetwork: true })],
             [
@@ -435,6 +454,23 @@ describe("admission policies (the pack's second line, in the cluster)", () => {
                     metadata: { name: "game", namespace: "games" },
                 },
             ],
+            [
+                "publishers turned off or scoped to the namespace, and packaging keys, on the BuildKit Service",
+                service(
+                    "buildkitd",
+                    { selector: { app: "buildkitd" }, ports: [{ port: 1234 }] },
+                    {
+                        "tailscale.com/expose": "false",
+                        "service.cilium.io/global": "false",
+                        "service.cilium.io/shared": "true",
+                        "networking.istio.io/exportTo": ".",
+                        "cloud.google.com/neg": '{"ingress": true}',
+                        "meta.helm.sh/release-name": "buildkit",
+                        "prometheus.io/scrape": "true",
+                    },
+                ),
+            ],
+            ["a global Service of another app", service("web", { selector: { app: "web" }, ports: [{ port: 8080 }] }, { "service.cilium.io/global": "true" })],
         ];
         for (const [what, object] of admitted) {
             assert.deepStrictEqual(denials(object), [], what);
@@ -626,6 +662,62 @@ describe("admission policies: never in the control plane's way, never against a 
         const lb = { apiVersion: "v1", kind: "Service", metadata: { name: "buildkitd" }, spec: { type: "LoadBalancer", selector: { app: "buildkitd" } } };
         assert.strictEqual(matches(exposure, { operation: "UPDATE" }, { ...lb, metadata: { name: "buildkitd", labels: { a: "b" } } }, lb), false);
         assert.strictEqual(matches(exposure, { operation: "UPDATE" }, lb, { ...lb, spec: { ...lb.spec, type: "ClusterIP" } }), true);
+        // `kubectl annotate` of a publishing key changes no spec, and is judged all the same.
+        const clusterIp = { apiVersion: "v1", kind: "Service", metadata: { name: "buildkitd" }, spec: { selector: { app: "buildkitd" } } };
+        const annotated = { ...clusterIp, metadata: { name: "buildkitd", annotations: { "skupper.io/proxy": "tcp" } } };
+        assert.strictEqual(matches(exposure, { operation: "UPDATE" }, annotated, clusterIp), true);
+        assert.ok(denials(annotated).length > 0);
+    });
+});
+
+describe("admission policies and the pack judge publishing metadata alike", () => {
+    it("gives the pack's verdict on known publishers and known non-publishers", () => {
+        // Every known publisher domain of the pack, turned on and off, and keys the pack knows do not publish.
+        // (The pack also takes unknown keys whose words say they publish; CEL does not: docs/admission.md.)
+        const keys: [string, string][] = [
+            ...PUBLISHERS.flatMap((p) =>
+                p.domains.flatMap((d): [string, string][] => [
+                    [`${d}/expose`, "true"],
+                    [`${d}/expose`, "false"],
+                    [`sub.${d}/x`, "yes"],
+                ]),
+            ),
+            ["service.cilium.io/global", "true"],
+            ["service.cilium.io/shared", "true"],
+            ["io.cilium/global-service", "true"],
+            ["io.cilium/lb-ipam-ips", "10.0.0.1"],
+            ["cloud.google.com/neg", '{"exposed_ports": {"1234":{}}}'],
+            ["cloud.google.com/neg", '{"ingress": true}'],
+            ["cloud.google.com/backend-config", '{"default": "x"}'],
+            ["cloud.google.com/load-balancer-type", "Internal"],
+            ["consul.hashicorp.com/service-sync", "true"],
+            ["consul.hashicorp.com/service-ignore", "true"],
+            ["networking.istio.io/exportTo", "*"],
+            ["networking.istio.io/exportTo", "."],
+            ["getambassador.io/config", "---\nkind: TCPMapping\nservice: buildkitd:1234\n"],
+            ["getambassador.io/config", "---\nkind: Module\n"],
+            ["tailscale.com/hostname", "builds"],
+            ...NOT_PUBLISHING.map((d): [string, string] => [`${d.replace(/^=/, "")}/anything`, "true"]),
+        ];
+        const exposure = POLICIES.find((p) => p.name === ADMISSION_POLICY_NAMES.exposure)!;
+        const rule = (exposure.spec.validations as { expression: string }[])[0].expression;
+        const differences: string[] = [];
+        for (const [key, value] of keys) {
+            for (const field of ["annotations", "labels"] as const) {
+                const object = {
+                    apiVersion: "v1",
+                    kind: "Service",
+                    metadata: { name: "buildkitd", [field]: { [key]: value } },
+                    spec: { selector: { app: "buildkitd" } },
+                };
+                const pack = publishingKeys(object).some((k) => k.verdict === "publishes");
+                const cel = run(rule, { object: celValue(object) }) === false;
+                if (pack !== cel) {
+                    differences.push(`${field} ${key}=${value}: pack ${pack}, CEL ${cel}`);
+                }
+            }
+        }
+        assert.deepStrictEqual(differences, []);
     });
 });
 
@@ -727,6 +819,54 @@ describe("admission policies over the sixth black-box corpus's valid setups", ()
                 skipBecause(this, `known miss: ${miss}`);
             }
             assert.deepStrictEqual(found, [], c.id);
+        });
+    }
+});
+
+/**
+ * buildkitd reads its config with a TOML 1.0 parser (moby/buildkit cmd/buildkitd/config.go, BurntSushi/toml),
+ * for which a `[grpc]` table, dotted keys and an inline table are the same table (toml.io v1.0.0, "Keys",
+ * "Inline Table"), and arrays may span lines. The config policy's verdict on each spelling is the one a
+ * real TOML parser (smol-toml, through the pack's parseBuildkitdToml) gives: a tcp:// address without a
+ * non-empty cert, key and ca is refused, with all three it is admitted.
+ */
+describe("admission policies read buildkitd.toml in every TOML spelling", () => {
+    const TLS_ALL = ['grpc.tls.cert = "/certs/tls.crt"', 'grpc.tls.key = "/certs/tls.key"', 'grpc.tls.ca = "/certs/ca.crt"'];
+    const texts: Record<string, string> = {
+        "dotted keys, no TLS": 'debug = true\ngrpc.address = ["tcp://0.0.0.0:1234"]\n',
+        "quoted dotted keys, no TLS": "\"grpc\".'address' = ['tcp://0.0.0.0:1234']\n",
+        "inline table, no TLS": 'grpc = { address = ["tcp://0.0.0.0:1234"] }\n',
+        "inline table with a TLS inline table without ca": 'grpc = { address = ["tcp://0.0.0.0:1234"], tls = { cert = "/c", key = "/k" } }\n',
+        "header with a multi-line address array, no TLS": '[grpc]\naddress = [\n  "unix:///run/buildkit/buildkitd.sock",\n  "tcp://0.0.0.0:1234",\n]\n',
+        "dotted keys, TLS without ca": `grpc.address = ["tcp://0.0.0.0:1234"]\n${TLS_ALL.slice(0, 2).join("\n")}\n`,
+        "header, dotted tls keys under [grpc] without key": '[grpc]\naddress = ["tcp://0.0.0.0:1234"]\ntls.cert = "/c"\ntls.ca = "/ca"\n',
+        "header, [grpc.tls] with an empty ca": '[grpc]\naddress = ["tcp://0.0.0.0:1234"]\n[grpc.tls]\ncert = "/c"\nkey = "/k"\nca = ""\n',
+        "dotted keys, full mTLS": `grpc.address = ["tcp://0.0.0.0:1234"]\n${TLS_ALL.join("\n")}\n`,
+        "inline table, full mTLS": 'grpc = { address = ["tcp://0.0.0.0:1234"], tls = { cert = "/c", key = "/k", ca = "/ca" } }\n',
+        "header, dotted tls keys under [grpc], full mTLS": '[grpc]\naddress = ["tcp://0.0.0.0:1234"]\ntls.cert = "/c"\ntls.key = "/k"\ntls.ca = "/ca"\n',
+        "header, [grpc.tls] inline in [grpc], full mTLS": "[grpc]\naddress = ['tcp://0.0.0.0:1234']\ntls = { cert = '/c', key = '/k', ca = '/ca' }\n",
+        "dotted keys, unix socket only": 'grpc.address = ["unix:///run/buildkit/buildkitd.sock"]\ngrpc.debugAddress = "0.0.0.0:6060"\n',
+        "inline table, unix socket only": 'grpc = { address = ["unix:///run/buildkit/buildkitd.sock"], uid = 1000 }\n',
+        "header, unix socket only, a comment naming tcp://": '[grpc]\naddress = ["unix:///run/buildkit/buildkitd.sock"] # no tcp:// listener here\n',
+        "a registry keypair's cert and key do not stand for [grpc.tls]":
+            '[grpc]\naddress = ["tcp://0.0.0.0:1234"]\n[grpc.tls]\nca = "/ca"\n[[registry."r.example".keypair]]\nkey = "/k"\ncert = "/c"\n',
+        "[grpc.tls] after other tables, full mTLS":
+            '[grpc]\naddress = ["tcp://0.0.0.0:1234"]\n[worker.oci]\nplatforms = ["linux/amd64"]\n[grpc.tls]\ncert = "/c"\nkey = "/k"\nca = "/ca"\n',
+    };
+    for (const [name, text] of Object.entries(texts)) {
+        it(`${name}: the same verdict as a real TOML parser`, () => {
+            const parsed = parseBuildkitdToml(text);
+            assert.ok(parsed.ok, `${name} is valid TOML`);
+            const plaintext =
+                (parsed.grpc.addresses ?? []).some((a) => /^tcp:\/\//i.test(a)) &&
+                [parsed.grpc.cert, parsed.grpc.key, parsed.grpc.ca].some((f) => f === undefined || f === "");
+            for (const object of [
+                { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "buildkitd-config", namespace: "buildkit" }, data: { "buildkitd.toml": text } },
+                { apiVersion: "v1", kind: "Secret", metadata: { name: "buildkitd-config", namespace: "buildkit" }, stringData: { "buildkitd.toml": text } },
+            ]) {
+                const found = denials(object, "buildkit").filter((d) => d.startsWith(ADMISSION_POLICY_NAMES.configs));
+                assert.strictEqual(found.length > 0, plaintext, `${object.kind} ${name}: ${found.join("; ") || "admitted"}`);
+            }
         });
     }
 });

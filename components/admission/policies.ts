@@ -9,7 +9,7 @@ import { BUILDKIT_GRPC_PORT, BUILDKIT_NAMESPACE } from "../../contracts";
  *    `--tlskey` and `--tlscacert`; a buildkitd.toml in a ConfigMap or Secret with a `tcp://` address
  *    and no `[grpc.tls]` cert, key and ca; Earthly's TCP transport without its TLS);
  * 2. no BuildKit port published outside the cluster (a LoadBalancer or NodePort Service, externalIPs
- *    or a tailnet-exposing annotation on a Service that is BuildKit's by selector or name, an Ingress
+ *    or a publishing annotation or label on a Service that is BuildKit's by selector or name, an Ingress
  *    backend or ingress-nginx tcp-services entry reaching one, a hostPort on a buildkitd container or on
  *    port 1234 in a BuildKit pod, hostNetwork on a buildkitd that listens on tcp://). Port 1234 alone is
  *    never evidence: other apps use it too, and each rule needs BuildKit evidence as the pack does;
@@ -165,7 +165,7 @@ function podValidations(runnerNamespaces: readonly string[]): { expression: stri
                 `((variables.buildkitPod && (p.hostPort == ${PORT} || p.containerPort == ${PORT})) || ${words("c")}.exists(w, w.contains('buildkit'))))) && ` +
                 `!((has(variables.spec.hostNetwork) && variables.spec.hostNetwork) && variables.daemons.exists(c, ${mayListenOnTcp("c")}))`,
             message:
-                "BuildKit's port is published on the node (a hostPort on a buildkitd container, a hostPort on port 1234 or to BuildKit's socket in a BuildKit pod, or hostNetwork for a buildkitd that may listen on tcp://): BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
+                "BuildKit's port is published on the node (a hostPort on a buildkitd container, a hostPort on port 1234 or to BuildKit's socket in a BuildKit pod, a hostPort on a relay whose command line forwards to a BuildKit Service or socket, or hostNetwork for a buildkitd that may listen on tcp://): BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
             reason: "Forbidden",
         },
         {
@@ -263,13 +263,42 @@ function podPolicies(runnerNamespaces: readonly string[]): AdmissionPolicySpec[]
     });
 }
 
-/** Text that is a buildkitd.toml listening on tcp:// without [grpc.tls] cert, key and ca. */
-function plaintextToml(text: string): string {
+/**
+ * A TOML key as written: bare, or quoted with either quote (`"grpc"`, `'tls'`), so `"grpc".address` and
+ * `[ "grpc" . tls ]` are the same key to a TOML parser. (CEL raw strings: `\x27` is the single quote.)
+ */
+const tomlKey = (name: string) => String.raw`["\x27]?${name}["\x27]?`;
+const TOML_DOT = String.raw`\s*\.\s*`;
+
+/** One TLS file field (`cert`, `key`, `ca`) of [grpc.tls] with a non-empty string, in any TOML spelling. */
+function tomlTlsField(text: string, field: string): string {
+    const value = String.raw`\s*=\s*["\x27][^"\x27\n]+`;
     return (
-        `(${text}.matches(r'(?m)^\\s*\\[\\s*grpc\\s*\\]') && ${text}.matches(r'(?mi)^\\s*address\\s*=.*tcp://') && ` +
-        `!(${text}.matches(r'(?m)^\\s*\\[\\s*grpc\\.tls\\s*\\]') && ${text}.matches(r'(?m)^\\s*cert\\s*=\\s*["\\x27][^"\\x27]+') && ` +
-        `${text}.matches(r'(?m)^\\s*key\\s*=\\s*["\\x27][^"\\x27]+') && ${text}.matches(r'(?m)^\\s*ca\\s*=\\s*["\\x27][^"\\x27]+')))`
+        // `[grpc.tls]` header, then `cert = "..."` in that table: before any other `[` (the table holds only
+        // strings), so a registry keypair's `cert`/`key` elsewhere in the file does not count.
+        String.raw`${text}.matches(r'(?m)^\s*\[\s*${tomlKey("grpc")}${TOML_DOT}${tomlKey("tls")}\s*\][^\[]*^\s*${tomlKey(field)}${value}') || ` +
+        // Dotted keys: `grpc.tls.cert = "..."` at top level, `tls.cert = "..."` under `[grpc]`.
+        String.raw`${text}.matches(r'(?m)^\s*(${tomlKey("grpc")}${TOML_DOT})?${tomlKey("tls")}${TOML_DOT}${tomlKey(field)}${value}') || ` +
+        // Inline tables: `tls = { cert = "...", ... }`, also inside `grpc = { tls = { ... } }`.
+        String.raw`${text}.matches(r'${tomlKey("tls")}\s*=\s*\{([^}]*[,\s])?${tomlKey(field)}${value}')`
     );
+}
+
+/**
+ * Text that is a buildkitd.toml listening on tcp:// without [grpc.tls] cert, key and ca. buildkitd reads
+ * its config with a TOML 1.0 parser (moby/buildkit cmd/buildkitd/config.go: BurntSushi/toml
+ * `toml.DecodeReader`), for which a `[grpc]` table, dotted keys (`grpc.address = [...]`) and an inline
+ * table (`grpc = { address = [...] }`) are the same table (toml.io v1.0.0, "Keys", "Inline Table"), and an
+ * array may span lines: every spelling is read, for the address and for the TLS files alike.
+ */
+function plaintextToml(text: string): string {
+    // In the address array (which may span lines) or a string; not in a comment after it.
+    const address = String.raw`${tomlKey("address")}\s*=\s*(\[[^\]]*|["\x27]\s*)tcp://`;
+    const listens =
+        String.raw`((${text}.matches(r'(?m)^\s*\[\s*${tomlKey("grpc")}\s*\]') && ${text}.matches(r'(?mi)^\s*${address}')) || ` +
+        String.raw`${text}.matches(r'(?mi)^\s*${tomlKey("grpc")}${TOML_DOT}${address}') || ` +
+        String.raw`${text}.matches(r'(?mi)^\s*${tomlKey("grpc")}\s*=\s*\{([^}]*[,\s])?${address}'))`;
+    return `(${listens} && !((${tomlTlsField(text, "cert")}) && (${tomlTlsField(text, "key")}) && (${tomlTlsField(text, "ca")})))`;
 }
 
 /**
@@ -329,6 +358,38 @@ function configPolicy(): AdmissionPolicySpec {
 /** A name that is BuildKit's own (a Service, a selector or label value): the same rule as the pack's `isBuildkitName`. */
 export const BUILDKIT_NAME = String.raw`^(([a-z0-9-]*[-.])?(moby-)?buildkitd?(-(service|svc|server|daemon|tcp|grpc|headless|lb|public|external|protected|arm64|protected-arm64))?)$`;
 
+/**
+ * Metadata keys whose controller publishes a ClusterIP Service outside the cluster: the known publishers of
+ * the pack (policy/lib/publishing.ts, with the source of each): the Tailscale operator, Linkerd multicluster
+ * (`mirror.linkerd.io/exported`), Cilium ClusterMesh global Services, Skupper, Submariner and the
+ * Multi-Cluster Services API, GKE load balancers and NEGs with exposed_ports, cloud load-balancer
+ * annotations, external-dns, MetalLB/kube-vip/Cilium LB IPAM, Consul catalog sync, Istio `exportTo` beyond
+ * the namespace, ngrok and kube-service-exposer. A value that turns a key off ("false", "0", "no", empty)
+ * publishes nothing. The pack also takes unknown keys whose words say they publish; CEL does not (docs/admission.md).
+ */
+export const PUBLISHING_DOMAINS = String.raw`^(([a-z0-9-]+\.)*(tailscale\.com|mirror\.linkerd\.io|multicluster\.linkerd\.io|skupper\.io|submariner\.io|multicluster\.x-k8s\.io|multicluster\.kubernetes\.io|net\.gke\.io|networking\.gke\.io|service\.beta\.kubernetes\.io|external-dns\.alpha\.kubernetes\.io|metallb\.universe\.tf|metallb\.io|kube-vip\.io|lbipam\.cilium\.io|k8s\.ngrok\.com|ngrok\.com|kube-service-exposer\.sidero\.dev))/`;
+const OFF_VALUE = String.raw`^\s*(false|False|FALSE|no|No|NO|0|off|Off|disabled|none)?\s*$`;
+
+function publishingKey(k: string, v: string): string {
+    return (
+        `(!${v}.matches(r'${OFF_VALUE}') && (${k}.matches(r'${PUBLISHING_DOMAINS}') || ` +
+        String.raw`${k}.matches(r'^(service\.cilium\.io|io\.cilium)/(global|global-service|lb-ipam.*)$') || ` +
+        String.raw`(${k}.matches(r'^([a-z0-9-]+\.)*cloud\.google\.com/neg$') && ${v}.contains('exposed_ports')) || ` +
+        String.raw`(${k}.matches(r'^([a-z0-9-]+\.)*cloud\.google\.com/') && !${k}.matches(r'/(neg|backend-config|app-protocols|neg-status)$')) || ` +
+        String.raw`(${k}.matches(r'^([a-z0-9-]+\.)*consul\.hashicorp\.com/') && !${k}.endsWith('/service-ignore')) || ` +
+        String.raw`(${k} == 'getambassador.io/config' && ${v}.matches(r'kind:\s*[A-Za-z]*Mapping')) || ` +
+        String.raw`(${k} == 'networking.istio.io/exportTo' && !${v}.matches(r'^\s*[.~]\s*$'))))`
+    );
+}
+
+/** Whether `o`'s annotations or labels publish it (see PUBLISHING_DOMAINS). */
+function publishingMetadata(o: string): string {
+    return (
+        `((has(${o}.metadata.annotations) && ${o}.metadata.annotations.exists(a, ${publishingKey("a", `${o}.metadata.annotations[a]`)})) || ` +
+        `(has(${o}.metadata.labels) && ${o}.metadata.labels.exists(l, ${publishingKey("l", `${o}.metadata.labels[l]`)})))`
+    );
+}
+
 function exposurePolicy(): AdmissionPolicySpec {
     const buildkitService =
         `((has(object.spec.selector) && object.spec.selector.exists(k, object.spec.selector[k].matches(r'${BUILDKIT_NAME}'))) || ` +
@@ -339,8 +400,9 @@ function exposurePolicy(): AdmissionPolicySpec {
     const published =
         `((has(object.spec.type) && (object.spec.type == 'LoadBalancer' || object.spec.type == 'NodePort')) || ` +
         `size(${list("object.spec.externalIPs")}) > 0 || ` +
-        // Tailscale's operator publishes an annotated ClusterIP Service on the tailnet.
-        `(has(object.metadata.annotations) && object.metadata.annotations.exists(a, (a == 'tailscale.com/expose' && object.metadata.annotations[a] == 'true') || a == 'tailscale.com/hostname')))`;
+        // Annotations and labels of controllers that publish a ClusterIP Service outside the cluster (the
+        // known publishers of the pack's policy/lib/publishing.ts; tests/admission.test.ts keeps the verdicts equal).
+        `${publishingMetadata("object")})`;
     const backend = (b: string) =>
         `(has(${b}.service) && (${b}.service.name.matches(r'${BUILDKIT_NAME}') || ` +
         `(${IN_BUILDKIT_NAMESPACE} && has(${b}.service.port) && has(${b}.service.port.number) && ${b}.service.port.number == ${PORT})))`;
@@ -348,7 +410,10 @@ function exposurePolicy(): AdmissionPolicySpec {
         name: ADMISSION_POLICY_NAMES.exposure,
         spec: {
             failurePolicy: "Fail",
-            matchConditions: matchSafety("object.spec != oldObject.spec").matchConditions,
+            // An update is judged when the spec changes, or when what publishes it does (`kubectl annotate` of a
+            // publishing key); other metadata changes of an object admitted before the policies are not.
+            matchConditions: matchSafety(`object.spec != oldObject.spec || ${publishingMetadata("object")} != ${publishingMetadata("oldObject")}`)
+                .matchConditions,
             matchConstraints: {
                 namespaceSelector: matchSafety().namespaceSelector,
                 resourceRules: [
@@ -360,7 +425,7 @@ function exposurePolicy(): AdmissionPolicySpec {
                 {
                     expression: `object.kind != 'Service' || !(${buildkitService} && ${published})`,
                     message:
-                        "this Service is BuildKit's (it selects BuildKit pods or is named as BuildKit) and is published outside the cluster (LoadBalancer, NodePort, externalIPs or a tailnet annotation): BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
+                        "this Service is BuildKit's (it selects BuildKit pods or is named as BuildKit) and is published outside the cluster (LoadBalancer, NodePort, externalIPs, or an annotation or label of a controller that publishes it: Tailscale, Linkerd multicluster, Cilium ClusterMesh, Skupper, a ClusterSet, a cloud or bare-metal load balancer, external-dns, Consul, Istio exportTo): BuildKit must be reachable only inside the cluster (arc-buildkit invariant 2)",
                     reason: "Forbidden",
                 },
                 {

@@ -1,5 +1,7 @@
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
-import { HelmValues, helmChart, helmLabel, helmValues, isRelease } from "./helm";
+import { HelmValues, helmChart, helmLabel, helmValues, isFluxHelmRelease, isRelease } from "./helm";
+import { objectsOf } from "./objects";
+import { postRenderedHostNetwork, postRenderedServiceType } from "./templates";
 import { parseBuildkitdToml } from "./buildkitdToml";
 import { asArray, asRecord, at, isUnknown } from "./plain";
 import { DAEMON_FIX } from "./buildkitd";
@@ -53,6 +55,31 @@ export function judgeBuildkitChart(resource: ResourceLike, rule: "daemon" | "exp
         return [unverifiable(`${label} (buildkit-service) has values that are unknown during preview, so its TLS and Service type cannot be checked yet.`)];
     }
     if (rule === "exposure") {
+        // Flux post-renderers patch the rendered objects after the values: a patch of the chart's Service
+        // (buildkit-service renders one) that sets spec.type decides it, whatever the values say.
+        const own = isFluxHelmRelease(resource) ? objectsOf(resource).objects.find((o) => !o.embedded) : undefined;
+        const rendered = own ? postRenderedServiceType(own) : undefined;
+        // The chart's Deployment always listens on tcp://0.0.0.0:1234: on the node's network, so is BuildKit's API.
+        const onHost = (own ? postRenderedHostNetwork(own) : []).map((h) =>
+            violation(
+                `${h.where} gives the Deployment ${label} (buildkit-service) renders ${h.what}, so the daemon it always serves on tcp://0.0.0.0:1234 is on the node's network. ${EXPOSURE_FIX}`,
+            ),
+        );
+        if (onHost.length > 0) {
+            return onHost;
+        }
+        if (rendered) {
+            if (isUnknown(rendered.type)) {
+                return [unverifiable(`${rendered.where} sets spec.type unknown during preview.`)];
+            }
+            return rendered.type === "LoadBalancer" || rendered.type === "NodePort"
+                ? [
+                      violation(
+                          `${rendered.where} gives the Service that ${label} (buildkit-service) renders type ${String(rendered.type)}, which exposes BuildKit's port 1234 outside the cluster. ${EXPOSURE_FIX}`,
+                      ),
+                  ]
+                : [];
+        }
         const type = at(v, "service", "type");
         if (isUnknown(type)) {
             return [unverifiable(`${label} (buildkit-service) has service.type unknown during preview.`)];

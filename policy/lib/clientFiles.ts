@@ -1,4 +1,4 @@
-import { ContainerContext } from "./container";
+import { ContainerContext, volumeSources } from "./container";
 import { decodeString, newDecodeBudget } from "./decode";
 import { lookup, entriesOf } from "./objects";
 import { asArray, asRecord, asString, at, isUnknown } from "./plain";
@@ -19,21 +19,7 @@ export function mountedFiles(ctx: ContainerContext): MountedFile[] {
             continue;
         }
         const base = mount.mountPath.replace(/\/+$/, "");
-        const sources: { kind: string; name: unknown; items: unknown }[] = [];
-        const volume = mount.volume;
-        if ("configMap" in volume) {
-            sources.push({ kind: "ConfigMap", name: at(volume, "configMap", "name"), items: at(volume, "configMap", "items") });
-        } else if ("secret" in volume) {
-            sources.push({ kind: "Secret", name: at(volume, "secret", "secretName"), items: at(volume, "secret", "items") });
-        } else if ("projected" in volume) {
-            for (const s of asArray(at(volume, "projected", "sources")).map(asRecord)) {
-                if ("configMap" in s) {
-                    sources.push({ kind: "ConfigMap", name: at(s, "configMap", "name"), items: at(s, "configMap", "items") });
-                } else if ("secret" in s) {
-                    sources.push({ kind: "Secret", name: at(s, "secret", "name"), items: at(s, "secret", "items") });
-                }
-            }
-        }
+        const sources = volumeSources(mount.volume) ?? [];
         for (const source of sources) {
             if (typeof source.name !== "string") {
                 continue;

@@ -252,6 +252,28 @@ export function buildContext(template: PodTemplate, container: Container, view: 
 
 type Find = (kind: string, name: unknown, why: string) => KObject | undefined;
 
+/** The ConfigMaps and Secrets a volume projects (a configMap, secret or projected volume), or undefined for any other kind. */
+export function volumeSources(volume: Record<string, unknown>): { kind: string; name: unknown; items: unknown }[] | undefined {
+    if ("configMap" in volume) {
+        return [{ kind: "ConfigMap", name: at(volume, "configMap", "name"), items: at(volume, "configMap", "items") }];
+    }
+    if ("secret" in volume) {
+        return [{ kind: "Secret", name: at(volume, "secret", "secretName"), items: at(volume, "secret", "items") }];
+    }
+    if ("projected" in volume) {
+        return asArray(at(volume, "projected", "sources"))
+            .map(asRecord)
+            .flatMap((s) =>
+                "configMap" in s
+                    ? [{ kind: "ConfigMap", name: at(s, "configMap", "name"), items: at(s, "configMap", "items") }]
+                    : "secret" in s
+                      ? [{ kind: "Secret", name: at(s, "secret", "name"), items: at(s, "secret", "items") }]
+                      : [],
+            );
+    }
+    return undefined;
+}
+
 /** The text of a file at `path` in the container, when it comes from a ConfigMap or Secret volume. */
 function readMounted(ctx: ContainerContext, path: string, find: Find): { text: string; source?: string } | { unreadable: string } | undefined {
     const mount = mountFor(ctx.mounts, path);
@@ -259,20 +281,8 @@ function readMounted(ctx: ContainerContext, path: string, find: Find): { text: s
         return undefined;
     }
     const { volume, relative } = mount;
-    const sources: { kind: string; name: unknown; items: unknown }[] = [];
-    if ("configMap" in volume) {
-        sources.push({ kind: "ConfigMap", name: at(volume, "configMap", "name"), items: at(volume, "configMap", "items") });
-    } else if ("secret" in volume) {
-        sources.push({ kind: "Secret", name: at(volume, "secret", "secretName"), items: at(volume, "secret", "items") });
-    } else if ("projected" in volume) {
-        for (const s of asArray(at(volume, "projected", "sources")).map(asRecord)) {
-            if ("configMap" in s) {
-                sources.push({ kind: "ConfigMap", name: at(s, "configMap", "name"), items: at(s, "configMap", "items") });
-            } else if ("secret" in s) {
-                sources.push({ kind: "Secret", name: at(s, "secret", "name"), items: at(s, "secret", "items") });
-            }
-        }
-    } else {
+    const sources = volumeSources(volume);
+    if (sources === undefined) {
         const type = Object.keys(volume).find((k) => k !== "name") ?? "unknown";
         return { unreadable: `${path} (from a ${type} volume)` };
     }

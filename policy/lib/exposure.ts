@@ -3,6 +3,7 @@ import { Finding, unverifiable, violation } from "./findings";
 import { PodTemplate } from "./kube";
 import { KObject, View } from "./objects";
 import { asArray, asRecord, asString, at, isUnknown } from "./plain";
+import { PublishingKey, publishingKeys } from "./publishing";
 
 export const BUILDKIT_PORT = 1234;
 
@@ -139,17 +140,17 @@ export function serviceExposure(service: KObject): string | "unknown" | undefine
     if (asArray(at(service.body, "spec", "externalIPs")).length > 0) {
         return "has externalIPs";
     }
-    // Annotations that publish a ClusterIP Service elsewhere: the Tailscale operator puts it on the tailnet
-    // (tailscale.com "Expose a Kubernetes cluster workload to your tailnet"), GKE's NEG annotation with
-    // exposed_ports attaches it to a Google load balancer.
-    const annotations = asRecord(at(service.body, "metadata", "annotations"));
-    if (String(annotations["tailscale.com/expose"]).toLowerCase() === "true" || typeof annotations["tailscale.com/hostname"] === "string") {
-        return "is published on a tailnet by its tailscale.com annotation";
-    }
-    if (typeof annotations["cloud.google.com/neg"] === "string" && /exposed_ports/.test(annotations["cloud.google.com/neg"])) {
-        return "is attached to a load balancer by its cloud.google.com/neg exposed_ports annotation";
+    // Annotations and labels that publish a ClusterIP Service elsewhere, judged by domain (lib/publishing.ts).
+    const published = publishingKeys(service.body).find((k) => k.verdict === "publishes");
+    if (published) {
+        return `is published outside the cluster by its ${published.where} '${published.key}' (${published.why})`;
     }
     return undefined;
+}
+
+/** Annotation or label keys of a Service that a controller the pack does not know may publish it by. */
+export function unjudgedPublishingKeys(service: KObject): PublishingKey[] {
+    return publishingKeys(service.body).filter((k) => k.verdict === "unknown");
 }
 
 /** Backends (Service name and port) of objects that route traffic from outside into the cluster. */

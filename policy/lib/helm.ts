@@ -2,6 +2,7 @@ import { ResourceLike } from "./findings";
 import { UNKNOWN, Unknown, asArray, asRecord, asString, isUnknown, nest, newBudget } from "./plain";
 import { readManifest } from "./objects";
 import { parseYaml } from "./yaml";
+import { applicationSetResources, isApplicationSet } from "./templates";
 
 /** A Flux `HelmRelease` (helm.toolkit.fluxcd.io): the helm-controller installs `spec.chart.spec.chart` with `spec.values`. */
 export function isFluxHelmRelease(resource: ResourceLike): boolean {
@@ -33,6 +34,8 @@ function argoSource(resource: ResourceLike): Record<string, unknown> | undefined
 
 const units = new WeakMap<ResourceLike, ResourceLike[]>();
 const unitLabels = new WeakMap<ResourceLike, string>();
+/** For an Application an ApplicationSet generates: which ApplicationSet and element. */
+const generatedLabels = new WeakMap<ResourceLike, string>();
 
 /**
  * What the pack judges as Helm installations in one resource: the resource itself, or for an Argo CD
@@ -40,6 +43,21 @@ const unitLabels = new WeakMap<ResourceLike, string>();
  * each keeping the Application's `ref` sources (for `$ref/` value files) and its URN.
  */
 export function helmUnits(resource: ResourceLike): ResourceLike[] {
+    if (isApplicationSet(resource)) {
+        // An ApplicationSet's template is an Application: each generated one is judged as one (templates.ts).
+        let generated = units.get(resource);
+        if (!generated) {
+            generated = applicationSetResources(resource).flatMap(({ unit, label }) => {
+                generatedLabels.set(unit, label);
+                return helmUnits(unit).map((u) => {
+                    generatedLabels.set(u, label);
+                    return u;
+                });
+            });
+            units.set(resource, generated);
+        }
+        return generated;
+    }
     if (!isHelm(resource)) {
         return [];
     }
@@ -117,12 +135,28 @@ export function resolveValuesFrom(resources: ResourceLike[]): void {
     }
 }
 
+/**
+ * The namespace a Helm installation puts its objects in: a Flux HelmRelease's `spec.targetNamespace`
+ * (else its own), an Argo CD Application's `spec.destination.namespace`, a Pulumi Release's or Chart's
+ * `namespace`. Pod specs in its values are pods of that namespace (a runner namespace makes them runners).
+ */
+export function helmNamespace(resource: ResourceLike): string | undefined {
+    const spec = asRecord(resource.props.spec);
+    if (isFluxHelmRelease(resource)) {
+        return asString(spec.targetNamespace) ?? (namespaceOf(resource) || undefined);
+    }
+    if (isArgoApplication(resource)) {
+        return asString(asRecord(spec.destination).namespace);
+    }
+    return asString(resource.props.namespace) ?? asString(asRecord(resource.props.metadata).namespace);
+}
+
 export function helmLabel(resource: ResourceLike): string {
     if (isFluxHelmRelease(resource)) {
         return `Flux HelmRelease '${resource.name}'`;
     }
     if (isArgoApplication(resource)) {
-        return `Argo CD Application '${resource.name}'${unitLabels.get(resource) ?? ""}`;
+        return `Argo CD Application '${resource.name}'${generatedLabels.get(resource) ?? ""}${unitLabels.get(resource) ?? ""}`;
     }
     return `Helm ${resource.type.endsWith(":Release") ? "Release" : "Chart"} '${resource.name}'`;
 }

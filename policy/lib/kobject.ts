@@ -17,4 +17,6 @@ export interface KObject {
     /** Human description, e.g. `Deployment 'ci'` or `ConfigGroup 'ci' object Deployment 'builder'`. */
     where: string;
     patch: boolean;
+    /** Made from a template or patch another object carries (templates.ts), not declared on its own. */
+    embedded?: boolean;
 }

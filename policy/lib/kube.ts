@@ -1,10 +1,11 @@
 import { ResourceLike } from "./findings";
-import { helmLabel, helmValues, isHelm } from "./helm";
+import { helmLabel, helmNamespace, helmValues, isHelm } from "./helm";
 import { KObject, View, entriesOf } from "./objects";
 import { gitlabJobContainer, jenkinsPipeline, jenkinsPodSpecs } from "./ciScripts";
 import { DecodeBudget, STRING_DEPTH, decodeString, envListOf, newDecodeBudget, noteDecodeOverflow, runnerVolumesOf } from "./decode";
 import { Unknown, UNKNOWN, asArray, asRecord, asString, at, isUnknown } from "./plain";
 import { basename } from "./shell";
+import { CORE_GROUP, isEmbeddedObject } from "./templates";
 
 export { helmLabel, isHelm };
 
@@ -129,7 +130,9 @@ export function podTemplatesOfObject(object: KObject): PodTemplate[] {
     if (ARC_PATHS[object.kind]) {
         return [podTemplate(object, ARC_PATHS[object.kind], `ARC ${object.kind}`)];
     }
-    if (isHelm(object.resource)) {
+    if ((isHelm(object.resource) && !object.embedded) || (/^argoproj\.io\//.test(object.apiVersion) && /^Application(Set)?$/.test(object.kind))) {
+        // An Argo CD Application or ApplicationSet installs charts: its values are judged as Helm values
+        // (helmUnits makes one unit per generated Application), not walked again here.
         // A Flux HelmRelease's values are judged as Helm values (helmPodTemplates), not walked twice.
         return [];
     }
@@ -305,6 +308,12 @@ function podSpecsIn(
             return;
         }
         const record = value as Record<string, unknown>;
+        if (path.length > 1 && strings === 0 && !CORE_GROUP(object.apiVersion) && isEmbeddedObject(record)) {
+            // A whole object nested in a custom resource's structure (a Crossplane manifest) is judged as that
+            // object by templates.ts. One found in decoded text, or inside a core object (a Pod manifest in a
+            // ConfigMap's JCasC YAML), templates.ts does not reach: it is judged here, as a pod spec.
+            return;
+        }
         const here = {
             where: label(path),
             labels: asRecord(labels),
@@ -418,7 +427,7 @@ export function podTemplates(view: View, helmResources: ResourceLike[] = []): Po
 /** Helm values are free-form: every object with a `containers` list is taken as a pod spec. */
 export function helmPodTemplates(resource: ResourceLike): PodTemplate[] {
     const found: PodTemplate[] = [];
-    const namespace = asString(resource.props.namespace) ?? asString(at(resource.props, "metadata", "namespace"));
+    const namespace = helmNamespace(resource);
     let budget = 50_000;
     const decode = newDecodeBudget();
     const visit = (value: unknown, path: string[], parent: Record<string, unknown>) => {

@@ -1,11 +1,12 @@
 import { existsSync, readFileSync, statSync } from "fs";
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
 import { Budget, LIMITS, RELEVANT, UNKNOWN, Unknown, asArray, asRecord, asString, at, isUnknown, newBudget } from "./plain";
-import type { KObject } from "./kobject";
 import { parseYaml } from "./yaml";
+import { KObject } from "./kobject";
+import { embeddedObjects } from "./templates";
 import { commandPods, isCommandResource } from "./commands";
 
-export type { KObject } from "./kobject";
+export type { KObject };
 
 const YAML_TYPES = /^kubernetes:yaml(\/v\d+)?:(ConfigGroup|ConfigFile)$/;
 const HELM_TYPES = /^kubernetes:helm\.sh\/v\d+:(Release|Chart)$/;
@@ -76,6 +77,27 @@ export function readManifest(path: string): string | undefined {
  * declare none here: their values are judged by `helm.ts`.
  */
 export function objectsOf(resource: ResourceLike): { objects: KObject[]; notes: Finding[] } {
+    const cached = objectsCache.get(resource);
+    if (cached) {
+        return cached;
+    }
+    const own = ownObjectsOf(resource);
+    const objects: KObject[] = [];
+    const notes = [...own.notes];
+    for (const object of own.objects) {
+        // Templates and patches an object carries are judged as the objects they become (templates.ts).
+        const embedded = embeddedObjects(object);
+        objects.push(object, ...embedded.objects);
+        notes.push(...embedded.notes);
+    }
+    const result = { objects, notes };
+    objectsCache.set(resource, result);
+    return result;
+}
+
+const objectsCache = new WeakMap<ResourceLike, { objects: KObject[]; notes: Finding[] }>();
+
+function ownObjectsOf(resource: ResourceLike): { objects: KObject[]; notes: Finding[] } {
     const parts = typeParts(resource.type);
     if (parts) {
         const body = resource.props;
@@ -112,6 +134,27 @@ export function objectsOf(resource: ResourceLike): { objects: KObject[]; notes: 
                     body: resource.props,
                     resource,
                     where: `Docker provider '${resource.name}'`,
+                    patch: false,
+                },
+            ],
+            notes: [],
+        };
+    }
+    const tunnel = TUNNEL_TYPE.exec(resource.type);
+    if (tunnel) {
+        // A tunnel configured outside Kubernetes (Cloudflare's ZeroTrustTunnelCloudflaredConfig and TunnelConfig:
+        // `config.ingresses[].service`, pulumi registry cloudflare api-docs) publishes the origins it names: judged
+        // like an object of an unknown kind, by what it points at (buildkit-not-exposed).
+        return {
+            objects: [
+                {
+                    kind: tunnel[1],
+                    apiVersion: resource.type,
+                    name: resource.name,
+                    namespace: undefined,
+                    body: resource.props,
+                    resource,
+                    where: `${tunnel[1]} '${resource.name}'`,
                     patch: false,
                 },
             ],
@@ -198,6 +241,8 @@ export function objectsOf(resource: ResourceLike): { objects: KObject[]; notes: 
 }
 
 const DOCKER_CONTAINER = /^docker:index(\/container)?:Container$/;
+/** Pulumi resources of other providers that configure a tunnel's origins (not Kubernetes objects). */
+const TUNNEL_TYPE = /^(?!kubernetes:)[a-z0-9-]+:[^:]*:([A-Za-z0-9]*Tunnel[A-Za-z0-9]*)$/;
 
 /**
  * A `@pulumi/docker` Container runs outside Kubernetes, on a Docker host, but it runs or points at
@@ -205,8 +250,9 @@ const DOCKER_CONTAINER = /^docker:index(\/container)?:Container$/;
  * `entrypoints` is the container's command and `command` its args (Docker's ENTRYPOINT and CMD),
  * `envs` (`K=V`) its environment, `privileged`, `networkMode: host` as hostNetwork, and every published
  * port as a hostPort (a port without `external` gets a random one: published all the same). Host
- * directories mounted into it (`volumes[].hostPath`) are files on the Docker host the pack cannot read;
- * TLS paths in them count as TLS material (`dockerHostPath` volumes), as a Secret mount does in a cluster.
+ * directories mounted into it (`volumes[].hostPath`, `mounts[]` of type bind) are files on the Docker host the pack cannot read;
+ * TLS paths in them count as TLS material (`dockerHostPath` volumes), as a Secret mount does in a cluster,
+ * and the runner rule judges them as hostPath volumes (the host's docker.sock in a runner container).
  */
 function dockerContainerPod(resource: ResourceLike): KObject {
     const p = resource.props;
@@ -226,6 +272,18 @@ function dockerContainerPod(resource: ResourceLike): KObject {
             volumes.push(volume);
             volumeMounts.push({ name: `v${i}`, mountPath: v.containerPath, readOnly: v.readOnly === true });
         });
+    // `mounts` (pulumi-docker ContainerMount: `type` bind/volume/tmpfs, `source`, `target`): a bind mount is a
+    // host directory exactly like `volumes[].hostPath` (`docker run --mount type=bind,...` against `-v`).
+    asArray(p.mounts)
+        .map(asRecord)
+        .forEach((m, i) => {
+            if (typeof m.target !== "string") {
+                return;
+            }
+            const bind = asString(m.type) === "bind" && typeof m.source === "string";
+            volumes.push(bind ? { name: `m${i}`, dockerHostPath: m.source } : { name: `m${i}`, emptyDir: {} });
+            volumeMounts.push({ name: `m${i}`, mountPath: m.target, readOnly: m.readOnly === true });
+        });
     const ports = asArray(p.ports)
         .map(asRecord)
         .map((port) => ({ containerPort: port.internal, hostPort: port.external ?? "random" }));
@@ -237,14 +295,19 @@ function dockerContainerPod(resource: ResourceLike): KObject {
         env,
         ports,
         volumeMounts,
-        securityContext: { privileged: p.privileged === true },
+        // `capabilities.adds` is `docker run --cap-add` (pulumi-docker ContainerCapabilities `adds`/`drops`).
+        securityContext: {
+            privileged: p.privileged === true,
+            ...(Array.isArray(asRecord(p.capabilities).adds) ? { capabilities: { add: asRecord(p.capabilities).adds } } : {}),
+        },
     };
     return {
         kind: "Pod",
         apiVersion: "v1",
         name,
         namespace: undefined,
-        body: { metadata: { name }, spec: { containers: [container], volumes, hostNetwork: p.networkMode === "host" } },
+        // `pidMode: host` is `docker run --pid=host`: the host's process namespace, as hostPID.
+        body: { metadata: { name }, spec: { containers: [container], volumes, hostNetwork: p.networkMode === "host", hostPID: p.pidMode === "host" } },
         resource,
         where: `Docker container '${resource.name}'`,
         patch: false,

@@ -13,10 +13,12 @@ import {
     routeBackends,
     serviceExposure,
     serviceReachesBuildkit,
+    unjudgedPublishingKeys,
     unknownRoute,
 } from "./exposure";
+import { BuildkitScene, Relay, TUNNEL_CHART, relayOf, selectsRelay, tunnelConfigs, tunnelValueTargets } from "./relays";
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
-import { helmLabel, helmValues, isHelm, usesValuesFrom } from "./helm";
+import { helmChart, helmLabel, helmValues, isHelm, usesValuesFrom } from "./helm";
 import { KObject, View, entriesOf } from "./objects";
 import { RELEVANT, asArray, asRecord, isUnknown } from "./plain";
 import { podTemplatesOfObject } from "./kube";
@@ -33,6 +35,61 @@ function mark(findings: Finding[], crossed: boolean): Finding[] {
 export function daemonsInView(view: View, helm: ResourceLike[]): Daemon[] {
     return containerContexts(view, helm).flatMap((t) => t.contexts.map(daemonOf).filter((d): d is Daemon => d !== undefined));
 }
+
+/**
+ * What the view shows of BuildKit: its daemons, the Services that reach them (by selector, name, endpoints
+ * or port), the containers that relay it (lib/relays.ts), and the Services that select those relays.
+ */
+const scenes = new WeakMap<View, { scene: BuildkitScene; relays: Relay[] }>();
+
+export function sceneOf(view: View, helm: ResourceLike[]): { scene: BuildkitScene; relays: Relay[] } {
+    const cached = scenes.get(view);
+    if (cached) {
+        return cached;
+    }
+    const daemons = daemonsInView(view, helm);
+    const pods = containerContexts(view, helm).map((t) => t.template);
+    const services = new Map<string, { reason: string; crossed: boolean }>();
+    const serviceObjects = view.objects.filter((o) => o.kind === "Service" && !o.patch);
+    for (const service of serviceObjects) {
+        const reach = serviceReachesBuildkit(service, daemons, view, pods);
+        if (reach && typeof service.name === "string") {
+            services.set(service.name, reach);
+        }
+    }
+    const scene: BuildkitScene = { services, daemons, view };
+    const relays: Relay[] = [];
+    for (const { contexts } of containerContexts(view, helm)) {
+        for (const ctx of contexts) {
+            // The daemon's own container counts too: a script may start a relay next to buildkitd.
+            const relay = relayOf(ctx, scene);
+            if (relay) {
+                relays.push(relay);
+            }
+        }
+    }
+    // A Service selecting a relay's pods reaches BuildKit through it.
+    for (const service of serviceObjects) {
+        if (typeof service.name !== "string" || services.has(service.name)) {
+            continue;
+        }
+        const relay = relays.find((r) => r.network && !r.unknownProgram && selectsRelay(service, r));
+        if (relay) {
+            services.set(service.name, {
+                reason: `selects the pods of ${relay.ctx.template.where}, whose container '${relay.ctx.container.name}' relays ${relay.upstream}`,
+                crossed: relay.ctx.template.resource !== service.resource || relay.crossed,
+            });
+        }
+    }
+    const result = { scene, relays };
+    scenes.set(view, result);
+    return result;
+}
+
+const RELAY_FIX =
+    "A relay in front of BuildKit is BuildKit: make it require client certificates signed by the CA (ghostunnel server without " +
+    "--disable-authentication, socat OPENSSL-LISTEN with cafile and verify=1, stunnel verify = 2, nginx ssl_verify_client on), or " +
+    "remove it and let clients reach buildkitd's own mutual-TLS listener.";
 
 /** Rule 1: every buildkitd that listens on tcp:// requires mutual TLS. */
 export const daemonRule: Rule = (view, helm) => {
@@ -55,6 +112,21 @@ export const daemonRule: Rule = (view, helm) => {
                 continue;
             }
             findings.push(...mark(judgeDaemon(daemon), ctx.crossed));
+        }
+    }
+    // A relay that turns BuildKit's API into a TCP listener without verifying clients is a plaintext BuildKit listener.
+    for (const relay of sceneOf(view, helm).relays) {
+        if (view.scope === "resource" && relay.ctx.deferred.length > 0) {
+            continue;
+        }
+        if (relay.listens.length > 0 && (relay.auth === "none" || relay.auth === "tls-no-client-verify")) {
+            findings.push({
+                ...violation(
+                    `${relay.ctx.template.where} container '${relay.ctx.container.name}' relays ${relay.upstream} on TCP ${relay.listens.join(", ")} without verifying client certificates (${relay.how}), so it is a BuildKit API listener without mutual TLS. ${RELAY_FIX}`,
+                    relay.ctx.template.resource.urn,
+                ),
+                crossed: relay.crossed,
+            });
         }
     }
     for (const resource of helm) {
@@ -182,20 +254,95 @@ export const exposureRule: Rule = (view, helm) => {
     for (const daemon of daemons) {
         findings.push(...mark(hostExposure(daemon), daemon.ctx.crossed));
     }
-    const buildkitServices = new Map<string, { reason: string; crossed: boolean }>();
+    const { scene, relays } = sceneOf(view, helm);
+    const buildkitServices = scene.services;
     const services = view.objects.filter((o) => o.kind === "Service");
-    for (const service of services.filter((s) => !s.patch)) {
+    const reachOf = (service: KObject): { reason: string; crossed: boolean } | undefined => {
         const reach = serviceReachesBuildkit(service, daemons, view, pods);
-        if (reach && typeof service.name === "string") {
-            buildkitServices.set(service.name, reach);
+        if (reach || service.patch || typeof service.name !== "string") {
+            return reach;
+        }
+        const viaRelay = buildkitServices.get(service.name);
+        return viaRelay && relays.some((r) => selectsRelay(service, r)) ? viaRelay : undefined;
+    };
+    for (const relay of relays) {
+        if (view.scope === "resource" && relay.ctx.deferred.length > 0) {
+            continue;
+        }
+        const subject = `${relay.ctx.template.where} container '${relay.ctx.container.name}'`;
+        const urn = relay.ctx.template.resource.urn;
+        if (relay.unknownProgram) {
+            findings.push(
+                unverifiable(
+                    `${subject} runs ${relay.how} that names ${relay.upstream} and exposes a port, so it may relay BuildKit's API; the pack cannot tell whether it verifies clients or where it is reachable. Use a relay the pack knows (or none).`,
+                    urn,
+                ),
+            );
+            continue;
+        }
+        if (relay.tunnel) {
+            findings.push({
+                ...violation(
+                    `${subject} forwards ${relay.upstream} through ${relay.tunnel} (${relay.how}), which publishes BuildKit's API outside the cluster. ${EXPOSURE_FIX}`,
+                    urn,
+                ),
+                crossed: relay.crossed,
+            });
+            continue;
+        }
+        if (!relay.network) {
+            continue;
+        }
+        const spec = relay.ctx.template.spec;
+        if (spec.hostNetwork === true || spec.hostNetwork === "true") {
+            findings.push({
+                ...violation(
+                    `${subject} relays ${relay.upstream} (${relay.how}) with hostNetwork: true, so BuildKit's API is on the node's network. ${EXPOSURE_FIX}`,
+                    urn,
+                ),
+                crossed: relay.crossed,
+            });
+        }
+        for (const port of asArray(relay.ctx.container.record.ports).map(asRecord)) {
+            if (port.hostPort !== undefined && port.hostPort !== null && !isUnknown(port.hostPort) && port.hostPort !== 0) {
+                findings.push({
+                    ...violation(
+                        `${subject} relays ${relay.upstream} (${relay.how}) and publishes hostPort ${String(port.hostPort)}, which exposes BuildKit's API on the node. ${EXPOSURE_FIX}`,
+                        urn,
+                    ),
+                    crossed: relay.crossed,
+                });
+            }
+        }
+    }
+    // A tunnel's configuration (cloudflared, ngrok, frpc) whose origin is BuildKit publishes it, whoever runs it.
+    for (const object of view.objects) {
+        for (const hit of tunnelConfigs(object, scene)) {
+            findings.push({
+                ...violation(
+                    `${object.where} key '${hit.key}' is the configuration of ${hit.tunnel} whose origin is ${hit.what}, which publishes BuildKit's API outside the cluster. ${EXPOSURE_FIX}`,
+                    object.resource.urn,
+                ),
+                crossed: hit.crossed,
+            });
         }
     }
     for (const service of services) {
         const exposure = serviceExposure(service);
         if (!exposure) {
+            const unjudged = unjudgedPublishingKeys(service);
+            const reach = unjudged.length > 0 ? reachOf(service) : undefined;
+            if (reach) {
+                findings.push(
+                    unverifiable(
+                        `${service.where} ${reach.reason} and has ${unjudged.map((k) => `${k.where} '${k.key}'`).join(", ")}, of a domain the pack does not know (${unjudged[0].why}), so whether it publishes BuildKit outside the cluster cannot be judged.`,
+                        service.resource.urn,
+                    ),
+                );
+            }
             continue;
         }
-        let reach = serviceReachesBuildkit(service, daemons, view, pods);
+        let reach = reachOf(service);
         if (!reach && service.patch && typeof service.name === "string" && buildkitServices.has(service.name)) {
             const target = buildkitServices.get(service.name)!;
             reach = { reason: `patches Service '${service.name}', which ${target.reason}`, crossed: true };
@@ -260,12 +407,17 @@ export const exposureRule: Rule = (view, helm) => {
         }
         // An object of an unknown kind that carries a BuildKit Service's own name and namespace and whose kind says
         // it exports, exposes or routes (a multi-cluster ServiceExport, a tunnel or load-balancer binding).
+        // (A multi-cluster ServiceExport names its Service by its own name: with BuildKit's own name it exports
+        // BuildKit even when the Service is declared outside the stack.)
+        const exporting =
+            typeof object.name === "string" && /export|expose|publish|tunnel|loadbalancer|binding|route|ingress|listener|forward|proxy/i.test(object.kind);
         const sameName =
-            typeof object.name === "string" &&
-            /export|expose|publish|tunnel|loadbalancer|binding|route|ingress|listener|forward|proxy/i.test(object.kind) &&
+            exporting &&
             services.some((s) => !s.patch && s.name === object.name && buildkitServices.has(object.name as string) && s.namespace === object.namespace)
-                ? { what: `is named after BuildKit's Service '${object.name}' in its namespace`, crossed: true }
-                : undefined;
+                ? { what: `is named after BuildKit's Service '${String(object.name)}' in its namespace`, crossed: true }
+                : exporting && /export/i.test(object.kind) && isBuildkitName(object.name)
+                  ? { what: `exports the Service named '${String(object.name)}', BuildKit's own name`, crossed: false }
+                  : undefined;
         const named =
             sameName ??
             namesBuildkitService(
@@ -320,6 +472,17 @@ export const exposureRule: Rule = (view, helm) => {
         }
     }
     for (const resource of helm.filter(isHelm)) {
+        const chart = helmChart(resource);
+        const target = typeof chart === "string" && TUNNEL_CHART.test(chart) ? tunnelValueTargets(helmValues(resource).values, scene)[0] : undefined;
+        if (target) {
+            findings.push({
+                ...violation(
+                    `${helmLabel(resource)} installs the tunnel chart '${String(chart)}' with ${target.what} as an origin in its values, which publishes BuildKit's API outside the cluster. ${EXPOSURE_FIX}`,
+                    resource.urn,
+                ),
+                crossed: target.crossed || usesValuesFrom(resource),
+            });
+        }
         findings.push(
             ...judgeBuildkitChart(resource, "exposure").map((f) => ({ ...f, urn: f.urn ?? resource.urn, crossed: f.crossed ?? usesValuesFrom(resource) })),
         );

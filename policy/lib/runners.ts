@@ -1,7 +1,7 @@
 import { ContainerContext } from "./container";
 import { containerContexts } from "./buildkitd";
 import { Finding, ResourceLike, unverifiable, violation } from "./findings";
-import { helmChart, helmLabel, helmValues, isHelm } from "./helm";
+import { helmChart, helmLabel, helmValues, isHelm, usesValuesFrom } from "./helm";
 import { PodTemplate, imageRepository } from "./kube";
 import { View } from "./objects";
 import { asArray, asRecord, asString, at, isUnknown } from "./plain";
@@ -55,7 +55,16 @@ function isRunnerTemplate(template: PodTemplate, contexts: ContainerContext[], h
         return true;
     }
     const labelled = Object.keys(template.labels).some((k) => k.startsWith("actions.github.com/") || k.startsWith("actions-runner"));
-    return labelled || template.namespace === "arc-runners" || contexts.some(isRunnerContainer);
+    return labelled || isRunnerNamespace(template.namespace) || contexts.some(isRunnerContainer);
+}
+
+/**
+ * The runner namespaces: one per trust tier, all named by one rule (CONTRACTS.md "Trust tiers";
+ * `tierNames` in contracts/index.ts): `arc-runners` for the shared tier, `arc-runners-<tier>` for every
+ * other (`arc-runners-protected`, and any tier added later). Every pod in one is a runner pod.
+ */
+export function isRunnerNamespace(namespace: string | undefined): boolean {
+    return typeof namespace === "string" && /^arc-runners(-[a-z0-9]([a-z0-9-]*[a-z0-9])?)?$/.test(namespace);
 }
 
 /**
@@ -147,7 +156,8 @@ function judgeRunnerPod(template: PodTemplate, contexts: ContainerContext[]): Fi
         }
     }
     for (const volume of asArray(template.spec.volumes).map(asRecord)) {
-        const hostPath = asString(at(volume, "hostPath", "path"));
+        // `dockerHostPath`: a directory of the Docker host bind-mounted into a @pulumi/docker Container (objects.ts).
+        const hostPath = asString(at(volume, "hostPath", "path")) ?? asString(volume.dockerHostPath);
         if (hostPath && (exposesRuntimeSocket(hostPath) || /^\/var\/run\/docker\/?$/.test(hostPath))) {
             findings.push(violation(`${template.where} mounts the node's container runtime socket (${hostPath}). ${RUNNER_FIX}`, urn));
         }
@@ -163,11 +173,23 @@ export function runnerRule(view: View, helm: ResourceLike[]): Finding[] {
     const findings: Finding[] = [];
     const runnerCharts = new Set(helm.filter((r) => isHelm(r) && isRunnerSetChart(r)));
     for (const resource of runnerCharts) {
-        const mode = at(helmValues(resource).values, "containerMode", "type");
+        // The same resolved values as every chart model (helmValues: valuesFrom objects of the stack, value
+        // files, Argo CD parameters): a value from another resource makes the finding a cross-resource one,
+        // and a value the pack cannot read may set containerMode, so it is reported, never passed silently.
+        const hv = helmValues(resource);
+        const path = ["containerMode", "type"];
+        const mode = at(hv.values, ...path);
         if (typeof mode === "string" && mode.toLowerCase() === "dind") {
+            const message = `${helmLabel(resource)} sets containerMode.type 'dind', which runs a privileged Docker-in-Docker sidecar in every runner pod. ${RUNNER_FIX}`;
             findings.push(
-                violation(
-                    `${helmLabel(resource)} sets containerMode.type 'dind', which runs a privileged Docker-in-Docker sidecar in every runner pod. ${RUNNER_FIX}`,
+                hv.settled(path)
+                    ? { ...violation(message, resource.urn), crossed: !hv.settled(path, true) }
+                    : unverifiable(`${message} A source the policy pack cannot read (${hv.unseen.join("; ")}) may override it.`, resource.urn),
+            );
+        } else if (!hv.unknown && !isUnknown(mode) && !hv.settled(path)) {
+            findings.push(
+                unverifiable(
+                    `${helmLabel(resource)}: containerMode.type may be set by what the policy pack cannot read (${hv.unseen.join("; ")}), so Docker-in-Docker cannot be ruled out here.`,
                     resource.urn,
                 ),
             );
@@ -194,7 +216,9 @@ export function runnerRule(view: View, helm: ResourceLike[]): Finding[] {
             continue;
         }
         if (isRunnerTemplate(template, contexts, helmRunner)) {
-            findings.push(...judgeRunnerPod(template, contexts));
+            // A pod spec from Helm values that came (in part) from a valuesFrom object needs that object too.
+            const crossed = template.object === undefined && usesValuesFrom(template.resource);
+            findings.push(...judgeRunnerPod(template, contexts).map((f) => (crossed ? { ...f, crossed: true } : f)));
         }
     }
     // Legacy ARC autoscalers name their target; a target outside the stack cannot be judged.
