@@ -276,9 +276,48 @@ function dirHasMaterial(ctx: ContainerContext, dir: string): boolean {
 }
 
 /** The tcp:// BuildKit (and remote Docker) addresses a container uses, and what could not be judged. */
+/**
+ * Programs known not to be BuildKit or Docker clients: shells, file and text tools, and tools that carry a
+ * value elsewhere (GitHub's and Kubernetes' CLIs, HTTP clients). None of them reads BUILDKIT_HOST,
+ * DOCKER_HOST or an address variable to dial it.
+ */
+const NOT_CLIENTS = new Set([
+    ...["sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"],
+    // Not `sleep`, `cat` or `tail`: a container idling on them (`sleep 3600`, `cat` with a terminal, `tail -f`)
+    // waits for commands to be exec'd into it, which may be clients.
+    ...["echo", "printf", "tee", "test", "[", "true", "false", "date", "env", "printenv", "export", "set"],
+    ...["mkdir", "cp", "mv", "rm", "ls", "ln", "chmod", "touch", "sed", "awk", "grep", "cut", "tr", "sort", "head", "wc", "base64", "sha256sum"],
+    ...["gh", "curl", "wget", "kubectl", "jq", "yq", "git"],
+]);
+
+/**
+ * Whether everything the container runs is known and none of it is a client: then an address in its
+ * environment is a value it carries (a job publishing `AMEIDE_BUILDKIT_ADDR` as a GitHub variable with
+ * `gh variable set`), not an address it dials. Only a Job's or CronJob's container without a terminal
+ * runs just its command and ends: any other long-lived container may have commands run in it (`cat` or
+ * `sleep` holding a Jenkins or GitLab agent container open while steps are exec'd into it). An unknown
+ * program, an image's own entrypoint or a script the pack could not read may be a client, so the address
+ * is judged.
+ */
+function runsNoClient(ctx: ContainerContext): boolean {
+    const { invocations, unreadScripts } = ctx.interpretation;
+    const record = ctx.container.record;
+    return (
+        ["Job", "CronJob"].includes(ctx.template.object?.kind ?? "") &&
+        record.tty !== true &&
+        record.stdin !== true &&
+        invocations.length > 0 &&
+        unreadScripts.length === 0 &&
+        invocations.every((i) => i.program !== "" && NOT_CLIENTS.has(i.program))
+    );
+}
+
 function clientAddresses(ctx: ContainerContext): { addresses: ClientAddress[]; unjudged: string[] } {
     const addresses: ClientAddress[] = [];
     const unjudged: string[] = [];
+    if (runsNoClient(ctx)) {
+        return { addresses, unjudged };
+    }
     const consider = (name: string, value: string | Unknown | undefined, origin: string) => {
         const named = ADDRESS_ENV.test(name);
         const docker = name === "DOCKER_HOST";

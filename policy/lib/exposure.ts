@@ -309,6 +309,20 @@ export const CONSUMER_KINDS = new Set([
     "MeshTLSAuthentication",
     "NetworkAuthentication",
     "ServiceProfile",
+    // Consul's service-mesh configuration entries that stay inside the mesh: intentions (who may call a
+    // service), and routing, splitting, resolution and protocol defaults between mesh services
+    // (developer.hashicorp.com/consul/docs/reference/config-entry). Not its gateways (IngressGateway,
+    // TerminatingGateway, APIGateway) or ExportedServices, which publish: those stay exposure.
+    "ServiceIntentions",
+    "ServiceRouter",
+    "ServiceSplitter",
+    "ServiceResolver",
+    "ServiceDefaults",
+    "ProxyDefaults",
+    // Kuma/Kong Mesh and SMI (Open Service Mesh) access policy: who may call a service inside the mesh.
+    "MeshTrafficPermission",
+    "TrafficPermission",
+    "TrafficTarget",
     "ServiceMonitor",
     "PodMonitor",
     "Probe",

@@ -239,6 +239,51 @@ function environmentContainer(record: Record<string, unknown>, name: string): Re
 }
 
 /**
+ * A Tekton Task's workspaces as the volumes its steps and sidecars see (tekton.dev, "Workspaces"): each
+ * declared workspace is mounted at its `mountPath`, `/workspace/<name>` by default. Bound by a TaskRun in
+ * view (`spec.workspaces[]` with `secret`, `configMap`, `projected` or `csi`), it is that volume, so a
+ * client's TLS files in a Secret workspace count as a mounted Secret; bound to storage (`emptyDir`, a
+ * claim) it holds no Secret. A workspace bound outside the stack (a PipelineRun, a trigger) holds files the
+ * pack cannot read: it counts as TLS material, as a Docker host directory does.
+ */
+function tektonWorkspaces(
+    task: Record<string, unknown>,
+    body: Record<string, unknown>,
+): { volumes: Record<string, unknown>[]; mounts: Record<string, unknown>[] } {
+    // Only a TaskRun binds its Task's workspaces by name; a Task's own spec.workspaces are declarations, and a
+    // PipelineRun binds the Pipeline's names, which its tasks map again: those count as bound elsewhere.
+    const bindings = new Map(
+        asArray(body.kind === "TaskRun" ? at(body, "spec", "workspaces") : [])
+            .map(asRecord)
+            .filter((b) => typeof b.name === "string")
+            .map((b) => [b.name as string, b]),
+    );
+    const volumes: Record<string, unknown>[] = [];
+    const mounts: Record<string, unknown>[] = [];
+    for (const declared of asArray(task.workspaces).map(asRecord)) {
+        if (typeof declared.name !== "string") {
+            continue;
+        }
+        const volume = `tekton-workspace-${declared.name}`;
+        const binding = bindings.get(declared.name);
+        const source = binding ? ["secret", "configMap", "projected", "csi"].find((k) => k in binding) : undefined;
+        volumes.push(
+            source
+                ? { name: volume, [source]: binding![source] }
+                : binding
+                  ? { name: volume, emptyDir: {} }
+                  : { name: volume, dockerHostPath: `Tekton workspace '${declared.name}', bound outside the stack` },
+        );
+        mounts.push({
+            name: volume,
+            mountPath: typeof declared.mountPath === "string" ? declared.mountPath : `/workspace/${declared.name}`,
+            readOnly: declared.readOnly === true,
+        });
+    }
+    return { volumes, mounts };
+}
+
+/**
  * Pod specs inside any other object (custom resources: Knative Services, KEDA ScaledJobs, Tekton Tasks,
  * Argo Workflows, operators' own kinds): a bounded walk that takes as a pod spec every object with a
  * `containers`/`initContainers` list of objects with an `image`, Tekton's `steps`/`sidecars`, and
@@ -330,10 +375,14 @@ function podSpecsIn(
         const underContainers = CONTAINER_KEYS.has(path[path.length - 2] ?? "") || CONTAINER_KEYS.has(path[path.length - 1] ?? "");
         const gitlabJob = underContainers ? undefined : gitlabJobContainer(record, path[path.length - 1] ?? "job");
         if (isContainerList(record.steps) || isContainerList(record.sidecars)) {
+            const workspaces = tektonWorkspaces(record, object.body);
             const containers = [...asArray(record.steps), ...asArray(record.sidecars)]
                 .filter(isContainer)
-                .map((c) => asScriptContainer(commandsAsScript(c), "script"));
-            found.push({ ...here, spec: { volumes: ownVolumes, containers } });
+                .map((c) => asScriptContainer(commandsAsScript(c), "script"))
+                .map((c) =>
+                    workspaces.mounts.length === 0 ? c : { ...asRecord(c), volumeMounts: [...asArray(asRecord(c).volumeMounts), ...workspaces.mounts] },
+                );
+            found.push({ ...here, spec: { volumes: [...asArray(ownVolumes), ...workspaces.volumes], containers } });
         } else if (isContainer(record.container) || isContainer(record.script)) {
             const containers = [record.container, asScriptContainer(record.script, "source")].filter(isContainer);
             found.push({ ...here, spec: { volumes: ownVolumes, containers } });
