@@ -11,7 +11,7 @@ const res = (type: string, name: string, props: Record<string, unknown>): Declar
     urn: `urn:pulumi:test::arc-buildkit::${type}::${name}`,
     props,
 });
-const container = (extra: Record<string, unknown>) => ({
+const container = (extra: Record<string, unknown>): Record<string, unknown> => ({
     name: "sync",
     image: "ghcr.io/cli/cli:2.63.0",
     env: [{ name: "AMEIDE_BUILDKIT_ADDR", value: ADDR }],
