@@ -129,93 +129,62 @@ describe("adversarial corpus, judged as the Pulumi engine runs the pack", () => 
 });
 
 /**
- * The fifth corpus (black box, round 5): judged exactly as the corpora above, but kept out of `allCases`
- * (whose counts policy/README.md states) until the pack gets every case right. A case the pack gets wrong
- * today is listed in KNOWN_MISSES with the reason, and reported as skipped with it; a listed case the pack
- * now gets right fails until its entry is removed.
+ * A later black-box corpus, judged exactly as the corpora above but kept out of `allCases` (whose counts
+ * policy/README.md states). A case the pack got wrong when the round was written is listed in its
+ * KNOWN_MISSES with the reason and reported as skipped with it; a listed case the pack now gets right
+ * fails until its entry is removed, so the list cannot go stale.
  */
-describe("fifth corpus (black box, round 5), judged as the Pulumi engine runs the pack", () => {
-    before(async function () {
-        this.timeout(60000);
-        await engine();
-    });
-
-    it("has at least 60 cases, about half flagged and half passing, each citing a public source, every known miss a case", () => {
-        const flagged = blackbox5Corpus.filter((c) => c.expect === "flag").length;
-        assert.ok(blackbox5Corpus.length >= 60, `${blackbox5Corpus.length} cases`);
-        assert.ok(flagged >= blackbox5Corpus.length * 0.4 && blackbox5Corpus.length - flagged >= blackbox5Corpus.length * 0.4, `${flagged} flagged`);
-        assert.equal(new Set(blackbox5Corpus.map((c) => c.id)).size, blackbox5Corpus.length, "case ids are unique");
-        assert.ok(!blackbox5Corpus.some((c) => allCases.some((o) => o.id === c.id)));
-        for (const c of blackbox5Corpus) {
-            assert.match(c.why, /\(source: https:\/\/.{10,}\)$/s, `${c.id} cites no source`);
-        }
-        const ids = new Set(blackbox5Corpus.map((c) => c.id));
-        for (const id of Object.keys(KNOWN_MISSES)) {
-            assert.ok(ids.has(`blackbox5-${id}`), `KNOWN_MISSES names no case: ${id}`);
-        }
-    });
-
-    for (const c of blackbox5Corpus) {
-        const overGrpc = sendable(c);
-        const miss = KNOWN_MISSES[c.id.replace(/^blackbox5-/, "")];
-        it(`${c.expect === "flag" ? "flags" : "passes"} ${c.id}${overGrpc ? "" : " [runPolicies]"}`, async function () {
+function blackBoxRound(
+    round: number,
+    corpus: AdversarialCase[],
+    misses: Readonly<Record<string, string>>,
+    shape: { minimum: number; minFlagged: number; minPassing: number },
+) {
+    const loader = `fixtures/blackbox${round}Corpus.ts`;
+    const prefix = new RegExp(`^blackbox${round}-`);
+    describe(`black-box corpus, round ${round}, judged as the Pulumi engine runs the pack`, () => {
+        before(async function () {
             this.timeout(60000);
-            const violations = await findings(c.resources, overGrpc);
-            assert.ok(!violations.some((v) => v.message.includes("could not evaluate")), JSON.stringify(violations));
-            const problem = verdict(
-                c,
-                violations.filter((v) => v.mandatory),
-            );
-            if (miss !== undefined) {
-                assert.notEqual(problem, undefined, `${c.id} is now judged right: remove it from KNOWN_MISSES in fixtures/blackbox5Corpus.ts`);
-                skipBecause(this, `known miss: ${miss}`);
-            }
-            assert.equal(problem, undefined, `${c.id}: ${c.why}\n${problem}`);
+            await engine();
         });
-    }
-});
 
-/**
- * The sixth corpus (black box, round 6, mostly valid setups: false positives matter as much as misses),
- * judged like the fifth: a case the pack gets wrong today is in its KNOWN_MISSES and reported as skipped.
- */
-describe("sixth corpus (black box, round 6), judged as the Pulumi engine runs the pack", () => {
-    before(async function () {
-        this.timeout(60000);
-        await engine();
-    });
+        it(`has at least ${shape.minimum} cases, at least ${shape.minFlagged * 100}% flagged and ${shape.minPassing * 100}% passing, each citing a public source, every known miss a case`, () => {
+            const flagged = corpus.filter((c) => c.expect === "flag").length;
+            assert.ok(corpus.length >= shape.minimum, `${corpus.length} cases`);
+            assert.ok(flagged >= corpus.length * shape.minFlagged && corpus.length - flagged >= corpus.length * shape.minPassing, `${flagged} flagged`);
+            assert.equal(new Set(corpus.map((c) => c.id)).size, corpus.length, "case ids are unique");
+            assert.ok(!corpus.some((c) => allCases.some((o) => o.id === c.id)));
+            for (const c of corpus) {
+                assert.match(c.why, /\(source: https:\/\/.{10,}\)$/s, `${c.id} cites no source`);
+            }
+            const ids = new Set(corpus.map((c) => c.id));
+            for (const id of Object.keys(misses)) {
+                assert.ok(ids.has(`blackbox${round}-${id}`), `KNOWN_MISSES names no case: ${id}`);
+            }
+        });
 
-    it("has at least 50 cases, about 70% valid, each citing a public source, every known miss a case", () => {
-        const passing = blackbox6Corpus.filter((c) => c.expect === "pass").length;
-        assert.ok(blackbox6Corpus.length >= 50, `${blackbox6Corpus.length} cases`);
-        assert.ok(passing >= blackbox6Corpus.length * 0.6 && blackbox6Corpus.length - passing >= blackbox6Corpus.length * 0.2, `${passing} passing`);
-        assert.equal(new Set(blackbox6Corpus.map((c) => c.id)).size, blackbox6Corpus.length, "case ids are unique");
-        assert.ok(!blackbox6Corpus.some((c) => allCases.some((o) => o.id === c.id)));
-        for (const c of blackbox6Corpus) {
-            assert.match(c.why, /\(source: https:\/\/.{10,}\)$/s, `${c.id} cites no source`);
-        }
-        const ids = new Set(blackbox6Corpus.map((c) => c.id));
-        for (const id of Object.keys(KNOWN_MISSES_6)) {
-            assert.ok(ids.has(`blackbox6-${id}`), `KNOWN_MISSES names no case: ${id}`);
+        for (const c of corpus) {
+            const overGrpc = sendable(c);
+            const miss = misses[c.id.replace(prefix, "")];
+            it(`${c.expect === "flag" ? "flags" : "passes"} ${c.id}${overGrpc ? "" : " [runPolicies]"}`, async function () {
+                this.timeout(60000);
+                const violations = await findings(c.resources, overGrpc);
+                assert.ok(!violations.some((v) => v.message.includes("could not evaluate")), JSON.stringify(violations));
+                const problem = verdict(
+                    c,
+                    violations.filter((v) => v.mandatory),
+                );
+                if (miss !== undefined) {
+                    assert.notEqual(problem, undefined, `${c.id} is now judged right: remove it from KNOWN_MISSES in ${loader}`);
+                    skipBecause(this, `known miss: ${miss}`);
+                }
+                assert.equal(problem, undefined, `${c.id}: ${c.why}\n${problem}`);
+            });
         }
     });
+}
 
-    for (const c of blackbox6Corpus) {
-        const overGrpc = sendable(c);
-        const miss = KNOWN_MISSES_6[c.id.replace(/^blackbox6-/, "")];
-        it(`${c.expect === "flag" ? "flags" : "passes"} ${c.id}${overGrpc ? "" : " [runPolicies]"}`, async function () {
-            this.timeout(60000);
-            const violations = await findings(c.resources, overGrpc);
-            assert.ok(!violations.some((v) => v.message.includes("could not evaluate")), JSON.stringify(violations));
-            const problem = verdict(
-                c,
-                violations.filter((v) => v.mandatory),
-            );
-            if (miss !== undefined) {
-                assert.notEqual(problem, undefined, `${c.id} is now judged right: remove it from KNOWN_MISSES in fixtures/blackbox6Corpus.ts`);
-                skipBecause(this, `known miss: ${miss}`);
-            }
-            assert.equal(problem, undefined, `${c.id}: ${c.why}\n${problem}`);
-        });
-    }
-});
+// Round 5 went after exposure, GitOps, CI systems and client configuration; round 6 (mostly valid setups
+// run next to BuildKit) after false positives, which matter as much as misses.
+blackBoxRound(5, blackbox5Corpus, KNOWN_MISSES, { minimum: 60, minFlagged: 0.4, minPassing: 0.4 });
+blackBoxRound(6, blackbox6Corpus, KNOWN_MISSES_6, { minimum: 50, minFlagged: 0.2, minPassing: 0.6 });
