@@ -1,6 +1,5 @@
-import { ContainerContext, volumeSources } from "./container";
+import { ContainerContext, volumeEntries } from "./container";
 import { decodeString, newDecodeBudget } from "./decode";
-import { lookup, entriesOf } from "./objects";
 import { asArray, asRecord, asString, at, isUnknown } from "./plain";
 import { flagValues } from "./text";
 
@@ -19,25 +18,10 @@ export function mountedFiles(ctx: ContainerContext): MountedFile[] {
             continue;
         }
         const base = mount.mountPath.replace(/\/+$/, "");
-        const sources = volumeSources(mount.volume) ?? [];
-        for (const source of sources) {
-            if (typeof source.name !== "string") {
-                continue;
-            }
-            const result = lookup(ctx.view, source.kind, source.name, ctx.template.namespace);
-            if (!("found" in result)) {
-                continue;
-            }
-            if (result.found.resource !== ctx.template.resource) {
-                ctx.crossed = true;
-            }
-            const items = asArray(source.items).map(asRecord);
-            for (const entry of entriesOf(result.found)) {
-                if (typeof entry.text !== "string") {
-                    continue;
-                }
-                const item = items.find((i) => i.key === entry.key);
-                if (items.length > 0 && !item) {
+        for (const source of volumeEntries(ctx, mount.volume)) {
+            for (const entry of source.entries) {
+                const item = source.items.find((i) => i.key === entry.key);
+                if (source.items.length > 0 && !item) {
                     continue;
                 }
                 const relative = asString(item?.path) ?? entry.key;

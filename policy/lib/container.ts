@@ -381,40 +381,38 @@ export function volumeSecrecy(volume: Record<string, unknown>): "secret" | "conf
 }
 
 /**
- * The texts of the ConfigMaps and Secrets a container mounts (only the `subPath` key when it mounts one),
- * as far as they are in view. A text found in another resource of the stack marks the context crossed.
+ * The ConfigMaps and Secrets one of the container's volumes projects, with their entries, as far as they
+ * are in view. An object found in another resource of the stack marks the context crossed.
  */
+export function volumeEntries(
+    ctx: ContainerContext,
+    volume: Record<string, unknown>,
+): { kind: string; name: string; items: Record<string, unknown>[]; entries: { key: string; text: string }[] }[] {
+    const out: { kind: string; name: string; items: Record<string, unknown>[]; entries: { key: string; text: string }[] }[] = [];
+    for (const source of volumeSources(volume) ?? []) {
+        if (typeof source.name !== "string") {
+            continue;
+        }
+        const result = lookup(ctx.view, source.kind, source.name, ctx.template.namespace);
+        if (!("found" in result)) {
+            continue;
+        }
+        if (result.found.resource !== ctx.template.resource) {
+            ctx.crossed = true;
+        }
+        const entries = entriesOf(result.found).filter((e): e is { key: string; text: string } => typeof e.text === "string");
+        out.push({ kind: source.kind, name: source.name, items: asArray(source.items).map(asRecord), entries });
+    }
+    return out;
+}
+
+/** The texts of the ConfigMaps and Secrets a container mounts (only the `subPath` key when it mounts one), as far as they are in view. */
 export function mountedTexts(ctx: ContainerContext): { text: string; source: string }[] {
     const out: { text: string; source: string }[] = [];
     for (const mount of ctx.mounts) {
-        const sources: { kind: string; name: unknown }[] = [];
-        const volume = mount.volume;
-        if ("configMap" in volume) {
-            sources.push({ kind: "ConfigMap", name: at(volume, "configMap", "name") });
-        } else if ("secret" in volume) {
-            sources.push({ kind: "Secret", name: at(volume, "secret", "secretName") });
-        } else if ("projected" in volume) {
-            for (const s of asArray(at(volume, "projected", "sources")).map(asRecord)) {
-                if ("configMap" in s) {
-                    sources.push({ kind: "ConfigMap", name: at(s, "configMap", "name") });
-                } else if ("secret" in s) {
-                    sources.push({ kind: "Secret", name: at(s, "secret", "name") });
-                }
-            }
-        }
-        for (const source of sources) {
-            if (typeof source.name !== "string") {
-                continue;
-            }
-            const result = lookup(ctx.view, source.kind, source.name, ctx.template.namespace);
-            if (!("found" in result)) {
-                continue;
-            }
-            if (result.found.resource !== ctx.template.resource) {
-                ctx.crossed = true;
-            }
-            for (const entry of entriesOf(result.found)) {
-                if (typeof entry.text === "string" && (mount.subPath === undefined || mount.subPath === entry.key)) {
+        for (const source of volumeEntries(ctx, mount.volume)) {
+            for (const entry of source.entries) {
+                if (mount.subPath === undefined || mount.subPath === entry.key) {
                     out.push({ text: entry.text, source: `key '${entry.key}' of ${source.kind} '${source.name}'` });
                 }
             }
