@@ -125,51 +125,40 @@ async function assertPasses(what: string, resources: DeclaredResource[]): Promis
 const PLAINTEXT = /buildkitd-tcp-requires-mtls/;
 const EXPOSED = /buildkit-not-exposed/;
 
+/** An stunnel server in front of buildkitd's socket, configured by `conf` from a ConfigMap, behind the BuildKit Service. */
+const stunnelRelay = (conf: string) => [
+    socketPod(
+        {
+            name: "stunnel",
+            image: "dweomer/stunnel:5.72",
+            command: ["stunnel", "/etc/stunnel/stunnel.conf"],
+            ports: [{ containerPort: 1234 }],
+            volumeMounts: [{ name: "conf", mountPath: "/etc/stunnel" }],
+        },
+        [{ name: "conf", configMap: { name: "stunnel" } }],
+    ),
+    configMap("stunnel", { "stunnel.conf": conf }),
+    service(),
+];
+
 describe("relays: anything that forwards BuildKit is BuildKit", () => {
     it("flags a stunnel server in front of the unix socket that does not require a client certificate", async () => {
         // stunnel.org manual: server mode unless `client = yes`; a client certificate is required only with
         // verify = 2..4 (requestCert + requireCert); `connect` may be a unix socket path.
         await assertFlagged(
             "stunnel verify = 0",
-            [
-                socketPod(
-                    {
-                        name: "stunnel",
-                        image: "dweomer/stunnel:5.72",
-                        command: ["stunnel", "/etc/stunnel/stunnel.conf"],
-                        ports: [{ containerPort: 1234 }],
-                        volumeMounts: [{ name: "conf", mountPath: "/etc/stunnel" }],
-                    },
-                    [{ name: "conf", configMap: { name: "stunnel" } }],
-                ),
-                configMap("stunnel", {
-                    "stunnel.conf":
-                        "foreground = yes\n[buildkit]\naccept = 1234\nconnect = /run/buildkit/buildkitd.sock\ncert = /certs/tls.crt\nkey = /certs/tls.key\n",
-                }),
-                service(),
-            ],
+            stunnelRelay(`foreground = yes\n[buildkit]\naccept = 1234\nconnect = /run/buildkit/buildkitd.sock\ncert = /certs/tls.crt\nkey = /certs/tls.key\n`),
             PLAINTEXT,
         );
     });
 
     it("passes the same stunnel with verify = 2 and a CA (client certificates required)", async () => {
-        await assertPasses("stunnel verify = 2", [
-            socketPod(
-                {
-                    name: "stunnel",
-                    image: "dweomer/stunnel:5.72",
-                    command: ["stunnel", "/etc/stunnel/stunnel.conf"],
-                    ports: [{ containerPort: 1234 }],
-                    volumeMounts: [{ name: "conf", mountPath: "/etc/stunnel" }],
-                },
-                [{ name: "conf", configMap: { name: "stunnel" } }],
+        await assertPasses(
+            "stunnel verify = 2",
+            stunnelRelay(
+                `foreground = yes\n[buildkit]\naccept = 1234\nconnect = /run/buildkit/buildkitd.sock\ncert = /certs/tls.crt\nkey = /certs/tls.key\nCAfile = /certs/ca.crt\nverify = 2\n`,
             ),
-            configMap("stunnel", {
-                "stunnel.conf":
-                    "foreground = yes\n[buildkit]\naccept = 1234\nconnect = /run/buildkit/buildkitd.sock\ncert = /certs/tls.crt\nkey = /certs/tls.key\nCAfile = /certs/ca.crt\nverify = 2\n",
-            }),
-            service(),
-        ]);
+        );
     });
 
     it("flags an nginx stream proxy to the socket without ssl_verify_client, and passes it with client verification", async () => {
