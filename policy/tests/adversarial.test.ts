@@ -7,6 +7,7 @@ import { allCases, round4Cases, verdict } from "./fixtures/judge";
 import { engine } from "./harness/engine";
 import { blackbox5Corpus, KNOWN_MISSES } from "./fixtures/blackbox5Corpus";
 import { blackbox6Corpus, KNOWN_MISSES as KNOWN_MISSES_6 } from "./fixtures/blackbox6Corpus";
+import { blackbox7Corpus, KNOWN_MISSES as KNOWN_MISSES_7 } from "./fixtures/blackbox7Corpus";
 // The project's one skip helper (tests/test-script.test.ts: every skip goes through it and says why).
 import { skipBecause } from "../../tests/harness/skip";
 
@@ -188,3 +189,4 @@ function blackBoxRound(
 // run next to BuildKit) after false positives, which matter as much as misses.
 blackBoxRound(5, blackbox5Corpus, KNOWN_MISSES, { minimum: 60, minFlagged: 0.4, minPassing: 0.4 });
 blackBoxRound(6, blackbox6Corpus, KNOWN_MISSES_6, { minimum: 50, minFlagged: 0.2, minPassing: 0.6 });
+blackBoxRound(7, blackbox7Corpus, KNOWN_MISSES_7, { minimum: 30, minFlagged: 0.5, minPassing: 0.3 });
