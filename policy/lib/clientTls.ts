@@ -1,7 +1,8 @@
+import { posix } from "path";
 import { configuredClients } from "./clientFiles";
 import { ContainerContext, mountFor, volumeHasPath, volumeSecrecy } from "./container";
 import { Finding, unverifiable, violation } from "./findings";
-import { UNKNOWN, Unknown, asArray, asRecord, at, isUnknown } from "./plain";
+import { UNKNOWN, Unknown, asArray, asRecord, asString, at, isUnknown } from "./plain";
 import { Env, Invocation, UNKNOWN_MARK } from "./shell";
 import { flagValues, isTcpAddress } from "./text";
 
@@ -38,7 +39,9 @@ interface ClientAddress {
     docker: boolean;
 }
 
-const LOCAL_DOCKER = /^tcp:\/\/(localhost|127\.0\.0\.1|\[::1\]|[^/:]*dind[^/:]*|docker)(:|\/|$)/i;
+// A Docker daemon in the pod: loopback, or a single-label name (a sidecar, GitLab's `docker` service alias).
+// A dotted name (`dind.ci.svc.cluster.local`) is a Service elsewhere: a remote daemon, which needs TLS.
+const LOCAL_DOCKER = /^tcp:\/\/(localhost|127\.0\.0\.1|\[::1\]|[^/:.]*dind[^/:.]*|docker)(:|\/|$)/i;
 
 /** A tcp:// address that names BuildKit or uses its conventional port 1234, whatever the variable is called. */
 function looksLikeBuildkitEndpoint(address: string): boolean {
@@ -145,10 +148,17 @@ function materialAt(ctx: ContainerContext, raw: string | Unknown | undefined, pa
     if (isUnknown(raw)) {
         return true;
     }
-    const path = expandPath(raw, ctx.env);
-    if (isUnknown(path)) {
+    const expanded = expandPath(raw, ctx.env);
+    if (isUnknown(expanded)) {
         return true;
     }
+    // A relative path is relative to the container's workingDir; without one it is the image's WORKDIR,
+    // which the pack cannot see: such a file counts, as any file the pack cannot read does.
+    const workingDir = asString(ctx.container.record.workingDir);
+    if (!expanded.startsWith("/") && (workingDir === undefined || !workingDir.startsWith("/"))) {
+        return true;
+    }
+    const path = expanded.startsWith("/") ? expanded : posix.join(workingDir!, expanded);
     if (part === "dir") {
         return dirHasMaterial(ctx, path);
     }

@@ -53,6 +53,8 @@ export function commandPods(resource: ResourceLike): KObject[] {
             name: step,
             command: step === "stdin" ? [...shell.filter((w) => w !== "-s"), "-c", script] : [...shell, script],
             env,
+            // Relative paths are relative to `dir`, or to where Pulumi runs: on the host, mounted whole at /.
+            workingDir: "/",
             volumeMounts: [{ name: "host", mountPath: "/" }],
             securityContext: { privileged: false },
         };

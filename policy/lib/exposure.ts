@@ -239,6 +239,52 @@ export function routeBackends(object: KObject): { name: unknown; port: unknown; 
     }
 }
 
+/**
+ * A chart that runs buildkitd from its values (a generic application chart: bjw-s's app-template,
+ * Stakater's application, Bitnami-style `image` + `args`) renders its Services from the same values, for
+ * that workload: a service object in them of type LoadBalancer or NodePort, or with externalIPs, publishes
+ * the daemon. The buildkit-service chart has its own model (charts.ts). One finding per values path.
+ */
+export function chartServiceExposure(daemon: Daemon, values: unknown, seen: Set<string>): Finding[] {
+    const template: PodTemplate = daemon.ctx.template;
+    if (template.object !== undefined || !/ values\./.test(template.where) || !mayListenOnTcp(daemon)) {
+        return [];
+    }
+    const findings: Finding[] = [];
+    let budget = 20_000;
+    const visit = (value: unknown, path: string[]) => {
+        if (budget-- <= 0 || path.length > 20 || value === null || typeof value !== "object" || isUnknown(value)) {
+            return;
+        }
+        if (Array.isArray(value)) {
+            value.forEach((v, i) => visit(v, [...path, String(i)]));
+            return;
+        }
+        const record = value as Record<string, unknown>;
+        const serviceLike = path.some((k) => /service/i.test(k)) || "ports" in record;
+        const type = asString(record.type);
+        const published = type === "LoadBalancer" || type === "NodePort" || asArray(record.externalIPs).length > 0;
+        if (serviceLike && published && record.enabled !== false && record.enabled !== "false") {
+            const key = `${template.resource.urn} ${path.join(".")}`;
+            if (!seen.has(key)) {
+                seen.add(key);
+                findings.push(
+                    violation(
+                        `${template.where} runs buildkitd, and the same chart's values publish a Service at values.${path.join(".")} (${type ?? "externalIPs"}): a chart renders its Services for its workload, so BuildKit is reachable from outside the cluster. ${EXPOSURE_FIX}`,
+                        template.resource.urn,
+                    ),
+                );
+            }
+            return;
+        }
+        for (const [k, v] of Object.entries(record)) {
+            visit(v, [...path, k]);
+        }
+    };
+    visit(values, []);
+    return findings;
+}
+
 /** hostNetwork and hostPort on a daemon pod put buildkitd on the node's network. */
 export function hostExposure(daemon: Daemon): Finding[] {
     const template: PodTemplate = daemon.ctx.template;

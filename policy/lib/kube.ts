@@ -474,8 +474,90 @@ export function podTemplates(view: View, helmResources: ResourceLike[] = []): Po
 }
 
 /** Helm values are free-form: every object with a `containers` list is taken as a pod spec. */
+/**
+ * A container image as charts write it: a string, or an object of `registry`, `repository`, `tag` and
+ * `digest` (Bitnami's, bjw-s's and Stakater's charts); undefined when it is neither.
+ */
+export function imageRef(value: unknown): string | undefined {
+    if (typeof value === "string") {
+        return value;
+    }
+    const image = asRecord(value);
+    const repository = asString(image.repository) ?? asString(image.name);
+    if (repository === undefined) {
+        return undefined;
+    }
+    const registry = asString(image.registry);
+    const tag = asString(image.tag) ?? (typeof image.tag === "number" ? String(image.tag) : undefined);
+    const digest = asString(image.digest);
+    return `${registry ? `${registry}/` : ""}${repository}${tag ? `:${tag}` : ""}${digest ? `@${digest}` : ""}`;
+}
+
+/** A list charts write as a map keyed by name (`volumes: {certs: {...}}`), as the named list Kubernetes takes. */
+function namedList(value: unknown): unknown {
+    if (Array.isArray(value) || value === null || typeof value !== "object" || isUnknown(value)) {
+        return value;
+    }
+    return Object.entries(value as Record<string, unknown>).map(([name, item]) => ({ name, ...asRecord(item) }));
+}
+
+/** A chart's container in Kubernetes' shape: the image as a string, keyed lists as lists, its security context. */
+function chartContainer(name: string, record: Record<string, unknown>, image: string): Record<string, unknown> {
+    return {
+        name,
+        ...record,
+        image,
+        ...(record.securityContext === undefined && record.containerSecurityContext !== undefined ? { securityContext: record.containerSecurityContext } : {}),
+        ...(record.volumeMounts !== undefined ? { volumeMounts: namedList(record.volumeMounts) } : {}),
+        ...(record.env !== undefined && !Array.isArray(record.env) ? { env: namedList(record.env) } : {}),
+        ...(record.ports !== undefined ? { ports: namedList(record.ports) } : {}),
+    };
+}
+
+/** `containers` written as a map of name to container (each with an image): the list Kubernetes takes, or undefined. */
+function mapOfContainers(value: unknown): Record<string, unknown>[] | undefined {
+    if (value === null || typeof value !== "object" || Array.isArray(value) || isUnknown(value)) {
+        return undefined;
+    }
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, c]) => imageRef(asRecord(c).image) !== undefined);
+    return entries.length === 0 ? undefined : entries.map(([name, c]) => chartContainer(name, asRecord(c), imageRef(asRecord(c).image)!));
+}
+
+/**
+ * bjw-s app-template's `persistence` (bjw-s-labs.github.io/helm-charts/docs/common-library/storage/): each
+ * entry a volume (`type` secret, configMap, emptyDir, hostPath, ...; `name` the object) mounted at every
+ * `globalMounts[].path` of every container.
+ */
+function persistenceVolumes(value: unknown): { volumes: Record<string, unknown>[]; mounts: Record<string, unknown>[] } {
+    const volumes: Record<string, unknown>[] = [];
+    const mounts: Record<string, unknown>[] = [];
+    for (const [name, raw] of Object.entries(asRecord(value))) {
+        const entry = asRecord(raw);
+        const type = asString(entry.type) ?? "persistentVolumeClaim";
+        const source =
+            type === "secret"
+                ? { secret: { secretName: entry.name ?? name } }
+                : type === "configMap"
+                  ? { configMap: { name: entry.name ?? name } }
+                  : type === "hostPath"
+                    ? { hostPath: { path: entry.hostPath } }
+                    : { emptyDir: {} };
+        volumes.push({ name: `persistence-${name}`, ...source });
+        for (const mount of asArray(entry.globalMounts).map(asRecord)) {
+            mounts.push({
+                name: `persistence-${name}`,
+                mountPath: mount.path ?? `/${name}`,
+                readOnly: mount.readOnly === true,
+                ...(mount.subPath !== undefined ? { subPath: mount.subPath } : {}),
+            });
+        }
+    }
+    return { volumes, mounts };
+}
+
 export function helmPodTemplates(resource: ResourceLike): PodTemplate[] {
     const found: PodTemplate[] = [];
+    const rootValues = helmValues(resource).values;
     const namespace = helmNamespace(resource);
     let budget = 50_000;
     const decode = newDecodeBudget();
@@ -515,16 +597,39 @@ export function helmPodTemplates(resource: ResourceLike): PodTemplate[] {
             });
             return;
         }
+        const image = imageRef(record.image);
         if (
-            typeof record.image === "string" &&
-            ["command", "args", "env", "securityContext"].some((k) => k in record) &&
+            image !== undefined &&
+            ["command", "args", "env", "securityContext", "containerSecurityContext"].some((k) => k in record) &&
             !CONTAINER_KEYS.has(path[path.length - 2] ?? "") &&
-            !("containers" in record)
+            !("containers" in record && Array.isArray(record.containers))
         ) {
-            // An image with a command line, environment or security context: it runs as a container, whatever the chart calls it.
+            // An image with a command line, environment or security context: it runs as a container, whatever the
+            // chart calls it (Stakater's `application` chart puts one under `deployment`, its volumes beside it).
+            const container = chartContainer(String(path[path.length - 1] ?? "container"), record, image);
             found.push({
                 where: `${helmLabel(resource)} values.${path.join(".") || "(top level)"} (a container in a form the pack does not know)`,
-                spec: { containers: [{ name: String(path[path.length - 1] ?? "container"), ...record }] },
+                spec: { containers: [container], ...(record.volumes !== undefined ? { volumes: namedList(record.volumes) } : {}) },
+                labels: asRecord(at(parent, "metadata", "labels")),
+                namespace,
+                resource,
+            });
+            return;
+        }
+        const containerMap = mapOfContainers(record.containers);
+        if (containerMap) {
+            // Containers keyed by name (bjw-s's app-template: controllers.<name>.containers.<name>), with the
+            // chart's `persistence` entries as volumes mounted into every container at their globalMounts.
+            const persisted = persistenceVolumes(at(rootValues, "persistence"));
+            found.push({
+                where: `${helmLabel(resource)} values.${path.join(".")}`,
+                spec: {
+                    ...record,
+                    containers: containerMap.map((c) =>
+                        persisted.mounts.length === 0 ? c : { ...c, volumeMounts: [...asArray(c.volumeMounts), ...persisted.mounts] },
+                    ),
+                    volumes: [...asArray(namedList(record.volumes)), ...persisted.volumes],
+                },
                 labels: asRecord(at(parent, "metadata", "labels")),
                 namespace,
                 resource,
@@ -556,7 +661,7 @@ export function helmPodTemplates(resource: ResourceLike): PodTemplate[] {
             visit(child, [...path, key], record);
         }
     };
-    visit(helmValues(resource).values, [], {});
+    visit(rootValues, [], {});
     noteDecodeOverflow(resource, decode, `${helmLabel(resource)} has value strings`);
     return found;
 }

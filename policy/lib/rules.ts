@@ -6,6 +6,7 @@ import { decodeOverflowOf } from "./decode";
 import {
     CONSUMER_KINDS,
     EXPOSURE_FIX,
+    chartServiceExposure,
     hostExposure,
     namesBuildkitService,
     isBuildkitName,
@@ -251,8 +252,13 @@ export const exposureRule: Rule = (view, helm) => {
     const findings: Finding[] = [];
     const daemons = daemonsInView(view, helm);
     const pods = containerContexts(view, helm).map((t) => t.template);
+    const publishedByValues = new Set<string>();
     for (const daemon of daemons) {
         findings.push(...mark(hostExposure(daemon), daemon.ctx.crossed));
+        const resource = daemon.ctx.template.resource;
+        if (isHelm(resource)) {
+            findings.push(...mark(chartServiceExposure(daemon, helmValues(resource).values, publishedByValues), daemon.ctx.crossed));
+        }
     }
     const { scene, relays } = sceneOf(view, helm);
     const buildkitServices = scene.services;

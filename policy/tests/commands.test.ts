@@ -37,6 +37,24 @@ describe("Command provider scripts (@pulumi/command) are judged as the container
         );
     });
 
+    it("relative TLS paths are files where Pulumi runs (kubectl port-forward, then buildctl with ./certs)", async () => {
+        const script =
+            "kubectl port-forward -n buildkit svc/buildkitd 1234:1234 & pf=$!\nsleep 2\n" +
+            "buildctl --addr tcp://127.0.0.1:1234 --tlscacert ./certs/ca.crt --tlscert ./certs/tls.crt --tlskey ./certs/tls.key debug workers\nkill $pf\n";
+        assert.deepEqual(await mandatory([res(LOCAL, "smoke", { create: script })]), []);
+    });
+
+    it("a DOCKER_HOST at a Service elsewhere (a dotted name) is a remote daemon that needs TLS; a single-label alias is a daemon beside it", async () => {
+        const remote = await mandatory([
+            res(LOCAL, "remote", { create: "docker build .", environment: { DOCKER_HOST: "tcp://dind.ci-infra.svc.cluster.local:2375" } }),
+        ]);
+        assert.ok(
+            remote.some((m) => m.startsWith("buildkit-client-requires-tls") && m.includes("DOCKER_HOST")),
+            remote.join("\n"),
+        );
+        assert.deepEqual(await mandatory([res(LOCAL, "alias", { create: "docker build .", environment: { DOCKER_HOST: "tcp://docker:2375" } })]), []);
+    });
+
     it("BUILDKIT_HOST from the resource's environment reaches buildctl", async () => {
         const found = await mandatory([
             res(LOCAL, "build", {
