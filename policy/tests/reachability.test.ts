@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import { DeclaredResource, runPolicies } from "../run";
+import { DAEMON_LABELS, DAEMON_TLS, mtlsDaemon } from "./fixtures/mtlsDaemon";
 
 /**
  * Exposure of objects of kinds the pack does not know is judged by references that really point at a
@@ -12,29 +13,9 @@ const r = (type: string, name: string, props: Record<string, unknown>): Declared
     urn: `urn:pulumi:reach::arc-buildkit::${type}::${name}`,
     props,
 });
-const TLS = ["--tlscacert", "/certs/ca.crt", "--tlscert", "/certs/tls.crt", "--tlskey", "/certs/tls.key"];
-const labels = { app: "buildkitd" };
-const daemon = r("kubernetes:apps/v1:Deployment", "buildkitd", {
-    metadata: { name: "buildkitd", namespace: "buildkit", labels },
-    spec: {
-        selector: { matchLabels: labels },
-        template: {
-            metadata: { labels },
-            spec: {
-                containers: [
-                    {
-                        name: "buildkitd",
-                        image: "moby/buildkit:v0.31.2",
-                        args: ["--addr", "tcp://0.0.0.0:1234", ...TLS],
-                        securityContext: { privileged: true },
-                        volumeMounts: [{ name: "certs", mountPath: "/certs", readOnly: true }],
-                    },
-                ],
-                volumes: [{ name: "certs", secret: { secretName: "buildkitd-server-tls" } }],
-            },
-        },
-    },
-});
+const TLS = DAEMON_TLS;
+const labels = DAEMON_LABELS;
+const daemon = mtlsDaemon(r, ["--addr", "tcp://0.0.0.0:1234", ...TLS]);
 const service = r("kubernetes:core/v1:Service", "buildkitd", {
     metadata: { name: "buildkitd", namespace: "buildkit" },
     spec: { type: "ClusterIP", selector: labels, ports: [{ port: 1234, targetPort: 1234 }] },

@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import { DeclaredResource, PolicyViolation, runPolicies } from "../run";
+import { DAEMON_CERTS, DAEMON_LABELS, DAEMON_TLS, mtlsDaemon } from "./fixtures/mtlsDaemon";
 
 /**
  * Issue 22, round 5: "anything that forwards BuildKit is BuildKit" (lib/relays.ts) and "any annotation that
@@ -12,32 +13,12 @@ const r = (type: string, name: string, props: Record<string, unknown>): Declared
     urn: `urn:pulumi:relays::arc-buildkit::${type}::${name}`,
     props,
 });
-const TLS = ["--tlscacert", "/certs/ca.crt", "--tlscert", "/certs/tls.crt", "--tlskey", "/certs/tls.key"];
-const labels = { app: "buildkitd" };
-const certs = { name: "certs", secret: { secretName: "buildkitd-server-tls" } };
+const TLS = DAEMON_TLS;
+const labels = DAEMON_LABELS;
+const certs = DAEMON_CERTS;
 
-/** The mTLS daemon of moby/buildkit examples/kubernetes/deployment+service.rootful.yaml, and its ClusterIP Service. */
-const daemon = r("kubernetes:apps/v1:Deployment", "buildkitd", {
-    metadata: { name: "buildkitd", namespace: "buildkit", labels },
-    spec: {
-        selector: { matchLabels: labels },
-        template: {
-            metadata: { labels },
-            spec: {
-                containers: [
-                    {
-                        name: "buildkitd",
-                        image: "moby/buildkit:v0.31.2",
-                        args: ["--addr", "unix:///run/buildkit/buildkitd.sock", "--addr", "tcp://0.0.0.0:1234", ...TLS, "--oci-worker-net=bridge"],
-                        securityContext: { privileged: true },
-                        volumeMounts: [{ name: "certs", mountPath: "/certs", readOnly: true }],
-                    },
-                ],
-                volumes: [certs],
-            },
-        },
-    },
-});
+/** The mTLS daemon, also on its unix socket, build steps on the bridge network; and its ClusterIP Service. */
+const daemon = mtlsDaemon(r, ["--addr", "unix:///run/buildkit/buildkitd.sock", "--addr", "tcp://0.0.0.0:1234", ...TLS, "--oci-worker-net=bridge"]);
 const service = (annotations: Record<string, string> = {}, extraLabels: Record<string, string> = {}): DeclaredResource =>
     r("kubernetes:core/v1:Service", "buildkitd", {
         metadata: { name: "buildkitd", namespace: "buildkit", annotations, labels: extraLabels },
