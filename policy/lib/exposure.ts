@@ -355,17 +355,20 @@ export const CONSUMER_KINDS = new Set([
     "MeshTLSAuthentication",
     "NetworkAuthentication",
     "ServiceProfile",
-    // Consul's service-mesh configuration entries that stay inside the mesh: intentions (who may call a
-    // service), and routing, splitting, resolution and protocol defaults between mesh services
-    // (developer.hashicorp.com/consul/docs/reference/config-entry). Not its gateways (IngressGateway,
-    // TerminatingGateway, APIGateway) or ExportedServices, which publish: those stay exposure.
+    // Consul's service-mesh configuration entries that stay inside the mesh: intentions ("controls Connect
+    // traffic authorization"), and routing, splitting, resolution and defaults between mesh services
+    // (developer.hashicorp.com/consul/docs/connect/config-entries, "Configuration Entry Overview"). Not its
+    // gateways (IngressGateway, TerminatingGateway, APIGateway), ExportedServices ("export service instances
+    // to other peers"), SamenessGroup or peering, which reach outside: those stay exposure.
     "ServiceIntentions",
     "ServiceRouter",
     "ServiceSplitter",
     "ServiceResolver",
     "ServiceDefaults",
     "ProxyDefaults",
-    // Kuma/Kong Mesh and SMI (Open Service Mesh) access policy: who may call a service inside the mesh.
+    // Kuma/Kong Mesh MeshTrafficPermission ("access control within the Mesh", developer.konghq.com/mesh/
+    // meshtrafficpermission) and its older TrafficPermission; SMI's TrafficTarget (access.smi-spec.io,
+    // servicemeshinterface/smi-spec traffic-access): who may call a service inside the mesh.
     "MeshTrafficPermission",
     "TrafficPermission",
     "TrafficTarget",
