@@ -1,14 +1,11 @@
-import * as pulumi from "@pulumi/pulumi";
 import * as assert from "assert";
-import { ConfigError, loadSettings } from "../config";
-import { createStack } from "../program";
-import { mockCall, mockResourceState } from "./harness/mocks";
+import { ConfigError } from "../config";
 import { allEdits, editConfig, setConfigPath } from "./harness/config-edit";
 import { disruptionBudget } from "../components/buildkit/workload";
 import { coversHostname, serverCertificateNames } from "../components/pki/names";
-import { isSecretInput, kubernetesObjects, ProgramRun, reveal, runStack, stackConfig, valueOf } from "./harness/program";
+import { isSecretInput, kubernetesObjects, ProgramRun, reveal, runStack, valueOf } from "./harness/program";
+import { runStoppedByPreflight } from "./harness/failed-run";
 import { Registration, recordRegistrations } from "./harness/registrations";
-import { APP_SECRET_KEYS, withAppCredentials } from "./fixtures/github-credentials";
 
 const AGENT_POOL = "azure-native:containerservice:AgentPool";
 const K8S_PROVIDER = "pulumi:providers:kubernetes";
@@ -323,52 +320,12 @@ describe("program: aks stack", () => {
 });
 
 describe("program: aks stack, NetworkPolicy engine required but missing", () => {
-    // The preflight throws a RunError inside an Output, as it must in a real `up` (Pulumi prints the
-    // message and stops). Under mocks that surfaces as unhandled rejections of every dependent
-    // Output, so this runs the program by hand and routes exactly those rejections to the test.
+    // The preflight stops the run inside an Output, as in a real `up` (tests/harness/failed-run.ts).
     it("stops with the reason and adds no node pool", async () => {
-        const marker = "has no NetworkPolicy engine";
-        const seen: string[] = [];
-        const unexpected: string[] = [];
-        const previous = process.listeners("unhandledRejection");
-        process.removeAllListeners("unhandledRejection");
-        const restore = () => {
-            process.removeAllListeners("unhandledRejection");
-            previous.forEach((listener) => process.on("unhandledRejection", listener));
-        };
-        process.on("unhandledRejection", (reason) => (String(reason).includes(marker) ? seen : unexpected).push(String(reason)));
-        const registered: string[] = [];
-        await pulumi.runtime.setMocks(
-            {
-                newResource: async (a) => {
-                    registered.push(a.type);
-                    return { id: `${a.name}-id`, state: await mockResourceState(a.type, a.name, a.inputs) };
-                },
-                call: (a) => mockCall(a.token, a.inputs),
-            },
-            "arc-buildkit",
-            "aks",
-            false,
+        const { seen, unexpected, registered } = await runStoppedByPreflight(
+            { clusterName: "aks-no-policy", networkPolicyEngine: "require" },
+            "has no NetworkPolicy engine",
         );
-        const config = stackConfig("aks");
-        editConfig("cluster", (cluster) =>
-            Object.assign(cluster, { clusterName: "aks-no-policy", kubelogin: { login: "none" }, networkPolicyEngine: "require" }),
-        )(config);
-        withAppCredentials(config);
-        pulumi.runtime.setAllConfig(config, APP_SECRET_KEYS);
-        const quiet = console.error; // the runtime also prints the error for the operator
-        console.error = () => {};
-        try {
-            createStack(loadSettings());
-        } finally {
-            setTimeout(() => (console.error = quiet), 1000);
-        }
-        const deadline = Date.now() + 10_000;
-        while (seen.length === 0 && Date.now() < deadline) {
-            await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-        await new Promise((resolve) => setTimeout(resolve, 500)); // let every dependent Output settle
-        restore();
         assert.deepStrictEqual(unexpected, []);
         assert.ok(seen.length > 0, "the deployment did not fail");
         assert.match(seen[0], /AKS cluster rg-ameide-ci\/aks-no-policy has no NetworkPolicy engine \(networkPolicy=none/);

@@ -2,6 +2,8 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { REPO_ROOT } from "./harness/program";
+// The one reading of a file's imports, shared with the inner loop's test selection.
+import { importSpecifiers } from "../scripts/changed-tests";
 
 /**
  * The layers, drawn from the source itself: contracts/ at the bottom (imports nothing of ours),
@@ -17,19 +19,6 @@ function sourceFiles(dir: string): string[] {
         }
         return entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts") ? [full] : [];
     });
-}
-
-/** Module specifiers of `import ... from "x"`, `export ... from "x"`, `import "x"`, `import x = require("x")` and `import("x")`. */
-export function importSpecifiers(source: string): string[] {
-    // Comments first, so an example in a doc comment is not an import.
-    const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
-    const patterns = [
-        /^\s*(?:import|export)\s[^;]*?\sfrom\s+["']([^"']+)["']/gm,
-        /^\s*import\s+["']([^"']+)["']/gm,
-        /\brequire\(\s*["']([^"']+)["']\s*\)/g,
-        /\bimport\(\s*["']([^"']+)["']\s*\)/g,
-    ];
-    return patterns.flatMap((pattern) => [...code.matchAll(pattern)].map((m) => m[1]));
 }
 
 function resolve(from: string, specifier: string): string | undefined {

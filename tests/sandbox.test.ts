@@ -1,14 +1,9 @@
-import * as pulumi from "@pulumi/pulumi";
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { skipBecause } from "./harness/skip";
-import { loadSettings } from "../config";
-import { createStack } from "../program";
-import { APP_SECRET_KEYS, withAppCredentials } from "./fixtures/github-credentials";
-import { mockCall, mockResourceState } from "./harness/mocks";
 import { renderBuildkitdToml } from "../components/buildkit/toml";
 import { builderEgressExceptionPolicy, builderEgressPolicy, internetEgressRule, runnerNetworkPolicy } from "../components/buildkit/network";
 import { daemonPodSpec, sandboxFirewallCommand, SANDBOX_FIREWALL_CONTAINER } from "../components/buildkit/workload";
@@ -18,7 +13,8 @@ import { cidrContains, cidrsOverlap, parseIpv4Cidr } from "../config/sandbox";
 import { decodeBuildkitdToml } from "./harness/buildkitd-config";
 import { allEdits, configProblems, editConfig, setConfigPath } from "./harness/config-edit";
 import { declaredObjectProblems } from "./harness/kubernetes-schema";
-import { kubernetesObjects, ProgramRun, reveal, runStack, stackConfig, stackSettings } from "./harness/program";
+import { kubernetesObjects, ProgramRun, reveal, runStack, stackSettings } from "./harness/program";
+import { runStoppedByPreflight } from "./harness/failed-run";
 
 const ROOTLESS_IMAGE = "moby/buildkit:v0.31.2-rootless@sha256:0eeb84626c0cd01aecae7848c5ed8f095aec279dd936d0cdb5a64110f42ca65b";
 const NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
@@ -373,47 +369,8 @@ describe("build sandbox: AKS preflight", () => {
         assert.strictEqual(errors.length, 1);
         assert.match(errors[0], /uses the address range 172\.20\.0\.0\/16 \(network profile\), which arc-buildkit:network\.clusterCidrs .* does not cover/);
     });
-    // The preflight throws a RunError inside an Output, as it must in a real `up`; under mocks that
-    // surfaces as unhandled rejections, so the program runs by hand (as tests/aks-program.test.ts does).
-    async function failedRun(clusterName: string, marker: string): Promise<{ seen: string[]; unexpected: string[]; registered: string[] }> {
-        const seen: string[] = [];
-        const unexpected: string[] = [];
-        const registered: string[] = [];
-        const previous = process.listeners("unhandledRejection");
-        process.removeAllListeners("unhandledRejection");
-        process.on("unhandledRejection", (reason) => (String(reason).includes(marker) ? seen : unexpected).push(String(reason)));
-        await pulumi.runtime.setMocks(
-            {
-                newResource: async (a) => {
-                    registered.push(a.type);
-                    return { id: `${a.name}-id`, state: await mockResourceState(a.type, a.name, a.inputs) };
-                },
-                call: (a) => mockCall(a.token, a.inputs),
-            },
-            "arc-buildkit",
-            "aks",
-            false,
-        );
-        const config = stackConfig("aks");
-        editConfig("cluster", (cluster) => Object.assign(cluster, { clusterName, kubelogin: { login: "none" } }))(config);
-        withAppCredentials(config);
-        pulumi.runtime.setAllConfig(config, APP_SECRET_KEYS);
-        const quiet = console.error;
-        console.error = () => {};
-        try {
-            createStack(loadSettings());
-        } finally {
-            setTimeout(() => (console.error = quiet), 1000);
-        }
-        const deadline = Date.now() + 10_000;
-        while (seen.length === 0 && Date.now() < deadline) {
-            await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        process.removeAllListeners("unhandledRejection");
-        previous.forEach((listener) => process.on("unhandledRejection", listener));
-        return { seen, unexpected, registered };
-    }
+    // The preflight stops the run inside an Output, as in a real `up` (tests/harness/failed-run.ts).
+    const failedRun = (clusterName: string, marker: string) => runStoppedByPreflight({ clusterName }, marker);
 
     it("stops the aks stack before any Azure or Kubernetes resource is declared", async () => {
         for (const [clusterName, marker] of [
