@@ -309,6 +309,9 @@ const NOT_CLIENTS = new Set([
  * program, an image's own entrypoint or a script the pack could not read may be a client, so the address
  * is judged.
  */
+/** A shell runs only what the pack read when it is given `-c SCRIPT`; without it (`curl ... | sh`, `bash -s`) it runs its stdin. */
+const SHELL_PROGRAMS = new Set(["sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"]);
+
 function runsNoClient(ctx: ContainerContext): boolean {
     const { invocations, unreadScripts } = ctx.interpretation;
     const record = ctx.container.record;
@@ -318,7 +321,7 @@ function runsNoClient(ctx: ContainerContext): boolean {
         record.stdin !== true &&
         invocations.length > 0 &&
         unreadScripts.length === 0 &&
-        invocations.every((i) => i.program !== "" && NOT_CLIENTS.has(i.program))
+        invocations.every((i) => i.program !== "" && NOT_CLIENTS.has(i.program) && !(SHELL_PROGRAMS.has(i.program) && !i.args.includes("-c")))
     );
 }
 

@@ -41,12 +41,15 @@ describe("an address a container only carries is not a client's", () => {
         );
     });
 
-    it("an image's own entrypoint, an unread script, or a long-lived container steps are exec'd into may be clients: judged", async () => {
+    it("an image's own entrypoint, an unread script, a script piped into a shell, or a long-lived container steps are exec'd into may be clients: judged", async () => {
         for (const c of [
             container({}),
             container({ command: ["/scripts/sync.sh"] }),
             container({ command: ["cat"], tty: true }),
             container({ command: ["sleep", "3600"] }),
+            // A shell without -c runs its stdin: a fetched script the pack never sees.
+            container({ command: ["sh", "-c", "curl -fsSL https://example.com/sync.sh | sh"] }),
+            container({ command: ["sh", "-c", `${SYNC} && echo 'buildctl debug workers' | bash -s`] }),
         ]) {
             const found = await mandatory([cronJob(c)]);
             assert.ok(
