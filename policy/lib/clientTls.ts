@@ -3,6 +3,7 @@ import { configuredClients } from "./clientFiles";
 import { ContainerContext, mountFor, volumeHasPath, volumeSecrecy } from "./container";
 import { Finding, unverifiable, violation } from "./findings";
 import { UNKNOWN, Unknown, asArray, asRecord, asString, at, isUnknown } from "./plain";
+import { lookup } from "./objects";
 import { Env, Invocation, UNKNOWN_MARK } from "./shell";
 import { flagValues, isTcpAddress } from "./text";
 
@@ -42,6 +43,30 @@ interface ClientAddress {
 // A Docker daemon in the pod: loopback, or a single-label name (a sidecar, GitLab's `docker` service alias).
 // A dotted name (`dind.ci.svc.cluster.local`) is a Service elsewhere: a remote daemon, which needs TLS.
 const LOCAL_DOCKER = /^tcp:\/\/(localhost|127\.0\.0\.1|\[::1\]|[^/:.]*dind[^/:.]*|docker)(:|\/|$)/i;
+
+/**
+ * Whether `address` is a Docker daemon in the pod: LOCAL_DOCKER's names, unless a single-label name is a
+ * Service of the pod's namespace in view (a `dind` Deployment behind a Service: a remote daemon).
+ */
+function localDocker(ctx: ContainerContext, address: string): boolean {
+    const match = LOCAL_DOCKER.exec(address.trim());
+    if (!match) {
+        return false;
+    }
+    const host = match[1];
+    if (/^(localhost|127\.0\.0\.1|\[::1\])$/i.test(host)) {
+        return true;
+    }
+    const service = lookup(ctx.view, "Service", host, ctx.template.namespace);
+    if (!("found" in service)) {
+        return true;
+    }
+    // Judged through another resource of the stack: the stack policy reports it.
+    if (service.found.resource !== ctx.template.resource) {
+        ctx.crossed = true;
+    }
+    return false;
+}
 
 /** A tcp:// address that names BuildKit or uses its conventional port 1234, whatever the variable is called. */
 function looksLikeBuildkitEndpoint(address: string): boolean {
@@ -340,7 +365,7 @@ function clientAddresses(ctx: ContainerContext): { addresses: ClientAddress[]; u
             }
         } else if (typeof value === "string" && isTcpAddress(value)) {
             if (docker) {
-                if (!LOCAL_DOCKER.test(value.trim())) {
+                if (!localDocker(ctx, value)) {
                     addresses.push({ address: value.trim(), origin, docker: true });
                 }
             } else if (named || looksLikeBuildkitEndpoint(value)) {
@@ -461,7 +486,7 @@ function judgeConfiguredClients(ctx: ContainerContext, subject: string): Finding
     const findings: Finding[] = [];
     const urn = ctx.template.resource.urn;
     for (const client of configuredClients(ctx)) {
-        if (!isTcpAddress(client.address) || (client.docker && LOCAL_DOCKER.test(client.address))) {
+        if (!isTcpAddress(client.address) || (client.docker && localDocker(ctx, client.address))) {
             continue;
         }
         if (client.docker) {

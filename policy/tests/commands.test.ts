@@ -55,6 +55,35 @@ describe("Command provider scripts (@pulumi/command) are judged as the container
         assert.deepEqual(await mandatory([res(LOCAL, "alias", { create: "docker build .", environment: { DOCKER_HOST: "tcp://docker:2375" } })]), []);
     });
 
+    it("a single-label DOCKER_HOST is a daemon beside the client unless a Service of that name is in view", async () => {
+        // GitLab CI's `services: docker:dind` makes `docker` a name for a container of the job's own pod; a
+        // `dind` Deployment behind a Service of the same namespace is a remote daemon on the cluster network.
+        const job = (host: string): DeclaredResource =>
+            res("kubernetes:batch/v1:Job", "build", {
+                metadata: { name: "build", namespace: "ci" },
+                spec: {
+                    template: {
+                        spec: {
+                            restartPolicy: "Never",
+                            containers: [
+                                { name: "build", image: "docker:27-cli", command: ["docker", "build", "."], env: [{ name: "DOCKER_HOST", value: host }] },
+                            ],
+                        },
+                    },
+                },
+            });
+        const dindService = res("kubernetes:core/v1:Service", "dind", {
+            metadata: { name: "dind", namespace: "ci" },
+            spec: { selector: { app: "dind" }, ports: [{ port: 2375 }] },
+        });
+        assert.deepEqual(await mandatory([job("tcp://dind:2375")]), []);
+        const remote = await mandatory([job("tcp://dind:2375"), dindService]);
+        assert.ok(
+            remote.some((m) => m.includes("DOCKER_HOST") || m.includes("plaintext TCP")),
+            remote.join("\n"),
+        );
+    });
+
     it("BUILDKIT_HOST from the resource's environment reaches buildctl", async () => {
         const found = await mandatory([
             res(LOCAL, "build", {
