@@ -1,24 +1,34 @@
 // Which test files touch what changed: the selection behind `npm run test:quick` (`npm test -- --changed`).
 //
-//   tsx scripts/changed-tests.ts [--base <git ref>]   prints `root <file>` and `policy <file>` lines, then
-//                                                      `why <test> <reason>` lines, for scripts/test.sh
+//   tsx scripts/changed-tests.ts [--base <git ref>]   prints `changed <file>`, `root <file>` and
+//                                                      `policy <file>` lines, then `why <test> <reason>`
+//                                                      lines, for scripts/test.sh
 //
-// A test touches a changed file when it is that file, when it imports a module of the changed file's
-// folder directly (components/buildkit/gc.ts selects every test that imports anything from
-// components/buildkit/), or when its text names the file (select-buildkit.sh, README.md, a workflow).
-// Markdown pages select the docs-drift test, which reads every page. A change to what every test depends
-// on (package.json, the lock file, tsconfig, .mocharc.json, the test harness's mocks) selects all of them.
-// Tests that reach a file only through program.ts (the whole-program snapshot, schema and wiring tests)
-// are not selected for a component change: `npm test` runs them; this loop is for feedback while editing.
-// Everything that decides is a pure exported function (tests/changed-tests.test.ts).
+// A test touches a changed file when it is that file, or when the file is among the modules the test
+// imports, directly or through other modules (components/buildkit/gc.ts selects the tests that import
+// gc.ts, and those that import toml.ts, which imports gc.ts; a change to config/sizing.ts reaches the
+// tests of every component that uses it). A file that is not TypeScript touches the modules and tests
+// whose text names it (select-buildkit.sh is read by components/arc/selector.ts, so it selects the
+// tests that import the selector), and a Markdown page the docs-drift test, which reads every page. A
+// change to what every test depends on (package.json, the lock file, tsconfig, .mocharc.json, the test
+// harness's mocks and environment) selects all of them.
+// The imports are not followed through the program's entry points (program.ts, index.ts): the tests
+// that reach a component only through the whole program (the declared-resources snapshot, the schema
+// and wiring tests) are left to `npm test`; this loop is for feedback while editing. A change to an
+// entry point itself selects them, and a module only an entry point imports (a component's index.ts)
+// selects the tests that import from its folder. The pack's tests judge through its runner
+// (policy/run.ts), so a change anywhere in the pack selects each test that runs it.
+// Everything that decides is a pure exported function (tests/test-script.test.ts).
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
 /** Module specifiers of `import ... from "x"`, `export ... from "x"`, `import "x"`, `require("x")` and `import("x")`. */
-export function importSpecifiers(source: string): string[] {
+export function importSpecifiers(source: string, opts: { runtimeOnly?: boolean } = {}): string[] {
     // Comments first, so an example in a doc comment is not an import.
-    const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+    let code = withoutComments(source);
+    // `import type` and `export type` are erased from the JavaScript: what they name cannot change what a test does.
+    if (opts.runtimeOnly) code = code.replace(/^\s*(?:import|export)\s+type\s[^;]*?\sfrom\s+["'][^"']+["']/gm, "");
     const patterns = [
         /^\s*(?:import|export)\s[^;]*?\sfrom\s+["']([^"']+)["']/gm,
         /^\s*import\s+["']([^"']+)["']/gm,
@@ -26,6 +36,11 @@ export function importSpecifiers(source: string): string[] {
         /\bimport\(\s*["']([^"']+)["']\s*\)/g,
     ];
     return patterns.flatMap((pattern) => [...code.matchAll(pattern)].map((m) => m[1]));
+}
+
+/** The source without block comments and whole-line `//` comments (a comment's example is not code). */
+export function withoutComments(source: string): string {
+    return source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
 }
 
 /** A relative specifier resolved against the importing file, among the repository's files (posix paths). */
@@ -42,9 +57,14 @@ const EVERYTHING = [
     /(^|\/)tsconfig[\w.]*\.json$/,
     /(^|\/)\.mocharc\.json$/,
     /^tests\/harness\/mocks\.ts$/,
+    // Loaded by .mocharc.json before every test file.
+    /^tests\/harness\/environment\.ts$/,
 ];
 
-export interface TestFile {
+/** Entry points whose imports are not followed: everything is behind them (see the top of this file). */
+export const ENTRY_POINTS: ReadonlySet<string> = new Set(["index.ts", "program.ts"]);
+
+export interface SourceFile {
     /** repository-relative path */
     file: string;
     /** the file's text */
@@ -62,23 +82,47 @@ export interface Selection {
 
 const isTest = (f: string) => /^(policy\/)?tests\/.*\.test\.ts$/.test(f);
 
-/** The tests that touch any of `changed` (repository-relative paths), as described at the top of this file. */
-export function selectTests(changed: readonly string[], tests: readonly TestFile[], exists: (file: string) => boolean): Selection {
+/**
+ * The tests that touch any of `changed` (repository-relative paths), as described at the top of this
+ * file. `sources` holds the repository's TypeScript files, tests among them; `exists` answers for any
+ * file of the repository.
+ */
+export function selectTests(changed: readonly string[], sources: readonly SourceFile[], exists: (file: string) => boolean): Selection {
     const why = new Map<string, string>();
     const pick = (test: string, reason: string) => {
         if (!why.has(test)) why.set(test, reason);
     };
-    const folders = new Map(
-        tests.map((t) => [
-            t.file,
-            new Set(
-                importSpecifiers(t.source)
-                    .map((s) => resolveImport(t.file, s, exists))
-                    .filter((f): f is string => f !== undefined)
-                    .map((f) => path.posix.dirname(f)),
-            ),
+    const text = new Map(sources.map((s) => [s.file, withoutComments(s.source)]));
+    const imports = new Map(
+        sources.map((s) => [
+            s.file,
+            importSpecifiers(s.source, { runtimeOnly: true })
+                .map((specifier) => resolveImport(s.file, specifier, exists))
+                .filter((f): f is string => f !== undefined && text.has(f)),
         ]),
     );
+    // Each test's modules: what it imports, and what those import, up to the entry points.
+    const reach = (test: string, throughEntryPoints = false): Map<string, string> => {
+        const via = new Map<string, string>([[test, test]]);
+        const queue = [test];
+        while (queue.length > 0) {
+            const file = queue.shift()!;
+            if (file !== test && !throughEntryPoints && ENTRY_POINTS.has(file)) continue;
+            for (const next of imports.get(file) ?? []) {
+                if (via.has(next)) continue;
+                via.set(next, file);
+                queue.push(next);
+            }
+        }
+        return via;
+    };
+    const tests = sources.filter((s) => isTest(s.file)).map((s) => ({ file: s.file, source: s.source, via: reach(s.file) }));
+    /** How a test reaches a module: `imports a.ts` or `imports b.ts, which imports a.ts`. */
+    const chain = (via: Map<string, string>, test: string, module: string): string => {
+        const steps = [module];
+        while (via.get(steps[0]) !== test) steps.unshift(via.get(steps[0])!);
+        return steps.length === 1 ? `imports ${module}` : `imports ${steps[0]}, which imports ${steps.slice(1).join(", which imports ")}`;
+    };
     for (const file of changed) {
         if (EVERYTHING.some((re) => re.test(file))) {
             for (const t of tests) pick(t.file, `${file} is used by every test`);
@@ -86,13 +130,34 @@ export function selectTests(changed: readonly string[], tests: readonly TestFile
         }
         if (isTest(file) && tests.some((t) => t.file === file)) pick(file, "changed");
         const name = path.posix.basename(file);
-        for (const t of tests) {
-            if (file.endsWith(".ts") && folders.get(t.file)!.has(path.posix.dirname(file)) && t.file !== file) {
-                pick(t.file, `imports from ${path.posix.dirname(file)}/`);
-            } else if (!/^index\.\w+$/.test(name) && !file.endsWith(".ts") && t.source.includes(name)) {
-                pick(t.file, `names ${name}`);
-            } else if (file.endsWith(".md") && t.file === "tests/docs-drift.test.ts") {
-                pick(t.file, "reads every Markdown page");
+        if (file.endsWith(".ts")) {
+            const reaching = tests.filter((t) => t.file !== file && t.via.has(file));
+            for (const t of reaching) pick(t.file, chain(t.via, t.file, file));
+            // A module only an entry point imports (a component's index.ts): the tests of its folder.
+            const folder = path.posix.dirname(file);
+            if (reaching.length === 0 && !isTest(file)) {
+                const neighbours = tests.filter((t) => (imports.get(t.file) ?? []).some((f) => path.posix.dirname(f) === folder));
+                for (const t of neighbours) pick(t.file, `imports from ${folder}/ (only an entry point imports ${name})`);
+                // Nor any module of its folder (one of the pack's policies): the tests that reach it through the entry points.
+                if (neighbours.length === 0) {
+                    for (const t of tests) {
+                        const through = reach(t.file, true);
+                        if (through.has(file)) pick(t.file, chain(through, t.file, file));
+                    }
+                }
+            }
+        } else if (file.endsWith(".md")) {
+            for (const t of tests) {
+                if (t.file === "tests/docs-drift.test.ts") pick(t.file, "reads every Markdown page");
+                else if (t.source.includes(name)) pick(t.file, `names ${name}`);
+            }
+        } else if (!/^index\.\w+$/.test(name)) {
+            // Read by the modules (and tests) whose text names it.
+            const readers = sources.filter((s) => text.get(s.file)!.includes(name)).map((s) => s.file);
+            for (const t of tests) {
+                const reader = readers.includes(t.file) ? t.file : readers.find((r) => t.via.has(r));
+                if (reader === t.file) pick(t.file, `names ${name}`);
+                else if (reader) pick(t.file, `${chain(t.via, t.file, reader)}, which names ${name}`);
             }
         }
     }
@@ -118,8 +183,8 @@ function main(argv: string[]): number {
     const files = new Set(
         [...git(root, ["ls-files"]), ...git(root, ["ls-files", "--others", "--exclude-standard"])].filter((f) => fs.existsSync(path.join(root, f))),
     );
-    const tests = [...files].filter(isTest).map((file) => ({ file, source: fs.readFileSync(path.join(root, file), "utf8") }));
-    const selection = selectTests(changed, tests, (f) => files.has(f));
+    const sources = [...files].filter((f) => f.endsWith(".ts")).map((file) => ({ file, source: fs.readFileSync(path.join(root, file), "utf8") }));
+    const selection = selectTests(changed, sources, (f) => files.has(f));
     for (const f of changed) console.log(`changed ${f}`);
     for (const f of selection.root) console.log(`root ${f}`);
     for (const f of selection.policy) console.log(`policy ${path.posix.relative("policy", f)}`);

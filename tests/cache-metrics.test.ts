@@ -29,10 +29,6 @@ import {
 import { stackSettings, runStack, reveal, type ProgramRun } from "./harness/program";
 import { allEdits, setConfigPath } from "./harness/config-edit";
 import { declaredObjectProblems } from "./harness/kubernetes-schema";
-import { benchWorkload, dependencyStepCached, metricsHitRate, plan } from "../scripts/bench-cache";
-import { population, simulate } from "../scripts/routing-sim";
-import { rankBuilders } from "../components/arc/rendezvous";
-import { podHostnames } from "../components/pki";
 import { needTool, skipBecause } from "./harness/skip";
 
 const FIXTURES = path.join(__dirname, "fixtures", "buildkit");
@@ -848,47 +844,5 @@ describe("composite action buildkit-report", () => {
             [],
         );
         this.timeout(60_000);
-    });
-});
-
-// ---- the benchmark's planning and reporting (its builds need real daemons; see docs/cache-metrics.md) ----
-
-describe("bench:cache (pure parts)", () => {
-    it("plans exactly the simulator's build sequence: replaying it with rendezvous routing gives simulate()'s hit rate", () => {
-        const w = { ...benchWorkload({}), builds: 300 };
-        const builds = plan(w);
-        assert.equal(builds.length, 300);
-        const builders = podHostnames(3);
-        const held = new Set<string>();
-        let hits = 0;
-        for (const b of builds) {
-            const builder = rankBuilders(b.repository, builders)[0];
-            const key = `${builder} ${b.repository} ${b.version}`;
-            if (held.has(key)) hits++;
-            held.add(key);
-        }
-        const ordinals = [0, 1, 2];
-        const [predicted] = simulate(population(w), "selector", [{ label: "x", existing: ordinals, ready: ordinals, builds: 300, measured: true }], w.seed);
-        assert.equal(hits / 300, predicted.hitRate);
-        assert.ok(predicted.hitRate > 0.5 && predicted.hitRate < 1);
-    });
-
-    it("reads a build's dependency-step hit from its recorded stream, and the metrics' hit rate from a Pushgateway's text", () => {
-        const stream = (cached: boolean) =>
-            JSON.stringify({
-                vertexes: [{ digest: "sha256:1", name: '[1/3] RUN echo "dependencies of a/b, version 0"', ...(cached ? { cached: true } : {}) }],
-            });
-        assert.equal(dependencyStepCached(stream(true)), true);
-        assert.equal(dependencyStepCached(stream(false)), false);
-        assert.equal(dependencyStepCached(fs.readFileSync(progressOf("warm"), "utf8")), false, "no dependency step in the fixture");
-        const text =
-            'arc_buildkit_build_cached_steps_total{builder="buildkitd-0"} 3\narc_buildkit_build_cached_steps_total{builder="buildkitd-1"} 2\narc_buildkit_build_steps_total{builder="buildkitd-0"} 10\n';
-        assert.deepEqual(metricsHitRate(text), { cached: 5, total: 10 });
-    });
-
-    it("the replay script passes shellcheck", function () {
-        needTool(this, "shellcheck");
-        const r = spawnSync("shellcheck", ["--norc", "-s", "sh", path.join(__dirname, "..", "scripts", "bench-cache.sh")], { encoding: "utf8" });
-        assert.equal(r.status, 0, r.stdout + r.stderr);
     });
 });

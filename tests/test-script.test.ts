@@ -5,7 +5,7 @@ import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { importSpecifiers, selectTests, TestFile } from "../scripts/changed-tests";
+import { importSpecifiers, selectTests, type SourceFile } from "../scripts/changed-tests";
 
 const root = path.join(__dirname, "..");
 const testSh = (args: string[]) => spawnSync("bash", [path.join(root, "scripts", "test.sh"), ...args], { cwd: root, encoding: "utf8" });
@@ -81,56 +81,88 @@ describe("npm test (scripts/test.sh)", () => {
 });
 
 describe("npm run test:quick (scripts/changed-tests.ts)", () => {
-    const tests: TestFile[] = [
+    // A small repository: what each module imports, and the tests.
+    const sources: SourceFile[] = [
         { file: "tests/probe.test.ts", source: 'import { probeScript } from "../components/probe";\n' },
         { file: "tests/cache-size.test.ts", source: 'import { gcPolicy } from "../components/buildkit/gc";\nimport { x } from "./harness/program";\n' },
         { file: "tests/rollout.test.ts", source: 'import { rollout } from "../components/buildkit/rollout";\n' },
-        { file: "tests/select-buildkit.test.ts", source: 'import { SELECTOR_SCRIPT_PATH } from "../components/arc/selector"; // runs select-buildkit.sh\n' },
+        { file: "tests/toml.test.ts", source: 'import { render } from "../components/buildkit/toml";\n' },
+        { file: "tests/select-buildkit.test.ts", source: 'import { SELECTOR_SCRIPT_PATH } from "../components/arc/selector";\n' },
+        { file: "tests/arc.test.ts", source: 'import { arcValues } from "../components/arc/values";\n' },
         { file: "tests/docs-drift.test.ts", source: 'const README = "README.md";\n' },
         { file: "tests/wiring.test.ts", source: 'import { evaluate } from "./harness/program";\n' },
+        { file: "tests/types-only.test.ts", source: 'import type { Settings } from "../config/sizing";\n' },
         { file: "policy/tests/pack.test.ts", source: 'import { policies } from "../policies";\n' },
+        { file: "policy/tests/relays.test.ts", source: 'import { runPolicies } from "../run";\n' },
+        { file: "components/probe/index.ts", source: "export const probeScript = 1;\n" },
+        { file: "components/buildkit/gc.ts", source: 'import { GC } from "../../config/sizing";\n' },
+        { file: "components/buildkit/toml.ts", source: 'import { gcPolicy } from "./gc";\n' },
+        { file: "components/buildkit/rollout.ts", source: "export const rollout = 1;\n" },
+        { file: "components/buildkit/index.ts", source: 'import { render } from "./toml";\nimport { rollout } from "./rollout";\n' },
+        // The script's name in a comment is not a read of it.
+        {
+            file: "components/arc/selector.ts",
+            source: '// see select-buildkit.sh\nexport const SELECTOR_SCRIPT_PATH = path.join(__dirname, "select-buildkit.sh");\n',
+        },
+        { file: "components/arc/values.ts", source: 'import { SELECTOR_SCRIPT_PATH } from "./selector";\n' },
+        { file: "scripts/notes.ts", source: "// select-buildkit.sh is read by the selector\n" },
+        { file: "config/sizing.ts", source: "export const GC = 1;\n" },
+        { file: "program.ts", source: 'import { Builders } from "./components/buildkit";\nimport { probe } from "./components/probe";\n' },
+        { file: "tests/harness/program.ts", source: 'import { createStack } from "../../program";\n' },
+        { file: "policy/policies.ts", source: 'import { relays } from "./lib/relays";\n' },
+        { file: "policy/run.ts", source: 'import { policies } from "./policies";\n' },
+        { file: "policy/lib/relays.ts", source: "export const relays = 1;\n" },
     ];
-    const files = new Set([
-        "components/probe/index.ts",
-        "components/buildkit/gc.ts",
-        "components/buildkit/rollout.ts",
-        "components/buildkit/workload.ts",
-        "components/arc/selector.ts",
-        "components/arc/select-buildkit.sh",
-        "tests/harness/program.ts",
-        "policy/policies.ts",
-        "policy/policies/tls.ts",
-    ]);
-    const select = (changed: string[]) => selectTests(changed, tests, (f) => files.has(f));
+    const files = new Set([...sources.map((s) => s.file), "components/arc/select-buildkit.sh"]);
+    const select = (changed: string[]) => selectTests(changed, sources, (f) => files.has(f));
 
-    it("a component file selects the tests that import from its folder, not those that reach it only through the program", () => {
-        const s = select(["components/buildkit/workload.ts"]);
-        assert.deepEqual(s.root, ["tests/cache-size.test.ts", "tests/rollout.test.ts"]);
-        assert.equal(s.why.get("tests/rollout.test.ts"), "imports from components/buildkit/");
+    it("a module selects the tests that import it, directly or through other modules, and says how", () => {
+        const s = select(["components/buildkit/gc.ts"]);
+        assert.deepEqual(s.root, ["tests/cache-size.test.ts", "tests/toml.test.ts"]);
+        assert.equal(s.why.get("tests/cache-size.test.ts"), "imports components/buildkit/gc.ts");
+        assert.equal(s.why.get("tests/toml.test.ts"), "imports components/buildkit/toml.ts, which imports components/buildkit/gc.ts");
+        // A sibling in the same folder that does not use gc.ts is not selected.
+        assert.ok(!s.root.includes("tests/rollout.test.ts"));
+        // The bottom layer reaches the tests of everything built on it, but not through a type-only import.
+        assert.deepEqual(select(["config/sizing.ts"]).root, ["tests/cache-size.test.ts", "tests/toml.test.ts"]);
         assert.deepEqual(select(["components/probe/index.ts"]).root, ["tests/probe.test.ts"]);
     });
 
-    it("a non-TypeScript file selects the tests that name it; a Markdown page the docs-drift test; a test itself", () => {
-        assert.deepEqual(select(["components/arc/select-buildkit.sh"]).root, ["tests/select-buildkit.test.ts"]);
+    it("does not follow the program's entry point: its own change selects the tests that run it; a module only it imports, the tests of its folder", () => {
+        assert.deepEqual(select(["program.ts"]).root, ["tests/cache-size.test.ts", "tests/wiring.test.ts"]);
+        const s = select(["components/buildkit/index.ts"]);
+        assert.deepEqual(s.root, ["tests/cache-size.test.ts", "tests/rollout.test.ts", "tests/toml.test.ts"]);
+        assert.equal(s.why.get("tests/rollout.test.ts"), "imports from components/buildkit/ (only an entry point imports index.ts)");
+    });
+
+    it("a file that is not TypeScript selects the tests that name it or import a module that does; a Markdown page the docs-drift test; a test itself", () => {
+        const s = select(["components/arc/select-buildkit.sh"]);
+        assert.deepEqual(s.root, ["tests/arc.test.ts", "tests/select-buildkit.test.ts"]);
+        assert.equal(
+            s.why.get("tests/arc.test.ts"),
+            "imports components/arc/values.ts, which imports components/arc/selector.ts, which names select-buildkit.sh",
+        );
         assert.deepEqual(select(["docs/local.md"]).root, ["tests/docs-drift.test.ts"]);
         assert.deepEqual(select(["README.md"]).root, ["tests/docs-drift.test.ts"]);
         assert.deepEqual(select(["tests/wiring.test.ts"]).root, ["tests/wiring.test.ts"]);
         assert.deepEqual(select(["LICENSE"]).root, []);
     });
 
-    it("policy files select the pack's tests, run from policy/; a shared input (lock file, tsconfig, mocks) selects everything", () => {
-        const s = select(["policy/policies.ts"]);
-        assert.deepEqual([s.root, s.policy], [[], ["policy/tests/pack.test.ts"]]);
-        for (const f of ["package-lock.json", "tsconfig.json", "tests/harness/mocks.ts", "policy/.mocharc.json"]) {
+    it("policy files select the pack's tests that run it, from policy/; a shared input (lock file, tsconfig, mocks, environment) selects everything", () => {
+        const s = select(["policy/lib/relays.ts"]);
+        assert.deepEqual([s.root, s.policy], [[], ["policy/tests/pack.test.ts", "policy/tests/relays.test.ts"]]);
+        assert.equal(s.why.get("policy/tests/relays.test.ts"), "imports policy/run.ts, which imports policy/policies.ts, which imports policy/lib/relays.ts");
+        const tests = sources.filter((t) => t.file.endsWith(".test.ts"));
+        for (const f of ["package-lock.json", "tsconfig.json", "tests/harness/mocks.ts", "tests/harness/environment.ts", "policy/.mocharc.json"]) {
             const all = select([f]);
             assert.equal(all.root.length + all.policy.length, tests.length, f);
         }
     });
 
-    it("parses the imports it follows, and not an example in a comment", () => {
-        assert.deepEqual(
-            importSpecifiers('// import { a } from "./nope";\nimport { b } from "./yes";\nconst c = require("./req");\nexport * from "./re";\n').sort(),
-            ["./re", "./req", "./yes"],
-        );
+    it("parses the imports it follows, and not an example in a comment; type-only imports only when asked for every import", () => {
+        const source =
+            '// import { a } from "./nope";\nimport { b } from "./yes";\nconst c = require("./req");\nexport * from "./re";\nimport type { T } from "./types";\n';
+        assert.deepEqual(importSpecifiers(source).sort(), ["./re", "./req", "./types", "./yes"]);
+        assert.deepEqual(importSpecifiers(source, { runtimeOnly: true }).sort(), ["./re", "./req", "./yes"]);
     });
 });
