@@ -15,6 +15,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export PATH="$PWD/node_modules/.bin:$PATH"
+# Without the dependencies every part would fail with its own "not found"; one line says what to do.
+for tool in tsc tsx mocha eslint prettier; do
+    if [ ! -x "node_modules/.bin/$tool" ]; then
+        echo "npm test: node_modules/.bin/$tool is missing: run \`npm ci\` first (README.md, section Test)" >&2
+        exit 2
+    fi
+done
 # A young generation of 32 MB (V8's default is at most 16) for every Node process of the gate, the policy
 # analyzer and the scripts tests start included: the program's runs under Pulumi's mocks allocate many
 # short-lived objects, and in --cpu-prof profiles of the main suite the garbage collector's share fell from
@@ -67,8 +74,24 @@ if [ "${1:-}" = --list ]; then
     list=true
     shift
 fi
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+start=$(date +%s.%N)
+launched=()
+# Starts a part in the background: its output, its exit status and `time`'s wall, user and system seconds
+# (this subshell's children) go to files under $out.
+launch() {
+    launched+=("$1")
+    (
+        TIMEFORMAT="%R %U %S"
+        { time bash -c "${parts[$1]}" >"$out/$1.log" 2>&1; } 2>"$out/$1.time" && echo 0 >"$out/$1.rc" || echo $? >"$out/$1.rc"
+    ) &
+}
+
 if [ "${1:-}" = --changed ]; then
     shift
+    # The type check runs in every selection and is the longest part: it starts while the tests are chosen.
+    $list || launch typecheck
     selection="$(tsx scripts/changed-tests.ts "$@")"
     mapfile -t changed < <(sed -n 's/^changed //p' <<<"$selection")
     mapfile -t root_tests < <(sed -n 's/^root //p' <<<"$selection")
@@ -129,16 +152,8 @@ if $list; then
     exit 0
 fi
 
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-start=$(date +%s.%N)
-
 for name in "${order[@]}"; do
-    (
-        TIMEFORMAT="%R %U %S"
-        # `time` reports this subshell's children: the part's wall, user and system seconds.
-        { time bash -c "${parts[$name]}" >"$out/$name.log" 2>&1; } 2>"$out/$name.time" && echo 0 >"$out/$name.rc" || echo $? >"$out/$name.rc"
-    ) &
+    [[ " ${launched[*]} " == *" $name "* ]] || launch "$name"
 done
 
 # Print each part's output as it ends, in the order they end.
@@ -161,7 +176,7 @@ failing=0
 pending=0
 cpu_total=0
 echo
-printf '%-18s %-6s %8s %8s\n' part result wall cpu
+printf '%-14s %-14s %8s %8s\n' part result wall cpu
 for name in "${order[@]}"; do
     rc=$(cat "$out/$name.rc")
     read -r wall user sys <"$out/$name.time" || true
@@ -169,7 +184,7 @@ for name in "${order[@]}"; do
     cpu_total=$(awk -v t="$cpu_total" -v c="$cpu" 'BEGIN { printf "%.1f", t + c }')
     result=ok
     if [ "$rc" != 0 ]; then result="FAILED ($rc)"; failed=1; fi
-    printf '%-18s %-6s %7.1fs %7.1fs\n' "$name" "$result" "${wall:-0}" "$cpu"
+    printf '%-14s %-14s %7.1fs %7.1fs\n' "$name" "$result" "${wall:-0}" "$cpu"
     # mocha's summary lines: "  292 passing (9s)", "  1 failing", "  3 pending".
     p=$(sed -n 's/^ *\([0-9][0-9]*\) passing.*/\1/p' "$out/$name.log" | tail -n 1)
     f=$(sed -n 's/^ *\([0-9][0-9]*\) failing.*/\1/p' "$out/$name.log" | tail -n 1)
@@ -178,7 +193,7 @@ for name in "${order[@]}"; do
     failing=$((failing + ${f:-0}))
     pending=$((pending + ${s:-0}))
 done
-printf '%-18s %-6s %7.1fs %7.1fs\n' total "" "$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { print e - s }')" "$cpu_total"
+printf '%-14s %-14s %7.1fs %7.1fs\n' total "" "$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { print e - s }')" "$cpu_total"
 if [ "$pending" -gt 0 ]; then
     echo "skipped tests say why in their titles above (search for '(skipped: ')"
 fi

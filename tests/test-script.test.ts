@@ -4,6 +4,7 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { importSpecifiers, selectTests, type SourceFile } from "../scripts/changed-tests";
 
@@ -31,6 +32,21 @@ describe("npm test (scripts/test.sh)", () => {
         const examples = [...header.matchAll(/^#\s+npm test -- ([a-z: -]+?)(?: \[.*?\])?(?:\s{2,}|$)/gm)].map((m) => m[1]);
         assert.ok(examples.length >= 3, `the header's examples: ${examples.join(", ")}`);
         for (const args of examples) assert.equal(testSh(["--list", ...args.split(" ").filter((a) => a !== "--list")]).status, 0, args);
+    });
+
+    it("without the dependencies installed, says once to run npm ci, and runs nothing", () => {
+        const clone = fs.mkdtempSync(path.join(os.tmpdir(), "test-sh-"));
+        try {
+            fs.mkdirSync(path.join(clone, "scripts"));
+            fs.copyFileSync(path.join(root, "scripts", "test.sh"), path.join(clone, "scripts", "test.sh"));
+            const r = spawnSync("bash", [path.join(clone, "scripts", "test.sh")], { cwd: clone, encoding: "utf8" });
+            assert.equal(r.status, 2);
+            assert.equal(r.stdout, "");
+            assert.match(r.stderr, /^npm test: node_modules\/\.bin\/tsc is missing: run `npm ci` first/);
+            assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+        } finally {
+            fs.rmSync(clone, { recursive: true, force: true });
+        }
     });
 
     it("runs every test file in exactly one mocha part, with the project's .mocharc.json (which names no files)", () => {
