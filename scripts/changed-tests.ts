@@ -193,5 +193,11 @@ function main(argv: string[]): number {
 }
 
 if (require.main === module) {
-    process.exitCode = main(process.argv.slice(2));
+    try {
+        process.exitCode = main(process.argv.slice(2));
+    } catch (err) {
+        // A bad --base or a directory outside git: one line, not a stack trace.
+        console.error(`npm run test:quick: ${(err as Error).message}`);
+        process.exitCode = 2;
+    }
 }

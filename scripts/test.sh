@@ -90,6 +90,12 @@ launch() {
 
 if [ "${1:-}" = --changed ]; then
     shift
+    base=HEAD
+    if [ "${1:-}" = --base ]; then base="${2:-}"; fi
+    if ! git rev-parse --verify --quiet "$base^{commit}" >/dev/null; then
+        echo "npm run test:quick: '$base' is not a commit (--base takes a branch, a tag or a commit)" >&2
+        exit 2
+    fi
     # The type check runs in every selection and is the longest part: it starts while the tests are chosen.
     $list || launch typecheck
     selection="$(tsx scripts/changed-tests.ts "$@")"
@@ -197,5 +203,9 @@ printf '%-14s %-14s %7.1fs %7.1fs\n' total "" "$(awk -v s="$start" -v e="$(date 
 if [ "$pending" -gt 0 ]; then
     echo "skipped tests say why in their titles above (search for '(skipped: ')"
 fi
-echo "tests: $passed passed, $failing failed, $pending skipped"
+if [[ " ${order[*]}" == *" unit:"* ]]; then
+    echo "tests: $passed passed, $failing failed, $pending skipped"
+else
+    echo "tests: none in these parts (static checks only)"
+fi
 exit "$failed"

@@ -56,10 +56,23 @@ describe("runbook scripts", () => {
         try {
             const r = run(["scripts/runbook/reach-buildkit.sh", "--context", "x", "--stack", "aks"], { PATH: bin });
             assert.equal(r.status, 127, r.stdout + r.stderr);
-            assert.match(r.stderr, /^pulumi not found on PATH: --stack reads the image/);
+            assert.match(r.stderr, /^not found on PATH: pulumi \(--stack reads the image/);
         } finally {
             fs.rmSync(bin, { recursive: true, force: true });
         }
+        const none = run(["scripts/runbook/reach-buildkit.sh", "--context", "x", "--stack", "aks"], { PATH: "/nonexistent" });
+        assert.equal(none.status, 127, none.stdout + none.stderr);
+        assert.match(none.stderr, /^not found on PATH: pulumi kubectl /, "both missing tools, named at once");
+    });
+
+    it("the ARC scripts say which tools are missing before they run anything, instead of blaming the cluster", () => {
+        const crds = run(["scripts/arc/apply-crds.sh", "--context", "x", "--version", "0.14.2"], { PATH: "/nonexistent" });
+        assert.equal(crds.status, 127, crds.stdout + crds.stderr);
+        assert.match(crds.stderr, /^not found on PATH: helm kubectl \(/);
+        const existing = run(["scripts/arc/check-existing-install.sh", "--context", "x", "--stack", "aks", "--provider", "aks"], { PATH: "/nonexistent" });
+        assert.equal(existing.status, 127, existing.stdout + existing.stderr);
+        assert.match(existing.stderr, /^kubectl not found on PATH: /);
+        assert.doesNotMatch(existing.stdout + existing.stderr, /unreachable/);
     });
 
     it("reach-buildkit refuses an image that is not pinned by digest", () => {

@@ -49,6 +49,13 @@ describe("npm test (scripts/test.sh)", () => {
         }
     });
 
+    it("test:quick refuses a --base that is not a commit in one line, before starting anything", () => {
+        const r = testSh(["--changed", "--base", "no-such-ref-anywhere"]);
+        assert.equal(r.status, 2);
+        assert.equal(r.stdout, "");
+        assert.equal(r.stderr, "npm run test:quick: 'no-such-ref-anywhere' is not a commit (--base takes a branch, a tag or a commit)\n");
+    });
+
     it("runs every test file in exactly one mocha part, with the project's .mocharc.json (which names no files)", () => {
         const parts = list([]);
         const ignored = [...parts["unit:main"].matchAll(/--ignore (\S+)/g)].map((m) => m[1]);

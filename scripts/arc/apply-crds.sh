@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Applies the CustomResourceDefinitions of ARC's controller chart at a given version, before the
-# `pulumi up` that moves arc-buildkit:arc.chartVersion to it (README.md, Runners: "Upgrading ARC").
+# `pulumi up` that moves arc-buildkit:arc.chartVersion to it (docs/runbook.md, "Upgrading ARC (its CRDs)").
 # Helm installs a chart's crds/ directory on the first install only and never upgrades (or deletes)
 # CRDs, so without this step a new controller runs against the old CRDs.
 #   usage: apply-crds.sh --context <kube-context> --version <chart-version>
@@ -23,8 +23,16 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ -z "$CTX" ] || [ -z "$VERSION" ]; then usage; exit 2; fi
-if ! printf '%s' "$VERSION" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+$'; then
+if [[ ! "$VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
   echo "expected a chart version such as 0.14.2, got '$VERSION'" >&2; exit 2
+fi
+
+# Say what is missing before anything runs, rather than fail halfway with "command not found".
+missing=""
+for tool in helm kubectl; do command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"; done
+if [ -n "$missing" ]; then
+  echo "not found on PATH:$missing (this script reads the chart's CRDs with helm and applies them with kubectl; install: https://helm.sh/docs/intro/install/, https://kubernetes.io/docs/tasks/tools/)" >&2
+  exit 127
 fi
 
 manifest="$(mktemp)"

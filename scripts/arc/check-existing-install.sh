@@ -41,6 +41,8 @@ fi
 minor_of() { printf '%s' "$1" | sed -n 's/^\([0-9][0-9]*\)\.\([0-9][0-9]*\)\.[0-9][0-9]*$/\1.\2/p'; }
 case "$PROVIDER" in aks|k3d) ;; *) echo "--provider must be aks or k3d (the program's Kubernetes provider for the cluster kind)" >&2; exit 2 ;; esac
 
+# Without kubectl every read below fails, which would read as "cluster unreachable": say what is missing.
+command -v kubectl >/dev/null 2>&1 || { echo "kubectl not found on PATH: this script reads the cluster with it (install: https://kubernetes.io/docs/tasks/tools/)" >&2; exit 127; }
 k() { kubectl --context "$CTX" --request-timeout=20s "$@"; }
 if ! k get namespaces -o name >/dev/null; then
   echo "cannot list namespaces with context $CTX (cluster unreachable or no access)" >&2; exit 2

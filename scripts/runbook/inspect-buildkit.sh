@@ -112,5 +112,5 @@ if [ "$np" = "buildkitd" ]; then pass "NetworkPolicy $NS/buildkitd selects the b
 else fail "NetworkPolicy $NS/buildkitd missing or not selecting app.kubernetes.io/name=buildkitd"; fi
 
 echo
-if [ "$failures" -gt 0 ]; then echo "$failures gate check(s) failed (symptom map: README.md, section Runbook)"; exit 1; fi
+if [ "$failures" -gt 0 ]; then echo "$failures gate check(s) failed (symptom map: docs/runbook.md, "Symptom map")"; exit 1; fi
 echo "All read-only gates passed. Next: reach-buildkit.sh --context $CTX"

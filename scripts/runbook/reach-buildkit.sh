@@ -33,7 +33,13 @@ while [ $# -gt 0 ]; do
 done
 if [ -z "$CTX" ]; then usage; exit 2; fi
 if [ -z "$IMAGE" ] && [ -n "$STACK" ]; then
-  command -v pulumi >/dev/null 2>&1 || { echo "pulumi not found on PATH: --stack reads the image with 'pulumi config get'; install it or pass --image" >&2; exit 127; }
+  # Both tools at once, so a second run does not reveal the second one missing.
+  missing=""
+  for tool in pulumi kubectl; do command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"; done
+  if [ -n "$missing" ]; then
+    echo "not found on PATH:$missing (--stack reads the image with 'pulumi config get', or pass --image; kubectl creates the check pod)" >&2
+    exit 127
+  fi
   IMAGE="$(pulumi config get --path buildkit.image --stack "$STACK")"
 fi
 if [ -z "$IMAGE" ]; then echo "no BuildKit image: pass --image or --stack" >&2; usage; exit 2; fi
