@@ -46,7 +46,7 @@ export function runnersSkippedMessage(stack: string, auth: GithubAuthMethod): st
             : "export ARC_BUILDKIT_GITHUB_APP_ID, ARC_BUILDKIT_GITHUB_APP_INSTALLATION_ID and ARC_BUILDKIT_GITHUB_APP_PRIVATE_KEY_FILE (or ARC_BUILDKIT_GITHUB_TOKEN)";
     return (
         `Runners skipped: stack "${stack}" has no GitHub credentials, so BuildKit, its certificates and the probe are deployed without ARC. ` +
-        `To add runners, ${how} and run \`npm run local:up\` again (README: "Add runners to the local stack").`
+        `To add runners, ${how} and run \`npm run local:up\` again (docs/local.md, "Add runners").`
     );
 }
 

@@ -4,7 +4,7 @@ import { wholeNumber } from "./numbers";
 /**
  * The `aks` variant of `arc-buildkit:cluster`: the existing cluster, how the program logs in to it,
  * the dedicated BuildKit node pool(s) it adds, and the NetworkPolicy preflight. Pure: no Pulumi
- * calls, so it is tested directly. Defaults live here and only here; the README's AKS section mirrors them.
+ * calls, so it is tested directly. Defaults live here and only here; docs/configuration.md, "AKS cluster", mirrors them.
  */
 
 /**

@@ -18,7 +18,7 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 # Without the dependencies every part would fail with its own "not found"; one line says what to do.
 for tool in tsc tsx mocha eslint prettier; do
     if [ ! -x "node_modules/.bin/$tool" ]; then
-        echo "npm test: node_modules/.bin/$tool is missing: run \`npm ci\` first (README.md, section Test)" >&2
+        echo "npm test: node_modules/.bin/$tool is missing: run \`npm ci\` first (README.md, \"Test\")" >&2
         exit 2
     fi
 done

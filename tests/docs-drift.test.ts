@@ -99,6 +99,45 @@ function headings(markdown: string): { level: number; text: string; line: number
     });
 }
 
+// ---- pointers from the code into the docs ---------------------------------------------------------
+
+/**
+ * Files whose text (error messages, alert annotations, probe and script output, comments) sends a reader
+ * to a page of this repository's docs. The pack's sources are left out: their pointers are to Flux's,
+ * Argo CD's and other projects' docs, cited by path in those projects.
+ */
+const CODE_WITH_POINTERS = /^(components|config|contracts|scripts|\.github|\.ci)\/|^(index|program)\.ts$|^Pulumi\.[\w-]+\.yaml$/;
+
+/**
+ * Every `<page>, "<Heading>"` (or `'<Heading>'`, or `section <Word>`) where the page is the README,
+ * CONTRIBUTING.md or a page under docs/: the page must exist and have a heading that starts with the
+ * quoted words (a numbered heading, "3. Measured, not simulated", also by its words alone). A pointer
+ * to the README with no page name (`see the README, section AKS`) counts too. Another project's pages
+ * are left alone: a path inside a longer path or URL, or after another project's name (`BuildKit's
+ * docs/rootless.md`).
+ */
+function docsPointerProblems(files: [string, string][], headingsOf: (page: string) => string[] | undefined): string[] {
+    const problems: string[] = [];
+    const pointer =
+        /\b(README(?:\.md)?|CONTRIBUTING\.md|docs\/[\w./-]+\.md)(?:'s)?[,:]?\s+(?:\(|(?:runbook\s+)?section\s+)?(?:(["'])([^"'\n]{2,80})\2|([A-Z][\w-]*))/g;
+    for (const [file, text] of files) {
+        for (const m of text.matchAll(pointer)) {
+            const before = text.slice(Math.max(0, m.index - 40), m.index);
+            const owner = /([\w.-]+)'s\s+$/.exec(before)?.[1];
+            if (/[/\w.-]$/.test(before) || (owner !== undefined && owner !== "arc-buildkit")) continue;
+            const page = m[1] === "README" ? "README.md" : m[1];
+            const heading = m[3] ?? m[4];
+            // `docs/x.md (a, b)` or `docs/x.md` then prose: only quoted words and `section X` name a heading.
+            if (m[4] !== undefined && !/section\s+$/.test(m[0].slice(0, m[0].length - m[4].length))) continue;
+            const found = headingsOf(page);
+            const words = (h: string) => h.replace(/`/g, "").replace(/^\d+\.\s+/, "");
+            if (found === undefined) problems.push(`${file}: ${m[0]} (no page ${page})`);
+            else if (!found.some((h) => words(h).startsWith(words(heading)))) problems.push(`${file}: ${m[0]} (no heading "${heading}" in ${page})`);
+        }
+    }
+    return problems;
+}
+
 // ---- the config schema, walked by path --------------------------------------------------------------
 
 type Found = { schema: any; default?: unknown; hasDefault: boolean; optional: boolean };
@@ -249,6 +288,14 @@ describe("documentation matches the code (README, CONTRIBUTING, docs/, stack-fil
                 else if (anchor && anchorsOf.has(page) && !anchorsOf.get(page)!.has(anchor)) broken.push(`${file}: ${target} (no such heading in ${page})`);
             }
         }
+        assert.deepEqual(broken, []);
+    });
+
+    it("every pointer from the code into the docs names a page and a heading that exist (messages an operator reads at 3 a.m. included)", () => {
+        const broken = docsPointerProblems(
+            [...trackedFiles].filter((f) => CODE_WITH_POINTERS.test(f) && !f.endsWith(".md")).map((f): [string, string] => [f, read(f)]),
+            (page) => (PAGES.includes(page) ? headings(read(page)).map((h) => h.text) : undefined),
+        );
         assert.deepEqual(broken, []);
     });
 
@@ -449,5 +496,21 @@ describe("documentation matches the code (README, CONTRIBUTING, docs/, stack-fil
         assert.deepEqual(namedPaths("see docs/runners.md", false), ["docs/runners.md"]);
         assert.deepEqual(namedPaths("[x](policy/README.md) and `components/pki/`", true).sort(), ["components/pki/", "policy/README.md"]);
         assert.equal(slug("`docker buildx` with the remote driver"), "docker-buildx-with-the-remote-driver");
+        const pages: Record<string, string[]> = {
+            "README.md": ["Test"],
+            "docs/runbook.md": ["Triage", "Upgrading ARC (its CRDs)"],
+            "docs/m.md": ["3. Measured, not simulated"],
+        };
+        const problems = (text: string) => docsPointerProblems([["x.ts", text]], (page) => pages[page]);
+        // The stale pointers this check was written for, from probe failures, alerts and config errors.
+        assert.equal(problems('See the README, runbook section "Triage".').length, 1);
+        assert.equal(problems("(see the README, section AKS)").length, 1);
+        assert.equal(problems('(README: "Add runners to the local stack")').length, 1);
+        assert.equal(problems('see docs/nope.md, "Triage"').length, 1);
+        assert.deepEqual(
+            problems(`docs/runbook.md, "Triage"; docs/runbook.md, 'Upgrading ARC'; README.md, "Test"; docs/m.md "Measured, not"; docs/runbook.md (a, b)`),
+            [],
+        );
+        assert.deepEqual(problems(`BuildKit's docs/rootless.md, "x"; https://example.com/docs/rootless.md, "x"; arc-buildkit's docs/runbook.md, "Triage"`), []);
     });
 });

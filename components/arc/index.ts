@@ -236,7 +236,7 @@ export class ArcRunners extends pulumi.ComponentResource {
                 // atomic: a failed install is uninstalled and a failed upgrade rolled back (Helm waits for
                 // the release's objects to be ready to decide). It does not cover the CRDs: Helm applies
                 // the chart's crds/ directory before the first install only, and never upgrades or deletes
-                // them, so a new chartVersion needs scripts/arc/apply-crds.sh first (README: "Upgrading ARC").
+                // them, so a new chartVersion needs scripts/arc/apply-crds.sh first (docs/operations/arc-upgrade.md, "Upgrading ARC").
                 atomic: true,
                 cleanupOnFail: true,
             },

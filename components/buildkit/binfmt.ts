@@ -44,7 +44,7 @@ export function binfmtVerifyScript(platforms: readonly string[]): string {
         `    missing="$missing $arch ($emulator)"`,
         "  fi",
         "done",
-        `[ -z "$missing" ] || fail "no enabled emulator on this $node node for:$missing; see the install container's log (kubectl logs -c install) and the README, section AKS"`,
+        `[ -z "$missing" ] || fail "no enabled emulator on this $node node for:$missing; see the install container's log (kubectl logs -c install) and arc-buildkit docs/deploy-aks.md, 'Native arm64 builders'"`,
         `echo "binfmt: every requested emulator is registered"`,
     ].join("\n");
 }

@@ -126,7 +126,7 @@ export function daemonContainer(input: DaemonPodInput): Container {
                   seccompProfile: { type: "Unconfined" },
                   appArmorProfile: { type: "Unconfined" },
                   // BuildKit's process sandbox mounts a fresh /proc for each step, which a masked /proc
-                  // forbids (docs/rootless.md, "systempaths=unconfined"); Kubernetes allows Unmasked
+                  // forbids (BuildKit's docs/rootless.md, "systempaths=unconfined"); Kubernetes allows Unmasked
                   // only with hostUsers: false, which config validation requires with rootless.
                   procMount: "Unmasked",
               }

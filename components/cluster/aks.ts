@@ -30,7 +30,7 @@ export function preflight(cluster: AksClusterSettings, facts: ClusterFacts): str
     if (facts.aadProfile && cluster.kubelogin.login === "none") {
         throw new pulumi.RunError(
             `AKS cluster ${id} uses Microsoft Entra ID authentication, so its user kubeconfig needs kubelogin: ` +
-                `set arc-buildkit:cluster.kubelogin.login to azurecli, workloadidentity or spn (see the README, section AKS).`,
+                `set arc-buildkit:cluster.kubelogin.login to azurecli, workloadidentity or spn (docs/deploy-aks.md, "The cluster connection and kubelogin").`,
         );
     }
     const pools = [{ key: "pool", pool: cluster.pool }, ...(cluster.arm64?.enabled ? [{ key: "arm64", pool: cluster.arm64 }] : [])];
@@ -166,7 +166,7 @@ export function aksConnection(cluster: AksClusterSettings, options: AksConnectio
             if (cluster.kubelogin.login === "none" && kubeloginUsers(raw).length > 0) {
                 throw new pulumi.RunError(
                     `AKS cluster ${cluster.resourceGroup}/${cluster.clusterName} returned a kubeconfig that logs in through kubelogin: ` +
-                        `set arc-buildkit:cluster.kubelogin.login to azurecli, workloadidentity or spn (see the README, section AKS).`,
+                        `set arc-buildkit:cluster.kubelogin.login to azurecli, workloadidentity or spn (docs/deploy-aks.md, "The cluster connection and kubelogin").`,
                 );
             }
             return applyKubeloginMode(raw, cluster.kubelogin);

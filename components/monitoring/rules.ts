@@ -57,7 +57,7 @@ export interface RuleGroup {
 }
 
 const builders = `namespace="${BUILDKIT_NAMESPACE}", container="buildkitd"`;
-const runbook = 'See the arc-buildkit README, runbook section "Triage".';
+const runbook = 'See the arc-buildkit runbook, docs/runbook.md, "Triage".';
 
 /** Seconds since the epoch of an RFC 3339 time; throws on anything else so a rule never compares with NaN. */
 export function epochSeconds(rfc3339: string): number {

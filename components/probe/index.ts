@@ -8,8 +8,9 @@ import { BUILDKIT_METRICS_PORT, RUNNER_ENV } from "../../contracts";
 type JobSpec = k8s.types.input.batch.v1.JobSpec;
 
 export const PROBE_NAME = "buildkit-probe";
-/** README section the failure messages send the operator to. */
-export const RUNBOOK = 'README, runbook section "Triage"';
+/** The runbook's section the failure messages send the operator to. */
+// No apostrophe: the probe's shell prints it inside single quotes.
+export const RUNBOOK = 'the arc-buildkit runbook, docs/runbook.md, "Triage"';
 /** Unprivileged user the probe runs as (`nobody`). */
 const PROBE_UID = 65534;
 
