@@ -396,141 +396,75 @@ async function waitFor(url: string, ok: (body: string) => boolean, seconds: numb
     }
     throw new Error(`${url} did not become ready: ${last.slice(0, 300)}`);
 }
-function stop(child: ChildProcess | undefined): void {
-    if (child?.pid) child.kill("SIGTERM");
-}
 const PUSHGATEWAY = ["prometheus-pushgateway", "pushgateway"].map(which).find(Boolean) ?? "";
+const PROMETHEUS = which("prometheus");
+/** The shared tier the scrape tests push for, and whose ServiceMonitor settings Prometheus scrapes with. */
+const SCRAPED = { tier: "shared" as const, repositories: ["ameideio/app"], builderSets: [{ name: "buildkitd", replicas: 3 }] };
 
-describe("build metrics through a real Pushgateway and a real Prometheus scrape", function () {
-    this.timeout(60_000);
-    let pushgateway: ChildProcess | undefined;
-    let prometheus: ChildProcess | undefined;
-    let gateway = "";
-    const shell = SHELLS[0];
-    before(async function () {
-        if (!PUSHGATEWAY) needTool(this, "prometheus-pushgateway");
-        const port = await freePort();
-        gateway = `http://127.0.0.1:${port}`;
+interface Servers {
+    /** the Pushgateway's base URL */
+    gateway: string;
+    /** Prometheus's API base URL; "" when Prometheus is not installed */
+    api: string;
+    stop(): void;
+}
+
+/**
+ * A real Pushgateway, and a real Prometheus scraping it with the ServiceMonitor's relabelling, started as
+ * this file loads: Prometheus hands its targets to the scraper only at its discovery manager's first
+ * update, 5 s after it starts (a fixed interval in 2.42), so the file's other tests run meanwhile. Stopped
+ * by the scrape tests' `after`, or at exit when they do not run.
+ */
+function startServers(): Promise<Servers> | undefined {
+    if (!PUSHGATEWAY) return undefined;
+    const children: ChildProcess[] = [];
+    const dirs: string[] = [];
+    const stop = () => {
+        for (const child of children.splice(0)) if (child.pid && child.exitCode === null) child.kill("SIGTERM");
+        for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+    };
+    process.once("exit", stop);
+    return (async () => {
+        const [gatewayPort, prometheusPort] = [await freePort(), await freePort()];
+        const gateway = `http://127.0.0.1:${gatewayPort}`;
         // Debian's build defaults --persistence.file to /var/lib/prometheus: keep this one's state in its own directory.
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pushgateway-"));
-        pushgateway = spawn(PUSHGATEWAY, [`--web.listen-address=127.0.0.1:${port}`, `--persistence.file=${dir}/groups.db`], { stdio: "ignore" });
-        await waitFor(`${gateway}/-/ready`, () => true, 20);
-    });
-    after(() => {
-        stop(prometheus);
-        stop(pushgateway);
-    });
-
-    it("adds each build's counters to its (tier, repository, builder) group: the four recorded builds sum up", async () => {
-        const env = {
-            AMEIDE_BUILDKIT_BUILDER: "buildkitd-1",
-            AMEIDE_BUILDKIT_METRICS_REPOSITORIES: "ameideio/app",
-            AMEIDE_BUILDKIT_METRICS_URL: gateway,
-        };
-        for (const { name, exit } of BUILDS) {
-            const fallback: Record<string, string> = name === "failed" ? { AMEIDE_BUILDKIT_FALLBACK: "true", AMEIDE_BUILDKIT_FALLBACK_REASON: "timeout" } : {};
-            const r = report(shell, ["--progress", progressOf(name), "--exit-code", String(exit)], { ...env, ...fallback });
-            assert.equal(r.status, 0);
-            assert.equal(r.stderr, "", name);
-        }
-        const text = await waitFor(`${gateway}/metrics`, (b) => b.includes("arc_buildkit_builds_total"), 5);
-        const value = (series: string) => {
-            const line = text.split("\n").find(
-                (l) =>
-                    l.startsWith(series.split("{")[0] + "{") &&
-                    series
-                        .slice(series.indexOf("{") + 1, -1)
-                        .split(",")
-                        .every((p) => l.includes(p)),
+        dirs.push(dir);
+        children.push(spawn(PUSHGATEWAY, [`--web.listen-address=127.0.0.1:${gatewayPort}`, `--persistence.file=${dir}/groups.db`], { stdio: "ignore" }));
+        let api = "";
+        if (PROMETHEUS) {
+            const snake = (o: Record<string, unknown>) =>
+                Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
+            const data = fs.mkdtempSync(path.join(os.tmpdir(), "prometheus-"));
+            dirs.push(data);
+            fs.writeFileSync(
+                path.join(data, "prometheus.yml"),
+                yaml.dump({
+                    global: { scrape_interval: "1s" },
+                    scrape_configs: [
+                        {
+                            job_name: "pushgateway",
+                            honor_labels: true,
+                            sample_limit: scrapeSampleLimit(SCRAPED),
+                            static_configs: [{ targets: [`127.0.0.1:${gatewayPort}`] }],
+                            metric_relabel_configs: metricRelabelings(SCRAPED).map(snake),
+                        },
+                    ],
+                }),
             );
-            return line ? Number(line.split(" ").pop()) : undefined;
-        };
-        const group = 'builder="buildkitd-1",job="arc-buildkit-builds",repository="ameideio/app",tier="shared"';
-        assert.equal(value(`arc_buildkit_builds_total{${group},result="success"}`), 2);
-        assert.equal(value(`arc_buildkit_builds_total{${group},result="failed"}`), 1);
-        assert.equal(value(`arc_buildkit_builds_total{${group},result="cancelled"}`), 1);
-        assert.equal(value(`arc_buildkit_build_cached_steps_total{${group}}`), 0 + 4 + 2 + 2);
-        assert.equal(value(`arc_buildkit_build_steps_total{${group}}`), 10 + 10 + 9 + 8);
-        assert.equal(value(`arc_buildkit_fallbacks_total{${group},reason="timeout"}`), 1);
-    });
-
-    it("the ServiceMonitor's relabelling keeps only the closed label sets, whatever a runner pod pushes", async function () {
-        need("prometheus", this);
-        // What a hostile job in the shared tier can push directly: other names, labels, tiers and ordinals.
-        const counter = "# TYPE arc_buildkit_builds_total counter\n";
-        const forged = [
-            [
-                "/metrics/job/arc-buildkit-builds/tier/protected/builder/buildkitd-0/repository@base64/" + Buffer.from("ameideio/app").toString("base64url"),
-                counter + 'arc_buildkit_builds_total{result="success",extra="x"} 5\n',
-            ],
-            [
-                "/metrics/job/arc-buildkit-builds/tier/shared/builder/buildkitd-99/repository/other-a",
-                counter + 'arc_buildkit_builds_total{result="success"} 7\n',
-            ],
-            [
-                "/metrics/job/arc-buildkit-builds/tier/shared/builder/buildkitd-0/repository@base64/" + Buffer.from("evil/unlisted").toString("base64url"),
-                counter + 'arc_buildkit_builds_total{result="success"} 9\n',
-            ],
-            [
-                "/metrics/job/arc-buildkit-builds/tier/shared/builder/buildkitd-0/repository/other-b",
-                counter + 'arc_buildkit_builds_total{result="pwned"} 1\narc_buildkit_made_up_total 1\n',
-            ],
-            ["/metrics/job/something-else/repository/other-c", counter + 'arc_buildkit_builds_total{result="success"} 3\n'],
-        ];
-        for (const [url, body] of forged) {
-            const res = await fetch(gateway + url, { method: "PUT", body });
-            assert.ok(res.ok, `${url}: ${res.status} ${await res.text()}`);
-        }
-        const input = { tier: "shared" as const, repositories: ["ameideio/app"], builderSets: [{ name: "buildkitd", replicas: 3 }] };
-        const snake = (o: Record<string, unknown>) =>
-            Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "prometheus-"));
-        const port = await freePort();
-        fs.writeFileSync(
-            path.join(dir, "prometheus.yml"),
-            yaml.dump({
-                global: { scrape_interval: "1s" },
-                scrape_configs: [
-                    {
-                        job_name: "pushgateway",
-                        honor_labels: true,
-                        sample_limit: scrapeSampleLimit(input),
-                        static_configs: [{ targets: [gateway.replace("http://", "")] }],
-                        metric_relabel_configs: metricRelabelings(input).map(snake),
-                    },
-                ],
-            }),
-        );
-        prometheus = spawn(
-            which("prometheus"),
-            [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/data`, `--web.listen-address=127.0.0.1:${port}`],
-            { stdio: "ignore" },
-        );
-        const api = `http://127.0.0.1:${port}/api/v1`;
-        const query = `${api}/series?match[]=${encodeURIComponent('{__name__=~".+",__name__!~"up|scrape_.*"}')}`;
-        const body = await waitFor(query, (b) => (JSON.parse(b).data ?? []).some((s: any) => s.result === "success"), 30);
-        const series: Record<string, string>[] = JSON.parse(body).data;
-        const up = JSON.parse(await waitFor(`${api}/query?query=up`, () => true, 5)).data.result;
-        assert.equal(up[0].value[1], "1", "the scrape stays within sample_limit");
-        for (const s of series) {
-            assert.ok([...BUILD_METRICS, "push_time_seconds", "push_failure_time_seconds"].includes(s.__name__), s.__name__);
-            assert.equal(s.job, "arc-buildkit-builds");
-            assert.equal(s.tier, "shared");
-            assert.ok(["ameideio/app", ...REPOSITORY_BUCKETS].includes(s.repository), s.repository);
-            assert.ok(["buildkitd-0", "buildkitd-1", "buildkitd-2", "service"].includes(s.builder), s.builder);
-            assert.ok(s.result === undefined || (BUILD_RESULTS as readonly string[]).includes(s.result), s.result);
-            assert.deepEqual(
-                Object.keys(s).filter((k) => !["__name__", "job", "instance", "tier", "repository", "builder", "result", "reason"].includes(k)),
-                [],
+            children.push(
+                spawn(
+                    PROMETHEUS,
+                    [`--config.file=${data}/prometheus.yml`, `--storage.tsdb.path=${data}/data`, `--web.listen-address=127.0.0.1:${prometheusPort}`],
+                    { stdio: "ignore" },
+                ),
             );
+            api = `http://127.0.0.1:${prometheusPort}/api/v1`;
         }
-        const names = series.map((s) => `${s.__name__}|${s.repository}|${s.builder}|${s.result ?? ""}`);
-        // The genuine builds are there; the forged ones are not (the "protected" push lands in shared, its extra label gone).
-        assert.ok(names.includes("arc_buildkit_builds_total|ameideio/app|buildkitd-1|success"));
-        assert.ok(!names.some((n) => n.includes("buildkitd-99") || n.includes("evil") || n.includes("pwned") || n.includes("made_up")));
-        assert.ok(!names.includes("arc_buildkit_builds_total|other-c||success"));
-    });
-});
+        return { gateway, api, stop };
+    })();
+}
+const SERVERS = startServers();
 
 // ---- alerts under promtool ----------------------------------------------------------------------------
 
@@ -844,5 +778,111 @@ describe("composite action buildkit-report", () => {
             [],
         );
         this.timeout(60_000);
+    });
+});
+
+// Last in the file, so Prometheus (started as the file loads) has found its target while the tests above ran.
+describe("build metrics through a real Pushgateway and a real Prometheus scrape", function () {
+    this.timeout(60_000);
+    let servers: Servers;
+    let gateway = "";
+    const shell = SHELLS[0];
+    before(async function () {
+        if (!SERVERS) needTool(this, "prometheus-pushgateway");
+        servers = await SERVERS!;
+        gateway = servers.gateway;
+        await waitFor(`${gateway}/-/ready`, () => true, 20);
+    });
+    after(() => servers?.stop());
+
+    it("adds each build's counters to its (tier, repository, builder) group: the four recorded builds sum up", async () => {
+        const env = {
+            AMEIDE_BUILDKIT_BUILDER: "buildkitd-1",
+            AMEIDE_BUILDKIT_METRICS_REPOSITORIES: "ameideio/app",
+            AMEIDE_BUILDKIT_METRICS_URL: gateway,
+        };
+        for (const { name, exit } of BUILDS) {
+            const fallback: Record<string, string> = name === "failed" ? { AMEIDE_BUILDKIT_FALLBACK: "true", AMEIDE_BUILDKIT_FALLBACK_REASON: "timeout" } : {};
+            const r = report(shell, ["--progress", progressOf(name), "--exit-code", String(exit)], { ...env, ...fallback });
+            assert.equal(r.status, 0);
+            assert.equal(r.stderr, "", name);
+        }
+        const text = await waitFor(`${gateway}/metrics`, (b) => b.includes("arc_buildkit_builds_total"), 5);
+        const value = (series: string) => {
+            const line = text.split("\n").find(
+                (l) =>
+                    l.startsWith(series.split("{")[0] + "{") &&
+                    series
+                        .slice(series.indexOf("{") + 1, -1)
+                        .split(",")
+                        .every((p) => l.includes(p)),
+            );
+            return line ? Number(line.split(" ").pop()) : undefined;
+        };
+        const group = 'builder="buildkitd-1",job="arc-buildkit-builds",repository="ameideio/app",tier="shared"';
+        assert.equal(value(`arc_buildkit_builds_total{${group},result="success"}`), 2);
+        assert.equal(value(`arc_buildkit_builds_total{${group},result="failed"}`), 1);
+        assert.equal(value(`arc_buildkit_builds_total{${group},result="cancelled"}`), 1);
+        assert.equal(value(`arc_buildkit_build_cached_steps_total{${group}}`), 0 + 4 + 2 + 2);
+        assert.equal(value(`arc_buildkit_build_steps_total{${group}}`), 10 + 10 + 9 + 8);
+        assert.equal(value(`arc_buildkit_fallbacks_total{${group},reason="timeout"}`), 1);
+    });
+
+    it("the ServiceMonitor's relabelling keeps only the closed label sets, whatever a runner pod pushes", async function () {
+        need("prometheus", this);
+        // What a hostile job in the shared tier can push directly: other names, labels, tiers and ordinals.
+        const counter = "# TYPE arc_buildkit_builds_total counter\n";
+        const forged = [
+            [
+                "/metrics/job/arc-buildkit-builds/tier/protected/builder/buildkitd-0/repository@base64/" + Buffer.from("ameideio/app").toString("base64url"),
+                counter + 'arc_buildkit_builds_total{result="success",extra="x"} 5\n',
+            ],
+            [
+                "/metrics/job/arc-buildkit-builds/tier/shared/builder/buildkitd-99/repository/other-a",
+                counter + 'arc_buildkit_builds_total{result="success"} 7\n',
+            ],
+            [
+                "/metrics/job/arc-buildkit-builds/tier/shared/builder/buildkitd-0/repository@base64/" + Buffer.from("evil/unlisted").toString("base64url"),
+                counter + 'arc_buildkit_builds_total{result="success"} 9\n',
+            ],
+            [
+                "/metrics/job/arc-buildkit-builds/tier/shared/builder/buildkitd-0/repository/other-b",
+                counter + 'arc_buildkit_builds_total{result="pwned"} 1\narc_buildkit_made_up_total 1\n',
+            ],
+            ["/metrics/job/something-else/repository/other-c", counter + 'arc_buildkit_builds_total{result="success"} 3\n'],
+        ];
+        for (const [url, body] of forged) {
+            const res = await fetch(gateway + url, { method: "PUT", body });
+            assert.ok(res.ok, `${url}: ${res.status} ${await res.text()}`);
+        }
+        // Pushed last, so a scrape that holds it holds every forged push before it (the Pushgateway serves all
+        // groups in one response): the test waits for it rather than for a scrape that might precede them.
+        const sentinel =
+            "/metrics/job/arc-buildkit-builds/tier/shared/builder/buildkitd-2/repository@base64/" + Buffer.from("ameideio/app").toString("base64url");
+        const pushed = await fetch(gateway + sentinel, { method: "PUT", body: counter + 'arc_buildkit_builds_total{result="success"} 1\n' });
+        assert.ok(pushed.ok, `${sentinel}: ${pushed.status}`);
+        const api = servers.api;
+        const query = `${api}/series?match[]=${encodeURIComponent('{__name__=~".+",__name__!~"up|scrape_.*"}')}`;
+        const body = await waitFor(query, (b) => (JSON.parse(b).data ?? []).some((s: any) => s.result === "success" && s.builder === "buildkitd-2"), 30);
+        const series: Record<string, string>[] = JSON.parse(body).data;
+        const up = JSON.parse(await waitFor(`${api}/query?query=up`, () => true, 5)).data.result;
+        assert.equal(up[0].value[1], "1", "the scrape stays within sample_limit");
+        for (const s of series) {
+            assert.ok([...BUILD_METRICS, "push_time_seconds", "push_failure_time_seconds"].includes(s.__name__), s.__name__);
+            assert.equal(s.job, "arc-buildkit-builds");
+            assert.equal(s.tier, "shared");
+            assert.ok(["ameideio/app", ...REPOSITORY_BUCKETS].includes(s.repository), s.repository);
+            assert.ok(["buildkitd-0", "buildkitd-1", "buildkitd-2", "service"].includes(s.builder), s.builder);
+            assert.ok(s.result === undefined || (BUILD_RESULTS as readonly string[]).includes(s.result), s.result);
+            assert.deepEqual(
+                Object.keys(s).filter((k) => !["__name__", "job", "instance", "tier", "repository", "builder", "result", "reason"].includes(k)),
+                [],
+            );
+        }
+        const names = series.map((s) => `${s.__name__}|${s.repository}|${s.builder}|${s.result ?? ""}`);
+        // The genuine builds are there; the forged ones are not (the "protected" push lands in shared, its extra label gone).
+        assert.ok(names.includes("arc_buildkit_builds_total|ameideio/app|buildkitd-1|success"));
+        assert.ok(!names.some((n) => n.includes("buildkitd-99") || n.includes("evil") || n.includes("pwned") || n.includes("made_up")));
+        assert.ok(!names.includes("arc_buildkit_builds_total|other-c||success"));
     });
 });
