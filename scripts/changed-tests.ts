@@ -8,10 +8,14 @@
 // imports, directly or through other modules (components/buildkit/gc.ts selects the tests that import
 // gc.ts, and those that import toml.ts, which imports gc.ts; a change to config/sizing.ts reaches the
 // tests of every component that uses it). A file that is not TypeScript touches the modules and tests
-// whose text names it (select-buildkit.sh is read by components/arc/selector.ts, so it selects the
-// tests that import the selector), and a Markdown page the docs-drift test, which reads every page. A
-// change to what every test depends on (package.json, the lock file, tsconfig, .mocharc.json, the test
-// harness's mocks and environment) selects all of them.
+// that name it in a string (select-buildkit.sh is read by components/arc/selector.ts, so it selects the
+// tests that import the selector; a bare name is the nearest file of that name up the tree). A module
+// that reads files it does not name (a folder it walks, a name built from pieces) says so in a comment
+// line `// test:quick reads: <glob> ...` (`*` within a folder, `**` across folders), and touches every
+// file its globs match: the harness reads the stack files, the corpora's loaders their folders, the
+// whole-tree checks (docs-drift, import-graph, test-script) what they walk. A change to what every test
+// depends on (package.json, the lock file, tsconfig, .mocharc.json, the test harness's mocks and
+// environment) selects all of them.
 // The imports are not followed through the program's entry points (program.ts, index.ts): the tests
 // that reach a component only through the whole program (the declared-resources snapshot, the schema
 // and wiring tests) are left to `npm test`; this loop is for feedback while editing. A change to an
@@ -41,6 +45,59 @@ export function importSpecifiers(source: string, opts: { runtimeOnly?: boolean }
 /** The source without block comments and whole-line `//` comments (a comment's example is not code). */
 export function withoutComments(source: string): string {
     return source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+}
+
+/** The globs of a module's `// test:quick reads: <glob> ...` lines. */
+export function readsGlobs(source: string): string[] {
+    return [...source.matchAll(/^\s*\/\/\s*test:quick reads:(.*)$/gm)].flatMap((m) => m[1].trim().split(/\s+/).filter(Boolean));
+}
+
+/** A glob as a regular expression over repository paths: `**` any folders, `*` and `?` within one. */
+export function globPattern(glob: string): RegExp {
+    let re = "";
+    for (let i = 0; i < glob.length; i++) {
+        const c = glob[i];
+        if (c === "*" && glob[i + 1] === "*") {
+            // `**/` matches no folder too; a trailing `**` anything.
+            re += glob[i + 2] === "/" ? "(?:.*/)?" : ".*";
+            i += glob[i + 2] === "/" ? 2 : 1;
+        } else if (c === "*") re += "[^/]*";
+        else if (c === "?") re += "[^/]";
+        else re += c.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+    }
+    return new RegExp(`^${re}$`);
+}
+
+/**
+ * Does `code` (of the module `reader`) name `file` in a string: the file's path, or a path ending in its
+ * name (`"select-buildkit.sh"`, `".github/workflows/deploy.yml"`)? A bare name counts for the nearest file
+ * of that name up the tree from the reader (so `"README.md"` in policy/ is policy/README.md), or for any
+ * file of that name when none is up the tree (a test naming a component's script) and the name has an
+ * extension.
+ */
+export function namesFile(code: string, reader: string, file: string, exists: (file: string) => boolean): boolean {
+    const name = path.posix.basename(file);
+    const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    for (const m of code.matchAll(new RegExp(`["'\`]((?:[^"'\`\\s]*/)?${escaped})["'\`]`, "g"))) {
+        const named = m[1];
+        if (named.includes("/")) {
+            if (file === named || file.endsWith(`/${named}`) || path.posix.normalize(path.posix.join(path.posix.dirname(reader), named)) === file) return true;
+            continue;
+        }
+        let nearest: string | undefined;
+        for (let dir = path.posix.dirname(reader); ; dir = path.posix.dirname(dir)) {
+            const candidate = dir === "." ? name : `${dir}/${name}`;
+            if (exists(candidate)) {
+                nearest = candidate;
+                break;
+            }
+            if (dir === ".") break;
+        }
+        // With no file of that name up the tree, any file of that name; not for a name without an
+        // extension (`"run"` is a word in many strings, not .ci/run).
+        if (nearest === file || (nearest === undefined && name.includes("."))) return true;
+    }
+    return false;
 }
 
 /** A relative specifier resolved against the importing file, among the repository's files (posix paths). */
@@ -93,6 +150,7 @@ export function selectTests(changed: readonly string[], sources: readonly Source
         if (!why.has(test)) why.set(test, reason);
     };
     const text = new Map(sources.map((s) => [s.file, withoutComments(s.source)]));
+    const reads = new Map(sources.map((s) => [s.file, readsGlobs(s.source)]).filter(([, globs]) => globs.length > 0) as [string, string[]][]);
     const imports = new Map(
         sources.map((s) => [
             s.file,
@@ -130,6 +188,22 @@ export function selectTests(changed: readonly string[], sources: readonly Source
         }
         if (isTest(file) && tests.some((t) => t.file === file)) pick(file, "changed");
         const name = path.posix.basename(file);
+        // Modules that read it without importing it: by a glob they declare, or (not TypeScript) by naming it.
+        const readers = new Map<string, string>();
+        for (const [reader, globs] of reads) {
+            const glob = globs.find((g) => globPattern(g).test(file));
+            if (glob !== undefined && reader !== file) readers.set(reader, `reads ${glob}`);
+        }
+        if (!file.endsWith(".ts") && !/^index\.\w+$/.test(name)) {
+            for (const [reader, code] of text) {
+                if (!readers.has(reader) && namesFile(code, reader, file, exists)) readers.set(reader, `names ${name}`);
+            }
+        }
+        for (const t of tests) {
+            const reader = readers.has(t.file) ? t.file : [...readers.keys()].find((r) => t.via.has(r));
+            if (reader === t.file) pick(t.file, readers.get(reader)!);
+            else if (reader !== undefined) pick(t.file, `${chain(t.via, t.file, reader)}, which ${readers.get(reader)}`);
+        }
         if (file.endsWith(".ts")) {
             const reaching = tests.filter((t) => t.file !== file && t.via.has(file));
             for (const t of reaching) pick(t.file, chain(t.via, t.file, file));
@@ -145,19 +219,6 @@ export function selectTests(changed: readonly string[], sources: readonly Source
                         if (through.has(file)) pick(t.file, chain(through, t.file, file));
                     }
                 }
-            }
-        } else if (file.endsWith(".md")) {
-            for (const t of tests) {
-                if (t.file === "tests/docs-drift.test.ts") pick(t.file, "reads every Markdown page");
-                else if (t.source.includes(name)) pick(t.file, `names ${name}`);
-            }
-        } else if (!/^index\.\w+$/.test(name)) {
-            // Read by the modules (and tests) whose text names it.
-            const readers = sources.filter((s) => text.get(s.file)!.includes(name)).map((s) => s.file);
-            for (const t of tests) {
-                const reader = readers.includes(t.file) ? t.file : readers.find((r) => t.via.has(r));
-                if (reader === t.file) pick(t.file, `names ${name}`);
-                else if (reader) pick(t.file, `${chain(t.via, t.file, reader)}, which names ${name}`);
             }
         }
     }

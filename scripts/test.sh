@@ -128,11 +128,23 @@ if [ "${1:-}" = --changed ]; then
     for f in "${changed[@]}"; do [ -f "$f" ] && existing+=("$f"); done
     lintable=()
     for f in "${existing[@]}"; do [[ "$f" =~ \.(ts|mjs)$ ]] && lintable+=("$f"); done
-    if [ ${#lintable[@]} -gt 0 ]; then
+    # A change to ESLint's or Prettier's own configuration, or to the installed versions, can change the
+    # verdict on any file: then the whole tree is linted or format-checked, as `npm test` does.
+    whole_lint=false
+    whole_format=false
+    for f in "${changed[@]}"; do
+        [[ "$f" =~ ^(eslint\.config\.[a-z]+|package(-lock)?\.json|policy/package\.json)$ ]] && whole_lint=true
+        [[ "$f" =~ ^(\.prettierrc.*|\.prettierignore|\.editorconfig|package(-lock)?\.json|policy/package\.json)$ ]] && whole_format=true
+    done
+    if $whole_lint; then
+        order+=(lint)
+    elif [ ${#lintable[@]} -gt 0 ]; then
         parts[lint]="eslint --max-warnings 0 --cache --cache-strategy content --cache-location \"$cache/eslint/\" ${lintable[*]}"
         order+=(lint)
     fi
-    if [ ${#existing[@]} -gt 0 ]; then
+    if $whole_format; then
+        order+=(format)
+    elif [ ${#existing[@]} -gt 0 ]; then
         parts[format]="$prettier --check --log-level warn --ignore-unknown ${existing[*]}"
         order+=(format)
     fi

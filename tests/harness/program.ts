@@ -13,6 +13,7 @@ import { APP_SECRET_KEYS, appCredentials, withAppCredentials } from "../fixtures
 import type { DeclaredResource } from "../../policy/run";
 import { MOCK_GITHUB_VARIABLES, mockCall, mockResourceState } from "./mocks";
 import { recordRegistrations } from "./registrations";
+// test:quick reads: Pulumi.*.yaml
 
 /**
  * The SDK stamps every promise it creates with `new Error().stack`, which it reads only to name
