@@ -11,7 +11,6 @@ import * as yaml from "js-yaml";
 import { GITHUB_CREDENTIAL_KEY_LIST, GITHUB_CREDENTIAL_KEYS } from "../config/credential-keys";
 
 export const CLUSTER_NAME = "buildkit";
-export const KUBE_CONTEXT = `k3d-${CLUSTER_NAME}`;
 export const STACK = "local";
 export const STATE_DIR = ".pulumi-state";
 export const PASSPHRASE_FILE = "passphrase.txt";
@@ -692,7 +691,7 @@ function main(argv: string[]): number {
     const ls = canQuery && fs.existsSync(path.join(repoRoot, STATE_DIR)) ? quiet("pulumi", ["stack", "ls", "--json"], childEnv) : undefined;
     const stackExists = ls?.ok === true && stackNames(ls.stdout).includes(STACK);
     const kubeSystemUid = () => {
-        const r = quiet("kubectl", ["--context", KUBE_CONTEXT, "get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}"], childEnv);
+        const r = quiet("kubectl", ["--context", cluster.context, "get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}"], childEnv);
         return r.ok && r.stdout.trim() !== "" ? r.stdout.trim() : undefined;
     };
     const idFile = path.join(repoRoot, CLUSTER_ID_FILE);

@@ -504,6 +504,22 @@ describe("local-env: a dry run replays on a fresh clone, and bad inputs stop it 
         assert.match(dryRun("down", {}).stdout, /^k3d cluster delete builds$/m);
     });
 
+    it("reads the cluster's identity (kube-system's UID) through the chosen cluster's context, not the default one", () => {
+        const r = spawnSync(process.execPath, [...TSX, path.join(scratch, "scripts", "local-env.ts"), "up", "--yes"], {
+            cwd: scratch,
+            env: { PATH: [bin, path.dirname(process.execPath), "/usr/bin", "/bin"].join(path.delimiter), USER: "alice", ARC_BUILDKIT_CLUSTER_NAME: "builds" },
+            encoding: "utf8",
+        });
+        assert.equal(r.status, 0, r.stderr + r.stdout);
+        const kubectl = fs
+            .readFileSync(path.join(scratch, "calls"), "utf8")
+            .split("\n")
+            .map((l) => l.split("|")[1] ?? "")
+            .filter((c) => c.startsWith("kubectl "));
+        assert.ok(kubectl.length > 0, "the fake k3d says the cluster exists, so its identity is read");
+        for (const c of kubectl) assert.match(c, /^kubectl --context k3d-builds /);
+    });
+
     it("a wrong private-key path stops local:up with one message, before any command", () => {
         const env = {
             ARC_BUILDKIT_GITHUB_APP_ID: "1",
