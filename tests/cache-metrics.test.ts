@@ -420,6 +420,12 @@ function startServers(): Promise<Servers> | undefined {
     if (!PUSHGATEWAY) return undefined;
     const children: ChildProcess[] = [];
     const dirs: string[] = [];
+    // Unreferenced, so a run that filters the scrape tests out (mocha -g) still exits; the exit handler stops them.
+    const serve = (command: string, args: string[]) => {
+        const child = spawn(command, args, { stdio: "ignore" });
+        child.unref();
+        children.push(child);
+    };
     const stop = () => {
         for (const child of children.splice(0)) if (child.pid && child.exitCode === null) child.kill("SIGTERM");
         for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
@@ -431,7 +437,7 @@ function startServers(): Promise<Servers> | undefined {
         // Debian's build defaults --persistence.file to /var/lib/prometheus: keep this one's state in its own directory.
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pushgateway-"));
         dirs.push(dir);
-        children.push(spawn(PUSHGATEWAY, [`--web.listen-address=127.0.0.1:${gatewayPort}`, `--persistence.file=${dir}/groups.db`], { stdio: "ignore" }));
+        serve(PUSHGATEWAY, [`--web.listen-address=127.0.0.1:${gatewayPort}`, `--persistence.file=${dir}/groups.db`]);
         let api = "";
         if (PROMETHEUS) {
             const snake = (o: Record<string, unknown>) =>
@@ -453,13 +459,7 @@ function startServers(): Promise<Servers> | undefined {
                     ],
                 }),
             );
-            children.push(
-                spawn(
-                    PROMETHEUS,
-                    [`--config.file=${data}/prometheus.yml`, `--storage.tsdb.path=${data}/data`, `--web.listen-address=127.0.0.1:${prometheusPort}`],
-                    { stdio: "ignore" },
-                ),
-            );
+            serve(PROMETHEUS, [`--config.file=${data}/prometheus.yml`, `--storage.tsdb.path=${data}/data`, `--web.listen-address=127.0.0.1:${prometheusPort}`]);
             api = `http://127.0.0.1:${prometheusPort}/api/v1`;
         }
         return { gateway, api, stop };
@@ -552,6 +552,43 @@ describe("cache alerts under promtool", function () {
                     },
                 ],
                 fires: { namespace: "buildkit", pod: "buildkitd-0" },
+            },
+            {
+                name: "a builder without a CPU limit (the committed stacks) at 95% of its node's allocatable CPU",
+                alert: "BuildkitBuilderSaturated",
+                eval: "30m",
+                input: [
+                    {
+                        series: s("container_cpu_usage_seconds_total", { namespace: "buildkit", pod: "buildkitd-0", container: "buildkitd" }),
+                        values: "0+456x30",
+                    },
+                    { series: s("kube_pod_info", { namespace: "buildkit", pod: "buildkitd-0", node: "aks-buildkit-1", host_ip: "10.0.0.4" }), values: "1x30" },
+                    { series: s("kube_node_status_allocatable", { node: "aks-buildkit-1", resource: "cpu", unit: "core" }), values: "8x30" },
+                    { series: s("kube_node_status_allocatable", { node: "aks-other-1", resource: "cpu", unit: "core" }), values: "2x30" },
+                ],
+                fires: { namespace: "buildkit", pod: "buildkitd-0" },
+            },
+            {
+                name: "a builder without a CPU limit at half its node's allocatable CPU, above its request",
+                alert: "BuildkitBuilderSaturated",
+                eval: "30m",
+                input: [
+                    {
+                        series: s("container_cpu_usage_seconds_total", { namespace: "buildkit", pod: "buildkitd-0", container: "buildkitd" }),
+                        values: "0+240x30",
+                    },
+                    { series: s("kube_pod_info", { namespace: "buildkit", pod: "buildkitd-0", node: "aks-buildkit-1", host_ip: "10.0.0.4" }), values: "1x30" },
+                    { series: s("kube_node_status_allocatable", { node: "aks-buildkit-1", resource: "cpu", unit: "core" }), values: "8x30" },
+                    {
+                        series: s("kube_pod_container_resource_requests", {
+                            namespace: "buildkit",
+                            pod: "buildkitd-0",
+                            container: "buildkitd",
+                            resource: "cpu",
+                        }),
+                        values: "2x30",
+                    },
+                ],
             },
             {
                 name: "a builder at half its CPU limit",

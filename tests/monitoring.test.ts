@@ -291,6 +291,12 @@ describe("monitoring: objects for the Prometheus Operator", () => {
             assert.strictEqual(selector.key, "app.kubernetes.io/name");
             assert.ok(selector.values.includes(sts.spec.template.metadata.labels["app.kubernetes.io/name"]), `${sts.metadata.name} is not scraped`);
         }
+        // The dashboard's ready-builders panel shows every builder set, the protected tier's included.
+        const readyExpr = (buildkitDashboard().panels as any[])
+            .flatMap((p) => p.targets.map((t: any) => t.expr as string))
+            .find((e) => e.startsWith("kube_statefulset_status_replicas_ready"))!;
+        const readyPattern = new RegExp(`^(?:${/statefulset=~"([^"]+)"/.exec(readyExpr)![1]})$`);
+        for (const sts of statefulSets) assert.match(sts.metadata.name, readyPattern, `${sts.metadata.name} is missing from the ready-builders panel`);
     });
 
     it("each certificate's expiry alert is that certificate's own notAfter (distinct dates, so a mix-up shows)", async () => {

@@ -69,14 +69,18 @@ export function fleetRuleGroup(input: FleetRuleInput = {}): { name: string; rule
             },
             {
                 alert: "BuildkitBuilderSaturated",
+                // Against the CPU limit when the builder has one; without one (the committed stacks set only a
+                // request, so builds may burst) against the allocatable CPU of the node it runs on.
                 expr:
                     `sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{${ns}, container="buildkitd"}[5m]))` +
-                    ` / sum by (namespace, pod) (kube_pod_container_resource_limits{${ns}, container="buildkitd", resource="cpu"}) > ${saturation}`,
+                    ` / (sum by (namespace, pod) (kube_pod_container_resource_limits{${ns}, container="buildkitd", resource="cpu"})` +
+                    ` or sum by (namespace, pod) (kube_pod_info{${ns}} * on (node) group_left () kube_node_status_allocatable{resource="cpu"}))` +
+                    ` > ${saturation}`,
                 for: "15m",
                 labels: { severity: "warning" },
                 annotations: {
-                    summary: `Builder {{ $labels.pod }} has used more than ${saturation * 100}% of its CPU limit for 15 minutes`,
-                    description: `Its builds queue and the selector's probe times out, so the repositories it owns fall back to other builders with colder caches. Add builders or raise the CPU limit. ${runbook}`,
+                    summary: `Builder {{ $labels.pod }} has used more than ${saturation * 100}% of the CPU it can have (its limit, or its node's allocatable CPU) for 15 minutes`,
+                    description: `Its builds queue and the selector's probe times out, so the repositories it owns fall back to other builders with colder caches. Add builders, or give them larger nodes or a higher CPU limit. ${runbook}`,
                 },
             },
             {

@@ -75,7 +75,7 @@ export function buildkitDashboard(): Record<string, unknown> {
                 5,
                 "Ready builders and restarts",
                 [
-                    { expr: `kube_statefulset_status_replicas_ready{${ns}, statefulset=~"${BUILDKITD_NAME}(-arm64)?"}`, legend: "ready {{statefulset}}" },
+                    { expr: `kube_statefulset_status_replicas_ready{${ns}, statefulset=~"${BUILDKITD_NAME}(-.+)?"}`, legend: "ready {{statefulset}}" },
                     { expr: `increase(kube_pod_container_status_restarts_total{${ns}, container="buildkitd"}[1h])`, legend: "restarts/h {{pod}}" },
                 ],
                 "short",
