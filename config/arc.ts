@@ -87,7 +87,7 @@ const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
  * `keyVault.type: azure_key_vault`: the controller and the listeners read the App's JSON from the
  * vault, authenticating as an Entra application with a client certificate). The App key then lives in
  * no namespace where jobs run and in no stack config; the certificate that reads it sits in
- * `arc-systems`, which runs no job. docs/trust-tiers.md ("ARC's credentials") has the setup.
+ * `arc-systems`, which runs no job. docs/trust-tiers.md ("ARC's App key in the cluster") has the setup.
  */
 const keyVault = z.strictObject({
     /** The vault's URI, such as https://my-vault.vault.azure.net/. */

@@ -13,7 +13,9 @@ export class ConfigError extends pulumi.RunError {
         super(
             `Invalid configuration for stack "${stack}":\n` +
                 problems.map((p) => `  - ${p}`).join("\n") +
-                `\nFix the value in Pulumi.${stack}.yaml (or with \`pulumi config set --path\`); see the README's configuration table.`,
+                (stack === "local"
+                    ? "\nFix the value in Pulumi.local.yaml, or for your organization, runner group and cluster in the ARC_BUILDKIT_* variables npm run local:up reads (docs/local.md); every key is in docs/configuration.md."
+                    : `\nFix the value in Pulumi.${stack}.yaml (or with \`pulumi config set --path --stack ${stack}\`); every key is in docs/configuration.md.`),
         );
         this.name = "ConfigError";
     }
@@ -29,7 +31,7 @@ export function configKey(namespace: string, path: readonly PropertyKey[]): stri
 export function describeIssues(namespace: string, issues: readonly z.core.$ZodIssue[]): string[] {
     return issues.flatMap((issue) => {
         if (issue.code === "unrecognized_keys") {
-            return issue.keys.map((k) => `${configKey(namespace, [...issue.path, k])}: unknown key (check its spelling against the README)`);
+            return issue.keys.map((k) => `${configKey(namespace, [...issue.path, k])}: unknown key (check its spelling against docs/configuration.md)`);
         }
         if (issue.code === "invalid_union" && issue.errors.length > 0 && issue.path.length > 0) {
             // A union reports the first alternative's issues; those name the real culprit better than "invalid input".

@@ -122,7 +122,7 @@ export type GithubSettings = z.output<typeof githubSchema>;
 // In a module of their own, without the Pulumi SDK, for `npm run local:up` (scripts/local-env.ts).
 export { GITHUB_CREDENTIAL_KEYS, GITHUB_CREDENTIAL_KEY_LIST } from "./credential-keys";
 
-/** The keys each auth method needs, in the order the README tells you to set them. */
+/** The keys each auth method needs, in the order docs/github.md tells you to set them. */
 export const REQUIRED_CREDENTIAL_KEYS: Record<GithubAuthMethod, readonly string[]> = {
     app: [GITHUB_CREDENTIAL_KEYS.appId, GITHUB_CREDENTIAL_KEYS.appInstallationId, GITHUB_CREDENTIAL_KEYS.appPrivateKey],
     token: [GITHUB_CREDENTIAL_KEYS.token],

@@ -16,7 +16,7 @@ import { tierIssues, tiersSchema } from "./tiers";
 
 /**
  * The schema of every stack config value under the `arc-buildkit:` namespace. Pure: no Pulumi calls,
- * so it is tested directly. Defaults live here and only here; the README's config table mirrors them.
+ * so it is tested directly. Defaults live here and only here; docs/configuration.md mirrors them.
  */
 
 /** Platforms a BuildKit OCI worker can build for, with QEMU emulation where the node is another arch. */
@@ -164,7 +164,7 @@ export const CA_SLOTS = ["a", "b"] as const;
 
 const tlsSchema = z
     .strictObject({
-        /** Lifetime of each CA certificate. Its renewal keeps the CA key, so it breaks nothing (see the README). */
+        /** Lifetime of each CA certificate. Its renewal keeps the CA key, so it breaks nothing (docs/runbook.md, "Certificates"). */
         caValidityHours: wholeNumber(24, 24 * 365 * 20, "hours").default(24 * 365 * 5),
         /** Lifetime of the server and client certificates. */
         validityHours: wholeNumber(24, 24 * 365 * 5, "hours").default(24 * 90),

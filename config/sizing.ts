@@ -3,8 +3,8 @@ import { ByteQuantity } from "./quantity";
 
 /**
  * Sizing rules of thumb for one builder, checked before anything is deployed. BuildKit itself
- * publishes no per-build figures, so these are floors this project chose and documents (README,
- * "Sizing"); they reject configurations that starve every build at once, not ones that are merely tight.
+ * publishes no per-build figures, so these are floors this project chose and documents
+ * (docs/configuration.md, "Sizing rules"); they reject configurations that starve every build at once, not ones that are merely tight.
  *
  * Memory: every RUN step of every build runs inside the buildkitd container's cgroup (the daemon
  * starts the step's container as its child), so `resources.limits.memory` is shared by the daemon and

@@ -184,7 +184,7 @@ describe("config: aks cluster", () => {
         );
         assert.deepStrictEqual(
             problems((c) => (c.pool.vmsize = "Standard_D8ds_v5")),
-            ["arc-buildkit:cluster.pool.vmsize: unknown key (check its spelling against the README)"],
+            ["arc-buildkit:cluster.pool.vmsize: unknown key (check its spelling against docs/configuration.md)"],
         );
         assert.match(
             problems((c) => (c.networkPolicyEngine = "fail"))[0],

@@ -121,14 +121,14 @@ const CODE_WITH_POINTERS = /^(components|config|contracts|scripts|\.github|\.ci)
 function docsPointerProblems(files: [string, string][], headingsOf: (page: string) => string[] | undefined): string[] {
     const problems: string[] = [];
     const pointer =
-        /\b(README(?:\.md)?|CONTRIBUTING\.md|docs\/[\w./-]+\.md)(?:'s)?[,:]?\s+(?:\(|(?:runbook\s+)?section\s+)?(?:(["'])([^"'\n]{2,80})\2|([A-Z][\w-]*))/g;
+        /\b(README(?:\.md)?|CONTRIBUTING\.md|docs\/[\w./-]+\.md)(?:'s)?[,:]?\s+(?:\(|(?:runbook\s+)?section\s+)?(?:"([^"\n]{2,80})"|'([^'\n]{2,80})'|([A-Z][\w-]*))/g;
     for (const [file, text] of files) {
         for (const m of text.matchAll(pointer)) {
             const before = text.slice(Math.max(0, m.index - 40), m.index);
             const owner = /([\w.-]+)'s\s+$/.exec(before)?.[1];
             if (/[/\w.-]$/.test(before) || (owner !== undefined && owner !== "arc-buildkit")) continue;
             const page = m[1] === "README" ? "README.md" : m[1];
-            const heading = m[3] ?? m[4];
+            const heading = m[2] ?? m[3] ?? m[4];
             // `docs/x.md (a, b)` or `docs/x.md` then prose: only quoted words and `section X` name a heading.
             if (m[4] !== undefined && !/section\s+$/.test(m[0].slice(0, m[0].length - m[4].length))) continue;
             const found = headingsOf(page);
@@ -509,6 +509,7 @@ describe("documentation matches the code (README, CONTRIBUTING, docs/, stack-fil
         assert.equal(problems("(see the README, section AKS)").length, 1);
         assert.equal(problems('(README: "Add runners to the local stack")').length, 1);
         assert.equal(problems('see docs/nope.md, "Triage"').length, 1);
+        assert.equal(problems(`docs/runbook.md ("ARC's credentials")`).length, 1, "an apostrophe inside a quoted heading");
         assert.deepEqual(
             problems(`docs/runbook.md, "Triage"; docs/runbook.md, 'Upgrading ARC'; README.md, "Test"; docs/m.md "Measured, not"; docs/runbook.md (a, b)`),
             [],

@@ -11,7 +11,7 @@ import { BUILD_RESULTS, builderLabelRegex, FALLBACK_REASONS, repositoryLabelRege
  * UID 65534 with WORKDIR /pushgateway (Dockerfile); `--persistence.file` keeps pushed groups across
  * restarts, written at most every `--persistence.interval`; the admin API (wipe everything) and the
  * lifecycle API (shutdown) are off unless `--web.enable-admin-api` / `--web.enable-lifecycle` are given
- * (main.go); label values containing `/` are pushed as `<label>@base64/<URL-safe base64>` (README).
+ * (main.go); label values containing `/` are pushed as `<label>@base64/<URL-safe base64>` (the Pushgateway's README).
  */
 
 export const PUSHGATEWAY_PORT = 9091;

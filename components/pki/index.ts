@@ -86,7 +86,7 @@ export interface TlsMaterial {
  * the old certificate's own notAfter. Key rotation (a new CA key) needs a trust overlap instead: each
  * CA slot is its own key and certificate, every `ca.crt` holds the certificates of all `caSlots`, and
  * `caSigner` picks the one that signs. Rotating from slot a to b is three deployments: trust both
- * (`caSlots: [a, b]`), sign with b (`caSigner: b`), drop a (`caSlots: [b]`); see the README.
+ * (`caSlots: [a, b]`), sign with b (`caSigner: b`), drop a (`caSlots: [b]`); docs/runbook.md, "CA key rotation".
  */
 export class BuildkitPki extends pulumi.ComponentResource {
     /** The CA bundle (public) that both sides trust: every slot's certificate. */
