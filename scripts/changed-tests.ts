@@ -20,7 +20,7 @@
 // that reach a component only through the whole program (the declared-resources snapshot, the schema
 // and wiring tests) are left to `npm test`; this loop is for feedback while editing. A change to an
 // entry point itself selects them, and a module only an entry point imports (a component's index.ts)
-// selects the tests that import from its folder. The pack's tests judge through its runner
+// selects the tests that import from its folder and run the program. The pack's tests judge through its runner
 // (policy/run.ts), so a change anywhere in the pack selects each test that runs it.
 // Everything that decides is a pure exported function (tests/test-script.test.ts).
 import { spawnSync } from "node:child_process";
@@ -207,11 +207,18 @@ export function selectTests(changed: readonly string[], sources: readonly Source
         if (file.endsWith(".ts")) {
             const reaching = tests.filter((t) => t.file !== file && t.via.has(file));
             for (const t of reaching) pick(t.file, chain(t.via, t.file, file));
-            // A module only an entry point imports (a component's index.ts): the tests of its folder.
+            // A module only an entry point imports (a component's index.ts): the tests of its folder that run
+            // it through the entry point (all of the folder's tests when none does).
             const folder = path.posix.dirname(file);
             if (reaching.length === 0 && !isTest(file)) {
-                const neighbours = tests.filter((t) => (imports.get(t.file) ?? []).some((f) => path.posix.dirname(f) === folder));
-                for (const t of neighbours) pick(t.file, `imports from ${folder}/ (only an entry point imports ${name})`);
+                const ofFolder = tests.filter((t) => (imports.get(t.file) ?? []).some((f) => path.posix.dirname(f) === folder));
+                const running = ofFolder.filter((t) => reach(t.file, true).has(file));
+                const neighbours = running.length > 0 ? running : ofFolder;
+                const reason =
+                    running.length > 0
+                        ? `imports from ${folder}/ and runs ${name} through the program`
+                        : `imports from ${folder}/ (only an entry point imports ${name})`;
+                for (const t of neighbours) pick(t.file, reason);
                 // Nor any module of its folder (one of the pack's policies): the tests that reach it through the entry points.
                 if (neighbours.length === 0) {
                     for (const t of tests) {
