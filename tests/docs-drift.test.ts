@@ -121,7 +121,7 @@ const CODE_WITH_POINTERS = /^(components|config|contracts|scripts|\.github|\.ci)
 function docsPointerProblems(files: [string, string][], headingsOf: (page: string) => string[] | undefined): string[] {
     const problems: string[] = [];
     const pointer =
-        /\b(README(?:\.md)?|CONTRIBUTING\.md|docs\/[\w./-]+\.md)(?:'s)?[,:]?\s+(?:\(|(?:runbook\s+)?section\s+)?(?:"([^"\n]{2,80})"|'([^'\n]{2,80})'|([A-Z][\w-]*))/g;
+        /\b(README(?:\.md)?|CONTRIBUTING\.md|docs\/[\w./-]+\.md)(?:'s)?[,:]?(?:\s|\*|\/\/|#(?=\s))+(?:\(|(?:runbook\s+)?section\s+)?(?:"([^"\n]{2,80})"|'([^'\n]{2,80})'|([A-Z][\w-]*))/g;
     for (const [file, text] of files) {
         for (const m of text.matchAll(pointer)) {
             const before = text.slice(Math.max(0, m.index - 40), m.index);
@@ -510,6 +510,9 @@ describe("documentation matches the code (README, CONTRIBUTING, docs/, stack-fil
         assert.equal(problems('(README: "Add runners to the local stack")').length, 1);
         assert.equal(problems('see docs/nope.md, "Triage"').length, 1);
         assert.equal(problems(`docs/runbook.md ("ARC's credentials")`).length, 1, "an apostrophe inside a quoted heading");
+        // A pointer broken over two comment lines is a pointer too (`(README,\n * "Sizing")`).
+        assert.equal(problems('documents (README,\n * "Sizing"); they').length, 1);
+        assert.equal(problems('see docs/runbook.md,\n// "Triage"').length, 0);
         assert.deepEqual(
             problems(`docs/runbook.md, "Triage"; docs/runbook.md, 'Upgrading ARC'; README.md, "Test"; docs/m.md "Measured, not"; docs/runbook.md (a, b)`),
             [],

@@ -70,7 +70,9 @@ export function fleetRuleGroup(input: FleetRuleInput = {}): { name: string; rule
             {
                 alert: "BuildkitBuilderSaturated",
                 // Against the CPU limit when the builder has one; without one (the committed stacks set only a
-                // request, so builds may burst) against the allocatable CPU of the node it runs on.
+                // request, so builds may burst) against the allocatable CPU of the node it runs on. kube_pod_info
+                // carries the pod's `node` (kube-state-metrics docs/metrics/workload/pod-metrics.md, STABLE), which
+                // joins it to kube_node_status_allocatable.
                 expr:
                     `sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{${ns}, container="buildkitd"}[5m]))` +
                     ` / (sum by (namespace, pod) (kube_pod_container_resource_limits{${ns}, container="buildkitd", resource="cpu"})` +
