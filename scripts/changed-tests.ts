@@ -219,7 +219,7 @@ export function selectTests(changed: readonly string[], sources: readonly Source
                         ? `imports from ${folder}/ and runs ${name} through the program`
                         : `imports from ${folder}/ (only an entry point imports ${name})`;
                 for (const t of neighbours) pick(t.file, reason);
-                // Nor any module of its folder (one of the pack's policies): the tests that reach it through the entry points.
+                // No test imports from its folder either: the tests that reach it through the entry points.
                 if (neighbours.length === 0) {
                     for (const t of tests) {
                         const through = reach(t.file, true);
